@@ -1,0 +1,252 @@
+/**
+ * EIP-712 schemas and a fast, allocation-light struct hasher for them.
+ *
+ * The type strings below are the single definition of the encoding: the escrow contract
+ * hashes `Deal` and `ResultAcceptance` with the same strings (checked by the shared test
+ * vectors), and viem's generic `hashTypedData` over `EIP712_TYPES` gives the same digests
+ * (checked in test/protocol).
+ */
+import { keccak_256 } from '@noble/hashes/sha3.js'
+import type { Deal, Domain, Hash, Heartbeat, JobOffer, ResourceOffer, ResultAcceptance } from './types.js'
+import { bytesToHex, hexToBytes } from './hex.js'
+
+/** viem / ethers style type definitions. */
+export const EIP712_TYPES = {
+  JobOffer: [
+    { name: 'creator', type: 'address' },
+    { name: 'nonce', type: 'uint64' },
+    { name: 'module', type: 'bytes32' },
+    { name: 'inputsHash', type: 'bytes32' },
+    { name: 'cpu', type: 'uint32' },
+    { name: 'ram', type: 'uint32' },
+    { name: 'gpus', type: 'uint32' },
+    { name: 'gpuVram', type: 'uint32' },
+    { name: 'disk', type: 'uint32' },
+    { name: 'maxPrice', type: 'uint256' },
+    { name: 'timeout', type: 'uint32' },
+    { name: 'collateral', type: 'uint256' },
+    { name: 'epoch', type: 'uint64' },
+    { name: 'expiryEpoch', type: 'uint64' }
+  ],
+  ResourceOffer: [
+    { name: 'provider', type: 'address' },
+    { name: 'nonce', type: 'uint64' },
+    { name: 'version', type: 'uint32' },
+    { name: 'cpu', type: 'uint32' },
+    { name: 'ram', type: 'uint32' },
+    { name: 'gpus', type: 'uint32' },
+    { name: 'gpuVram', type: 'uint32' },
+    { name: 'disk', type: 'uint32' },
+    { name: 'gpuModel', type: 'string' },
+    { name: 'priceCpu', type: 'uint256' },
+    { name: 'priceRam', type: 'uint256' },
+    { name: 'priceGpu', type: 'uint256' },
+    { name: 'priceDisk', type: 'uint256' },
+    { name: 'modules', type: 'bytes32[]' },
+    { name: 'collateral', type: 'uint256' },
+    { name: 'epoch', type: 'uint64' },
+    { name: 'expiryEpoch', type: 'uint64' }
+  ],
+  Deal: [
+    { name: 'jobOfferHash', type: 'bytes32' },
+    { name: 'resourceOfferHash', type: 'bytes32' },
+    { name: 'creator', type: 'address' },
+    { name: 'provider', type: 'address' },
+    { name: 'price', type: 'uint256' },
+    { name: 'collateral', type: 'uint256' },
+    { name: 'timeout', type: 'uint32' },
+    { name: 'matchEpoch', type: 'uint64' },
+    { name: 'openBy', type: 'uint64' }
+  ],
+  ResultAcceptance: [
+    { name: 'dealId', type: 'bytes32' },
+    { name: 'resultHash', type: 'bytes32' }
+  ],
+  Heartbeat: [
+    { name: 'node', type: 'address' },
+    { name: 'epoch', type: 'uint64' },
+    { name: 'offerDigest', type: 'bytes32' },
+    { name: 'stateRoot', type: 'bytes32' }
+  ]
+} as const
+
+export type PrimaryType = keyof typeof EIP712_TYPES
+
+/** The canonical EIP-712 type string, e.g. `Deal(bytes32 jobOfferHash,...)`. */
+export function typeString (primaryType: PrimaryType): string {
+  const fields = EIP712_TYPES[primaryType].map((f) => `${f.type} ${f.name}`).join(',')
+  return `${primaryType}(${fields})`
+}
+
+const enc = new TextEncoder()
+
+/** keccak256 over bytes. */
+export function keccak (data: Uint8Array): Uint8Array {
+  return keccak_256(data)
+}
+
+/** keccak256 of a UTF-8 string, as hex. */
+export function keccakText (text: string): Hash {
+  return bytesToHex(keccak_256(enc.encode(text)))
+}
+
+export const TYPE_HASHES: Readonly<Record<PrimaryType, Uint8Array>> = Object.freeze({
+  JobOffer: keccak_256(enc.encode(typeString('JobOffer'))),
+  ResourceOffer: keccak_256(enc.encode(typeString('ResourceOffer'))),
+  Deal: keccak_256(enc.encode(typeString('Deal'))),
+  ResultAcceptance: keccak_256(enc.encode(typeString('ResultAcceptance'))),
+  Heartbeat: keccak_256(enc.encode(typeString('Heartbeat')))
+})
+
+const DOMAIN_TYPE_HASH = keccak_256(enc.encode(
+  'EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)'
+))
+
+/** Writes 32-byte ABI words into one buffer. */
+class WordWriter {
+  readonly buf: Uint8Array
+  private off = 0
+  constructor (words: number) { this.buf = new Uint8Array(words * 32) }
+
+  bytes32 (b: Uint8Array): this {
+    this.buf.set(b, this.off)
+    this.off += 32
+    return this
+  }
+
+  hex32 (h: string): this { return this.bytes32(hexToBytes(h, 32)) }
+
+  address (a: string): this {
+    this.buf.set(hexToBytes(a, 20), this.off + 12)
+    this.off += 32
+    return this
+  }
+
+  uint (v: bigint | number): this {
+    let x = BigInt(v)
+    let i = this.off + 31
+    while (x > 0n) {
+      this.buf[i--] = Number(x & 0xffn)
+      x >>= 8n
+    }
+    this.off += 32
+    return this
+  }
+
+  /** Small non-negative integers (≤ 2^53) without BigInt. */
+  small (v: number): this {
+    let x = v
+    let i = this.off + 31
+    while (x > 0) {
+      this.buf[i--] = x % 256
+      x = Math.floor(x / 256)
+    }
+    this.off += 32
+    return this
+  }
+}
+
+/** EIP-712 domain separator. */
+export function domainSeparator (domain: Domain): Uint8Array {
+  return keccak_256(new WordWriter(5)
+    .bytes32(DOMAIN_TYPE_HASH)
+    .bytes32(keccak_256(enc.encode(domain.name)))
+    .bytes32(keccak_256(enc.encode(domain.version)))
+    .uint(domain.chainId)
+    .address(domain.verifyingContract).buf)
+}
+
+export function hashJobOffer (o: JobOffer): Uint8Array {
+  return keccak_256(new WordWriter(15)
+    .bytes32(TYPE_HASHES.JobOffer)
+    .address(o.creator).uint(o.nonce).hex32(o.module).hex32(o.inputsHash)
+    .small(o.cpu).small(o.ram).small(o.gpus).small(o.gpuVram).small(o.disk)
+    .uint(o.maxPrice).small(o.timeout).uint(o.collateral).uint(o.epoch).uint(o.expiryEpoch).buf)
+}
+
+export function hashResourceOffer (o: ResourceOffer): Uint8Array {
+  const mods = new Uint8Array(o.modules.length * 32)
+  o.modules.forEach((m, i) => mods.set(hexToBytes(m, 32), i * 32))
+  return keccak_256(new WordWriter(18)
+    .bytes32(TYPE_HASHES.ResourceOffer)
+    .address(o.provider).uint(o.nonce).small(o.version)
+    .small(o.cpu).small(o.ram).small(o.gpus).small(o.gpuVram).small(o.disk)
+    .bytes32(keccak_256(enc.encode(o.gpuModel)))
+    .uint(o.priceCpu).uint(o.priceRam).uint(o.priceGpu).uint(o.priceDisk)
+    .bytes32(keccak_256(mods))
+    .uint(o.collateral).uint(o.epoch).uint(o.expiryEpoch).buf)
+}
+
+export function hashDeal (d: Deal): Uint8Array {
+  return keccak_256(new WordWriter(10)
+    .bytes32(TYPE_HASHES.Deal)
+    .hex32(d.jobOfferHash).hex32(d.resourceOfferHash).address(d.creator).address(d.provider)
+    .uint(d.price).uint(d.collateral).small(d.timeout).uint(d.matchEpoch).uint(d.openBy).buf)
+}
+
+export function hashResultAcceptance (r: ResultAcceptance): Uint8Array {
+  return keccak_256(new WordWriter(3)
+    .bytes32(TYPE_HASHES.ResultAcceptance).hex32(r.dealId).hex32(r.resultHash).buf)
+}
+
+export function hashHeartbeat (h: Heartbeat): Uint8Array {
+  return keccak_256(new WordWriter(5)
+    .bytes32(TYPE_HASHES.Heartbeat)
+    .address(h.node).uint(h.epoch).hex32(h.offerDigest).hex32(h.stateRoot).buf)
+}
+
+/** The message each primary type carries. */
+export interface TypedMessages {
+  JobOffer: JobOffer
+  ResourceOffer: ResourceOffer
+  Deal: Deal
+  ResultAcceptance: ResultAcceptance
+  Heartbeat: Heartbeat
+}
+
+const STRUCT_HASHERS: { [K in PrimaryType]: (m: TypedMessages[K]) => Uint8Array } = {
+  JobOffer: hashJobOffer,
+  ResourceOffer: hashResourceOffer,
+  Deal: hashDeal,
+  ResultAcceptance: hashResultAcceptance,
+  Heartbeat: hashHeartbeat
+}
+
+/** The EIP-712 struct hash (`hashStruct`) of a message. */
+export function structHash<K extends PrimaryType> (primaryType: K, message: TypedMessages[K]): Hash {
+  return bytesToHex(STRUCT_HASHERS[primaryType](message))
+}
+
+/**
+ * The EIP-712 digest `keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message))`: what is
+ * signed, and the id of offers and deals (`dealId` on-chain).
+ */
+export function typedDigestBytes<K extends PrimaryType> (separator: Uint8Array, primaryType: K, message: TypedMessages[K]): Uint8Array {
+  const buf = new Uint8Array(66)
+  buf[0] = 0x19
+  buf[1] = 0x01
+  buf.set(separator, 2)
+  buf.set(STRUCT_HASHERS[primaryType](message), 34)
+  return keccak_256(buf)
+}
+
+/** Digest as hex; caches nothing, so prefer a `DomainHasher` on hot paths. */
+export function typedDigest<K extends PrimaryType> (domain: Domain, primaryType: K, message: TypedMessages[K]): Hash {
+  return bytesToHex(typedDigestBytes(domainSeparator(domain), primaryType, message))
+}
+
+/** A domain with its separator computed once. */
+export class DomainHasher {
+  readonly separator: Uint8Array
+  constructor (readonly domain: Domain) {
+    this.separator = domainSeparator(domain)
+  }
+
+  digestBytes<K extends PrimaryType> (primaryType: K, message: TypedMessages[K]): Uint8Array {
+    return typedDigestBytes(this.separator, primaryType, message)
+  }
+
+  digest<K extends PrimaryType> (primaryType: K, message: TypedMessages[K]): Hash {
+    return bytesToHex(this.digestBytes(primaryType, message))
+  }
+}
