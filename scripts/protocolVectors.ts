@@ -135,7 +135,7 @@ function vector<K extends PrimaryType> (name: string, primaryType: K, message: T
   const digest = bytesToHex(digestBytes)
   const types = { EIP712Domain: EIP712_DOMAIN_TYPE, ...EIP712_TYPES }
   const viemStruct = hashStruct({ types, primaryType, data: message as never })
-  const viemDigest = hashTypedData({ domain: VECTOR_DOMAIN, types, primaryType, message: message as never })
+  const viemDigest = (hashTypedData as (p: { domain: Domain, types: unknown, primaryType: string, message: unknown }) => Hash)({ domain: VECTOR_DOMAIN, types, primaryType, message: message as never })
   const ours = structHash(primaryType, message)
   if (viemStruct !== ours || viemDigest !== digest || hashDomain({ domain: VECTOR_DOMAIN, types }) !== bytesToHex(hasher.separator)) {
     throw new Error(`${name}: our hash differs from viem's (struct ${ours} vs ${viemStruct}, digest ${digest} vs ${viemDigest})`)
