@@ -1,0 +1,12 @@
+/** The wire protocol of lilynode: message types, EIP-712 hashing, encoding, validation, identity, network profile. */
+export * from './types.js'
+export * from './errors.js'
+export * from './hex.js'
+export * from './eip712.js'
+export * from './crypto.js'
+export * from './validate.js'
+export * from './codec.js'
+export * from './message.js'
+export * from './identity.js'
+export * from './profile.js'
+export * from './module.js'
