@@ -130,7 +130,8 @@ export interface KvStore {
   values: (options?: { gte?: string, lt?: string }) => AsyncIterable<string>
 }
 
-export type BlobKind = 'module' | 'inputs' | 'bundle'
+/** offer: the signed job offer (JSON); acceptance: the creator's ResultAcceptance (JSON). */
+export type BlobKind = 'offer' | 'module' | 'inputs' | 'bundle' | 'acceptance'
 
 const MAX_HISTORY = 64
 

@@ -1,0 +1,383 @@
+/**
+ * The creator role (DESIGN §5; `lilynode run`): publishes a job offer, opens the deal it is
+ * matched into, serves the module spec and inputs to the provider, checks the result bundle
+ * it receives, accepts it with a ResultAcceptance signature (the provider then settles in one
+ * `complete`), challenges a result that does not verify, and takes the timeout refund when
+ * no result comes. Every stage is reported as an event with its time.
+ *
+ * Each step is written to the deal store before it is acted on; `drive` looks at the stored
+ * state and the chain on each tick and takes the next step, so it resumes after a restart.
+ */
+import { randomBytes } from 'node:crypto'
+import { verifySigner } from '../../protocol/crypto.js'
+import { encodeInputs, resolveInputs, serializeModuleSpec, moduleHash, inputsHash, type JobInputs, type ModuleSpec } from '../../protocol/module.js'
+import type { Address, Hash, JobOffer, Resources, Signature } from '../../protocol/types.js'
+import type { Logger } from '../logger.js'
+import { TERMINAL_STATES, type DealRecord, type DealStore } from './deals.js'
+import { fromJson, toJson } from './json.js'
+import { peerIdFromSignature } from './peers.js'
+import { CLOSED_STATUSES, type AgreedDeal, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort } from './ports.js'
+import { fetchBlob, pushBlob, TransferError, type TransferService } from './transfer.js'
+import { describe, nowS, sleep } from './util.js'
+
+export type CreatorStage =
+  | 'offered' | 'matched' | 'opened' | 'running' | 'result' | 'accepted' | 'paid'
+  | 'challenged' | 'resolved' | 'refunded' | 'outputs' | 'failed'
+
+export interface CreatorEvent {
+  stage: CreatorStage
+  /** Unix ms. */
+  at: number
+  /** Since the job was submitted. */
+  elapsedMs: number
+  jobOfferHash?: Hash
+  dealId?: Hash
+  provider?: Address
+  price?: bigint
+  tx?: Hash
+  resultHash?: Hash
+  exitCode?: number | null
+  stdout?: string
+  outputs?: string[]
+  winner?: 'creator' | 'provider'
+  message?: string
+}
+
+export interface JobRequest {
+  spec: ModuleSpec
+  inputs: JobInputs
+  /** Highest total price, in wei. */
+  maxPrice: bigint
+  /** Collateral the provider must put up, in wei. */
+  collateral: bigint
+  timeoutS: number
+  resources?: Resources
+  /** Epochs the offer stays matchable. */
+  lifetimeEpochs?: number
+  /** Where to write the outputs once the result is in. */
+  outDir?: string
+}
+
+export interface CreatorOptions {
+  net: NetworkPort
+  escrow: EscrowPort
+  executor: Pick<ExecutorPort, 'decodeBundle' | 'hashBundle' | 'writeOutputs'>
+  store: DealStore
+  log: Logger
+  maxTransferBytes: number
+  /** Chain/store polling interval (default 500 ms). */
+  pollMs?: number
+}
+
+export class CreatorError extends Error {
+  override readonly name = 'CreatorError'
+  constructor (readonly code: 'CREATOR_NO_MATCH' | 'CREATOR_FAILED' | 'CREATOR_BAD_RESULT', message: string) { super(message) }
+}
+
+interface AcceptanceBlob { resultHash: Hash, signature: Signature }
+
+export class CreatorRole {
+  private readonly pollMs: number
+
+  constructor (private readonly o: CreatorOptions) {
+    this.pollMs = o.pollMs ?? 500
+  }
+
+  /** What this creator serves over `transfer`: offer/module/inputs to its provider or drawn mediator; it takes bundles from its provider. */
+  transferService (): TransferService {
+    const { store, escrow } = this.o
+    return {
+      authorize: async (dealId, remote, op, kind) => {
+        const r = await store.get(dealId)
+        if (r === undefined || r.role !== 'creator') return false
+        if (op === 'put') return kind === 'bundle' && remote === r.deal.provider
+        if (kind !== 'offer' && kind !== 'module' && kind !== 'inputs') return false
+        if (remote === r.deal.provider) return true
+        const d = await escrow.disputeOf(dealId).catch(() => undefined)
+        return d?.mediator !== undefined && d.mediator === remote
+      },
+      get: async (dealId, kind) => {
+        const r = await store.get(dealId)
+        if (r === undefined) return undefined
+        const data = await store.getBlob(r.deal.jobOfferHash, kind)
+        if (data !== undefined && kind === 'inputs' && r.state === 'opened') {
+          await store.move(dealId, 'running', {}, 'provider fetched the inputs').catch(() => undefined)
+        }
+        return data
+      },
+      put: async (dealId, kind, data) => {
+        if (kind !== 'bundle') throw new TransferError('TRANSFER_REFUSED', 'a creator only takes result bundles')
+        await this.takeBundle(dealId, data)
+      }
+    }
+  }
+
+  /** Builds, stores and publishes the job offer; returns it with its hash. */
+  async offer (job: JobRequest): Promise<{ offer: JobOffer, jobOfferHash: Hash }> {
+    const { net, store, escrow } = this.o
+    const inputs = resolveInputs(job.spec, job.inputs)
+    const specBytes = new TextEncoder().encode(serializeModuleSpec(job.spec))
+    const inputBytes = encodeInputs(inputs)
+    const epoch = net.currentEpoch() + 1n
+    const res = job.resources ?? job.spec.resources
+    const offer: JobOffer = {
+      creator: net.address,
+      nonce: BigInt('0x' + randomBytes(6).toString('hex')),
+      module: moduleHash(job.spec),
+      inputsHash: inputsHash(inputs),
+      cpu: res.cpu, ram: res.ram, gpus: res.gpus, gpuVram: res.gpuVram, disk: res.disk,
+      maxPrice: job.maxPrice,
+      timeout: job.timeoutS,
+      collateral: job.collateral,
+      epoch,
+      expiryEpoch: epoch + BigInt(job.lifetimeEpochs ?? 20)
+    }
+    const jobOfferHash = net.hasher.digest('JobOffer', offer)
+    // the price and a challenge fee must be free in escrow before a deal can open
+    const { mediationFee } = await escrow.params()
+    const need = job.maxPrice + mediationFee
+    const free = await escrow.freeBalance()
+    if (free < need) await escrow.deposit(need - free)
+    await store.putBlob(jobOfferHash, 'offer', new TextEncoder().encode(toJson(offer)))
+    await store.putBlob(jobOfferHash, 'module', specBytes)
+    await store.putBlob(jobOfferHash, 'inputs', inputBytes)
+    await net.publishJobOffer(offer)
+    return { offer, jobOfferHash }
+  }
+
+  /**
+   * Runs one job from offer to settlement, reporting each stage. Resolves with the final
+   * deal record; throws CreatorError when no provider matched in time.
+   */
+  async run (job: JobRequest, signal: AbortSignal, onEvent: (e: CreatorEvent) => void): Promise<DealRecord> {
+    const t0 = Date.now()
+    const emit = (stage: CreatorStage, extra: Partial<CreatorEvent> = {}): void => {
+      const at = Date.now()
+      onEvent({ stage, at, elapsedMs: at - t0, ...extra })
+    }
+    let agreed: AgreedDeal | undefined
+    let wake: (() => void) | undefined
+    let wantedHash: Hash | undefined
+    const early: AgreedDeal[] = []
+    const off = this.o.net.onAgreed((a) => {
+      if (a.deal.creator !== this.o.net.address) return
+      if (wantedHash === undefined) { early.push(a); return }
+      if (a.deal.jobOfferHash === wantedHash && agreed === undefined) { agreed = a; wake?.() }
+    })
+    try {
+      const { offer, jobOfferHash } = await this.offer(job)
+      wantedHash = jobOfferHash
+      agreed = early.find((a) => a.deal.jobOfferHash === jobOfferHash)
+      emit('offered', { jobOfferHash, message: `max price ${offer.maxPrice} wei, epochs ${offer.epoch}..${offer.expiryEpoch}` })
+      const { profile } = this.o.net
+      const giveUpAt = Date.now() + Number(offer.expiryEpoch - offer.epoch + 3n) * profile.epochMs + profile.graceMs
+      while (agreed === undefined) {
+        if (Date.now() > giveUpAt) throw new CreatorError('CREATOR_NO_MATCH', `no provider matched the job within ${offer.expiryEpoch - offer.epoch + 1n} epochs; check that providers are up and that --max-price covers their prices`)
+        await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, this.pollMs) })
+        signal.throwIfAborted()
+      }
+      const a: AgreedDeal = agreed
+      await this.o.store.create({ dealId: a.dealId, role: 'creator', state: 'agreed', deal: a.deal, jobOffer: offer, sigCreator: a.sigCreator, sigProvider: a.sigProvider })
+      emit('matched', { dealId: a.dealId, provider: a.deal.provider, price: a.deal.price })
+      return await this.drive(a.dealId, signal, emit, job.outDir)
+    } finally {
+      off()
+    }
+  }
+
+  /** Takes a pushed result bundle: stores it, checks it, and accepts it when it verifies. */
+  private async takeBundle (dealId: Hash, data: Uint8Array): Promise<void> {
+    const { store, executor } = this.o
+    const r = await store.require(dealId)
+    if (TERMINAL_STATES.has(r.state)) return
+    const resultHash = executor.hashBundle(data)
+    await store.putBlob(dealId, 'bundle', data)
+    if (r.state === 'opened' || r.state === 'running' || r.state === 'fetching') {
+      await store.move(dealId, 'result', { resultHash }, 'bundle received')
+    } else {
+      await store.update(dealId, { resultHash })
+    }
+  }
+
+  private verify (bundle: Uint8Array): { ok: boolean, why: string, exitCode: number | null, stdout: string } {
+    try {
+      const d = this.o.executor.decodeBundle(bundle)
+      if (d.exitCode !== 0) return { ok: false, why: `the job did not succeed (${d.outcome}, exit code ${String(d.exitCode)})`, exitCode: d.exitCode, stdout: d.stdout }
+      return { ok: true, why: '', exitCode: d.exitCode, stdout: d.stdout }
+    } catch (e) {
+      return { ok: false, why: `the bundle is malformed: ${describe(e)}`, exitCode: null, stdout: '' }
+    }
+  }
+
+  private acceptanceDigest (dealId: Hash, resultHash: Hash): Uint8Array {
+    return this.o.net.hasher.digestBytes('ResultAcceptance', { dealId, resultHash })
+  }
+
+  private async sendAcceptance (r: DealRecord): Promise<void> {
+    if (r.resultHash === undefined || r.acceptance === undefined || r.sigProvider === undefined) return
+    const { net, maxTransferBytes } = this.o
+    const target = peerIdFromSignature(net.hasher.digestBytes('Deal', r.deal), r.sigProvider)
+    const blob: AcceptanceBlob = { resultHash: r.resultHash, signature: r.acceptance }
+    await pushBlob(net.libp2p, net.profile, target, r.dealId, 'acceptance', new TextEncoder().encode(JSON.stringify(blob)), { maxBytes: maxTransferBytes })
+  }
+
+  /** The main loop of one deal: one step per tick, from what the store and the chain say. */
+  async drive (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string): Promise<DealRecord> {
+    const { store, escrow, log, executor, net } = this.o
+    let runningEmitted = false
+    let sentAcceptanceAt = 0
+    let challengedEmitted = false
+    for (;;) {
+      signal.throwIfAborted()
+      let r = await store.require(dealId)
+      if (TERMINAL_STATES.has(r.state)) return r
+      const chain = await escrow.dealState(r.deal).catch((e: unknown) => { log.warn('chain read failed', { dealId, error: describe(e) }); return undefined })
+      if (chain === undefined) { await sleep(this.pollMs, signal); continue }
+      if (CLOSED_STATUSES.has(chain.status)) {
+        r = await this.finish(r, chain.status, emit, outDir)
+        return r
+      }
+      try {
+        switch (r.state) {
+          case 'agreed':
+          case 'opening': {
+            if (chain.status !== 'none') {
+              await store.move(dealId, 'opened', {}, 'opened on-chain')
+              emit('opened', { dealId, tx: r.openTx })
+              break
+            }
+            if (BigInt(nowS()) > r.deal.openBy) {
+              await store.move(dealId, 'expired', {}, 'not opened before openBy')
+              break
+            }
+            await store.move(dealId, 'opening')
+            const tx = await escrow.openDeal(r.deal, r.sigCreator as Signature, r.sigProvider as Signature)
+            await store.move(dealId, 'opened', { openTx: tx.hash }, 'openDeal mined')
+            emit('opened', { dealId, tx: tx.hash })
+            break
+          }
+          case 'opened':
+          case 'running':
+          case 'fetching':
+            if (r.state === 'running' && !runningEmitted) { runningEmitted = true; emit('running', { dealId, provider: r.deal.provider }) }
+            if (chain.status === 'open' && (await escrow.blockTime()) > chain.deadline) {
+              const tx = await escrow.timeout(r.deal)
+              await store.update(dealId, { settleTx: tx.hash })
+            } else if (chain.status === 'submitted') {
+              await this.checkSubmitted(r, emit)
+            }
+            break
+          case 'result': {
+            const bundle = await store.getBlob(dealId, 'bundle')
+            const v = bundle === undefined ? { ok: false, why: 'bundle missing', exitCode: null, stdout: '' } : this.verify(bundle)
+            emit('result', { dealId, resultHash: r.resultHash, exitCode: v.exitCode, stdout: v.stdout, ...(v.ok ? {} : { message: v.why }) })
+            if (v.ok && r.resultHash !== undefined) {
+              const acceptance = net.sign(this.acceptanceDigest(dealId, r.resultHash))
+              await store.move(dealId, 'accepted', { acceptance }, 'result verified')
+              if (outDir !== undefined && bundle !== undefined) {
+                const outputs = await executor.writeOutputs(bundle, outDir)
+                emit('outputs', { dealId, outputs, message: outDir })
+              }
+              emit('accepted', { dealId, resultHash: r.resultHash })
+            } else {
+              // not accepted: the provider must put its claim on-chain, and we challenge it there
+              await store.update(dealId, { error: v.why })
+              if (chain.status === 'submitted') await this.checkSubmitted(r, emit)
+              else if (chain.status === 'open' && (await escrow.blockTime()) > chain.deadline) await escrow.timeout(r.deal)
+            }
+            break
+          }
+          case 'accepted':
+            if (Date.now() - sentAcceptanceAt > 5000) {
+              sentAcceptanceAt = Date.now()
+              await this.sendAcceptance(r).catch((e: unknown) => { log.warn('sending the acceptance failed; will retry', { dealId, error: describe(e) }) })
+            }
+            if (chain.status === 'submitted') await this.checkSubmitted(r, emit)
+            break
+          case 'challenged':
+          case 'drawn':
+            if (!challengedEmitted) { challengedEmitted = true; emit('challenged', { dealId, message: r.error }) }
+            break
+          default:
+            break
+        }
+      } catch (e) {
+        log.warn('creator step failed; will retry', { dealId, state: r.state, error: describe(e) })
+        await store.update(dealId, { error: describe(e), attempts: r.attempts + 1 })
+      }
+      await sleep(this.pollMs, signal)
+    }
+  }
+
+  /** The provider put a result hash on-chain: accept it if it is what we verified, else challenge. */
+  private async checkSubmitted (r: DealRecord, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void): Promise<void> {
+    const { escrow, store, net, maxTransferBytes, log } = this.o
+    const claimed = await escrow.resultOf(r.dealId)
+    if (claimed === undefined) return
+    if (r.state === 'accepted' && r.resultHash === claimed) {
+      await this.sendAcceptance(r).catch(() => undefined)
+      return
+    }
+    let bundle = await store.getBlob(r.dealId, 'bundle')
+    if (bundle === undefined || this.o.executor.hashBundle(bundle) !== claimed) {
+      try {
+        const target = peerIdFromSignature(net.hasher.digestBytes('Deal', r.deal), r.sigProvider as Signature)
+        bundle = await fetchBlob(net.libp2p, net.profile, target, r.dealId, 'bundle', { maxBytes: maxTransferBytes, expectHash: undefined })
+        if (this.o.executor.hashBundle(bundle) !== claimed) bundle = undefined
+      } catch (e) {
+        log.info('could not fetch the claimed result from the provider', { dealId: r.dealId, error: describe(e) })
+        bundle = undefined
+      }
+    }
+    const v = bundle === undefined ? { ok: false, why: `no bundle with the claimed hash ${claimed} was delivered` } : this.verify(bundle)
+    if (v.ok && bundle !== undefined) {
+      await store.putBlob(r.dealId, 'bundle', bundle)
+      const acceptance = net.sign(this.acceptanceDigest(r.dealId, claimed))
+      if (r.state !== 'accepted') await store.move(r.dealId, r.state === 'result' ? 'accepted' : 'result', { resultHash: claimed, acceptance })
+      return
+    }
+    await store.move(r.dealId, 'challenged', { error: v.why }, `challenging: ${v.why}`)
+    const tx = await escrow.challenge(r.deal)
+    await store.update(r.dealId, { settleTx: tx.hash })
+    emit('challenged', { dealId: r.dealId, tx: tx.hash, message: v.why })
+  }
+
+  private async finish (r: DealRecord, status: ChainStatus, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string): Promise<DealRecord> {
+    const { store, executor } = this.o
+    const dealId = r.dealId
+    switch (status) {
+      case 'completed':
+      case 'claimed': {
+        if (outDir !== undefined && r.state !== 'accepted') {
+          const bundle = await store.getBlob(dealId, 'bundle')
+          if (bundle !== undefined) emit('outputs', { dealId, outputs: await executor.writeOutputs(bundle, outDir), message: outDir })
+        }
+        const next = await store.move(dealId, status, {}, `chain: ${status}`)
+        emit('paid', { dealId, provider: r.deal.provider, price: r.deal.price, resultHash: r.resultHash, message: status === 'completed' ? 'provider paid by complete' : 'provider paid by claim after the challenge window' })
+        return next
+      }
+      case 'timed-out': {
+        const next = await store.move(dealId, 'timed-out', {}, 'chain: timed out, refunded')
+        emit('refunded', { dealId, price: r.deal.price, message: `no result in time: price and ${r.deal.collateral} wei collateral refunded to the creator` })
+        return next
+      }
+      case 'creator-won':
+      case 'provider-won': {
+        const next = await store.move(dealId, 'resolved', {}, `chain: ${status}`)
+        emit('resolved', { dealId, winner: status === 'creator-won' ? 'creator' : 'provider', message: status === 'creator-won' ? 'the mediator found the result wrong: price and collateral to the creator' : 'the mediator upheld the result: the provider is paid' })
+        return next
+      }
+      default:
+        return r
+    }
+  }
+
+  /** The acceptance blob a creator sends, parsed and checked against the deal's creator. */
+  static parseAcceptance (data: Uint8Array, r: DealRecord, digest: (dealId: Hash, resultHash: Hash) => Uint8Array): AcceptanceBlob {
+    const a = fromJson<AcceptanceBlob>(new TextDecoder().decode(data))
+    if (typeof a.resultHash !== 'string' || typeof a.signature !== 'string') throw new TransferError('TRANSFER_MALFORMED', 'acceptance needs resultHash and signature')
+    verifySigner(digest(r.dealId, a.resultHash), a.signature, r.deal.creator)
+    return a
+  }
+}
+

@@ -1,0 +1,135 @@
+/**
+ * What the roles need from the rest of the node, as narrow interfaces: the escrow contract
+ * (src/chain), the container runner (src/executor) and the p2p node (src/node/network.ts).
+ * `adapters.ts` builds each one from the real component; the roles only see these shapes,
+ * which keeps each role's logic on one screen per step and the restart paths explicit.
+ */
+import type { Libp2p } from '@libp2p/interface'
+import type { DomainHasher } from '../../protocol/eip712.js'
+import type { JobInputs, ModuleSpec } from '../../protocol/module.js'
+import type { Profile } from '../../protocol/profile.js'
+import type { Address, Deal, Hash, JobOffer, ResourceOffer, Resources, Signature } from '../../protocol/types.js'
+
+/** The status of a deal in the escrow contract. */
+export type ChainStatus = 'none' | 'open' | 'submitted' | 'challenged' | 'completed' | 'claimed' | 'timed-out' | 'provider-won' | 'creator-won'
+
+export const CLOSED_STATUSES: ReadonlySet<ChainStatus> = new Set<ChainStatus>(['completed', 'claimed', 'timed-out', 'provider-won', 'creator-won'])
+
+export interface OnChainDeal {
+  status: ChainStatus
+  /** Unix seconds: result deadline while open, end of the challenge window while submitted. */
+  deadline: number
+}
+
+export interface TxResult {
+  hash: Hash
+  gasUsed: bigint
+}
+
+export interface Dispute {
+  /** undefined until drawn. */
+  mediator: Address | undefined
+  challengeBlock: bigint
+  /** Unix seconds by which the mediator must rule. */
+  deadline: number
+}
+
+export interface ChallengedDeal {
+  dealId: Hash
+  deal: Deal
+  blockNumber: bigint
+}
+
+export interface EscrowParams {
+  challengeWindowS: number
+  mediationFee: bigint
+  minStake: bigint
+  mediatorTimeoutS: number
+}
+
+/** The escrow contract, as the account of this node. */
+export interface EscrowPort {
+  readonly account: Address
+  dealId: (deal: Deal) => Hash
+  dealState: (deal: Deal) => Promise<OnChainDeal>
+  resultOf: (dealId: Hash) => Promise<Hash | undefined>
+  disputeOf: (dealId: Hash) => Promise<Dispute>
+  freeBalance: (account?: Address) => Promise<bigint>
+  params: () => Promise<EscrowParams>
+  /** Timestamp of the latest block (unix seconds). */
+  blockTime: () => Promise<number>
+  deposit: (amount: bigint) => Promise<TxResult>
+  openDeal: (deal: Deal, sigCreator: Signature, sigProvider: Signature) => Promise<TxResult>
+  complete: (deal: Deal, resultHash: Hash, sigCreatorAcceptsResult: Signature) => Promise<TxResult>
+  submitResult: (deal: Deal, resultHash: Hash) => Promise<TxResult>
+  claim: (deal: Deal) => Promise<TxResult>
+  challenge: (deal: Deal) => Promise<TxResult>
+  draw: (deal: Deal) => Promise<TxResult>
+  resolve: (deal: Deal, providerWins: boolean) => Promise<TxResult>
+  redraw: (deal: Deal) => Promise<TxResult>
+  timeout: (deal: Deal) => Promise<TxResult>
+  registerMediator: (amount: bigint) => Promise<TxResult>
+  mediatorStake: (account: Address) => Promise<bigint>
+  /** Deals challenged in blocks [fromBlock, latest], with the Deal decoded from the transaction. */
+  challengedSince: (fromBlock: bigint) => Promise<{ deals: ChallengedDeal[], toBlock: bigint }>
+}
+
+export interface RunJobRequest {
+  dealId: Hash
+  spec: ModuleSpec
+  inputs: JobInputs
+  resources: Resources
+  timeoutS: number
+}
+
+export interface RunJobResult {
+  /** The encoded result bundle (what travels and what is hashed). */
+  bundle: Uint8Array
+  resultHash: Hash
+  /** Outcome kind as the executor names it (succeeded, failed, timed-out, …). */
+  outcome: string
+  exitCode: number | null
+}
+
+export interface DecodedResult {
+  exitCode: number | null
+  outcome: string
+  stdout: string
+  stderr: string
+}
+
+/** The container runner, as a provider or mediator uses it. */
+export interface ExecutorPort {
+  /** Runs the job, or re-attaches to its container when one with this deal id already runs. */
+  run: (req: RunJobRequest, signal: AbortSignal) => Promise<RunJobResult>
+  /** The result hash of an encoded bundle (the one the contract sees). */
+  hashBundle: (bundle: Uint8Array) => Hash
+  /** Decodes a received bundle; throws when it is malformed. */
+  decodeBundle: (bundle: Uint8Array) => DecodedResult
+  /** Writes the bundle's outputs, stdout and stderr into `dir`; returns the files written. */
+  writeOutputs: (bundle: Uint8Array, dir: string) => Promise<string[]>
+  /** What this machine really has. */
+  capacity: () => Promise<Resources & { gpuModel: string }>
+}
+
+export interface AgreedDeal {
+  deal: Deal
+  dealId: Hash
+  sigCreator: Signature
+  sigProvider: Signature
+}
+
+/** The p2p node. */
+export interface NetworkPort {
+  readonly libp2p: Libp2p
+  readonly profile: Profile
+  readonly hasher: DomainHasher
+  readonly address: Address
+  /** Signs a digest with the node key (the key never leaves the node). */
+  sign: (digest: Uint8Array) => Signature
+  currentEpoch: () => bigint
+  publishJobOffer: (offer: JobOffer) => Promise<Hash>
+  publishResourceOffer: (offer: ResourceOffer) => Promise<Hash>
+  /** Deals of this node that both parties signed (also those agreed before the call, replayed). */
+  onAgreed: (handler: (a: AgreedDeal) => void) => () => void
+}
