@@ -22,7 +22,8 @@ export interface OnChainDeal {
 }
 
 export interface TxResult {
-  hash: Hash
+  /** Absent when the step had already happened on-chain and nothing was sent. */
+  hash?: Hash
   gasUsed: bigint
 }
 
@@ -38,6 +39,8 @@ export interface ChallengedDeal {
   dealId: Hash
   deal: Deal
   blockNumber: bigint
+  /** The creator's signature over the Deal (from the openDeal calldata): names the creator's peer. */
+  sigCreator?: Signature
 }
 
 export interface EscrowParams {

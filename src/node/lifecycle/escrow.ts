@@ -1,0 +1,143 @@
+/**
+ * The EscrowPort over src/chain's viem actions: the roles' view of LilyEscrow as this node's
+ * account. Transitions are idempotent there (a step already done sends nothing), which is
+ * what lets a restarted role simply re-send the step its store says comes next.
+ */
+import { decodeFunctionData, type Hex } from 'viem'
+import { lilyEscrowAbi } from '../../chain/artifacts.js'
+import { getBalances } from '../../chain/balance.js'
+import { challenge } from '../../chain/challenge.js'
+import { claim } from '../../chain/claim.js'
+import type { ChainClients } from '../../chain/client.js'
+import { completeDeal } from '../../chain/complete.js'
+import { getDealState, type DealTxReturnType } from '../../chain/dealState.js'
+import { deposit } from '../../chain/deposit.js'
+import { drawMediator, getDispute } from '../../chain/draw.js'
+import { openDeal } from '../../chain/openDeal.js'
+import { redraw } from '../../chain/redraw.js'
+import { getMediator, registerMediator } from '../../chain/registerMediator.js'
+import { resolve } from '../../chain/resolve.js'
+import type { DealStatusName } from '../../chain/status.js'
+import { submitResult } from '../../chain/submitResult.js'
+import { timeoutDeal } from '../../chain/timeout.js'
+import { guardRead } from '../../chain/tx.js'
+import type { DomainHasher } from '../../protocol/eip712.js'
+import type { Address, Deal, Hash, Signature } from '../../protocol/types.js'
+import type { ChainStatus, ChallengedDeal, EscrowParams, EscrowPort, TxResult } from './ports.js'
+
+const STATUS: Record<DealStatusName, ChainStatus> = {
+  None: 'none',
+  Open: 'open',
+  Submitted: 'submitted',
+  Challenged: 'challenged',
+  Completed: 'completed',
+  Claimed: 'claimed',
+  TimedOut: 'timed-out',
+  ProviderWon: 'provider-won',
+  CreatorWon: 'creator-won'
+}
+
+const ZERO_HASH = `0x${'0'.repeat(64)}` as Hash
+
+function tx (r: DealTxReturnType | { hash: Hex, gasUsed: bigint }): TxResult {
+  if ('hash' in r) return { hash: r.hash, gasUsed: r.gasUsed }
+  return r.tx !== undefined ? { hash: r.tx.hash, gasUsed: r.tx.gasUsed } : { gasUsed: 0n }
+}
+
+/** Largest block range one getLogs call asks for. */
+const LOG_RANGE = 5000n
+
+export function escrowPort (client: ChainClients, escrow: Address, hasher: DomainHasher): EscrowPort {
+  const account = client.account?.address.toLowerCase() as Address | undefined
+  if (account === undefined) throw new TypeError('escrowPort needs a signing client')
+  let params: EscrowParams | undefined
+  const read = async <T>(action: string, fn: () => Promise<T>): Promise<T> => await guardRead(client, action, fn)
+
+  /** The creator's signature over a deal, from the calldata of the transaction that opened it. */
+  async function openingSignature (dealId: Hash, deal: Deal): Promise<Signature | undefined> {
+    const logs = await read('getLogs', async () => await client.public.getContractEvents({
+      abi: lilyEscrowAbi, address: escrow, eventName: 'DealOpened', args: { dealId }, fromBlock: 0n, strict: true
+    }))
+    for (const log of logs) {
+      const t = await read('getTransaction', async () => await client.public.getTransaction({ hash: log.transactionHash }))
+      try {
+        const call = decodeFunctionData({ abi: lilyEscrowAbi, data: t.input })
+        if (call.functionName === 'openDeal') return call.args[1] as Signature
+        if (call.functionName === 'openDeals') {
+          const i = call.args[0].findIndex((d) => hasher.digest('Deal', d as Deal) === dealId)
+          if (i >= 0) return call.args[1][i] as Signature
+        }
+      } catch {}
+    }
+    void deal
+    return undefined
+  }
+
+  return {
+    account,
+    dealId: (deal) => hasher.digest('Deal', deal),
+    dealState: async (deal) => {
+      const s = await getDealState(client, { escrow, deal })
+      return { status: STATUS[s.status], deadline: Number(s.deadline) }
+    },
+    resultOf: async (dealId) => {
+      const h = await read('resultOf', async () => await client.public.readContract({ abi: lilyEscrowAbi, address: escrow, functionName: 'resultOf', args: [dealId] }))
+      return h === ZERO_HASH ? undefined : h.toLowerCase() as Hash
+    },
+    disputeOf: async (dealId) => {
+      const d = await getDispute(client, { escrow, dealId })
+      return { mediator: d.mediator === null ? undefined : d.mediator.toLowerCase() as Address, challengeBlock: d.challengeBlock, deadline: Number(d.deadline) }
+    },
+    freeBalance: async (who) => (await getBalances(client, { escrow, account: who ?? account })).escrow,
+    params: async () => {
+      if (params === undefined) {
+        const get = async (functionName: 'challengeWindow' | 'mediationFee' | 'minStake' | 'mediatorTimeout'): Promise<bigint> =>
+          await read(functionName, async () => await client.public.readContract({ abi: lilyEscrowAbi, address: escrow, functionName }))
+        const [w, f, s, t] = await Promise.all([get('challengeWindow'), get('mediationFee'), get('minStake'), get('mediatorTimeout')])
+        params = { challengeWindowS: Number(w), mediationFee: f, minStake: s, mediatorTimeoutS: Number(t) }
+      }
+      return params
+    },
+    blockTime: async () => Number((await read('getBlock', async () => await client.public.getBlock({ blockTag: 'latest' }))).timestamp),
+    deposit: async (amount) => tx(await deposit(client, { escrow, amount })),
+    openDeal: async (deal, sigCreator, sigProvider) => tx(await openDeal(client, { escrow, deal, sigCreator, sigProvider })),
+    complete: async (deal, resultHash, sig) => tx(await completeDeal(client, { escrow, deal, resultHash, sigCreator: sig })),
+    submitResult: async (deal, resultHash) => tx(await submitResult(client, { escrow, deal, resultHash })),
+    claim: async (deal) => tx(await claim(client, { escrow, deal })),
+    challenge: async (deal) => tx(await challenge(client, { escrow, deal })),
+    draw: async (deal) => {
+      const r = await drawMediator(client, { escrow, deal })
+      return r.tx !== undefined ? { hash: r.tx.hash, gasUsed: r.tx.gasUsed } : { gasUsed: 0n }
+    },
+    resolve: async (deal, providerWins) => tx(await resolve(client, { escrow, deal, providerWins })),
+    redraw: async (deal) => tx(await redraw(client, { escrow, deal })),
+    timeout: async (deal) => tx(await timeoutDeal(client, { escrow, deal })),
+    registerMediator: async (amount) => tx(await registerMediator(client, { escrow, amount })),
+    mediatorStake: async (who) => (await getMediator(client, { escrow, mediator: who })).stake,
+    challengedSince: async (fromBlock) => {
+      const latest = await read('getBlockNumber', async () => await client.public.getBlockNumber({ cacheTime: 0 }))
+      const toBlock = latest - fromBlock > LOG_RANGE ? fromBlock + LOG_RANGE : latest
+      if (toBlock < fromBlock) return { deals: [], toBlock: fromBlock - 1n }
+      const logs = await read('getLogs', async () => await client.public.getContractEvents({
+        abi: lilyEscrowAbi, address: escrow, eventName: 'DealChallenged', fromBlock, toBlock, strict: true
+      }))
+      const deals: ChallengedDeal[] = []
+      for (const log of logs) {
+        const t = await read('getTransaction', async () => await client.public.getTransaction({ hash: log.transactionHash }))
+        let deal: Deal
+        try {
+          const call = decodeFunctionData({ abi: lilyEscrowAbi, data: t.input })
+          if (call.functionName !== 'challenge') continue
+          deal = call.args[0] as Deal
+        } catch {
+          continue // challenged through a contract: the deal is not in the calldata
+        }
+        const dealId = log.args.dealId.toLowerCase() as Hash
+        const norm: Deal = { ...deal, creator: deal.creator.toLowerCase() as Address, provider: deal.provider.toLowerCase() as Address }
+        const sigCreator = await openingSignature(dealId, norm)
+        deals.push({ dealId, deal: norm, blockNumber: log.blockNumber, ...(sigCreator !== undefined ? { sigCreator } : {}) })
+      }
+      return { deals, toBlock }
+    }
+  }
+}
