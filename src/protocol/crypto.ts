@@ -1,18 +1,20 @@
 /**
- * secp256k1 signatures over EIP-712 digests. Signing uses @noble/curves (RFC 6979, low-s);
- * recovery uses libsecp256k1 through the `secp256k1` package's prebuilt binding when it loads
- * (about 40× faster on this path), and @noble/curves otherwise. High-s signatures are refused
- * before recovery, as the contract refuses them.
+ * secp256k1 signatures over EIP-712 digests. libsecp256k1 through the `secp256k1` package's
+ * prebuilt binding when it loads (about 40× faster), @noble/curves otherwise; both sign
+ * deterministically (RFC 6979) with low s, so they give the same bytes (the test vectors
+ * check it). High-s signatures are refused before recovery, as the contract refuses them.
  */
 import { createRequire } from 'node:module'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { keccak_256 } from '@noble/hashes/sha3.js'
+import { keccak } from './eip712.js'
 import { ProtocolError } from './errors.js'
 import { bytesToHex, hexToBytes } from './hex.js'
 import type { Address, Signature } from './types.js'
 
 interface NativeSecp256k1 {
   ecdsaRecover: (sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean) => Uint8Array
+  ecdsaSign: (msg32: Uint8Array, seckey: Uint8Array) => { signature: Uint8Array, recid: number }
+  publicKeyCreate: (seckey: Uint8Array, compressed: boolean) => Uint8Array
 }
 
 function loadNative (): NativeSecp256k1 | undefined {
@@ -33,27 +35,57 @@ export const recoverBackend: 'native' | 'noble' = native !== undefined ? 'native
 const N = secp256k1.Point.CURVE().n
 const HALF_N = N >> 1n
 
-function readBig (b: Uint8Array, off: number): bigint {
-  let x = 0n
-  for (let i = off; i < off + 32; i++) x = (x << 8n) | BigInt(b[i])
-  return x
+function toBytes32 (x: bigint): Uint8Array {
+  return hexToBytes(`0x${x.toString(16).padStart(64, '0')}`, 32)
+}
+
+const N_BYTES = toBytes32(N)
+const HALF_N_BYTES = toBytes32(HALF_N)
+
+/** Big-endian compare of the 32 bytes at `b[off..]` with `ref`: −1, 0 or 1 (no BigInt on the hot path). */
+function cmp32 (b: Uint8Array, off: number, ref: Uint8Array): number {
+  for (let i = 0; i < 32; i++) {
+    const d = b[off + i] - ref[i]
+    if (d !== 0) return d < 0 ? -1 : 1
+  }
+  return 0
+}
+
+function isZero32 (b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 32; i++) if (b[off + i] !== 0) return false
+  return true
 }
 
 /** Ethereum address of an uncompressed (65-byte) or compressed (33-byte) public key. */
 export function publicKeyToAddress (pub: Uint8Array): Address {
   const full = pub.length === 65 ? pub : secp256k1.Point.fromBytes(pub).toBytes(false)
-  return bytesToHex(keccak_256(full.subarray(1)).subarray(12))
+  return bytesToHex(keccak(full.subarray(1)).subarray(12))
 }
 
+/** Addresses of the private keys this process signs with, so signing does not redo the EC multiplication. */
+const ownAddresses = new WeakMap<Uint8Array, Address>()
+
 export function privateKeyToAddress (priv: Uint8Array): Address {
-  return publicKeyToAddress(secp256k1.getPublicKey(priv, false))
+  let a = ownAddresses.get(priv)
+  if (a === undefined) {
+    a = publicKeyToAddress(native !== undefined ? native.publicKeyCreate(priv, false) : secp256k1.getPublicKey(priv, false))
+    ownAddresses.set(priv, a)
+  }
+  return a
 }
 
 /** Signs a 32-byte digest; returns r ‖ s ‖ v with v ∈ {27, 28} and low s. */
 export function signDigest (digest: Uint8Array, priv: Uint8Array): Signature {
+  const out = new Uint8Array(65)
+  if (native !== undefined) {
+    // libsecp256k1: RFC 6979 nonce, s normalised to the low half
+    const { signature, recid } = native.ecdsaSign(digest, priv)
+    out.set(signature, 0)
+    out[64] = 27 + recid
+    return bytesToHex(out)
+  }
   const sig = secp256k1.sign(digest, priv, { prehash: false, lowS: true, format: 'recovered' })
   // noble's 'recovered' format is recid ‖ r ‖ s
-  const out = new Uint8Array(65)
   out.set(sig.subarray(1), 0)
   out[64] = 27 + sig[0]
   return bytesToHex(out)
@@ -67,10 +99,10 @@ export function recoverAddress (digest: Uint8Array, signature: string): Address 
   const sig = hexToBytesOr(signature)
   const v = sig[64]
   if (v !== 27 && v !== 28) throw new ProtocolError('PROTOCOL_BAD_SIGNATURE', 'reject', `signature v must be 27 or 28, got ${v}`)
-  const r = readBig(sig, 0)
-  const s = readBig(sig, 32)
-  if (r === 0n || r >= N || s === 0n || s >= N) throw new ProtocolError('PROTOCOL_BAD_SIGNATURE', 'reject', 'signature r or s out of range')
-  if (s > HALF_N) throw new ProtocolError('PROTOCOL_HIGH_S', 'reject', 'high-s signature refused (malleable); sign with low s')
+  if (isZero32(sig, 0) || cmp32(sig, 0, N_BYTES) >= 0 || isZero32(sig, 32) || cmp32(sig, 32, N_BYTES) >= 0) {
+    throw new ProtocolError('PROTOCOL_BAD_SIGNATURE', 'reject', 'signature r or s out of range')
+  }
+  if (cmp32(sig, 32, HALF_N_BYTES) > 0) throw new ProtocolError('PROTOCOL_HIGH_S', 'reject', 'high-s signature refused (malleable); sign with low s')
   try {
     if (native !== undefined) {
       return publicKeyToAddress(native.ecdsaRecover(sig.subarray(0, 64), v - 27, digest, false))
