@@ -1,0 +1,15 @@
+/** Typed errors of the executor (codes EXECUTOR_*). Job outcomes are values, not errors. */
+export type ExecutorErrorCode =
+  | 'EXECUTOR_BAD_BUNDLE'
+  | 'EXECUTOR_BAD_TAR'
+  | 'EXECUTOR_UNSAFE_PATH'
+  | 'EXECUTOR_OUTPUT_TOO_LARGE'
+  | 'EXECUTOR_NVIDIA_SMI'
+  | 'EXECUTOR_BAD_REQUEST'
+
+export class ExecutorError extends Error {
+  override readonly name = 'ExecutorError'
+  constructor (readonly code: ExecutorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Resolves a module's image to a local image id: inspect, pull when missing (progress
+ * reported), and refuse an image whose content does not match the spec's digest. The
+ * container is then created from the id, so a tag moved afterwards cannot swap the code.
+ */
+import type Docker from 'dockerode'
+import { parseImageRef, type ImageRef } from '../protocol/module.js'
+
+export interface PullProgress {
+  kind: 'pull'
+  status: string
+  id?: string
+  current?: number
+  total?: number
+}
+
+export type ImageResolution =
+  | { ok: true, imageId: string, pulled: boolean }
+  | { ok: false, status: 'image_missing' | 'image_refused', message: string }
+
+interface DockerHttpError { statusCode?: number, message?: string }
+
+function isNotFound (e: unknown): boolean {
+  return (e as DockerHttpError)?.statusCode === 404
+}
+
+/** The reference to look an image up by: the tag when there is one (its content is then checked), else repo@digest. */
+function lookupName (ref: ImageRef): string {
+  if (ref.tag !== undefined) return `${ref.repository}:${ref.tag}`
+  return `${ref.repository}@${ref.digest as string}`
+}
+
+function matchesDigest (info: Docker.ImageInspectInfo, ref: ImageRef): boolean {
+  if (ref.digest === undefined) return true
+  if (info.Id === ref.digest) return true
+  return (info.RepoDigests ?? []).includes(`${ref.repository}@${ref.digest}`)
+}
+
+async function pull (docker: Docker, name: string, signal: AbortSignal | undefined, onProgress?: (p: PullProgress) => void): Promise<void> {
+  const stream = await docker.pull(name, { abortSignal: signal })
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream, (err: Error | null) => { if (err !== null) reject(err); else resolve() }, (ev: { status?: string, id?: string, progressDetail?: { current?: number, total?: number }, error?: string }) => {
+      if (onProgress === undefined || typeof ev.status !== 'string') return
+      const p: PullProgress = { kind: 'pull', status: ev.status }
+      if (ev.id !== undefined) p.id = ev.id
+      if (ev.progressDetail?.current !== undefined) p.current = ev.progressDetail.current
+      if (ev.progressDetail?.total !== undefined) p.total = ev.progressDetail.total
+      onProgress(p)
+    })
+  })
+}
+
+/**
+ * Finds or pulls `image`. Docker-unreachable errors propagate (the runner classifies them);
+ * a failed pull is `image_missing`, a digest mismatch `image_refused`.
+ */
+export async function ensureImage (docker: Docker, image: string, opts: { signal?: AbortSignal, onProgress?: (p: PullProgress) => void } = {}): Promise<ImageResolution> {
+  const ref = parseImageRef(image)
+  const name = lookupName(ref)
+  let pulled = false
+  let info: Docker.ImageInspectInfo
+  try {
+    info = await docker.getImage(name).inspect()
+  } catch (e) {
+    if (!isNotFound(e)) throw e
+    // Pull by digest when known: the registry's content then has to match it.
+    const pullName = ref.digest !== undefined ? `${ref.repository}@${ref.digest}` : name
+    try {
+      await pull(docker, pullName, opts.signal, opts.onProgress)
+      pulled = true
+    } catch (cause) {
+      if (isUnreachable(cause)) throw cause
+      return { ok: false, status: 'image_missing', message: `image ${image} is not on this machine and pulling it failed: ${firstLine(cause)}` }
+    }
+    try {
+      info = await docker.getImage(ref.digest !== undefined ? pullName : name).inspect()
+    } catch (cause) {
+      if (!isNotFound(cause)) throw cause
+      return { ok: false, status: 'image_missing', message: `image ${image} is still missing after the pull` }
+    }
+  }
+  if (!matchesDigest(info, ref)) {
+    return {
+      ok: false,
+      status: 'image_refused',
+      message: `image ${name} is ${info.Id} (repo digests: ${(info.RepoDigests ?? []).join(', ') || 'none'}), not the ${ref.digest as string} the module names; refusing to run it`
+    }
+  }
+  return { ok: true, imageId: info.Id, pulled }
+}
+
+export function firstLine (e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e)
+  return m.split('\n')[0].slice(0, 300)
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'EPERM', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'])
+
+/** Whether an error means the Docker Engine itself cannot be reached (socket missing, refused, forbidden). */
+export function isUnreachable (e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code
+  return typeof code === 'string' && UNREACHABLE.has(code)
+}

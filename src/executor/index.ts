@@ -1,0 +1,10 @@
+/** The executor (DESIGN §7): module jobs in locked-down containers, deterministic result bundles. */
+export { runJob, reattach, findJobContainers, removeJobContainers, unreachableMessage, DEFAULT_POLL_MS, MAX_TIMEOUT_S } from './runner.js'
+export type { JobLimits, RunJobRequest, RunJobOptions, JobProgress, JobOutcome, JobStatus, CompletedOutcome, StoppedOutcome, RefusedOutcome, JobContainer } from './runner.js'
+export { encodeBundle, decodeBundle, bundleHash, MAX_BUNDLE_BYTES, type ResultBundle } from './bundle.js'
+export { packOutputDir, extractOutputTar, readTar, writeTar, walkOutputDir, folderBytes, type TarEntry } from './tar.js'
+export { discoverGpus, parseNvidiaSmiCsv, gpuCapacity, checkNvidiaRuntime, NVIDIA_SMI_ARGS, type GpuInfo, type GpuCapacity, type NvidiaRuntimeStatus, type ExecFn } from './gpu.js'
+export { containerCreateOptions, deviceRequests, parseJobMeta, LABEL_DEAL, LABEL_JOB, DEFAULT_PIDS_LIMIT, type GpuRequest, type JobMeta, type ContainerPlan } from './container.js'
+export { ensureImage, isUnreachable, type ImageResolution, type PullProgress } from './image.js'
+export { loadModule, loadExampleModules, exampleModulesDir } from './modules.js'
+export { ExecutorError, type ExecutorErrorCode } from './errors.js'
