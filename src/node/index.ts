@@ -1,0 +1,10 @@
+/** The p2p node: libp2p host, gossip validation, sync, durable state, query. */
+export { LilyNode, type LilyNodeOptions, type LilyNodeEvents, type OwnMatch, type AgreedDeal, type EpochEvent, type EpochRecord, type TestHooks } from './network.js'
+export { NodeStore, Bucket, epochKey, toJson, fromJson, type Sub, type StoreOp } from './store.js'
+export { createLogger, logLevelFromEnv, type Logger, type LogLevel } from './logger.js'
+export { NodeError, GossipRefusal, type NodeErrorCode } from './errors.js'
+export { GOSSIP_CODES, GossipMetrics, PeerPolicing } from './gossip.js'
+export { createNodeLibp2p, type NodeLibp2p, type NodeServices } from './libp2p.js'
+export { queryNode, QUERY_KINDS, type QueryKind, type QueryPage, type QueryOptions } from './query.js'
+export { callRpc, serveRpc, withTimeout, RpcRefusal, type RpcHandler } from './rpc.js'
+export { OfferPool, type PoolOffer } from './pool.js'

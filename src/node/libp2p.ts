@@ -1,0 +1,143 @@
+/**
+ * The libp2p 3 host of a node: TCP, noise, yamux, identify, ping, kad-dht (protocol prefixed
+ * by the profile), bootstrap discovery from the profile, and gossipsub with peer scoring on
+ * the four topics. The node's secp256k1 key is the libp2p key, so peer ID ↔ address.
+ */
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import type { TopicScoreParams } from '@libp2p/gossipsub/score'
+import { sha256 } from '@noble/hashes/sha2.js'
+import type { Identify } from '@libp2p/identify'
+import type { Ping } from '@libp2p/ping'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { dhtProtocol, topicName, TOPIC_KINDS, type Profile } from '../protocol/profile.js'
+
+export interface NodeServices extends Record<string, unknown> {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+}
+
+export type NodeLibp2p = Libp2p<NodeServices>
+
+/** Gossipsub score thresholds: below graylist a peer's RPCs are dropped; the node hangs up below `disconnect`. */
+export const SCORE_THRESHOLDS = {
+  gossipThreshold: -10,
+  publishThreshold: -50,
+  graylistThreshold: -80,
+  acceptPXThreshold: 10,
+  opportunisticGraftThreshold: 20
+} as const
+export const DISCONNECT_SCORE = -80
+
+export interface CreateLibp2pOptions {
+  profile: Profile
+  privateKey: PrivateKey
+  listen?: string[]
+  /** Serve the DHT (bootstrap nodes); others run it in client mode. */
+  dhtServer?: boolean
+  /** Extra score from the node's own validators (≤ 0 for misbehaving peers). */
+  appScore?: (peerId: string) => number
+  /** Peers refused at the connection level (cut-off flooders). */
+  isBanned?: (peerId: PeerId) => boolean
+  maxInboundDataLength?: number
+}
+
+function topicParams (): TopicScoreParams {
+  return {
+    topicWeight: 1,
+    timeInMeshWeight: 0.01,
+    timeInMeshQuantum: 1000,
+    timeInMeshCap: 10,
+    firstMessageDeliveriesWeight: 0.5,
+    firstMessageDeliveriesDecay: 0.9,
+    firstMessageDeliveriesCap: 20,
+    // mesh delivery penalties punish quiet topics in small test networks; off
+    meshMessageDeliveriesWeight: 0,
+    meshMessageDeliveriesDecay: 0.9,
+    meshMessageDeliveriesCap: 10,
+    meshMessageDeliveriesThreshold: 1,
+    meshMessageDeliveriesWindow: 100,
+    meshMessageDeliveriesActivation: 5000,
+    meshFailurePenaltyWeight: 0,
+    meshFailurePenaltyDecay: 0.9,
+    // every Reject from a validator costs the propagation source this much (squared)
+    invalidMessageDeliveriesWeight: -10,
+    invalidMessageDeliveriesDecay: 0.99
+  }
+}
+
+export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<NodeLibp2p> {
+  const p = opts.profile
+  const topics: Record<string, TopicScoreParams> = {}
+  for (const kind of TOPIC_KINDS) topics[topicName(p, kind)] = topicParams()
+  const isBanned = opts.isBanned ?? (() => false)
+  const peerDiscovery = p.bootstrap.length > 0 ? [bootstrap({ list: p.bootstrap, timeout: 200 })] : []
+  return await createLibp2p<NodeServices>({
+    privateKey: opts.privateKey,
+    addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionGater: {
+      // loopback and private addresses are legitimate for local networks and tests
+      denyDialMultiaddr: async (_ma: Multiaddr) => false,
+      denyDialPeer: async (peer: PeerId) => isBanned(peer),
+      denyInboundEncryptedConnection: async (peer: PeerId) => isBanned(peer),
+      denyOutboundEncryptedConnection: async (peer: PeerId) => isBanned(peer)
+    },
+    connectionManager: { maxConnections: 200 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: dhtProtocol(p),
+        clientMode: opts.dhtServer !== true,
+        peerInfoMapper: passthroughMapper,
+        allowQueryWithZeroPeers: true
+      }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        emitSelf: false,
+        globalSignaturePolicy: 'StrictSign',
+        doPX: opts.dhtServer === true,
+        floodPublish: true,
+        msgIdFn: (msg) => sha256(msg.data),
+        allowedTopics: Object.keys(topics),
+        maxInboundDataLength: opts.maxInboundDataLength ?? p.limits.maxMessageBytes * 2,
+        scoreParams: {
+          topics,
+          topicScoreCap: 100,
+          appSpecificScore: opts.appScore ?? (() => 0),
+          appSpecificWeight: 1,
+          // every test node shares 127.0.0.1; colocation says nothing here
+          IPColocationFactorWeight: 0,
+          behaviourPenaltyWeight: -1,
+          behaviourPenaltyDecay: 0.9,
+          decayInterval: 1000,
+          decayToZero: 0.01,
+          retainScore: 60_000
+        },
+        scoreThresholds: SCORE_THRESHOLDS
+      })
+    }
+  })
+}
+
+/** Gossipsub's score of a peer, when the implementation exposes it. */
+export function gossipScore (pubsub: GossipSub, peer: string): number | undefined {
+  const withScore = pubsub as GossipSub & { getScore?: (p: string) => number }
+  return typeof withScore.getScore === 'function' ? withScore.getScore(peer) : undefined
+}

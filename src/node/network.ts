@@ -1,0 +1,672 @@
+/**
+ * LilyNode: one libp2p host, its offers, the replicated matcher and durable state
+ * (DESIGN §3, §4, §8). At `end(E) + graceMs` the node reconciles epoch E's offer set with its
+ * peers (`sync`), steps the matcher, persists, and gossips its heartbeat; half an epoch later
+ * it compares its root with its peers' heartbeats, resyncs when it is in the minority, and
+ * only then signs the deals it is a party to.
+ */
+import { EventEmitter } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { DomainHasher } from '../protocol/eip712.js'
+import type { Identity } from '../protocol/identity.js'
+import { peerIdToAddress } from '../protocol/identity.js'
+import { domainOf, epochAt, epochEnd, epochMatchTime, profileHash, topicName, type Profile, type TopicKind } from '../protocol/profile.js'
+import type { Address, Deal, Hash, JobOffer, Party, ResourceOffer, Signature } from '../protocol/types.js'
+import { decodeState, encodeState, initialState, offerSetDigest, step, stateRoot } from '../matching/index.js'
+import type { ChainFacts, MatcherConfig, MatcherState } from '../matching/types.js'
+import { GossipRefusal, NodeError } from './errors.js'
+import { actionOf, GOSSIP_CODES, GossipMetrics, PeerPolicing, toValidatorResult, type PolicingOptions } from './gossip.js'
+import { createNodeLibp2p, DISCONNECT_SCORE, gossipScore, type NodeLibp2p } from './libp2p.js'
+import { createLogger, type Logger } from './logger.js'
+import { OfferPool, type PoolOffer } from './pool.js'
+import { Bucket, epochKey, NodeStore, type StoreOp } from './store.js'
+import { SyncService } from './sync.js'
+import { serveQuery } from './query.js'
+import { decodeMessage, encodeMessage, signDeal, signHeartbeat, signJobOffer, signResourceOffer, verifyMessage, type WireMessage } from './wire.js'
+import type { Message } from '@libp2p/gossipsub'
+
+/** A deal this node is a party to, as the matcher derived it. */
+export interface OwnMatch {
+  dealId: Hash
+  deal: Deal
+  jobId: Hash
+  resourceId: Hash
+  role: Party
+  epoch: bigint
+}
+
+export interface AgreedDeal {
+  dealId: Hash
+  deal: Deal
+  creatorSignature: Signature
+  providerSignature: Signature
+}
+
+export interface EpochEvent {
+  epoch: bigint
+  stateRoot: Hash
+  offerDigest: Hash
+  /** Matches derived in this epoch (all parties). */
+  matches: number
+  /** Offers in the epoch's input. */
+  offers: number
+}
+
+export interface LilyNodeEvents {
+  match: [OwnMatch]
+  'deal:agreed': [AgreedDeal]
+  epoch: [EpochEvent]
+  /** The node adopted its peers' state (resync or join). */
+  resync: [{ epoch: bigint, stateRoot: Hash, how: 'recompute' | 'snapshot' | 'join' }]
+}
+
+export interface TestHooks {
+  /** Probability (0..1) that an incoming gossip delivery is dropped (ignored, not relayed). */
+  dropGossip?: number
+}
+
+export interface LilyNodeOptions {
+  profile: Profile
+  identity: Identity
+  dataDir: string
+  listen?: string[]
+  dhtServer?: boolean
+  /** Chain events up to block B(E); must give every node the same answer for the same epoch. */
+  chainFacts?: (epoch: bigint) => Promise<ChainFacts>
+  /** Whether to sign a deal of this node's (default: always). */
+  acceptDeal?: (m: OwnMatch) => boolean | Promise<boolean>
+  testHooks?: TestHooks
+  logger?: Logger
+  policing?: PolicingOptions
+  /** Epoch records kept in the store (default 64). */
+  keepEpochs?: number
+}
+
+/** What the node stores per matched epoch. */
+export interface EpochRecord {
+  epoch: bigint
+  state: string
+  root: Hash
+  digest: Hash
+  inputIds: Hash[]
+}
+
+interface StoredMatch extends OwnMatch { signed: boolean }
+interface StoredAcceptance { dealId: Hash, party: Party, signature: Signature, wire: string }
+
+const HEAD_KEY = 'head'
+const MAX_HEARTBEAT_EPOCHS = 16
+const MAX_HEARTBEATS_PER_EPOCH = 4096
+
+export class LilyNode extends EventEmitter<LilyNodeEvents> {
+  readonly profile: Profile
+  readonly identity: Identity
+  readonly hasher: DomainHasher
+  readonly address: Address
+  readonly metrics = new GossipMetrics()
+  readonly policing: PeerPolicing
+  readonly log: Logger
+  private _store?: NodeStore
+  private _libp2p?: NodeLibp2p
+  private _pool?: OfferPool
+  private _sync?: SyncService
+  private controller = new AbortController()
+  private loop?: Promise<void>
+  private running = false
+
+  /** The last matched (and verified) epoch and its state. */
+  private head?: EpochRecord
+  private headState: MatcherState = initialState()
+  /** Next epoch to match; undefined while joining. */
+  private nextEpoch?: bigint
+  private pendingConfirm?: bigint
+  private participating = false
+  private readonly heartbeats = new Map<bigint, Map<Address, { root: Hash, digest: Hash, peer: string }>>()
+  private readonly acceptances = new Map<Hash, { deal: Deal, creator?: Signature, provider?: Signature }>()
+  private readonly peerByAddress = new Map<Address, string>()
+  readonly config: MatcherConfig
+  /** Root per epoch this node computed, for the convergence tests and `query epoch`. */
+  readonly roots = new Map<bigint, Hash>()
+
+  constructor (readonly opts: LilyNodeOptions) {
+    super()
+    this.profile = opts.profile
+    this.identity = opts.identity
+    this.address = opts.identity.address
+    this.hasher = new DomainHasher(domainOf(opts.profile))
+    this.log = opts.logger ?? createLogger(`node:${opts.identity.address.slice(0, 8)}`)
+    this.policing = new PeerPolicing(opts.policing)
+    const p = opts.profile
+    this.config = {
+      seedPrefix: profileHash(p),
+      reserveEpochs: p.reserveEpochs,
+      openBy: (e: bigint) => BigInt(Math.floor(epochEnd(p, e + BigInt(p.reserveEpochs)) / 1000))
+    }
+  }
+
+  get store (): NodeStore {
+    if (this._store === undefined) throw new NodeError('NODE_NOT_STARTED', 'the node is not started; call start() first')
+    return this._store
+  }
+
+  get libp2p (): NodeLibp2p {
+    if (this._libp2p === undefined) throw new NodeError('NODE_NOT_STARTED', 'the node is not started; call start() first')
+    return this._libp2p
+  }
+
+  get pool (): OfferPool {
+    if (this._pool === undefined) throw new NodeError('NODE_NOT_STARTED', 'the node is not started; call start() first')
+    return this._pool
+  }
+
+  get isParticipating (): boolean { return this.participating }
+  get headEpoch (): bigint | undefined { return this.head?.epoch }
+  get headRoot (): Hash | undefined { return this.head?.root }
+
+  currentEpoch (): bigint { return epochAt(this.profile, Date.now()) }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.controller = new AbortController()
+    try {
+      this._store = await NodeStore.open(this.opts.dataDir)
+      this._pool = new OfferPool(this._store)
+      await this._pool.load()
+      await this.loadState()
+      this._libp2p = await createNodeLibp2p({
+        profile: this.profile,
+        privateKey: this.identity.libp2pKey,
+        listen: this.opts.listen,
+        dhtServer: this.opts.dhtServer,
+        appScore: (peer) => this.policing.appScore(peer),
+        isBanned: (peer) => this.policing.isBanned(peer.toString())
+      })
+      this._sync = new SyncService(this)
+      await this._sync.register()
+      await serveQuery(this)
+      this.installGossip()
+      await this._libp2p.start()
+      this.running = true
+      this.loop = this.run(this.controller.signal)
+      this.log.info('started', { address: this.address, addrs: this._libp2p.getMultiaddrs().map(String) })
+    } catch (e) {
+      await this.stop()
+      throw e
+    }
+  }
+
+  /** Stops the epoch loop, then libp2p, then the database. Safe to call twice. */
+  async stop (): Promise<void> {
+    this.controller.abort(new Error('node stopping'))
+    this.running = false
+    await this.loop?.catch(() => {})
+    this.loop = undefined
+    try {
+      if (this._libp2p !== undefined) await this._libp2p.stop()
+    } catch (e) {
+      this.log.warn('libp2p stop failed', { err: e })
+    }
+    this._libp2p = undefined
+    if (this._store !== undefined) await this._store.close()
+  }
+
+  private async loadState (): Promise<void> {
+    const headEpoch = await this.store.get<bigint>(Bucket.meta, HEAD_KEY)
+    if (headEpoch !== undefined) {
+      const rec = await this.store.get<EpochRecord>(Bucket.epochs, epochKey(headEpoch))
+      if (rec !== undefined) {
+        this.head = rec
+        this.headState = decodeState(new Uint8Array(Buffer.from(rec.state, 'base64')))
+        this.roots.set(rec.epoch, rec.root)
+      }
+    }
+    for await (const [, a] of this.store.entries<StoredAcceptance>(Bucket.acceptances)) {
+      const deal = await this.store.get<Deal>(Bucket.deals, a.dealId)
+      if (deal === undefined) continue
+      const e = this.acceptances.get(a.dealId) ?? { deal }
+      e[a.party] = a.signature
+      this.acceptances.set(a.dealId, e)
+    }
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  async publishJobOffer (offer: JobOffer): Promise<Hash> {
+    return await this.publishOffer(signJobOffer(this.hasher, this.identity.privateKey, offer))
+  }
+
+  async publishResourceOffer (offer: ResourceOffer): Promise<Hash> {
+    return await this.publishOffer(signResourceOffer(this.hasher, this.identity.privateKey, offer))
+  }
+
+  private async publishOffer (m: Extract<WireMessage, { kind: 'job' | 'resource' }>): Promise<Hash> {
+    const wire = encodeMessage(m, { maxLifetimeEpochs: BigInt(this.profile.limits.maxOfferLifetimeEpochs) })
+    const { id } = verifyMessage(this.hasher, m, this.address)
+    await this.pool.add({ id, kind: m.kind, signer: this.address, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire, offer: m.offer })
+    await this.publish(m.kind === 'job' ? 'jobs' : 'resources', wire)
+    return id
+  }
+
+  private async publish (kind: TopicKind, data: Uint8Array): Promise<void> {
+    try {
+      await this.libp2p.services.pubsub.publish(topicName(this.profile, kind), data)
+      this.metrics.bytesOut += data.length
+    } catch (e) {
+      this.log.debug('publish failed', { kind, err: e })
+    }
+  }
+
+  getAcceptances (dealId: Hash): { creator?: Signature, provider?: Signature } {
+    const a = this.acceptances.get(dealId)
+    return { creator: a?.creator, provider: a?.provider }
+  }
+
+  /** Deals known with both signatures. */
+  agreedDeals (): AgreedDeal[] {
+    const out: AgreedDeal[] = []
+    for (const [dealId, a] of this.acceptances) {
+      if (a.creator !== undefined && a.provider !== undefined) out.push({ dealId, deal: a.deal, creatorSignature: a.creator, providerSignature: a.provider })
+    }
+    return out
+  }
+
+  /** Every deal with at least one acceptance seen, and which parties signed. */
+  agreedDealsAndPending (): Array<{ dealId: Hash, deal: Deal, creatorSigned: boolean, providerSigned: boolean }> {
+    return [...this.acceptances.entries()].map(([dealId, a]) => ({ dealId, deal: a.deal, creatorSigned: a.creator !== undefined, providerSigned: a.provider !== undefined }))
+  }
+
+  async ownMatches (): Promise<Array<OwnMatch & { signed: boolean }>> {
+    const out: Array<OwnMatch & { signed: boolean }> = []
+    for await (const [, m] of this.store.entries<StoredMatch>(Bucket.matches)) out.push(m)
+    return out
+  }
+
+  /** The peer id a party's address was last seen gossiping from. */
+  peerOf (address: Address): PeerId | undefined {
+    const s = this.peerByAddress.get(address.toLowerCase() as Address)
+    return s === undefined ? undefined : peerIdFromString(s)
+  }
+
+  async epochRecord (epoch: bigint): Promise<EpochRecord | undefined> {
+    if (this.head?.epoch === epoch) return this.head
+    return await this.store.get<EpochRecord>(Bucket.epochs, epochKey(epoch))
+  }
+
+  // ---------------------------------------------------------------- gossip
+
+  private installGossip (): void {
+    const pubsub = this.libp2p.services.pubsub
+    const kinds: TopicKind[] = ['jobs', 'resources', 'deals', 'epochs']
+    for (const kind of kinds) {
+      const topic = topicName(this.profile, kind)
+      pubsub.topicValidators.set(topic, async (peer, msg) => {
+        const source = peer.toString()
+        try {
+          await this.validate(kind, source, msg)
+          this.metrics.count(kind, 'accept', 'OK')
+          return toValidatorResult('accept')
+        } catch (e) {
+          const { action, code } = actionOf(e)
+          this.metrics.count(kind, action, code)
+          if (action === 'reject') this.onReject(source)
+          if (code === 'NODE_INTERNAL') this.log.warn('validator failed', { kind, err: e })
+          return toValidatorResult(action)
+        }
+      })
+      pubsub.subscribe(topic)
+    }
+  }
+
+  private onReject (peer: string): void {
+    const crossed = this.policing.reject(peer)
+    const score = gossipScore(this.libp2p.services.pubsub, peer)
+    if (crossed || (score !== undefined && score < DISCONNECT_SCORE)) {
+      this.policing.ban(peer)
+      this.log.warn('cutting off misbehaving peer', { peer, score, rejects: this.policing.rejectsOf(peer) })
+      this.libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
+    }
+  }
+
+  private refuse (code: string, action: 'reject' | 'ignore', message: string): never {
+    throw new GossipRefusal(code, action, message)
+  }
+
+  private async validate (kind: TopicKind, source: string, msg: Message): Promise<void> {
+    this.metrics.messagesIn++
+    this.metrics.bytesIn += msg.data.length
+    if (this.policing.isBanned(source)) this.refuse(GOSSIP_CODES.banned, 'ignore', 'peer is cut off')
+    if (!this.policing.take(source)) this.refuse(GOSSIP_CODES.rateLimited, 'reject', `peer ${source} is over ${this.policing.rate} messages/s`)
+    if (msg.type !== 'signed') this.refuse(GOSSIP_CODES.unsigned, 'reject', 'gossip must be signed by its author')
+    const author = msg.from.toString()
+    if (msg.data.length > this.profile.limits.maxMessageBytes) {
+      this.refuse('PROTOCOL_TOO_LARGE', 'reject', `message of ${msg.data.length} bytes over the profile cap ${this.profile.limits.maxMessageBytes}`)
+    }
+    const expected = kind === 'jobs' ? 'job' : kind === 'resources' ? 'resource' : kind === 'deals' ? 'acceptance' : 'heartbeat'
+    const m = decodeMessage(msg.data, expected, { maxLifetimeEpochs: BigInt(this.profile.limits.maxOfferLifetimeEpochs) })
+    const now = Date.now()
+    const cur = this.currentEpoch()
+    const skew = BigInt(this.profile.limits.maxEpochSkew)
+    const authorAddress = peerIdToAddress(msg.from)
+    switch (m.kind) {
+      case 'job':
+      case 'resource': {
+        // an offer must arrive while its first epoch is still open for matching
+        const oldest = epochAt(this.profile, now - this.profile.graceMs)
+        if (m.offer.epoch < oldest) this.refuse(GOSSIP_CODES.tooOld, 'ignore', `offer for epoch ${m.offer.epoch} arrived after it closed`)
+        if (m.offer.epoch > cur + skew) this.refuse(GOSSIP_CODES.tooNew, 'ignore', `offer for epoch ${m.offer.epoch} is more than ${skew} epochs ahead`)
+        const { id, signer } = verifyMessage(this.hasher, m)
+        if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `offer signed by ${signer} but published by ${authorAddress}`)
+        if (this.pool.has(id)) this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'offer already known')
+        if (this.pool.quotaUsed(signer, m.offer.epoch) >= this.profile.limits.maxOffersPerPeerPerEpoch) {
+          // the author flooding us directly is punished; relays that saw other parts of the flood are not
+          this.refuse(GOSSIP_CODES.rateLimited, source === author ? 'reject' : 'ignore', `${signer} is over ${this.profile.limits.maxOffersPerPeerPerEpoch} offers in epoch ${m.offer.epoch}`)
+        }
+        if (this.pool.size >= this.profile.limits.maxOffersPerEpoch) this.refuse(GOSSIP_CODES.epochFull, 'ignore', 'offer pool is full')
+        this.maybeDrop()
+        this.peerByAddress.set(signer, author)
+        await this.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: msg.data, offer: m.offer })
+        return
+      }
+      case 'acceptance': {
+        if (m.deal.matchEpoch > cur + skew || m.deal.matchEpoch + BigInt(this.profile.reserveEpochs) + skew + 2n < cur) {
+          this.refuse(GOSSIP_CODES.tooOld, 'ignore', `acceptance of epoch ${m.deal.matchEpoch} outside the window`)
+        }
+        const { id, signer } = verifyMessage(this.hasher, m)
+        if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `acceptance signed by ${signer} but published by ${authorAddress}`)
+        if (this.acceptances.get(id)?.[m.party] !== undefined) this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'acceptance already known')
+        this.maybeDrop()
+        this.peerByAddress.set(signer, author)
+        await this.ingestAcceptance(id, m, msg.data)
+        return
+      }
+      case 'heartbeat': {
+        const e = m.heartbeat.epoch
+        if (e > cur + skew || e + 4n + skew < cur) this.refuse(GOSSIP_CODES.tooOld, 'ignore', `heartbeat of epoch ${e} outside the window`)
+        const { signer } = verifyMessage(this.hasher, m)
+        if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `heartbeat signed by ${signer} but published by ${authorAddress}`)
+        const seen = this.heartbeats.get(e)
+        if (seen?.has(signer) === true) this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'heartbeat already known')
+        this.maybeDrop()
+        this.peerByAddress.set(signer, author)
+        this.recordHeartbeat(e, signer, m.heartbeat.stateRoot, m.heartbeat.offerDigest, author)
+        return
+      }
+      default:
+        this.refuse('PROTOCOL_UNKNOWN_KIND', 'reject', 'unexpected message kind')
+    }
+  }
+
+  private maybeDrop (): void {
+    const p = this.opts.testHooks?.dropGossip ?? 0
+    if (p > 0 && Math.random() < p) this.refuse(GOSSIP_CODES.dropped, 'ignore', 'dropped by test hook')
+  }
+
+  private recordHeartbeat (epoch: bigint, node: Address, root: Hash, digest: Hash, peer: string): void {
+    let m = this.heartbeats.get(epoch)
+    if (m === undefined) {
+      m = new Map()
+      this.heartbeats.set(epoch, m)
+      for (const e of [...this.heartbeats.keys()].sort((a, b) => a < b ? -1 : 1)) {
+        if (this.heartbeats.size <= MAX_HEARTBEAT_EPOCHS) break
+        this.heartbeats.delete(e)
+      }
+    }
+    if (m.size < MAX_HEARTBEATS_PER_EPOCH) m.set(node, { root, digest, peer })
+  }
+
+  /** Stores a verified acceptance (gossip or direct); emits 'deal:agreed' when both are in. */
+  async ingestAcceptance (dealId: Hash, m: Extract<WireMessage, { kind: 'acceptance' }>, wire: Uint8Array): Promise<boolean> {
+    const entry = this.acceptances.get(dealId) ?? { deal: m.deal }
+    if (entry[m.party] !== undefined) return false
+    await this.store.batch([
+      { type: 'put', bucket: Bucket.deals, key: dealId, value: m.deal },
+      { type: 'put', bucket: Bucket.acceptances, key: `${dealId}:${m.party}`, value: { dealId, party: m.party, signature: m.signature, wire: Buffer.from(wire).toString('base64') } satisfies StoredAcceptance }
+    ])
+    entry[m.party] = m.signature
+    this.acceptances.set(dealId, entry)
+    if (entry.creator !== undefined && entry.provider !== undefined) {
+      this.emit('deal:agreed', { dealId, deal: entry.deal, creatorSignature: entry.creator, providerSignature: entry.provider })
+    }
+    return true
+  }
+
+  // ---------------------------------------------------------------- epoch loop
+
+  private async run (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        if (!this.participating) {
+          await this.join(signal)
+          continue
+        }
+        const next = this.nextEpoch as bigint
+        const matchAt = epochMatchTime(this.profile, next)
+        const confirmAt = this.pendingConfirm === undefined ? Infinity : epochMatchTime(this.profile, this.pendingConfirm) + Math.floor(this.profile.epochMs / 2)
+        const at = Math.min(matchAt, confirmAt)
+        const wait = at - Date.now()
+        if (wait > 0) await sleep(wait, undefined, { signal })
+        if (confirmAt <= matchAt && this.pendingConfirm !== undefined) {
+          await this.confirm(this.pendingConfirm, signal)
+        } else {
+          // far behind (e.g. the process was stopped for a while): rejoin through a snapshot
+          if (epochMatchTime(this.profile, next + 2n) < Date.now() && this.head !== undefined) {
+            this.log.info('behind by more than two epochs; rejoining', { next })
+            this.participating = false
+            continue
+          }
+          await this.matchEpoch(next, signal)
+        }
+      } catch (e) {
+        if (signal.aborted) return
+        this.log.error('epoch loop error', { err: e })
+        await sleep(100, undefined, { signal }).catch(() => {})
+      }
+    }
+  }
+
+  /** Latest epoch whose match time has passed. */
+  private lastClosedEpoch (): bigint {
+    return epochAt(this.profile, Date.now() - this.profile.graceMs) - 1n
+  }
+
+  /**
+   * Joining (fresh node, late joiner, restart after a gap): take part only once the state is
+   * known to be the network's. Without a stored head that is current, ask peers for theirs,
+   * check one snapshot against several peers' roots and adopt it.
+   */
+  private async join (signal: AbortSignal): Promise<void> {
+    const closed = this.lastClosedEpoch()
+    if (this.head !== undefined && this.head.epoch >= closed - 1n) {
+      this.nextEpoch = this.head.epoch + 1n
+      this.participating = true
+      return
+    }
+    const sync = this._sync as SyncService
+    const peers = this.libp2p.getPeers()
+    if (peers.length === 0) {
+      if (this.profile.bootstrap.length === 0 || this.opts.dhtServer === true) return await this.startFresh(closed)
+      await sleep(Math.floor(this.profile.epochMs / 4), undefined, { signal })
+      return
+    }
+    const adopted = await sync.catchUp(signal)
+    if (adopted === 'fresh') return await this.startFresh(closed)
+    if (adopted === 'retry') {
+      await sleep(Math.floor(this.profile.epochMs / 4), undefined, { signal })
+    }
+  }
+
+  private async startFresh (closed: bigint): Promise<void> {
+    // nobody has matched anything yet: start from the initial state at the next epoch
+    if (this.head === undefined) this.headState = initialState()
+    this.nextEpoch = this.head === undefined ? closed + 1n : this.head.epoch + 1n
+    this.participating = true
+    this.log.info('starting', { epoch: this.nextEpoch, fresh: this.head === undefined })
+  }
+
+  /** Adopts a verified snapshot of `epoch` (join or resync). */
+  async adoptSnapshot (epoch: bigint, state: MatcherState, root: Hash, inputIds: Hash[], digest: Hash, how: 'snapshot' | 'join'): Promise<void> {
+    const rec: EpochRecord = { epoch, state: Buffer.from(encodeState(state)).toString('base64'), root, digest, inputIds }
+    await this.store.batch([
+      { type: 'put', bucket: Bucket.epochs, key: epochKey(epoch), value: rec },
+      { type: 'put', bucket: Bucket.meta, key: HEAD_KEY, value: epoch }
+    ])
+    this.head = rec
+    this.headState = state
+    this.roots.set(epoch, root)
+    this.nextEpoch = epoch + 1n
+    this.pendingConfirm = undefined
+    this.participating = true
+    this.log.info('adopted state', { epoch, root, how })
+    this.emit('resync', { epoch, stateRoot: root, how })
+  }
+
+  private async matchEpoch (epoch: bigint, signal: AbortSignal): Promise<void> {
+    const sync = this._sync as SyncService
+    await sync.reconcile(epoch, signal)
+    const facts = await this.chainFactsFor(epoch)
+    const prevState = this.headState
+    await this.commitEpoch(epoch, prevState, this.pool.effectiveAt(epoch), facts, false)
+    this.pendingConfirm = epoch
+    await this.gossipHeartbeat(epoch)
+    if (epoch % 16n === 0n) {
+      await this.pool.prune(epoch - BigInt(this.opts.keepEpochs ?? 64))
+    }
+  }
+
+  async chainFactsFor (epoch: bigint): Promise<ChainFacts> {
+    return this.opts.chainFacts === undefined ? { opened: [], closed: [] } : await this.opts.chainFacts(epoch)
+  }
+
+  /**
+   * Steps the matcher on `offers` and writes the epoch record, this node's matches and the
+   * head in one batch (before anything is signed or gossiped). `replace` rewrites an epoch
+   * already recorded (resync); its unsigned matches are dropped. With `expectRoot`, nothing is
+   * written unless the result has that root.
+   */
+  async commitEpoch (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: ChainFacts, replace: boolean, expectRoot?: Hash): Promise<Hash> {
+    const input = OfferPool.toInput(offers)
+    const res = step(prev, input, facts, epoch, this.config)
+    // a resync only writes when the recomputation gives the agreed root
+    if (expectRoot !== undefined && res.stateRoot !== expectRoot) return res.stateRoot
+    const digest = offerSetDigest(input, epoch)
+    const rec: EpochRecord = { epoch, state: Buffer.from(encodeState(res.state)).toString('base64'), root: res.stateRoot, digest, inputIds: offers.map((o) => o.id) }
+    const ops: StoreOp[] = [
+      { type: 'put', bucket: Bucket.epochs, key: epochKey(epoch), value: rec },
+      { type: 'put', bucket: Bucket.meta, key: HEAD_KEY, value: epoch }
+    ]
+    const keep = BigInt(this.opts.keepEpochs ?? 64)
+    if (epoch >= keep) ops.push({ type: 'del', bucket: Bucket.epochs, key: epochKey(epoch - keep) })
+    if (replace) {
+      for await (const [k, m] of this.store.entries<StoredMatch>(Bucket.matches)) {
+        if (m.epoch === epoch && !m.signed) ops.push({ type: 'del', bucket: Bucket.matches, key: k })
+      }
+    }
+    for (const mt of res.matches) {
+      const role: Party | undefined = mt.deal.creator === this.address ? 'creator' : mt.deal.provider === this.address ? 'provider' : undefined
+      if (role === undefined) continue
+      const dealId = this.hasher.digest('Deal', mt.deal)
+      const existing = await this.store.get<StoredMatch>(Bucket.matches, dealId)
+      const sm: StoredMatch = { dealId, deal: mt.deal, jobId: mt.jobId, resourceId: mt.resourceId, role, epoch, signed: existing?.signed ?? false }
+      ops.push({ type: 'put', bucket: Bucket.matches, key: dealId, value: sm })
+    }
+    await this.store.batch(ops)
+    this.head = rec
+    this.headState = res.state
+    this.nextEpoch = epoch + 1n
+    this.roots.set(epoch, res.stateRoot)
+    for (const e of this.roots.keys()) if (e + 256n < epoch) this.roots.delete(e)
+    this.emit('epoch', { epoch, stateRoot: res.stateRoot, offerDigest: digest, matches: res.matches.length, offers: offers.length })
+    this.log.debug('epoch matched', { epoch, root: res.stateRoot, offers: offers.length, matches: res.matches.length })
+    return res.stateRoot
+  }
+
+  private async gossipHeartbeat (epoch: bigint): Promise<void> {
+    const rec = this.head
+    if (rec === undefined || rec.epoch !== epoch) return
+    const m = signHeartbeat(this.hasher, this.identity.privateKey, { node: this.address, epoch, offerDigest: rec.digest, stateRoot: rec.root })
+    await this.publish('epochs', encodeMessage(m))
+  }
+
+  /** The most common root among peers' heartbeats for `epoch` (ties keep ours), with its peers. */
+  majorityRoot (epoch: bigint): { root: Hash, count: number, total: number, peers: string[] } | undefined {
+    const seen = this.heartbeats.get(epoch)
+    const mine = this.roots.get(epoch)
+    const counts = new Map<Hash, string[]>()
+    for (const [addr, hb] of seen ?? []) {
+      if (addr === this.address) continue
+      const list = counts.get(hb.root) ?? []
+      list.push(hb.peer)
+      counts.set(hb.root, list)
+    }
+    if (mine !== undefined) counts.set(mine, [...(counts.get(mine) ?? []), 'self'])
+    let best: { root: Hash, count: number, total: number, peers: string[] } | undefined
+    let total = 0
+    for (const [, l] of counts) total += l.length
+    for (const [root, l] of counts) {
+      if (best === undefined || l.length > best.count || (l.length === best.count && root === mine)) {
+        best = { root, count: l.length, total, peers: l.filter((p) => p !== 'self') }
+      }
+    }
+    return best
+  }
+
+  /** Half an epoch after matching: resync if in the minority, then sign this node's deals. */
+  private async confirm (epoch: bigint, signal: AbortSignal): Promise<void> {
+    this.pendingConfirm = undefined
+    const maj = this.majorityRoot(epoch)
+    const mine = this.roots.get(epoch)
+    if (maj !== undefined && mine !== undefined && maj.root !== mine && this.head?.epoch === epoch) {
+      this.log.info('state root in the minority; resyncing', { epoch, mine, majority: maj.root, count: maj.count, total: maj.total })
+      await (this._sync as SyncService).resync(epoch, maj.root, maj.peers, signal)
+    }
+    await this.signOwnMatches(epoch)
+  }
+
+  private async signOwnMatches (epoch: bigint): Promise<void> {
+    const todo: StoredMatch[] = []
+    for await (const [, m] of this.store.entries<StoredMatch>(Bucket.matches)) {
+      if (m.epoch === epoch && !m.signed) todo.push(m)
+    }
+    for (const m of todo) {
+      const prior = await this.store.get<Hash>(Bucket.signedJobs, m.jobId)
+      if (prior !== undefined && prior !== m.dealId) {
+        this.metrics.count('deals', 'ignore', 'NODE_DOUBLE_SIGN')
+        this.log.warn('refusing to sign a second deal for one job offer', { jobId: m.jobId, signed: prior, refused: m.dealId })
+        continue
+      }
+      const accept = this.opts.acceptDeal === undefined ? true : await this.opts.acceptDeal(m)
+      if (!accept) continue
+      const wireMsg = signDeal(this.hasher, this.identity.privateKey, m.deal, m.role)
+      const wire = encodeMessage(wireMsg)
+      await this.store.batch([
+        { type: 'put', bucket: Bucket.signedJobs, key: m.jobId, value: m.dealId },
+        { type: 'put', bucket: Bucket.matches, key: m.dealId, value: { ...m, signed: true } satisfies StoredMatch }
+      ])
+      await this.ingestAcceptance(m.dealId, wireMsg, wire)
+      this.emit('match', { dealId: m.dealId, deal: m.deal, jobId: m.jobId, resourceId: m.resourceId, role: m.role, epoch: m.epoch })
+      await this.publish('deals', wire)
+      const other = m.role === 'creator' ? m.deal.provider : m.deal.creator
+      void (this._sync as SyncService).sendAcceptance(other, wire)
+    }
+  }
+
+  /** Matcher state of the head (for snapshots). */
+  headSnapshot (): { epoch: bigint, state: MatcherState, root: Hash } | undefined {
+    return this.head === undefined || !this.participating ? undefined : { epoch: this.head.epoch, state: this.headState, root: this.head.root }
+  }
+
+  async stateAt (epoch: bigint): Promise<MatcherState | undefined> {
+    if (this.head?.epoch === epoch) return this.headState
+    const rec = await this.store.get<EpochRecord>(Bucket.epochs, epochKey(epoch))
+    return rec === undefined ? undefined : decodeState(new Uint8Array(Buffer.from(rec.state, 'base64')))
+  }
+
+  verifyRoot (state: MatcherState): Hash { return stateRoot(state) }
+
+  /** Sync counters (reconcile rounds, fetched offers, resyncs, joins). */
+  get syncStats (): SyncService['stats'] | undefined { return this._sync?.stats }
+}

@@ -1,0 +1,311 @@
+/**
+ * The `sync` protocol (DESIGN §4): offer-set reconciliation by epoch digest, state snapshots
+ * for joiners and resyncs, and direct delivery of deal acceptances to the counterparty.
+ *
+ * Methods (one length-prefixed JSON frame each way, see rpc.ts):
+ *   digest {epoch}               → {digest, count}   the epoch's input (frozen once matched)
+ *   ids {epoch, offset, limit}   → {ids, total}      sorted offer ids of that set, paged
+ *   offers {ids}                 → {offers}          wire bytes (base64) of the offers asked for
+ *   head {}                      → {epoch, root}|null the last matched epoch (null while joining)
+ *   root {epoch}                 → {root}|null
+ *   snapshot {epoch}             → {epoch, state, root, digest, inputIds}|null
+ *   accept {wire}                → {stored}          a deal acceptance signed by the caller
+ */
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdToAddress } from '../protocol/identity.js'
+import { protocolId } from '../protocol/profile.js'
+import type { Address, Hash } from '../protocol/types.js'
+import { decodeState, offerSetDigest, stateRoot } from '../matching/index.js'
+import { NodeError } from './errors.js'
+import { PeerPolicing } from './gossip.js'
+import type { LilyNode } from './network.js'
+import { OfferPool, type PoolOffer } from './pool.js'
+import { callRpc, RpcRefusal, serveRpc, type RpcHandler } from './rpc.js'
+import { decodeMessage, verifyMessage } from './wire.js'
+
+const MAX_IDS_PAGE = 2000
+const MAX_OFFERS_PER_CALL = 64
+const MAX_SYNC_PEERS = 8
+const CONCURRENCY = 4
+/** Snapshot frames may be large; everything else is small. */
+const SNAPSHOT_BYTES = 8 * 1024 * 1024
+
+interface DigestAnswer { digest: Hash, count: number }
+interface IdsAnswer { ids: Hash[], total: number }
+interface SnapshotAnswer { epoch: bigint, state: string, root: Hash, digest: Hash, inputIds: Hash[] }
+
+function asEpoch (a: unknown): bigint {
+  const e = (a as { epoch?: unknown } | null)?.epoch
+  if (typeof e !== 'bigint' || e < 0n || e >= 1n << 64n) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', 'epoch must be a uint64')
+  return e
+}
+
+function asInt (v: unknown, def: number, max: number): number {
+  if (v === undefined) return def
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', 'expected a non-negative integer')
+  return Math.min(v, max)
+}
+
+async function mapLimit<T, R> (items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<Array<R | undefined>> {
+  const out: Array<R | undefined> = new Array(items.length)
+  let i = 0
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (i < items.length) {
+      const k = i++
+      try { out[k] = await fn(items[k]) } catch { out[k] = undefined }
+    }
+  }))
+  return out
+}
+
+function sample<T> (xs: T[], n: number): T[] {
+  const a = [...xs]
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[a[i], a[j]] = [a[j], a[i]]
+  }
+  return a.slice(0, n)
+}
+
+export class SyncService {
+  readonly protocol: string
+  private readonly admission = new PeerPolicing({ ratePerSec: 100, burst: 400, banThreshold: Infinity })
+  /** Counters: rounds, digests equal/different, offers fetched, resyncs, snapshots. */
+  readonly stats = { rounds: 0, equal: 0, different: 0, fetched: 0, resyncRecompute: 0, resyncSnapshot: 0, joins: 0, errors: 0 }
+
+  constructor (private readonly node: LilyNode) {
+    this.protocol = protocolId(node.profile, 'sync')
+  }
+
+  private get limits (): { responseTimeoutMs: number, dialTimeoutMs: number } {
+    const e = this.node.profile.epochMs
+    return { responseTimeoutMs: Math.max(1000, Math.min(5000, e)), dialTimeoutMs: Math.max(500, Math.min(3000, e)) }
+  }
+
+  async register (): Promise<void> {
+    const node = this.node
+    const handlers: Record<string, RpcHandler> = {
+      digest: async (a) => {
+        const e = asEpoch(a)
+        const rec = await node.epochRecord(e)
+        if (rec !== undefined) return { digest: rec.digest, count: rec.inputIds.length } satisfies DigestAnswer
+        const offers = node.pool.effectiveAt(e)
+        return { digest: offerSetDigest(OfferPool.toInput(offers), e), count: offers.length } satisfies DigestAnswer
+      },
+      ids: async (a) => {
+        const e = asEpoch(a)
+        const args = a as { offset?: unknown, limit?: unknown }
+        const offset = asInt(args.offset, 0, Number.MAX_SAFE_INTEGER)
+        const limit = asInt(args.limit, MAX_IDS_PAGE, MAX_IDS_PAGE)
+        const rec = await node.epochRecord(e)
+        const all = rec !== undefined ? rec.inputIds : node.pool.effectiveAt(e).map((o) => o.id)
+        return { ids: all.slice(offset, offset + limit), total: all.length } satisfies IdsAnswer
+      },
+      offers: async (a) => {
+        const ids = (a as { ids?: unknown } | null)?.ids
+        if (!Array.isArray(ids) || ids.length > MAX_OFFERS_PER_CALL) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', `ids must be an array of at most ${MAX_OFFERS_PER_CALL}`)
+        const out: string[] = []
+        for (const id of ids) {
+          const o = typeof id === 'string' ? node.pool.get(id as Hash) : undefined
+          if (o !== undefined) out.push(Buffer.from(o.wire).toString('base64'))
+        }
+        return { offers: out }
+      },
+      head: async () => {
+        const h = node.headSnapshot()
+        return h === undefined ? null : { epoch: h.epoch, root: h.root }
+      },
+      root: async (a) => {
+        const e = asEpoch(a)
+        if (!node.isParticipating) return null
+        const rec = await node.epochRecord(e)
+        return rec === undefined ? null : { root: rec.root }
+      },
+      snapshot: async (a) => {
+        const e = asEpoch(a)
+        if (!node.isParticipating) return null
+        const rec = await node.epochRecord(e)
+        if (rec === undefined) return null
+        return { epoch: rec.epoch, state: rec.state, root: rec.root, digest: rec.digest, inputIds: rec.inputIds } satisfies SnapshotAnswer
+      },
+      accept: async (a, peer) => {
+        const wire = (a as { wire?: unknown } | null)?.wire
+        if (typeof wire !== 'string' || wire.length > 8192) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', 'wire must be base64 of at most 6 KiB')
+        const bytes = new Uint8Array(Buffer.from(wire, 'base64'))
+        const m = decodeMessage(bytes, 'acceptance')
+        if (m.kind !== 'acceptance') throw new RpcRefusal('NODE_RPC_BAD_REQUEST', 'not an acceptance')
+        const { id } = verifyMessage(node.hasher, m, peerIdToAddress(peer))
+        return { stored: await node.ingestAcceptance(id, m, bytes) }
+      }
+    }
+    await serveRpc(node.libp2p, this.protocol, handlers, {
+      logger: node.log,
+      limits: { maxRequestBytes: 64 * 1024, responseTimeoutMs: this.limits.responseTimeoutMs },
+      admit: (peer) => {
+        if (!this.admission.take(peer.toString())) throw new RpcRefusal('NODE_RATE_LIMITED', 'too many sync requests; slow down')
+      }
+    })
+  }
+
+  private async call<T> (peer: PeerId, method: string, args: unknown, signal: AbortSignal, maxResponseBytes = 1024 * 1024): Promise<T> {
+    return await callRpc<T>(this.node.libp2p, peer, this.protocol, method, args, { signal, limits: { ...this.limits, maxResponseBytes } })
+  }
+
+  private peers (): PeerId[] {
+    return sample(this.node.libp2p.getPeers(), MAX_SYNC_PEERS)
+  }
+
+  /** Verifies and stores offers fetched for epoch `epoch`; returns how many were new. */
+  private async ingest (wires: string[], epoch: bigint): Promise<number> {
+    let n = 0
+    for (const w of wires) {
+      try {
+        const bytes = new Uint8Array(Buffer.from(w, 'base64'))
+        const m = decodeMessage(bytes, undefined, { maxLifetimeEpochs: BigInt(this.node.profile.limits.maxOfferLifetimeEpochs) })
+        if (m.kind !== 'job' && m.kind !== 'resource') continue
+        if (m.offer.epoch > epoch) continue
+        const { id, signer } = verifyMessage(this.node.hasher, m)
+        const added = await this.node.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: bytes, offer: m.offer })
+        if (added) n++
+      } catch (e) {
+        this.stats.errors++
+        this.node.log.debug('sync: refused offer', { err: e })
+      }
+    }
+    return n
+  }
+
+  /** Fetches from `peer` the offers of its set for `epoch` that this node lacks; returns the peer's ids. */
+  private async pullFrom (peer: PeerId, epoch: bigint, signal: AbortSignal): Promise<Hash[]> {
+    const ids: Hash[] = []
+    const max = this.node.profile.limits.maxSyncOffers
+    for (let offset = 0; offset < max;) {
+      const page = await this.call<IdsAnswer>(peer, 'ids', { epoch, offset, limit: MAX_IDS_PAGE }, signal)
+      if (!Array.isArray(page.ids)) throw new NodeError('NODE_SYNC_FAILED', 'bad ids answer')
+      ids.push(...page.ids.slice(0, max - ids.length))
+      offset += page.ids.length
+      if (page.ids.length === 0 || offset >= page.total) break
+    }
+    const missing = ids.filter((id) => typeof id === 'string' && !this.node.pool.has(id))
+    for (let i = 0; i < missing.length; i += MAX_OFFERS_PER_CALL) {
+      const chunk = missing.slice(i, i + MAX_OFFERS_PER_CALL)
+      const r = await this.call<{ offers: string[] }>(peer, 'offers', { ids: chunk }, signal, 4 * 1024 * 1024)
+      if (!Array.isArray(r.offers)) throw new NodeError('NODE_SYNC_FAILED', 'bad offers answer')
+      this.stats.fetched += await this.ingest(r.offers.slice(0, chunk.length), epoch)
+    }
+    return ids
+  }
+
+  /** Two rounds of digest exchange with up to 8 connected peers, fetching what differs. */
+  async reconcile (epoch: bigint, signal: AbortSignal): Promise<void> {
+    for (let round = 0; round < 2; round++) {
+      this.stats.rounds++
+      const mine = offerSetDigest(OfferPool.toInput(this.node.pool.effectiveAt(epoch)), epoch)
+      let changed = false
+      await mapLimit(this.peers(), CONCURRENCY, async (peer) => {
+        const d = await this.call<DigestAnswer>(peer, 'digest', { epoch }, signal)
+        if (d.digest === mine) { this.stats.equal++; return }
+        this.stats.different++
+        const before = this.node.pool.size
+        await this.pullFrom(peer, epoch, signal)
+        if (this.node.pool.size !== before) changed = true
+      })
+      if (!changed) break
+    }
+  }
+
+  /**
+   * The node's root for `epoch` is in the minority. First recompute the epoch on a majority
+   * peer's exact input (fetching the offers it had); if that does not give the majority root
+   * (the previous state differs too), adopt a majority peer's snapshot, checked against the root.
+   */
+  async resync (epoch: bigint, root: Hash, peers: string[], signal: AbortSignal): Promise<void> {
+    const node = this.node
+    const prev = await node.stateAt(epoch - 1n)
+    for (const p of peers.slice(0, 3)) {
+      const peer = peerIdFromString(p)
+      try {
+        if (prev !== undefined) {
+          const ids = await this.pullFrom(peer, epoch, signal)
+          const offers = ids.map((id) => node.pool.get(id)).filter((o): o is PoolOffer => o !== undefined)
+          if (offers.length === ids.length) {
+            const facts = await node.chainFactsFor(epoch)
+            const got = await node.commitEpoch(epoch, prev, offers, facts, true, root)
+            if (got === root) {
+              this.stats.resyncRecompute++
+              node.emit('resync', { epoch, stateRoot: root, how: 'recompute' })
+              return
+            }
+          }
+        }
+        const snap = await this.call<SnapshotAnswer | null>(peer, 'snapshot', { epoch }, signal, SNAPSHOT_BYTES)
+        if (snap !== null && await this.adoptChecked(snap, root, 'snapshot')) {
+          this.stats.resyncSnapshot++
+          return
+        }
+      } catch (e) {
+        if (signal.aborted) throw e
+        node.log.debug('resync from peer failed', { peer: p, err: e })
+      }
+    }
+    node.log.warn('resync failed; keeping the local state for now', { epoch })
+  }
+
+  private async adoptChecked (snap: SnapshotAnswer, root: Hash, how: 'snapshot' | 'join'): Promise<boolean> {
+    if (typeof snap.state !== 'string' || snap.root !== root || !Array.isArray(snap.inputIds)) return false
+    const state = decodeState(new Uint8Array(Buffer.from(snap.state, 'base64')))
+    if (stateRoot(state) !== root) throw new NodeError('NODE_SNAPSHOT_UNVERIFIED', `snapshot of epoch ${snap.epoch} does not hash to the agreed root`)
+    await this.node.adoptSnapshot(snap.epoch, state, root, snap.inputIds.slice(0, this.node.profile.limits.maxSyncOffers), snap.digest, how)
+    return true
+  }
+
+  /**
+   * Joining: ask connected peers for their head; take the newest epoch for which at least
+   * min(3, peers that answered) peers report the same root; fetch one snapshot and check it
+   * hashes to that root. 'fresh' when every peer answered and none has any state yet.
+   */
+  async catchUp (signal: AbortSignal): Promise<'adopted' | 'fresh' | 'retry'> {
+    const peers = this.peers()
+    const heads = await mapLimit(peers, CONCURRENCY, async (p) => ({ p, h: await this.call<{ epoch: bigint, root: Hash } | null>(p, 'head', {}, signal) }))
+    const answered = heads.filter((x): x is { p: PeerId, h: { epoch: bigint, root: Hash } | null } => x !== undefined)
+    const withState = answered.filter((x): x is { p: PeerId, h: { epoch: bigint, root: Hash } } => x.h !== null && typeof x.h.epoch === 'bigint')
+    if (answered.length === peers.length && withState.length === 0 && peers.length > 0) return 'fresh'
+    if (withState.length === 0) return 'retry'
+    const need = Math.min(3, withState.length)
+    const maxE = withState.reduce((m, x) => x.h.epoch > m ? x.h.epoch : m, 0n)
+    for (let s = maxE; s >= 0n && s >= maxE - 2n; s--) {
+      const roots = await mapLimit(withState, CONCURRENCY, async (x) => ({ p: x.p, r: await this.call<{ root: Hash } | null>(x.p, 'root', { epoch: s }, signal) }))
+      const tally = new Map<Hash, PeerId[]>()
+      for (const x of roots) {
+        if (x?.r == null || typeof x.r.root !== 'string') continue
+        tally.set(x.r.root, [...(tally.get(x.r.root) ?? []), x.p])
+      }
+      const best = [...tally.entries()].sort((a, b) => b[1].length - a[1].length)[0]
+      if (best === undefined || best[1].length < need) continue
+      for (const p of best[1]) {
+        try {
+          const snap = await this.call<SnapshotAnswer | null>(p, 'snapshot', { epoch: s }, signal, SNAPSHOT_BYTES)
+          if (snap !== null && await this.adoptChecked(snap, best[0], 'join')) {
+            this.stats.joins++
+            return 'adopted'
+          }
+        } catch (e) {
+          if (signal.aborted) throw e
+        }
+      }
+    }
+    return 'retry'
+  }
+
+  /** Sends a signed acceptance straight to the counterparty (best effort; gossip carries it too). */
+  async sendAcceptance (counterparty: Address, wire: Uint8Array): Promise<void> {
+    const peer = this.node.peerOf(counterparty)
+    if (peer === undefined) return
+    try {
+      await callRpc(this.node.libp2p, peer, this.protocol, 'accept', { wire: Buffer.from(wire).toString('base64') }, { limits: this.limits })
+    } catch (e) {
+      this.node.log.debug('direct acceptance failed', { counterparty, err: e })
+    }
+  }
+}
