@@ -1,7 +1,106 @@
+/**
+ * Which offers are effective at an epoch. Deterministic and independent of input order:
+ * duplicates collapse by id, supersession picks by (version, id), never by arrival.
+ *
+ * Offers that break the protocol bounds are skipped here (the gossip validator should have
+ * rejected them already); skipping, not throwing, keeps one bad offer from stalling an epoch,
+ * and every node skips the same ones.
+ */
 import type { Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
+import { keccak } from '../protocol/eip712.js'
+import { bytesToHex } from '../protocol/hex.js'
 import type { EpochInput, OfferRecord } from './types.js'
-import { MatchingError } from './types.js'
-/** Work in progress: signatures final. */
-export function offerSetDigest (input: EpochInput, epoch: bigint): Hash { void input; void epoch; throw new MatchingError('MATCHING_BAD_STATE', 'not implemented yet') }
-export function effectiveJobs (jobs: Array<OfferRecord<JobOffer>>, epoch: bigint): Array<OfferRecord<JobOffer>> { void jobs; void epoch; throw new MatchingError('MATCHING_BAD_STATE', 'not implemented yet') }
-export function effectiveResources (resources: Array<OfferRecord<ResourceOffer>>, epoch: bigint): Array<OfferRecord<ResourceOffer>> { void resources; void epoch; throw new MatchingError('MATCHING_BAD_STATE', 'not implemented yet') }
+import { writeHash32, writeU64 } from './bytes.js'
+
+const U32 = 0xffffffff
+const U64 = (1n << 64n) - 1n
+const U256 = (1n << 256n) - 1n
+const HASH_RE = /^0x[0-9a-f]{64}$/
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
+
+export function isHash (h: unknown): h is Hash {
+  return typeof h === 'string' && h.length === 66 && HASH_RE.test(h)
+}
+
+function isU32 (n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= U32
+}
+
+function isBig (v: unknown, max: bigint): v is bigint {
+  return typeof v === 'bigint' && v >= 0n && v <= max
+}
+
+function resourcesOk (o: JobOffer | ResourceOffer): boolean {
+  return isU32(o.cpu) && isU32(o.ram) && isU32(o.gpus) && isU32(o.gpuVram) && isU32(o.disk)
+}
+
+/** Protocol bounds of a job offer, as far as matching depends on them. */
+export function jobOfferOk (r: OfferRecord<JobOffer>): boolean {
+  const o = r.offer
+  return isHash(r.id) && typeof o === 'object' && o !== null && resourcesOk(o) &&
+    typeof o.creator === 'string' && ADDRESS_RE.test(o.creator) && isHash(o.module) &&
+    isU32(o.timeout) && isBig(o.maxPrice, U256) && isBig(o.collateral, U256) &&
+    isBig(o.nonce, U64) && isBig(o.epoch, U64) && isBig(o.expiryEpoch, U64) && o.epoch <= o.expiryEpoch
+}
+
+/** Protocol bounds of a resource offer, as far as matching depends on them. */
+export function resourceOfferOk (r: OfferRecord<ResourceOffer>): boolean {
+  const o = r.offer
+  return isHash(r.id) && typeof o === 'object' && o !== null && resourcesOk(o) &&
+    typeof o.provider === 'string' && ADDRESS_RE.test(o.provider) && isU32(o.version) &&
+    isBig(o.priceCpu, U256) && isBig(o.priceRam, U256) && isBig(o.priceGpu, U256) && isBig(o.priceDisk, U256) &&
+    isBig(o.collateral, U256) && isBig(o.nonce, U64) && isBig(o.epoch, U64) && isBig(o.expiryEpoch, U64) &&
+    o.epoch <= o.expiryEpoch && Array.isArray(o.modules) && o.modules.every(isHash)
+}
+
+/** Job offers with epoch ≤ E ≤ expiryEpoch, one per id. Order of the result: unspecified. */
+export function effectiveJobs (jobs: Array<OfferRecord<JobOffer>>, epoch: bigint): Array<OfferRecord<JobOffer>> {
+  const byId = new Map<Hash, OfferRecord<JobOffer>>()
+  for (const r of jobs) {
+    if (byId.has(r.id) || !jobOfferOk(r)) continue
+    if (r.offer.epoch <= epoch && epoch <= r.offer.expiryEpoch) byId.set(r.id, r)
+  }
+  return [...byId.values()]
+}
+
+/** The slot a resource offer occupies: (lower-case provider, nonce). Versions of one slot share capacity. */
+export function slotKey (provider: string, nonce: bigint): string {
+  return provider.toLowerCase() + ':' + nonce.toString()
+}
+
+/**
+ * Resource offers effective at E: per slot, the highest `version` whose epoch ≤ E (equal
+ * versions: the lower id), and only if E ≤ its expiryEpoch — an expired newer version does
+ * not bring an older one back. Order of the result: unspecified.
+ */
+export function effectiveResources (resources: Array<OfferRecord<ResourceOffer>>, epoch: bigint): Array<OfferRecord<ResourceOffer>> {
+  const bySlot = new Map<string, OfferRecord<ResourceOffer>>()
+  for (const r of resources) {
+    if (!resourceOfferOk(r) || r.offer.epoch > epoch) continue
+    const key = slotKey(r.offer.provider, r.offer.nonce)
+    const cur = bySlot.get(key)
+    if (cur === undefined || r.offer.version > cur.offer.version || (r.offer.version === cur.offer.version && r.id < cur.id)) {
+      bySlot.set(key, r)
+    }
+  }
+  const out: Array<OfferRecord<ResourceOffer>> = []
+  for (const r of bySlot.values()) if (epoch <= r.offer.expiryEpoch) out.push(r)
+  return out
+}
+
+/**
+ * keccak256(uint64 epoch ‖ u32 #jobs ‖ sorted job ids ‖ u32 #resources ‖ sorted resource ids)
+ * over the offers effective at `epoch`: equal on two nodes iff they would match the same offers.
+ */
+export function offerSetDigest (input: EpochInput, epoch: bigint): Hash {
+  const jobIds = effectiveJobs(input.jobs, epoch).map((r) => r.id).sort()
+  const resIds = effectiveResources(input.resources, epoch).map((r) => r.id).sort()
+  const buf = new Uint8Array(8 + 4 + 32 * jobIds.length + 4 + 32 * resIds.length)
+  const view = new DataView(buf.buffer)
+  let off = writeU64(view, 0, epoch)
+  view.setUint32(off, jobIds.length); off += 4
+  for (const id of jobIds) off = writeHash32(buf, off, id)
+  view.setUint32(off, resIds.length); off += 4
+  for (const id of resIds) off = writeHash32(buf, off, id)
+  return bytesToHex(keccak(buf))
+}

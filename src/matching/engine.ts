@@ -1,0 +1,290 @@
+/**
+ * The matching rule of one epoch (DESIGN §4), on offers already known to be effective:
+ * jobs by maxPrice descending (ties: keccak(seed, jobId)), each to the cheapest provider offer
+ * (ties: keccak(seed, resourceId)) that fits the job's resources in what is left of its
+ * capacity, charges at most maxPrice, accepts the module, puts up enough collateral and is not
+ * the creator. Exact integer semantics; see `jobPrice` for the reference formula.
+ *
+ * Cost: the price order of providers depends on a job's resource vector, so providers are kept
+ * in one binary heap per (cpu, ram, gpus, vram, disk, module) — built lazily in O(P) when the
+ * first job of that shape comes up, holding only offers that fit the shape at that moment.
+ * Capacity only shrinks within an epoch, so an offer that no longer fits the shape is popped
+ * for good; one that fails only this job's collateral or self-deal test is set aside and
+ * pushed back. Total: O(S·P + J·log J + (J + pops)·log P) for S distinct shapes.
+ * Prices are computed in doubles only when every intermediate stays below 2^52 (so they are
+ * exact integers), otherwise in bigint.
+ */
+import type { Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
+import { keccak } from '../protocol/eip712.js'
+import { bytesToHex } from '../protocol/hex.js'
+import type { OfferRecord } from './types.js'
+import { writeHash32 } from './bytes.js'
+import { slotKey } from './offers.js'
+
+const EXACT = 2 ** 52
+
+/** keccak(seed ‖ id) as hex, memoised per offer: tie-breaks that no party can steer. */
+export class TieBreaker {
+  private readonly buf = new Uint8Array(64)
+  constructor (seed: Uint8Array) { this.buf.set(seed, 0) }
+  key (id: Hash): string {
+    writeHash32(this.buf, 32, id)
+    return bytesToHex(keccak(this.buf))
+  }
+}
+
+/** The epoch seed keccak(seedPrefix ‖ uint256(epoch)). */
+export function epochSeed (seedPrefix: Hash, epoch: bigint): Uint8Array {
+  const b = new Uint8Array(64)
+  writeHash32(b, 0, seedPrefix)
+  new DataView(b.buffer).setBigUint64(56, epoch)
+  return keccak(b)
+}
+
+function safeNum (v: bigint): number {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : NaN
+}
+
+export interface EngineMatch {
+  job: OfferRecord<JobOffer>
+  resource: OfferRecord<ResourceOffer>
+  price: bigint
+}
+
+/** A heap of provider indices for one job shape, cheapest first. */
+class ShapeHeap {
+  size = 0
+  readonly idx: Int32Array
+  readonly rate: Float64Array
+  /** Rates that are not exact in a double (NaN in `rate`), by provider index. */
+  readonly big = new Map<number, bigint>()
+  constructor (capacity: number, private readonly market: Market) {
+    this.idx = new Int32Array(capacity)
+    this.rate = new Float64Array(capacity)
+  }
+
+  bigRate (pos: number): bigint {
+    const r = this.rate[pos]
+    return Number.isNaN(r) ? this.big.get(this.idx[pos]) as bigint : BigInt(r)
+  }
+
+  less (a: number, b: number): boolean {
+    const ra = this.rate[a]; const rb = this.rate[b]
+    if (ra < rb) return true
+    if (ra > rb) return false
+    if (Number.isNaN(ra) || Number.isNaN(rb)) {
+      const ba = this.bigRate(a); const bb = this.bigRate(b)
+      if (ba !== bb) return ba < bb
+    }
+    return this.market.providerBefore(this.idx[a], this.idx[b])
+  }
+
+  private swap (a: number, b: number): void {
+    const i = this.idx[a]; this.idx[a] = this.idx[b]; this.idx[b] = i
+    const r = this.rate[a]; this.rate[a] = this.rate[b]; this.rate[b] = r
+  }
+
+  private down (pos: number): void {
+    const n = this.size
+    for (;;) {
+      const l = 2 * pos + 1
+      if (l >= n) return
+      let m = l
+      if (l + 1 < n && this.less(l + 1, l)) m = l + 1
+      if (!this.less(m, pos)) return
+      this.swap(m, pos); pos = m
+    }
+  }
+
+  private up (pos: number): void {
+    while (pos > 0) {
+      const p = (pos - 1) >> 1
+      if (!this.less(pos, p)) return
+      this.swap(pos, p); pos = p
+    }
+  }
+
+  /** Appends without ordering; call `heapify` after a batch. */
+  append (provider: number, rate: number): void {
+    this.idx[this.size] = provider; this.rate[this.size] = rate; this.size++
+  }
+
+  heapify (): void { for (let i = (this.size >> 1) - 1; i >= 0; i--) this.down(i) }
+
+  push (provider: number, rate: number): void {
+    this.append(provider, rate); this.up(this.size - 1)
+  }
+
+  pop (): void {
+    this.size--
+    if (this.size > 0) {
+      this.idx[0] = this.idx[this.size]; this.rate[0] = this.rate[this.size]
+      this.down(0)
+    }
+  }
+}
+
+interface Shape { cpu: number, ram: number, gpus: number, vram: number, disk: number }
+
+/** The effective provider offers of one epoch, with what is left of their capacity. */
+export class Market {
+  readonly n: number
+  private readonly remCpu: Float64Array
+  private readonly remRam: Float64Array
+  private readonly remGpus: Float64Array
+  private readonly remDisk: Float64Array
+  private readonly vram: Float64Array
+  private readonly pc: Float64Array
+  private readonly pr: Float64Array
+  private readonly pg: Float64Array
+  private readonly pd: Float64Array
+  private readonly priceSafe: Uint8Array
+  private readonly collNum: Float64Array
+  private readonly lower: string[]
+  private readonly slots: string[]
+  private readonly ties: Array<string | undefined>
+  private readonly anyModule: number[] = []
+  private readonly byModule = new Map<string, number[]>()
+  private readonly bySlot = new Map<string, number>()
+  private readonly heaps = new Map<string, ShapeHeap>()
+
+  constructor (readonly offers: ReadonlyArray<OfferRecord<ResourceOffer>>, private readonly tie: TieBreaker) {
+    const n = this.n = offers.length
+    this.remCpu = new Float64Array(n); this.remRam = new Float64Array(n); this.remGpus = new Float64Array(n)
+    this.remDisk = new Float64Array(n); this.vram = new Float64Array(n)
+    this.pc = new Float64Array(n); this.pr = new Float64Array(n); this.pg = new Float64Array(n); this.pd = new Float64Array(n)
+    this.priceSafe = new Uint8Array(n); this.collNum = new Float64Array(n)
+    this.lower = new Array<string>(n); this.slots = new Array<string>(n); this.ties = new Array<string | undefined>(n)
+    for (let i = 0; i < n; i++) {
+      const o = offers[i].offer
+      this.remCpu[i] = o.cpu; this.remRam[i] = o.ram; this.remGpus[i] = o.gpus; this.remDisk[i] = o.disk; this.vram[i] = o.gpuVram
+      this.pc[i] = safeNum(o.priceCpu); this.pr[i] = safeNum(o.priceRam); this.pg[i] = safeNum(o.priceGpu); this.pd[i] = safeNum(o.priceDisk)
+      this.priceSafe[i] = Number.isNaN(this.pc[i] + this.pr[i] + this.pg[i] + this.pd[i]) ? 0 : 1
+      this.collNum[i] = safeNum(o.collateral)
+      this.lower[i] = o.provider.toLowerCase()
+      this.slots[i] = slotKey(o.provider, o.nonce)
+      this.bySlot.set(this.slots[i], i)
+      if (o.modules.length === 0) this.anyModule.push(i)
+      else {
+        for (const m of new Set(o.modules)) {
+          const list = this.byModule.get(m)
+          if (list === undefined) this.byModule.set(m, [i]); else list.push(i)
+        }
+      }
+    }
+  }
+
+  /** Deterministic total order of providers on equal price. */
+  providerBefore (a: number, b: number): boolean {
+    const ta = this.tieKey(a); const tb = this.tieKey(b)
+    if (ta !== tb) return ta < tb
+    return this.slots[a] < this.slots[b]
+  }
+
+  private tieKey (i: number): string {
+    let t = this.ties[i]
+    if (t === undefined) t = this.ties[i] = this.tie.key(this.offers[i].id)
+    return t
+  }
+
+  /** Takes capacity held by reservations and open deals off the effective offer of `slot`, if any. */
+  hold (slot: string, cpu: number, ram: number, gpus: number, disk: number): void {
+    const i = this.bySlot.get(slot)
+    if (i === undefined) return
+    this.remCpu[i] = Math.max(0, this.remCpu[i] - cpu)
+    this.remRam[i] = Math.max(0, this.remRam[i] - ram)
+    this.remGpus[i] = Math.max(0, this.remGpus[i] - gpus)
+    this.remDisk[i] = Math.max(0, this.remDisk[i] - disk)
+  }
+
+  private fits (i: number, s: Shape): boolean {
+    return this.remCpu[i] >= s.cpu && this.remRam[i] >= s.ram && this.remGpus[i] >= s.gpus && this.remDisk[i] >= s.disk
+  }
+
+  private buildHeap (s: Shape, module: string): ShapeHeap {
+    const lists = [this.anyModule, this.byModule.get(module) ?? []]
+    const heap = new ShapeHeap(lists[0].length + lists[1].length, this)
+    for (const list of lists) {
+      for (const i of list) {
+        if (!this.fits(i, s) || (s.gpus > 0 && this.vram[i] < s.vram)) continue
+        let r = NaN
+        if (this.priceSafe[i] === 1) {
+          r = this.pc[i] * s.cpu + this.pr[i] * s.ram + this.pg[i] * s.gpus + this.pd[i] * s.disk
+          if (!(r <= EXACT)) r = NaN
+        }
+        if (Number.isNaN(r)) {
+          const o = this.offers[i].offer
+          heap.big.set(i, o.priceCpu * BigInt(s.cpu) + o.priceRam * BigInt(s.ram) + o.priceGpu * BigInt(s.gpus) + o.priceDisk * BigInt(s.disk))
+        }
+        heap.append(i, r)
+      }
+    }
+    heap.heapify()
+    return heap
+  }
+
+  /** Matches `jobs` (already sorted in matching order) one after the other. */
+  matchAll (jobs: ReadonlyArray<OfferRecord<JobOffer>>): EngineMatch[] {
+    const out: EngineMatch[] = []
+    const asideIdx: number[] = []
+    const asideRate: number[] = []
+    for (const job of jobs) {
+      const o = job.offer
+      const vram = o.gpus > 0 ? o.gpuVram : 0
+      const key = `${o.cpu},${o.ram},${o.gpus},${vram},${o.disk},${o.module}`
+      let heap = this.heaps.get(key)
+      const shape: Shape = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk }
+      if (heap === undefined) { heap = this.buildHeap(shape, o.module); this.heaps.set(key, heap) }
+      const maxNum = safeNum(o.maxPrice)
+      const collNum = safeNum(o.collateral)
+      const creator = o.creator.toLowerCase()
+      while (heap.size > 0) {
+        const p = heap.idx[0]
+        if (!this.fits(p, shape)) { heap.pop(); continue }
+        const r = heap.rate[0]
+        let price: bigint
+        const num = r * o.timeout
+        if (num <= EXACT) {
+          if (num > maxNum) break // maxNum NaN (huge) compares false: affordable
+          price = BigInt(num)
+        } else {
+          price = heap.bigRate(0) * BigInt(o.timeout)
+          if (price > o.maxPrice) break
+        }
+        const pc = this.collNum[p]
+        const collOk = Number.isNaN(pc) || Number.isNaN(collNum) ? this.offers[p].offer.collateral >= o.collateral : pc >= collNum
+        if (!collOk || this.lower[p] === creator) {
+          asideIdx.push(p); asideRate.push(r); heap.pop(); continue
+        }
+        this.remCpu[p] -= o.cpu; this.remRam[p] -= o.ram; this.remGpus[p] -= o.gpus; this.remDisk[p] -= o.disk
+        out.push({ job, resource: this.offers[p], price })
+        break
+      }
+      for (let i = 0; i < asideIdx.length; i++) heap.push(asideIdx[i], asideRate[i])
+      asideIdx.length = 0; asideRate.length = 0
+    }
+    return out
+  }
+}
+
+/** Sorts jobs into matching order: maxPrice descending, ties by keccak(seed, jobId) ascending. */
+export function sortJobs (jobs: Array<OfferRecord<JobOffer>>, tie: TieBreaker): Array<OfferRecord<JobOffer>> {
+  const n = jobs.length
+  const num = new Float64Array(n)
+  const ties = new Array<string | undefined>(n)
+  for (let i = 0; i < n; i++) num[i] = safeNum(jobs[i].offer.maxPrice)
+  const tieKey = (i: number): string => ties[i] ?? (ties[i] = tie.key(jobs[i].id))
+  const order = Array.from({ length: n }, (_, i) => i)
+  order.sort((a, b) => {
+    const na = num[a]; const nb = num[b]
+    if (na > nb) return -1
+    if (na < nb) return 1
+    if (Number.isNaN(na) || Number.isNaN(nb)) {
+      const ba = jobs[a].offer.maxPrice; const bb = jobs[b].offer.maxPrice
+      if (ba !== bb) return ba > bb ? -1 : 1
+    }
+    const ta = tieKey(a); const tb = tieKey(b)
+    return ta < tb ? -1 : ta > tb ? 1 : 0
+  })
+  return order.map((i) => jobs[i])
+}
