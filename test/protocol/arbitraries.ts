@@ -72,10 +72,11 @@ export function dealArb (creator?: Address, provider?: Address): fc.Arbitrary<De
     timeout: fc.integer({ min: LIMITS.timeoutMin, max: LIMITS.timeoutMax }),
     matchEpoch: fc.bigInt({ min: 0n, max: LIMITS.epoch }),
     openBy: fc.bigInt({ min: 1n, max: LIMITS.unixSeconds })
-  }).filter((d) => d.creator !== d.provider)
+  }).filter((d) => d.creator !== d.provider).map((d) => ({ ...d }))
 }
 
-export const resultAcceptanceArb: fc.Arbitrary<ResultAcceptance> = fc.record({ dealId: hashArb, resultHash: hashArb })
+// fc.record builds null-prototype objects; spread them into plain ones so deepEqual compares like with like
+export const resultAcceptanceArb: fc.Arbitrary<ResultAcceptance> = fc.record({ dealId: hashArb, resultHash: hashArb }).map((r) => ({ ...r }))
 
 export function heartbeatArb (node?: Address): fc.Arbitrary<Heartbeat> {
   return fc.record({
@@ -83,7 +84,7 @@ export function heartbeatArb (node?: Address): fc.Arbitrary<Heartbeat> {
     epoch: fc.bigInt({ min: 0n, max: LIMITS.epoch }),
     offerDigest: hashArb,
     stateRoot: hashArb
-  })
+  }).map((hb) => ({ ...hb }))
 }
 
 export const partyArb: fc.Arbitrary<Party> = fc.constantFrom('creator', 'provider')
