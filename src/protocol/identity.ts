@@ -18,6 +18,7 @@ import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { scryptAsync } from '@noble/hashes/scrypt.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { privateKeyToAddress, publicKeyToAddress, randomPrivateKey } from './crypto.js'
 import { ProtocolError } from './errors.js'
@@ -123,13 +124,30 @@ interface V3Keystore {
 const SCRYPT_N = 1 << 17
 const SCRYPT_R = 8
 const SCRYPT_P = 1
+/** scrypt needs about 128·N·r bytes; keystores asking for more than 256 MiB are refused, and this is the ceiling given to OpenSSL. */
+const SCRYPT_MEM_LIMIT = 256 * 1024 * 1024
+const SCRYPT_MAX_MEM = 2 * SCRYPT_MEM_LIMIT
 
-function scrypt (password: string, salt: Uint8Array, n: number, r: number, p: number, dklen: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scryptCb(password.normalize('NFKC'), salt, dklen, { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 }, (err, key) => {
-      if (err !== null) reject(err)
+async function scrypt (password: string, salt: Uint8Array, n: number, r: number, p: number, dklen: number): Promise<Uint8Array> {
+  // OpenSSL refuses N ≥ 2^(16·r) (RFC 7914's bound), which some keystores use (r = 1, N = 2^18):
+  // those go through the pure-JS scrypt instead, slower but standard
+  if (n >= 2 ** (16 * r)) {
+    try {
+      return await scryptAsync(password.normalize('NFKC'), salt, { N: n, r, p, dkLen: dklen, maxmem: SCRYPT_MAX_MEM })
+    } catch (err) {
+      throw badKey(`scrypt failed: ${(err as Error).message}`, err)
+    }
+  }
+  return await new Promise((resolve, reject) => {
+    const done = (err: Error | null, key: Buffer): void => {
+      if (err !== null) reject(badKey(`scrypt failed: ${err.message}`, err))
       else resolve(key)
-    })
+    }
+    try {
+      scryptCb(password.normalize('NFKC'), salt, dklen, { N: n, r, p, maxmem: SCRYPT_MAX_MEM }, done)
+    } catch (err) {
+      reject(badKey(`scrypt parameters refused: ${(err as Error).message}`, err))
+    }
   })
 }
 
@@ -165,8 +183,8 @@ async function decryptV3 (ks: V3Keystore, password: string, path: string): Promi
   }
   const { n, r, p, dklen } = kp
   const ok = (x: unknown, max: number): boolean => Number.isSafeInteger(x) && (x as number) >= 1 && (x as number) <= max
-  if (!ok(n, 1 << 20) || (n & (n - 1)) !== 0 || !ok(r, 32) || !ok(p, 16) || dklen !== 32) {
-    throw badKey(`${path}: keystore scrypt parameters out of range (n ≤ 2^20, power of two; r ≤ 32; p ≤ 16; dklen 32)`)
+  if (!ok(n, 1 << 20) || (n & (n - 1)) !== 0 || !ok(r, 32) || !ok(p, 16) || dklen !== 32 || 128 * n * r > SCRYPT_MEM_LIMIT) {
+    throw badKey(`${path}: keystore scrypt parameters out of range (n ≤ 2^20, power of two; r ≤ 32; p ≤ 16; 128·n·r ≤ 256 MiB; dklen 32)`)
   }
   let salt: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, mac: Uint8Array
   try {
