@@ -1,0 +1,38 @@
+/**
+ * `lilynode devnet`: the whole network on this machine — anvil, the escrow, a bootstrap node,
+ * providers and a mediator as separate processes — then one example job end to end, every
+ * party's balance, and the network kept up for more `lilynode run … --profile` until Ctrl-C.
+ */
+import { boolFlag, stringFlag } from '../args.js'
+import { CliError, type Command } from '../command.js'
+import { runDevnet } from '../../node/devnetMain.js'
+
+export const devnetCommand: Command = {
+  name: 'devnet',
+  summary: 'start a local network (anvil, escrow, bootstrap, providers, mediator), run an example job, keep it up',
+  usage: 'lilynode devnet [--data-dir .devnet] [options]',
+  flags: [
+    { name: 'data-dir', type: 'string', description: 'where the devnet keeps keys, databases, logs and profile.json (wiped on start)', default: '.devnet' },
+    { name: 'providers', type: 'string', description: 'how many providers to start', default: '2' },
+    { name: 'epoch-ms', type: 'string', description: 'epoch length in ms', default: '1000' },
+    { name: 'module', type: 'string', description: 'the example job to run', default: 'cowsay:v0.0.4' },
+    { name: 'input', short: 'i', type: 'string', multiple: true, description: 'input of the example job, KEY=VALUE' },
+    { name: 'exit', type: 'boolean', description: 'stop after the example job instead of keeping the network up' },
+    { name: 'json', type: 'boolean', description: 'one JSON event per line' }
+  ],
+  run: async (args, signal) => {
+    if (args.positionals.length > 0) throw new CliError(`lilynode devnet takes no arguments, got '${args.positionals[0]}'`)
+    const inputs = Array.isArray(args.flags.input) ? args.flags.input : []
+    return await runDevnet({
+      dataDir: stringFlag(args, 'data-dir', true),
+      providers: stringFlag(args, 'providers', true),
+      epochMs: stringFlag(args, 'epoch-ms', true),
+      module: stringFlag(args, 'module', true),
+      inputs: inputs.length > 0 ? inputs : ['Message=hello from the lilynode devnet'],
+      exitAfterJob: boolFlag(args, 'exit'),
+      json: boolFlag(args, 'json')
+    }, signal)
+  }
+}
+
+export default devnetCommand

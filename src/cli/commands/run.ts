@@ -1,0 +1,47 @@
+/** `lilynode run <module> [-i K=V]...`: run one job on the network, from offer to paid result. */
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { boolFlag, listFlag, stringFlag } from '../args.js'
+import { CliError, type Command } from '../command.js'
+import { parseInputs, readProfile, resolveModule, runCreator } from '../../node/lifecycle/roles.js'
+import { creatorPrinter, creatorExitCode, parseWei, parseCount } from '../../node/lifecycle/output.js'
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run a job: publish the offer, open the deal, get the result, pay (prints each stage with its time)',
+  usage: 'lilynode run <name:version | path/to/module.json> [-i KEY=VALUE]... [options]',
+  flags: [
+    { name: 'input', short: 'i', type: 'string', multiple: true, description: 'job input KEY=VALUE (file inputs: a path)' },
+    { name: 'profile', type: 'string', description: 'network profile JSON (e.g. .devnet/profile.json)' },
+    { name: 'data-dir', type: 'string', description: 'the creator\'s key and database', default: join(homedir(), '.lilynode', 'creator') },
+    { name: 'out', type: 'string', description: 'write stdout, stderr and the output files here' },
+    { name: 'max-price', type: 'string', description: 'most you pay for the job, in wei', default: '1000000000000000' },
+    { name: 'collateral', type: 'string', description: 'collateral the provider must put up, in wei', default: '100000000000000' },
+    { name: 'timeout', type: 'string', description: 'seconds the provider has to deliver', default: '60' },
+    { name: 'listen', type: 'string', multiple: true, description: 'libp2p listen multiaddr (default /ip4/0.0.0.0/tcp/0)' },
+    { name: 'json', type: 'boolean', description: 'one JSON event per line, with timestamps' }
+  ],
+  run: async (args, signal) => {
+    if (args.positionals.length !== 1) throw new CliError('lilynode run needs exactly one module: name:version (e.g. cowsay:v0.0.4) or a path to a module.json')
+    const spec = await resolveModule(args.positionals[0])
+    const inputs = await parseInputs(spec, listFlag(args, 'input'))
+    const profile = await readProfile(stringFlag(args, 'profile', true))
+    const json = boolFlag(args, 'json')
+    const { record } = await runCreator({
+      profile,
+      dataDir: stringFlag(args, 'data-dir', true),
+      listen: listFlag(args, 'listen').length > 0 ? listFlag(args, 'listen') : undefined,
+      spec,
+      inputs,
+      maxPrice: parseWei('max-price', stringFlag(args, 'max-price', true)),
+      collateral: parseWei('collateral', stringFlag(args, 'collateral', true)),
+      timeoutS: parseCount('timeout', stringFlag(args, 'timeout', true)),
+      ...(stringFlag(args, 'out') !== undefined ? { outDir: stringFlag(args, 'out') } : {})
+    }, signal, creatorPrinter(json))
+    const { code, reason } = creatorExitCode(record)
+    if (code !== 0) throw new CliError(reason, code)
+    return 0
+  }
+}
+
+export default runCommand

@@ -1,0 +1,61 @@
+/** What `lilynode devnet` does, as a function the CLI calls. */
+import { resolve } from 'node:path'
+import { formatEther } from 'viem'
+import { Devnet, LILYNODE_BIN } from './devnet.js'
+import { parseCount } from './lifecycle/output.js'
+
+export interface DevnetMainOptions {
+  dataDir: string
+  providers: string
+  epochMs: string
+  module: string
+  inputs: string[]
+  exitAfterJob: boolean
+  json: boolean
+}
+
+/** Returns the exit code: 0 when the example job was paid (and, unless exitAfterJob, after Ctrl-C). */
+export async function runDevnet (o: DevnetMainOptions, signal: AbortSignal): Promise<number> {
+  const print = (line: string): void => { if (!o.json) process.stdout.write(`${line}\n`) }
+  const emit = (e: Record<string, unknown>): void => {
+    if (o.json) process.stdout.write(`${JSON.stringify({ at: Date.now(), ...e }, (_k, v: unknown) => typeof v === 'bigint' ? v.toString() : v)}\n`)
+  }
+  const net = new Devnet({
+    dataDir: resolve(o.dataDir),
+    providers: parseCount('providers', o.providers),
+    mediators: 1,
+    creators: 1,
+    epochMs: parseCount('epoch-ms', o.epochMs),
+    log: (l) => { print(`devnet: ${l}`); emit({ event: 'devnet', message: l }) }
+  })
+  let code = 1
+  try {
+    await net.start()
+    print(`devnet: the network is up; running ${o.module} as creator-1 …`)
+    const job = net.run('creator-1', o.module, o.inputs, ['--out', resolve(o.dataDir, 'creator-1', 'out')])
+    job.on('event', (e) => {
+      emit({ event: 'job', ...e })
+      if (!o.json) {
+        const secs = ((Number(e.elapsedMs ?? 0)) / 1000).toFixed(2).padStart(7)
+        print(`[${secs}s] ${String(e.stage).padEnd(10)} ${e.provider !== undefined ? `provider ${String(e.provider)} ` : ''}${e.price !== undefined ? `${String(e.price)} wei ` : ''}${e.tx !== undefined ? `tx ${String(e.tx)} ` : ''}${e.resultHash !== undefined ? `result ${String(e.resultHash)} ` : ''}${e.message !== undefined ? String(e.message) : ''}`)
+        if (e.stage === 'result' && typeof e.stdout === 'string') print(e.stdout.replace(/\n$/, '').split('\n').map((l) => `            | ${l}`).join('\n'))
+      }
+    })
+    const exit = await job.done
+    code = exit ?? 1
+    print(code === 0 ? 'devnet: the example job was paid' : `devnet: the example job failed (exit ${String(exit)}); see ${resolve(o.dataDir, 'creator-1.log')}`)
+    const balances = await net.balances()
+    emit({ event: 'balances', balances })
+    print('\nbalances (escrow = free balance in LilyEscrow, wallet = ETH):')
+    for (const b of balances) print(`  ${b.name.padEnd(11)} ${b.address}  escrow ${formatEther(b.escrow).padStart(22)}  wallet ${formatEther(b.wallet)}`)
+    if (!o.exitAfterJob && !signal.aborted) {
+      print(`\nthe devnet keeps running; run more jobs with:\n  node ${LILYNODE_BIN} run cowsay:v0.0.4 -i Message="moo" --profile ${net.profilePath} --data-dir ${resolve(o.dataDir, 'creator-1')}\nCtrl-C stops it.`)
+      emit({ event: 'ready', profile: net.profilePath, creatorDataDir: resolve(o.dataDir, 'creator-1') })
+      await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }) })
+    }
+  } finally {
+    print('devnet: stopping')
+    await net.stop()
+  }
+  return code
+}

@@ -1,0 +1,83 @@
+/**
+ * One process's node for a role: its identity, the LilyNode (libp2p, gossip, matcher, store),
+ * the chain client of its account, the deal store, and the `transfer` server. Started in that
+ * order and stopped in reverse, database last.
+ */
+import { join } from 'node:path'
+import { createChainClients, type ChainClients } from '../../chain/client.js'
+import { loadOrCreateIdentity, type Identity } from '../../protocol/identity.js'
+import type { Profile } from '../../protocol/profile.js'
+import { createLogger, type Logger } from '../logger.js'
+import { LilyNode } from '../network.js'
+import { networkPort } from './adapters.js'
+import { DealStore, type KvStore } from './deals.js'
+import { escrowPort } from './escrow.js'
+import type { EscrowPort, NetworkPort } from './ports.js'
+import { TransferServer, type TransferService } from './transfer.js'
+
+export interface RoleHostOptions {
+  profile: Profile
+  dataDir: string
+  /** libp2p listen multiaddrs (default /ip4/0.0.0.0/tcp/0). */
+  listen?: string[]
+  dhtServer?: boolean
+  log?: Logger
+}
+
+export class RoleHost {
+  private server?: TransferServer
+
+  private constructor (
+    readonly profile: Profile,
+    readonly identity: Identity,
+    readonly node: LilyNode,
+    readonly net: NetworkPort,
+    readonly chain: ChainClients,
+    readonly escrow: EscrowPort,
+    readonly deals: DealStore,
+    readonly meta: KvStore,
+    readonly log: Logger
+  ) {}
+
+  static async start (o: RoleHostOptions): Promise<RoleHost> {
+    const log = o.log ?? createLogger('lilynode')
+    const identity = await loadOrCreateIdentity(o.dataDir)
+    const chain = await createChainClients({ rpcUrl: o.profile.rpcUrl, chainId: o.profile.chainId, privateKey: identity.privateKey })
+    const node = new LilyNode({
+      profile: o.profile,
+      identity,
+      dataDir: join(o.dataDir, 'db'),
+      listen: o.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+      dhtServer: o.dhtServer ?? true,
+      logger: log.child('node')
+    })
+    await node.start()
+    try {
+      const net = networkPort(node)
+      const escrow = escrowPort(chain, o.profile.escrow, node.hasher)
+      const deals = new DealStore(node.store.sublevel('deals'), join(o.dataDir, 'blobs'))
+      return new RoleHost(o.profile, identity, node, net, chain, escrow, deals, node.store.sublevel('lifecycle'), log)
+    } catch (e) {
+      await node.stop()
+      throw e
+    }
+  }
+
+  get maxTransferBytes (): number { return this.profile.limits.maxTransferBytes }
+
+  /** Serves `transfer` for the role. */
+  async serve (service: TransferService): Promise<void> {
+    this.server = new TransferServer(this.node.libp2p, this.profile, service, { maxBytes: this.maxTransferBytes })
+    await this.server.start()
+  }
+
+  /** Multiaddrs others can dial (with /p2p/<peer id>). */
+  addrs (): string[] {
+    return this.node.libp2p.getMultiaddrs().map((a) => a.toString())
+  }
+
+  async stop (): Promise<void> {
+    await this.server?.stop()
+    await this.node.stop()
+  }
+}
