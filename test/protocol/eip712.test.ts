@@ -15,6 +15,7 @@ import { bytesToHex, hexToBytes } from '../../src/protocol/hex.js'
 import { structFromJson } from '../../src/protocol/codec.js'
 import type { Address, Domain, Hash } from '../../src/protocol/types.js'
 import { TEST_DOMAIN, addressArb, hashArb } from './arbitraries.js'
+import { buildVectors } from '../../scripts/protocolVectors.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 // tests run from dist/test/protocol; the vectors are read from the source tree
@@ -117,6 +118,10 @@ describe('protocol/eip712: test vectors', () => {
       assert.equal(recoverAddress(hexToBytes(v.digest, 32), v.signature), v.signer)
     })
   }
+
+  it('is what scripts/protocolVectors.ts generates today (regenerate the file when this fails)', async () => {
+    assert.deepEqual(await buildVectors(), file)
+  })
 
   it('reads every in-bounds vector message through the wire codec unchanged', () => {
     for (const v of file.vectors.filter((x) => !x.name.includes('max-values'))) {
