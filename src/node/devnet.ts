@@ -26,7 +26,8 @@ const ANVIL_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f
 const HERE = dirname(fileURLToPath(import.meta.url))
 /** The repository root, from dist/src/node or src/node. */
 export const REPO_ROOT = HERE.includes(`${'/dist/'}`) ? resolve(HERE, '..', '..', '..') : resolve(HERE, '..', '..')
-export const LILYNODE_BIN = join(REPO_ROOT, 'bin', 'lilynode.js')
+/** The binary the devnet starts; LILYNODE_BIN overrides it (e.g. a locally built launcher). */
+export const LILYNODE_BIN = process.env.LILYNODE_BIN ?? join(REPO_ROOT, 'bin', 'lilynode.js')
 
 export type DevnetRole = 'bootstrap' | 'provider' | 'mediator' | 'creator'
 
