@@ -1,0 +1,158 @@
+/**
+ * Gas of the escrow's happy path on a real anvil: openDeal + complete for one deal, and 20 deals
+ * opened in one openDeals.
+ *
+ * The happy path is the protocol's (DESIGN §5): a party sends openDeal with the other party's
+ * signature (its own approval is the transaction itself, so it passes '0x'), and the provider
+ * sends complete with the creator's ResultAcceptance signature. The same deal sent by a third
+ * party (a relayer) with both signatures is measured too. The batch is sent by a relayer with
+ * both signatures for all 20 deals, between 40 distinct parties (no warm storage shared).
+ * Calldata bytes are printed because they dominate the cost on Arbitrum.
+ *
+ *   npm run bench:gas            a table
+ *   npm run bench:gas -- --json  one JSON line
+ */
+import { keccak256, toHex, type Address, type Hex } from 'viem'
+import { privateKeyToAddress, randomPrivateKey } from '../../src/protocol/crypto.js'
+import { DomainHasher } from '../../src/protocol/eip712.js'
+import type { Deal } from '../../src/protocol/types.js'
+import { startAnvil } from '../../src/chain/anvil.js'
+import { createChainClients, type ChainClients } from '../../src/chain/client.js'
+import { deploy } from '../../src/chain/deploy.js'
+import { deposit } from '../../src/chain/deposit.js'
+import { openDeal } from '../../src/chain/openDeal.js'
+import { openDeals } from '../../src/chain/openDeals.js'
+import { completeDeal } from '../../src/chain/complete.js'
+import { dealIdOf, escrowDomain, signDeal, signResultAcceptance } from '../../src/chain/signing.js'
+
+const LILYPAD_V1 = 1_768_831n
+const LILYPAD_V2 = 1_080_088n
+const BATCH = 20
+
+interface Party { key: Uint8Array, address: Address }
+
+function party (): Party {
+  const key = randomPrivateKey()
+  return { key, address: privateKeyToAddress(key) }
+}
+
+let nonce = 0
+function makeDeal (creator: Party, provider: Party, now: bigint): Deal {
+  nonce++
+  return {
+    jobOfferHash: keccak256(toHex(`job-${nonce}`)),
+    resourceOfferHash: keccak256(toHex(`resource-${nonce}`)),
+    creator: creator.address,
+    provider: provider.address,
+    price: 1_234_567_890_000n,
+    collateral: 500_000_000_000n,
+    timeout: 3600,
+    matchEpoch: 123_456n,
+    openBy: now + 3600n
+  }
+}
+
+async function inputBytes (client: ChainClients, hash: Hex): Promise<number> {
+  const tx = await client.public.getTransaction({ hash })
+  return (tx.input.length - 2) / 2
+}
+
+async function main (): Promise<void> {
+  const json = process.argv.includes('--json')
+  const anvil = await startAnvil({ accounts: 2 })
+  try {
+    const relayer = await createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: anvil.privateKeys[0] })
+    const { address: escrow } = await deploy(relayer, {})
+    const hasher = new DomainHasher(escrowDomain(anvil.chainId, escrow))
+    const now = (await relayer.public.getBlock()).timestamp
+
+    // happy path, averaged over a few deals between the same two parties
+    const creator = party()
+    const provider = party()
+    await deposit(relayer, { escrow, amount: 10n ** 18n, for: creator.address })
+    await deposit(relayer, { escrow, amount: 10n ** 18n, for: provider.address })
+    await relayer.public.waitForTransactionReceipt({
+      hash: await relayer.wallet!.sendTransaction({ account: relayer.account!, chain: relayer.chain, to: provider.address, value: 10n ** 18n })
+    })
+    const providerClient = await createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: provider.key })
+    const runs = 5
+    const sum = { open: 0n, complete: 0n, openRelayed: 0n, completeRelayed: 0n }
+    const bytes = { open: 0, complete: 0, openRelayed: 0, completeRelayed: 0 }
+    for (let i = 0; i < 2 * runs; i++) {
+      const relayed = i % 2 === 1
+      const sender = relayed ? relayer : providerClient
+      const deal = makeDeal(creator, provider, now)
+      const opened = await openDeal(sender, { escrow, deal, sigCreator: signDeal(hasher, deal, creator.key), sigProvider: relayed ? signDeal(hasher, deal, provider.key) : '0x' })
+      const resultHash = keccak256(toHex(`result-${i}`))
+      const done = await completeDeal(sender, { escrow, deal, resultHash, sigCreator: signResultAcceptance(hasher, dealIdOf(hasher, deal), resultHash, creator.key) })
+      if (opened.tx === undefined || done.tx === undefined || done.status !== 'Completed') throw new Error('happy path did not run')
+      sum[relayed ? 'openRelayed' : 'open'] += opened.tx.gasUsed
+      sum[relayed ? 'completeRelayed' : 'complete'] += done.tx.gasUsed
+      bytes[relayed ? 'openRelayed' : 'open'] = await inputBytes(relayer, opened.tx.hash)
+      bytes[relayed ? 'completeRelayed' : 'complete'] = await inputBytes(relayer, done.tx.hash)
+    }
+    const openGas = sum.open / BigInt(runs)
+    const completeGas = sum.complete / BigInt(runs)
+    const openRelayedGas = sum.openRelayed / BigInt(runs)
+    const completeRelayedGas = sum.completeRelayed / BigInt(runs)
+    const openBytes = bytes.open
+    const completeBytes = bytes.complete
+
+    // 20 deals, 40 distinct parties, one transaction
+    const parties = Array.from({ length: BATCH }, () => [party(), party()] as const)
+    for (const [c, p] of parties) {
+      await deposit(relayer, { escrow, amount: 10n ** 16n, for: c.address })
+      await deposit(relayer, { escrow, amount: 10n ** 16n, for: p.address })
+    }
+    const batch = parties.map(([c, p]) => {
+      const deal = makeDeal(c, p, now)
+      return { deal, sigCreator: signDeal(hasher, deal, c.key), sigProvider: signDeal(hasher, deal, p.key) }
+    })
+    const res = await openDeals(relayer, { escrow, deals: batch })
+    if (res.opened.length !== BATCH) throw new Error(`batch opened ${res.opened.length} of ${BATCH}`)
+    const batchedPerDealGas = res.tx.gasUsed / BigInt(BATCH)
+    const batchedBytesPerDeal = Math.round(await inputBytes(relayer, res.tx.hash) / BATCH)
+
+    const happyPathGas = openGas + completeGas
+    const out = {
+      openDealGas: Number(openGas),
+      completeGas: Number(completeGas),
+      happyPathGas: Number(happyPathGas),
+      batchedPerDealGas: Number(batchedPerDealGas),
+      calldataBytesPerDeal: openBytes + completeBytes,
+      openDealCalldataBytes: openBytes,
+      completeCalldataBytes: completeBytes,
+      batchedCalldataBytesPerDeal: batchedBytesPerDeal,
+      openDealRelayedGas: Number(openRelayedGas),
+      happyPathRelayedGas: Number(openRelayedGas + completeRelayedGas),
+      relayedCalldataBytesPerDeal: bytes.openRelayed + bytes.completeRelayed,
+      lilypadV1HappyPathGas: Number(LILYPAD_V1),
+      lilypadV2HappyPathGas: Number(LILYPAD_V2)
+    }
+    if (json) {
+      process.stdout.write(JSON.stringify(out) + '\n')
+      return
+    }
+    const rows: Array<[string, string, string]> = [
+      ['openDeal (sent by the provider)', String(out.openDealGas), `${openBytes} B calldata; creator's signature checked`],
+      ['complete (sent by the provider)', String(out.completeGas), `${completeBytes} B calldata; creator's acceptance checked`],
+      ['happy path = open + complete', String(out.happyPathGas), `target ≤ 110000; ${(Number(LILYPAD_V1) / out.happyPathGas).toFixed(1)}× less than Lilypad v1, ${(Number(LILYPAD_V2) / out.happyPathGas).toFixed(1)}× less than v2`],
+      ['openDeal (relayed, 2 signatures)', String(out.openDealRelayedGas), `${bytes.openRelayed} B calldata`],
+      ['happy path, relayed', String(out.happyPathRelayedGas), `${out.relayedCalldataBytesPerDeal} B calldata`],
+      [`openDeals, ${BATCH} deals, per deal`, String(out.batchedPerDealGas), `target ≤ 60000; ${batchedBytesPerDeal} B calldata per deal`],
+      ['Lilypad v1 happy path', String(LILYPAD_V1), 'agree, agree, addResult, acceptResult'],
+      ['Lilypad v2 happy path', String(LILYPAD_V2), 'setDeal, setResult']
+    ]
+    const w0 = Math.max(...rows.map((r) => r[0].length))
+    const w1 = Math.max(...rows.map((r) => r[1].length), 3)
+    process.stdout.write(`${'step'.padEnd(w0)}  ${'gas'.padStart(w1)}  notes\n`)
+    for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}\n`)
+  } finally {
+    await anvil.stop()
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:gas failed: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exitCode = 1
+})

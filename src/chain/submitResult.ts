@@ -1,0 +1,26 @@
+import type { Address, Hex } from 'viem'
+import type { Deal } from '../protocol/types.js'
+import type { ChainClients } from './client.js'
+import { dealTransition, type DealTxReturnType } from './dealState.js'
+import { sendEscrow } from './tx.js'
+
+export interface SubmitResultParameters {
+  escrow: Address
+  deal: Deal
+  resultHash: Hex
+}
+
+export type SubmitResultReturnType = DealTxReturnType
+
+/**
+ * The provider puts its result hash on-chain (before the result deadline), starting the challenge window.
+ * Idempotent: returns the state without sending when the deal is already 'Submitted', 'Challenged', 'Claimed', 'ProviderWon', 'CreatorWon'.
+ */
+export async function submitResult (client: ChainClients, params: SubmitResultParameters): Promise<SubmitResultReturnType> {
+  return await dealTransition(client, {
+    escrow: params.escrow,
+    deal: params.deal,
+    done: ['Submitted', 'Challenged', 'Claimed', 'ProviderWon', 'CreatorWon'],
+    send: async () => await sendEscrow(client, 'submitResult', params.escrow, 'submitResult', [params.deal, params.resultHash])
+  })
+}
