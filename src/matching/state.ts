@@ -4,9 +4,9 @@
  *
  *   "LMS1" ‖ u8 hasEpoch ‖ u64 epoch ‖ u32 #reserved ‖ u32 #open ‖ u32 #spent ‖ entries
  *   reserved: jobId ‖ resourceId ‖ u64 matchEpoch ‖ u64 jobExpiry ‖ hold            (124 bytes)
- *   open:     dealId ‖ jobId ‖ u8 hasHold ‖ [hold]                             (65 or 117 bytes)
+ *   open:     dealId ‖ jobId ‖ u8 hasHold ‖ [hold]                             (65 or 109 bytes)
  *   spent:    jobId ‖ u64 expiryEpoch                                                (40 bytes)
- *   hold:     provider(20) ‖ u64 nonce ‖ u32 cpu ‖ u32 ram ‖ u32 gpus ‖ u32 disk        (52 bytes)
+ *   hold:     provider(20) ‖ u64 nonce ‖ u32 cpu ‖ u32 ram ‖ u32 gpus ‖ u32 disk        (44 bytes)
  */
 import type { Hash } from '../protocol/types.js'
 import { keccak } from '../protocol/eip712.js'
@@ -17,7 +17,7 @@ import { readHex, writeAddress, writeHash32, writeU64 } from './bytes.js'
 
 const MAGIC = [0x4c, 0x4d, 0x53, 0x31] // "LMS1"
 const HEADER = 4 + 1 + 8 + 12
-const HOLD = 52
+const HOLD = 20 + 8 + 16
 const RESERVATION = 32 + 32 + 8 + 8 + HOLD
 const OPEN = 32 + 32 + 1
 const SPENT = 40

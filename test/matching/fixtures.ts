@@ -1,0 +1,160 @@
+/**
+ * Small random markets for the matcher's property tests, and an independent, deliberately
+ * naive reference of the matching rule (O(J·P), bigint only, no heaps) to check `step` against.
+ */
+import fc from 'fast-check'
+import type { Address, Hash, JobOffer, ResourceOffer } from '../../src/protocol/types.js'
+import { DomainHasher, keccak } from '../../src/protocol/eip712.js'
+import { bytesToHex, hexToBytes, concatBytes } from '../../src/protocol/hex.js'
+import type { ChainFacts, EpochInput, MatcherConfig, MatcherState, OfferRecord } from '../../src/matching/index.js'
+import { jobPrice } from '../../src/matching/index.js'
+
+export const hasher = new DomainHasher({ name: 'lilynode', version: '1', chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' })
+
+export const CONFIG: MatcherConfig = {
+  seedPrefix: '0x1111111111111111111111111111111111111111111111111111111111111111',
+  reserveEpochs: 2,
+  openBy: (e) => 1_700_000_000n + e * 30n
+}
+
+export const NO_FACTS: ChainFacts = { opened: [], closed: [] }
+
+const ADDRS: Address[] = [
+  '0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  '0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb',
+  '0xcccccccccccccccccccccccccccccccccccccccc',
+  '0xdddddddddddddddddddddddddddddddddddddddd'
+]
+export const MODULES: Hash[] = [
+  '0x0101010101010101010101010101010101010101010101010101010101010101',
+  '0x0202020202020202020202020202020202020202020202020202020202020202',
+  '0x0303030303030303030303030303030303030303030303030303030303030303'
+]
+
+/** Small prices, and now and then one beyond 2^53 so the bigint paths run too. */
+const priceArb = fc.oneof({ weight: 6, arbitrary: fc.bigInt({ min: 0n, max: 6n }) }, { weight: 1, arbitrary: fc.bigInt({ min: 2n ** 53n, max: 2n ** 80n }) })
+const amountArb = fc.oneof({ weight: 6, arbitrary: fc.bigInt({ min: 0n, max: 4000n }) }, { weight: 1, arbitrary: fc.bigInt({ min: 2n ** 60n, max: 2n ** 90n }) })
+const epochArb = fc.bigInt({ min: 0n, max: 5n })
+
+export const jobArb: fc.Arbitrary<OfferRecord<JobOffer>> = fc.record({
+  creator: fc.constantFrom(...ADDRS),
+  nonce: fc.bigInt({ min: 0n, max: 1000000n }),
+  module: fc.constantFrom(...MODULES),
+  cpu: fc.integer({ min: 1, max: 4 }),
+  ram: fc.integer({ min: 1, max: 4 }),
+  gpus: fc.integer({ min: 0, max: 2 }),
+  gpuVram: fc.integer({ min: 1, max: 3 }),
+  disk: fc.integer({ min: 0, max: 3 }),
+  maxPrice: amountArb,
+  timeout: fc.integer({ min: 1, max: 50 }),
+  collateral: fc.bigInt({ min: 0n, max: 3n }),
+  epoch: epochArb,
+  life: fc.bigInt({ min: 0n, max: 4n })
+}).map(({ life, ...o }) => {
+  const offer: JobOffer = { ...o, gpuVram: o.gpus === 0 ? 0 : o.gpuVram, inputsHash: MODULES[0], expiryEpoch: o.epoch + life }
+  return { id: hasher.digest('JobOffer', offer), offer }
+})
+
+export const resourceArb: fc.Arbitrary<OfferRecord<ResourceOffer>> = fc.record({
+  provider: fc.constantFrom(...ADDRS),
+  nonce: fc.bigInt({ min: 0n, max: 1n }),
+  version: fc.integer({ min: 1, max: 3 }),
+  cpu: fc.integer({ min: 1, max: 10 }),
+  ram: fc.integer({ min: 1, max: 10 }),
+  gpus: fc.integer({ min: 0, max: 4 }),
+  gpuVram: fc.integer({ min: 1, max: 3 }),
+  disk: fc.integer({ min: 0, max: 8 }),
+  priceCpu: priceArb,
+  priceRam: priceArb,
+  priceGpu: priceArb,
+  priceDisk: priceArb,
+  modules: fc.oneof(fc.constant<Hash[]>([]), fc.subarray(MODULES, { minLength: 1 })),
+  collateral: fc.bigInt({ min: 0n, max: 3n }),
+  epoch: epochArb,
+  life: fc.bigInt({ min: 0n, max: 5n })
+}).map(({ life, ...o }) => {
+  const offer: ResourceOffer = { ...o, gpuVram: o.gpus === 0 ? 0 : o.gpuVram, gpuModel: o.gpus === 0 ? '' : 'T4', expiryEpoch: o.epoch + life }
+  return { id: hasher.digest('ResourceOffer', offer), offer }
+})
+
+export const inputArb: fc.Arbitrary<EpochInput> = fc.record({
+  jobs: fc.array(jobArb, { maxLength: 12 }),
+  resources: fc.array(resourceArb, { maxLength: 8 })
+})
+
+/** A deterministic shuffle driven by fast-check's seed list. */
+export function permute<T> (xs: readonly T[], keys: readonly number[]): T[] {
+  return xs.map((x, i) => ({ x, k: keys[i % Math.max(1, keys.length)] ?? 0, i }))
+    .sort((a, b) => a.k - b.k || b.i - a.i).map((e) => e.x)
+}
+
+/** JSON with bigints as strings: a byte-for-byte comparable image of a result. */
+export function image (v: unknown): string {
+  return JSON.stringify(v, (_k, x) => typeof x === 'bigint' ? `${x}n` : x as unknown)
+}
+
+// ---------------------------------------------------------------- reference rule
+
+function tie (seed: Uint8Array, id: Hash): string {
+  return bytesToHex(keccak(concatBytes(seed, hexToBytes(id, 32))))
+}
+
+export function refSeed (seedPrefix: Hash, epoch: bigint): Uint8Array {
+  const e = new Uint8Array(32)
+  let x = epoch
+  for (let i = 31; i >= 0 && x > 0n; i--) { e[i] = Number(x & 0xffn); x >>= 8n }
+  return keccak(concatBytes(hexToBytes(seedPrefix, 32), e))
+}
+
+export interface RefMatch { jobId: Hash, resourceId: Hash, price: bigint }
+
+/**
+ * The rule of DESIGN §4 written the slow, obvious way, for a step with no chain facts:
+ * releases reservations past k, drops spent jobs past expiry, then matches.
+ */
+export function referenceMatches (prev: MatcherState, input: EpochInput, epoch: bigint, config: MatcherConfig): RefMatch[] {
+  const k = BigInt(config.reserveEpochs)
+  const reserved = prev.reserved.filter((r) => r.matchEpoch + k >= epoch)
+  const taken = new Set<string>([...reserved.map((r) => r.jobId), ...prev.open.map((d) => d.jobId), ...prev.spent.filter((s) => s.expiryEpoch >= epoch).map((s) => s.jobId)])
+  const seed = refSeed(config.seedPrefix, epoch)
+
+  const jobs = [...new Map(input.jobs.filter((j) => j.offer.epoch <= epoch && epoch <= j.offer.expiryEpoch && !taken.has(j.id)).map((j) => [j.id, j])).values()]
+  jobs.sort((a, b) => a.offer.maxPrice > b.offer.maxPrice ? -1 : a.offer.maxPrice < b.offer.maxPrice ? 1 : tie(seed, a.id) < tie(seed, b.id) ? -1 : 1)
+
+  const slots = new Map<string, OfferRecord<ResourceOffer>>()
+  for (const r of input.resources) {
+    if (r.offer.epoch > epoch) continue
+    const key = `${r.offer.provider}:${r.offer.nonce}`
+    const cur = slots.get(key)
+    if (cur === undefined || r.offer.version > cur.offer.version || (r.offer.version === cur.offer.version && r.id < cur.id)) slots.set(key, r)
+  }
+  const offers = [...slots.entries()].filter(([, r]) => epoch <= r.offer.expiryEpoch)
+  const rem = new Map(offers.map(([key, r]) => [key, { cpu: r.offer.cpu, ram: r.offer.ram, gpus: r.offer.gpus, disk: r.offer.disk }]))
+  for (const h of [...reserved.map((r) => r.hold), ...prev.open.map((d) => d.hold)]) {
+    if (h === null) continue
+    const c = rem.get(`${h.provider}:${h.nonce}`)
+    if (c !== undefined) { c.cpu = Math.max(0, c.cpu - h.cpu); c.ram = Math.max(0, c.ram - h.ram); c.gpus = Math.max(0, c.gpus - h.gpus); c.disk = Math.max(0, c.disk - h.disk) }
+  }
+  const out: RefMatch[] = []
+  for (const j of jobs) {
+    const o = j.offer
+    let best: { key: string, r: OfferRecord<ResourceOffer>, price: bigint, tie: string } | undefined
+    for (const [key, r] of offers) {
+      const c = rem.get(key) as { cpu: number, ram: number, gpus: number, disk: number }
+      const ok = c.cpu >= o.cpu && c.ram >= o.ram && c.gpus >= o.gpus && c.disk >= o.disk &&
+        (o.gpus === 0 || r.offer.gpuVram >= o.gpuVram) &&
+        (r.offer.modules.length === 0 || r.offer.modules.includes(o.module)) &&
+        r.offer.collateral >= o.collateral && r.offer.provider !== o.creator
+      if (!ok) continue
+      const price = jobPrice(o, r.offer)
+      if (price > o.maxPrice) continue
+      const t = tie(seed, r.id)
+      if (best === undefined || price < best.price || (price === best.price && t < best.tie)) best = { key, r, price, tie: t }
+    }
+    if (best === undefined) continue
+    const c = rem.get(best.key) as { cpu: number, ram: number, gpus: number, disk: number }
+    c.cpu -= o.cpu; c.ram -= o.ram; c.gpus -= o.gpus; c.disk -= o.disk
+    out.push({ jobId: j.id, resourceId: best.r.id, price: best.price })
+  }
+  return out
+}
