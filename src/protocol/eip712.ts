@@ -9,7 +9,14 @@
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { createKeccak, type IHasher } from 'hash-wasm'
 import type { Deal, Domain, Hash, Heartbeat, JobOffer, ResourceOffer, ResultAcceptance } from './types.js'
-import { bytesToHex, hexToBytes } from './hex.js'
+import { bytesToHex, writeHex } from './hex.js'
+import { ProtocolError } from './errors.js'
+
+function checkHexLength (h: string, bytes: number): void {
+  if (typeof h !== 'string' || h.length !== 2 + 2 * bytes || h.charCodeAt(0) !== 48 || (h.charCodeAt(1) | 0x20) !== 120) {
+    throw new ProtocolError('PROTOCOL_BAD_HEX', 'reject', `expected 0x-prefixed hex of ${bytes} bytes`)
+  }
+}
 
 /** viem / ethers style type definitions. */
 export const EIP712_TYPES = {
@@ -138,10 +145,16 @@ class WordWriter {
     return this
   }
 
-  hex32 (h: string): this { return this.bytes32(hexToBytes(h, 32)) }
+  hex32 (h: string): this {
+    checkHexLength(h, 32)
+    writeHex(this.buf, this.off, h, 32)
+    this.off += 32
+    return this
+  }
 
   address (a: string): this {
-    this.buf.set(hexToBytes(a, 20), this.off + 12)
+    checkHexLength(a, 20)
+    writeHex(this.buf, this.off + 12, a, 20)
     this.off += 32
     return this
   }
@@ -193,7 +206,10 @@ export function hashJobOffer (o: JobOffer): Uint8Array {
 
 export function hashResourceOffer (o: ResourceOffer): Uint8Array {
   const mods = new Uint8Array(o.modules.length * 32)
-  o.modules.forEach((m, i) => mods.set(hexToBytes(m, 32), i * 32))
+  for (let i = 0; i < o.modules.length; i++) {
+    checkHexLength(o.modules[i], 32)
+    writeHex(mods, i * 32, o.modules[i], 32)
+  }
   return keccak(new WordWriter(18)
     .bytes32(TYPE_HASHES.ResourceOffer)
     .address(o.provider).uint(o.nonce).small(o.version)

@@ -9,11 +9,13 @@ export function bytesToHex (b: Uint8Array): `0x${string}` {
   return s as `0x${string}`
 }
 
+/** Value of each ASCII hex digit, −1 for anything else (a table: this runs on every hash and address of every message). */
+const NIBBLE = new Int8Array(256).fill(-1)
+for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i
+for (let i = 0; i < 6; i++) { NIBBLE[97 + i] = 10 + i; NIBBLE[65 + i] = 10 + i }
+
 function nibble (c: number): number {
-  if (c >= 48 && c <= 57) return c - 48
-  if (c >= 97 && c <= 102) return c - 87
-  if (c >= 65 && c <= 70) return c - 55
-  return -1
+  return c < 256 ? NIBBLE[c] : -1
 }
 
 /** Parses `0x…` hex of exactly `length` bytes (any length when omitted). */
@@ -26,13 +28,21 @@ export function hexToBytes (hex: string, length?: number): Uint8Array {
     throw new ProtocolError('PROTOCOL_BAD_HEX', 'reject', `expected ${length} bytes of hex, got ${n}`)
   }
   const out = new Uint8Array(n)
+  writeHex(out, 0, hex, n)
+  return out
+}
+
+/**
+ * Writes the `n` bytes of `0x…` hex into `out` at `off`, without allocating. The caller has
+ * checked the prefix and length (hexToBytes does); bad digits throw PROTOCOL_BAD_HEX.
+ */
+export function writeHex (out: Uint8Array, off: number, hex: string, n: number): void {
   for (let i = 0; i < n; i++) {
     const hi = nibble(hex.charCodeAt(2 + 2 * i))
     const lo = nibble(hex.charCodeAt(3 + 2 * i))
     if (hi < 0 || lo < 0) throw new ProtocolError('PROTOCOL_BAD_HEX', 'reject', 'invalid hex digit')
-    out[i] = hi * 16 + lo
+    out[off + i] = hi * 16 + lo
   }
-  return out
 }
 
 export function concatBytes (...parts: Uint8Array[]): Uint8Array {
