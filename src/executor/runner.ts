@@ -232,10 +232,18 @@ async function supervise (container: Docker.Container, meta: JobMeta, signal: Ab
 }
 
 async function fetchLogs (container: Docker.Container, cap: number): Promise<LogCollector> {
-  const logs = new LogCollector(cap)
-  const buf = await container.logs({ follow: false, stdout: true, stderr: true })
-  logs.push(Buffer.from(buf as unknown as Uint8Array))
-  return logs
+  // dockerd briefly answers 409 while it tears a container's network down; retry a little.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const logs = new LogCollector(cap)
+      const buf = await container.logs({ follow: false, stdout: true, stderr: true })
+      logs.push(Buffer.from(buf as unknown as Uint8Array))
+      return logs
+    } catch (e) {
+      if (attempt >= 4 || (e as { statusCode?: number }).statusCode !== 409) throw e
+      await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)))
+    }
+  }
 }
 
 // ---------------------------------------------------------------- collection

@@ -151,7 +151,10 @@ export function writeTar (entries: TarEntry[]): Uint8Array {
     if (e.type === 'file' && e.data.length > 0) parts.push(...padded(e.data))
   }
   parts.push(new Uint8Array(BLOCK * 2))
-  return Buffer.concat(parts)
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let off = 0
+  for (const p of parts) { out.set(p, off); off += p.length }
+  return out
 }
 
 /** Deterministic tar of an output folder (see the file comment). */

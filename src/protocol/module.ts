@@ -201,7 +201,9 @@ const RESERVED_PATHS = ['/proc', '/sys', '/dev', '/tmp', '/etc', '/bin', '/sbin'
 
 // Docker's reference grammar (distribution/reference), with a tag or a digest required.
 const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]{0,62}[a-zA-Z0-9])'
-const DOMAIN = `(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART}){0,9}(?::[0-9]{1,5})?/)`
+// A first component is a registry host only with a dot, a port or as localhost (as in Docker).
+const PORT = '(?::[0-9]{1,5})'
+const DOMAIN = `(?:(?:localhost${PORT}?|${DOMAIN_PART}(?:\\.${DOMAIN_PART}){1,9}${PORT}?|${DOMAIN_PART}${PORT})/)`
 const PATH_COMPONENT = '[a-z0-9]{1,64}(?:(?:[._]|__|-{1,8})[a-z0-9]{1,64}){0,16}'
 const IMAGE_RE = new RegExp(
   `^(${DOMAIN}?${PATH_COMPONENT}(?:/${PATH_COMPONENT}){0,8})(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`
@@ -427,7 +429,7 @@ function parseInputSpec (v: unknown, where: string): InputSpec {
       }
       if (v.default !== undefined) {
         spec.default = str(v.default, `${where}.default`, spec.maxBytes)
-        checkString(spec, spec.default, `${where}.default`, bad)
+        checkString(spec, spec.default, `${where}.default`, (m) => bad(m))
       }
       return spec
     }
