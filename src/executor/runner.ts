@@ -58,6 +58,8 @@ export type JobProgress =
   | { kind: 'created', containerId: string }
   | { kind: 'started', containerId: string }
   | { kind: 'exited', exitCode: number }
+  /** The result bundle is hashed (the container and job folder are removed next). */
+  | { kind: 'hashed', resultHash: Hash }
 
 export interface RunJobOptions {
   signal?: AbortSignal
@@ -273,14 +275,9 @@ async function collect (docker: Docker, container: Docker.Container, meta: JobMe
     throw e
   }
   const bundle: ResultBundle = { exitCode, stdout: logs.stdout(), stderr: logs.stderr(), outputTar }
-  return {
-    status: exitCode === 0 ? 'succeeded' : 'failed',
-    dealId,
-    durationMs: durationMs(),
-    exitCode,
-    bundle,
-    resultHash: bundleHash(encodeBundle(bundle))
-  }
+  const resultHash = bundleHash(encodeBundle(bundle))
+  onProgress?.({ kind: 'hashed', resultHash })
+  return { status: exitCode === 0 ? 'succeeded' : 'failed', dealId, durationMs: durationMs(), exitCode, bundle, resultHash }
 }
 
 async function finish (container: Docker.Container, jobDir: string | undefined): Promise<void> {
