@@ -64,6 +64,8 @@ export class NodeProcess extends EventEmitter<{ event: [Record<string, unknown>]
   readonly events: Array<Record<string, unknown>> = []
   exited = false
   exitCode: number | null = null
+  /** The last lines it wrote to stderr, for error messages. */
+  stderrTail = ''
   readonly done: Promise<number | null>
 
   constructor (readonly name: string, readonly proc: ChildProcess, logPath: string) {
@@ -85,7 +87,10 @@ export class NodeProcess extends EventEmitter<{ event: [Record<string, unknown>]
         } catch {}
       }
     })
-    proc.stderr?.on('data', (d: Buffer) => log.write(d))
+    proc.stderr?.on('data', (d: Buffer) => {
+      log.write(d)
+      this.stderrTail = (this.stderrTail + d.toString('utf8')).slice(-2000)
+    })
     this.done = new Promise((resolve) => {
       proc.on('exit', (code, signal) => {
         this.exited = true
@@ -105,7 +110,7 @@ export class NodeProcess extends EventEmitter<{ event: [Record<string, unknown>]
     if (seen !== undefined) return seen
     return await new Promise((resolve, reject) => {
       const onEvent = (e: Record<string, unknown>): void => { if (pred(e)) { cleanup(); resolve(e) } }
-      const onExit = (code: number | null): void => { cleanup(); reject(new Error(`${this.name} exited (${String(code)}) before ${what}`)) }
+      const onExit = (code: number | null): void => { cleanup(); reject(new Error(`${this.name} exited (${String(code)}) before ${what}: ${this.stderrTail.trim().split('\n').slice(-5).join(' | ')}`)) }
       const timer = setTimeout(() => { cleanup(); reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms`)) }, timeoutMs)
       const cleanup = (): void => { clearTimeout(timer); this.off('event', onEvent); this.off('exit', onExit) }
       this.on('event', onEvent)

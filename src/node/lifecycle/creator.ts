@@ -34,6 +34,7 @@ export interface CreatorEvent {
   dealId?: Hash
   provider?: Address
   price?: bigint
+  collateral?: bigint
   tx?: Hash
   resultHash?: Hash
   exitCode?: number | null
@@ -178,7 +179,7 @@ export class CreatorRole {
       }
       const a: AgreedDeal = agreed
       await this.o.store.create({ dealId: a.dealId, role: 'creator', state: 'agreed', deal: a.deal, jobOffer: offer, sigCreator: a.sigCreator, sigProvider: a.sigProvider })
-      emit('matched', { dealId: a.dealId, provider: a.deal.provider, price: a.deal.price })
+      emit('matched', { dealId: a.dealId, provider: a.deal.provider, price: a.deal.price, collateral: a.deal.collateral })
       return await this.drive(a.dealId, signal, emit, job.outDir)
     } finally {
       off()
