@@ -9,11 +9,12 @@
  *   decode   = size cap + JSON + strict keys + every bound
  *   hash     = decode + EIP-712 digest
  *   verify   = decode + digest + signature recovery + signer == declared party
+ *   recover  = signature recovery alone (libsecp256k1): the ceiling of verify on this CPU
  * Each phase runs once to warm the JIT, then is timed over all N messages.
  */
 import { cpus } from 'node:os'
 import { decodeMessage, type WireMessage } from '../../src/protocol/codec.js'
-import { recoverBackend } from '../../src/protocol/crypto.js'
+import { recoverAddress, recoverBackend } from '../../src/protocol/crypto.js'
 import { DomainHasher, keccakBackend } from '../../src/protocol/eip712.js'
 import { encodeMessage } from '../../src/protocol/codec.js'
 import { messageDigest, signJobOffer, signResourceOffer, verifyMessage } from '../../src/protocol/message.js'
@@ -106,6 +107,10 @@ function main (): void {
   const decodeS = time(() => { for (const b of msgs) sink += decodeMessage(b).kind.length })
   const hashS = time(() => { for (const b of msgs) sink += messageDigest(hasher, decodeMessage(b))[0] })
   const verifyS = time(() => { for (const b of msgs) sink += verifyMessage(hasher, decodeMessage(b)).signer.length })
+  // the floor under verifyS: signature recovery alone over precomputed digests
+  const decoded = msgs.map((b) => decodeMessage(b))
+  const digests = decoded.map((m) => messageDigest(hasher, m))
+  const recoverS = time(() => { for (let i = 0; i < N; i++) sink += recoverAddress(digests[i], decoded[i].signature).length })
   if (sink === 0) throw new Error('nothing was computed')
 
   const result = {
@@ -113,6 +118,7 @@ function main (): void {
     verifyPerSec: Math.round(N / verifyS),
     decodePerSec: Math.round(N / decodeS),
     hashPerSec: Math.round(N / hashS),
+    recoverOnlyPerSec: Math.round(N / recoverS),
     meanBytes: Math.round(bytes / N),
     recoverBackend,
     keccakBackend,
@@ -128,6 +134,7 @@ function main (): void {
   console.log(`  decode + validate:                   ${result.decodePerSec.toLocaleString('en')} msg/s`)
   console.log(`  decode + validate + EIP-712 digest:   ${result.hashPerSec.toLocaleString('en')} msg/s`)
   console.log(`  decode + validate + digest + verify: ${result.verifyPerSec.toLocaleString('en')} msg/s   (target ≥ 20,000)`)
+  console.log(`  signature recovery alone (ceiling):  ${result.recoverOnlyPerSec.toLocaleString('en')} msg/s`)
   console.log(`  backends: secp256k1 recovery = ${recoverBackend}, keccak = ${keccakBackend}; ${result.node} on ${result.cpu}`)
 }
 

@@ -1,8 +1,9 @@
 /**
- * The wire format of gossiped and streamed messages: canonical JSON, one encoding per
- * message (fixed key order = the EIP-712 field order, no whitespace, integers that may pass
- * 2^53 as decimal strings, hex lower-case). Decoding checks the size cap before anything
- * else, then refuses unknown and missing keys, then validates every field.
+ * The wire format of gossiped and streamed messages: canonical JSON, exactly one encoding
+ * per message (fixed key order = the EIP-712 field order, no whitespace, integers that may
+ * pass 2^53 as decimal strings, hex lower-case). Decoding checks the size cap before
+ * anything else, then refuses unknown and missing keys, validates every field, and last
+ * refuses any encoding but the canonical one.
  *
  *   {"kind":"job","offer":{…JobOffer…},"signature":"0x…"}
  *   {"kind":"resource","offer":{…ResourceOffer…},"signature":"0x…"}
@@ -236,12 +237,17 @@ export function validateMessage (m: WireMessage, opts: ValidateOptions = {}): vo
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
+/** The canonical JSON text of a (valid) message. */
+function canonicalText (m: WireMessage): string {
+  const body = writeStruct(PRIMARY_TYPE_OF[m.kind], bodyOf(m))
+  const party = m.kind === 'acceptance' ? `,"party":"${m.party}"` : ''
+  return `{"kind":"${m.kind}","${BODY_KEY[m.kind]}":${body}${party},"signature":"${m.signature}"}`
+}
+
 /** Canonical wire bytes of a message; validates it first, so nothing invalid is ever sent. */
 export function encodeMessage (m: WireMessage, opts: ValidateOptions = {}): Uint8Array {
   validateMessage(m, opts)
-  const body = writeStruct(PRIMARY_TYPE_OF[m.kind], bodyOf(m))
-  const party = m.kind === 'acceptance' ? `,"party":"${m.party}"` : ''
-  const bytes = encoder.encode(`{"kind":"${m.kind}","${BODY_KEY[m.kind]}":${body}${party},"signature":"${m.signature}"}`)
+  const bytes = encoder.encode(canonicalText(m))
   if (bytes.length > MAX_MESSAGE_BYTES[m.kind]) {
     // unreachable for validated messages (the caps sit above the largest valid message); kept as a guard
     throw new ProtocolError('PROTOCOL_TOO_LARGE', 'reject', `${m.kind} message is ${bytes.length} bytes, over its cap of ${MAX_MESSAGE_BYTES[m.kind]}`)
@@ -253,7 +259,8 @@ export function encodeMessage (m: WireMessage, opts: ValidateOptions = {}): Uint
  * Decodes and fully validates wire bytes (signature not checked). Throws only ProtocolError:
  * PROTOCOL_TOO_LARGE (checked before parsing), PROTOCOL_MALFORMED (not UTF-8 JSON),
  * PROTOCOL_UNKNOWN_KIND, PROTOCOL_UNKNOWN_FIELD, PROTOCOL_MISSING_FIELD, PROTOCOL_BAD_TYPE,
- * PROTOCOL_BAD_HEX, PROTOCOL_OUT_OF_BOUNDS, PROTOCOL_BAD_SIGNATURE (malformed).
+ * PROTOCOL_BAD_HEX, PROTOCOL_OUT_OF_BOUNDS, PROTOCOL_BAD_SIGNATURE (malformed); and
+ * PROTOCOL_MALFORMED for a valid message in any but its canonical encoding.
  */
 export function decodeMessage (bytes: Uint8Array, expectedKind?: WireKind, opts: ValidateOptions = {}): WireMessage {
   const cap = expectedKind === undefined ? MAX_ANY_MESSAGE_BYTES : MAX_MESSAGE_BYTES[expectedKind]
@@ -262,8 +269,10 @@ export function decodeMessage (bytes: Uint8Array, expectedKind?: WireKind, opts:
     throw new ProtocolError('PROTOCOL_TOO_LARGE', 'reject', `message is ${bytes.length} bytes, over the cap of ${cap} for ${expectedKind ?? 'any kind'}`)
   }
   let json: unknown
+  let text: string
   try {
-    json = JSON.parse(decoder.decode(bytes))
+    text = decoder.decode(bytes)
+    json = JSON.parse(text)
   } catch (cause) {
     throw new ProtocolError('PROTOCOL_MALFORMED', 'reject', `message is not UTF-8 JSON: ${(cause as Error).message}`, { cause })
   }
@@ -284,13 +293,24 @@ export function decodeMessage (bytes: Uint8Array, expectedKind?: WireKind, opts:
   const type = PRIMARY_TYPE_OF[k]
   const body = structFromJson(type, json[key], opts, `${k}.${key}`)
   checkSignature(`${k}.signature`, json.signature)
+  const m = build(k, body, json)
+  // One encoding per message: otherwise a relay could re-serialise a valid signed message
+  // ("1.0" for 1, other key orders, \u escapes) into many distinct gossip messages.
+  if (canonicalText(m) !== text) {
+    throw new ProtocolError('PROTOCOL_MALFORMED', 'reject', `${k} message is not in canonical form (key order, no whitespace, plain integers, no escapes); encode it with encodeMessage`)
+  }
+  return m
+}
+
+function build (k: WireKind, body: TypedMessages[PrimaryType], json: Record<string, unknown>): WireMessage {
+  const signature = json.signature as Signature
   switch (k) {
-    case 'job': return { kind: k, offer: body as JobOffer, signature: json.signature }
-    case 'resource': return { kind: k, offer: body as ResourceOffer, signature: json.signature }
+    case 'job': return { kind: k, offer: body as JobOffer, signature }
+    case 'resource': return { kind: k, offer: body as ResourceOffer, signature }
     case 'acceptance':
       validateParty('acceptance.party', json.party)
-      return { kind: k, deal: body as Deal, party: json.party, signature: json.signature }
-    case 'result': return { kind: k, acceptance: body as ResultAcceptance, signature: json.signature }
-    case 'heartbeat': return { kind: k, heartbeat: body as Heartbeat, signature: json.signature }
+      return { kind: k, deal: body as Deal, party: json.party, signature }
+    case 'result': return { kind: k, acceptance: body as ResultAcceptance, signature }
+    case 'heartbeat': return { kind: k, heartbeat: body as Heartbeat, signature }
   }
 }

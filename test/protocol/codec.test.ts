@@ -212,6 +212,30 @@ describe('protocol/codec: size caps and framing', () => {
   })
 })
 
+describe('protocol/codec: one encoding per message', () => {
+  it('refuses every re-serialisation of a valid signed message', () => {
+    const text = dec.decode(encodeMessage(signResourceOffer(hasher, bob.privateKey, resource({ cpu: 1000 }))))
+    receive(enc.encode(text))
+    const variants = [
+      text.replace('"cpu":1000', '"cpu":1000.0'),
+      text.replace('"cpu":1000', '"cpu":1e3'),
+      text.replace('"cpu":1000', '"cpu": 1000'),
+      text.replace('"version":1', '"version":1.00'),
+      text.replace('NVIDIA', '\\u004eVIDIA'),
+      text.replace('{"kind":"resource",', '{ "kind":"resource",'),
+      JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(text) as object).reverse())),
+      text + '\n'
+    ]
+    for (const v of variants) {
+      assert.notEqual(v, text)
+      assert.throws(() => receive(enc.encode(v)), (e: unknown) => e instanceof ProtocolError && e.action === 'reject', v)
+    }
+    expectCode(() => decodeMessage(enc.encode(variants[0])), 'PROTOCOL_MALFORMED')
+    expectCode(() => decodeMessage(enc.encode(variants[4])), 'PROTOCOL_MALFORMED')
+    expectCode(() => decodeMessage(enc.encode(variants[6])), 'PROTOCOL_MALFORMED')
+  })
+})
+
 describe('protocol/codec: strict keys', () => {
   const base = (): Record<string, unknown> => JSON.parse(dec.decode(encodeMessage(signJobOffer(hasher, alice.privateKey, job())))) as Record<string, unknown>
   const bytes = (o: unknown): Uint8Array => enc.encode(JSON.stringify(o))
