@@ -152,10 +152,10 @@ export function unreachableMessage (docker: Docker, e: unknown): string {
   return `Docker is not reachable at ${where} (${code}): start dockerd (\`sudo dockerd &\`, or \`bash scripts/setup-docker.sh\` in this repository)${perm}`
 }
 
-function classify (docker: Docker, e: unknown): { status: RefusedOutcome['status'], message: string } {
+function classify (docker: Docker, e: unknown, gpuJob = false): { status: RefusedOutcome['status'], message: string } {
   if (isUnreachable(e)) return { status: 'docker_unreachable', message: unreachableMessage(docker, e) }
   const m = firstLine(e)
-  if (/could not select device driver|nvidia-container|NVIDIA|gpu/i.test(m)) {
+  if (gpuJob && /could not select device driver|nvidia|gpu/i.test(m)) {
     return { status: 'gpu_unavailable', message: `Docker could not attach the GPUs: ${m}` }
   }
   if (e instanceof ExecutorError || (e as { code?: string })?.code?.startsWith('PROTOCOL_') === true) return { status: 'invalid_job', message: m }
@@ -306,8 +306,8 @@ export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOp
   let container: Docker.Container | undefined
   let jobDir: string | undefined
   let keep = false
+  const gpus = gpuRequest(req, plan.resources)
   try {
-    const gpus = gpuRequest(req, plan.resources)
     if (gpus !== undefined) {
       const rt = await checkNvidiaRuntime(docker)
       if (!rt.available) return refused('gpu_unavailable', rt.message)
@@ -315,7 +315,9 @@ export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOp
     const image = await ensureImage(docker, req.spec.image, { signal: opts.signal, onProgress: opts.onProgress })
     if (!image.ok) return refused(image.status, image.message)
     opts.onProgress?.({ kind: 'image', imageId: image.imageId, pulled: image.pulled })
-    if (opts.signal?.aborted === true) return refused('invalid_job', 'aborted before the container was created')
+    if (opts.signal?.aborted === true) {
+      return { status: 'cancelled', dealId, durationMs: Date.now() - t0, message: 'aborted before the container was created', stdout: new Uint8Array(0), stderr: new Uint8Array(0) }
+    }
     const user = containerUser()
     jobDir = await prepareJobDir(req.workDir ?? join(tmpdir(), 'lilynode-jobs'), dealId, plan.rendered, user)
     const meta: JobMeta = { v: 1, deadlineMs: Date.now() + req.timeoutS * 1000, maxLogBytes: req.limits.maxLogBytes, maxOutputBytes: req.limits.maxOutputBytes, jobDir }
@@ -342,7 +344,7 @@ export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOp
     const sup = await supervise(container, meta, opts.signal, opts.pollMs ?? DEFAULT_POLL_MS)
     return await collect(docker, container, meta, dealId, sup, t0, opts.onProgress)
   } catch (e) {
-    const c = classify(docker, e)
+    const c = classify(docker, e, gpus !== undefined)
     // Docker went away mid-job: leave container and folder for `reattach`.
     if (c.status === 'docker_unreachable' && container !== undefined) keep = true
     return refused(c.status, c.message)

@@ -15,6 +15,12 @@ describe('executor: GPUs', () => {
     assert.deepEqual(parseNvidiaSmiCsv(await fixture('nvidia-smi-h100.csv')), [H100])
   })
 
+  it('parses the exact query discoverGpus runs, recorded on an H200', async () => {
+    const gpus = parseNvidiaSmiCsv(await fixture('nvidia-smi-h200.csv'))
+    assert.deepEqual(gpus, [{ index: 0, uuid: 'GPU-f82b40a6-4547-98fe-b221-25fc993f041f', name: 'NVIDIA H200', memoryMiB: 143771 }])
+    assert.deepEqual(gpuCapacity(gpus), { gpus: 1, gpuVram: 143771, gpuModel: 'NVIDIA H200', deviceIds: ['GPU-f82b40a6-4547-98fe-b221-25fc993f041f'] })
+  })
+
   it('parses the same query with a header line and units', async () => {
     assert.deepEqual(parseNvidiaSmiCsv(await fixture('nvidia-smi-h100-header.csv')), [H100])
   })
