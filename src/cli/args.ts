@@ -90,8 +90,8 @@ export function helpText (path: Command[]): string {
     for (const c of cmd.subcommands) lines.push(`  ${c.name.padEnd(w)}  ${c.summary}`)
     lines.push('', `run '${commandName(path)} <command> --help' for a command's options`)
   }
+  lines.push('', 'options:')
   if (cmd.flags.length > 0) {
-    lines.push('', 'options:')
     const label = (f: FlagSpec): string => `${f.short !== undefined ? `-${f.short}, ` : ''}--${f.name}${f.type === 'string' ? ' <value>' : ''}`
     const w = Math.max(...cmd.flags.map((f) => label(f).length))
     for (const f of cmd.flags) {
