@@ -14,6 +14,7 @@
  * Needs the example images (`npm run images`; built here if missing).
  */
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,7 +27,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const CONCURRENT = 20
 const REPO = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..')
 
-const dealId = (n: number): Hash => `0x${n.toString(16).padStart(64, 'b')}`
+const RUN = randomBytes(8).toString('hex')
+const dealId = (n: number): Hash => `0x${RUN}${n.toString(16).padStart(48, '0')}`
 
 function quantile (xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -76,7 +78,8 @@ async function main (): Promise<void> {
     const outcomes = await Promise.all(Array.from({ length: CONCURRENT }, async () => await job()))
     const concurrentWallMs = performance.now() - t0
     const ok = outcomes.filter((o) => o.status === 'succeeded' && o.resultHash === expected).length
-    const left = await removeJobContainers(docker)
+    let left = 0
+    for (let i = 1; i <= n; i++) left += await removeJobContainers(docker, dealId(i))
     const result = {
       overheadMsMedian: Math.round(quantile(times, 0.5)),
       overheadMsP90: Math.round(quantile(times, 0.9)),

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Docker from 'dockerode'
 import {
-  bundleHash, decodeBundle, encodeBundle, extractOutputTar, findJobContainers, readTar, reattach, runJob,
+  bundleHash, decodeBundle, encodeBundle, extractOutputTar, findJobContainers, loadExampleModules, readTar, reattach, runJob,
   type CompletedOutcome, type JobOutcome, type JobProgress, type RunJobRequest
 } from '../../src/executor/index.js'
 import type { JobInputs, ModuleSpec } from '../../src/protocol/module.js'
@@ -29,6 +29,18 @@ function files (o: CompletedOutcome): Record<string, string> {
   for (const e of readTar(o.bundle.outputTar)) out[e.path] = e.type === 'file' ? text(e.data) : e.type
   return out
 }
+
+describe('executor without a Docker Engine', () => {
+  it('docker_unreachable: a typed outcome that names the fix, not a crash', async () => {
+    const dead = new Docker({ socketPath: join(tmpdir(), 'lilynode-no-docker.sock') })
+    const spec = (await loadExampleModules(join(REPO_ROOT, 'modules'))).get('cowsay') as ModuleSpec
+    const o = await runJob(dead, { dealId: dealId(1), spec, inputs: {}, timeoutS: 5, limits: LIMITS, allowNetwork: false })
+    assert.equal(o.status, 'docker_unreachable')
+    assert.match((o as { message: string }).message, /start dockerd .*scripts\/setup-docker\.sh/)
+    const r = await reattach(dead, dealId(1))
+    assert.equal(r?.status, 'docker_unreachable')
+  })
+})
 
 describe('executor against dockerd', function () {
   this.timeout(120_000)
@@ -57,9 +69,9 @@ describe('executor against dockerd', function () {
     modules = await requireDocker(this)
     workDir = await mkdtemp(join(tmpdir(), 'lilynode-exec-test-'))
   })
-  afterEach(cleanupContainers)
+  afterEach(async () => { await cleanupContainers(workDir) })
   after(async () => {
-    await cleanupContainers()
+    await cleanupContainers(workDir)
     if (workDir !== undefined) {
       assert.deepEqual(await readdir(workDir), [], 'every job folder is removed')
       await rm(workDir, { recursive: true, force: true })
@@ -172,20 +184,13 @@ describe('executor against dockerd', function () {
       assert.equal(text(pinned.bundle.stdout), 'pinned\n')
     })
 
-    it('docker_unreachable: names the fix', async () => {
-      const dead = new Docker({ socketPath: join(tmpdir(), 'lilynode-no-docker.sock') })
-      const o = await runJob(dead, { dealId: dealId(1), spec: spec('cowsay'), inputs: {}, timeoutS: 5, limits: LIMITS, allowNetwork: false, workDir })
-      assert.equal(o.status, 'docker_unreachable')
-      assert.match((o as { message: string }).message, /start dockerd .*scripts\/setup-docker\.sh/)
-    })
-
     it('gpu_unavailable: a GPU job on an engine without the NVIDIA runtime is refused at once', async function () {
       const info = await docker.info() as { Runtimes?: Record<string, unknown> }
       if (info.Runtimes?.nvidia !== undefined) this.skip()
       const o = await run('probe', { action: 'echo' }, { gpus: { count: 1 } })
       assert.equal(o.status, 'gpu_unavailable')
       assert.match((o as { message: string }).message, /nvidia-container-toolkit/)
-      assert.deepEqual(await findJobContainers(docker), [])
+      assert.deepEqual((await findJobContainers(docker)).filter((c) => c.meta?.jobDir.startsWith(workDir) === true), [])
     })
 
     it('invalid_job: inputs that break the spec never reach Docker', async () => {
@@ -319,7 +324,7 @@ describe('executor against dockerd', function () {
       const [a, b] = await Promise.all([child(running, 4, 'still running'), child(finished, 1, 'finished meanwhile')])
       a.kill()
       b.kill()
-      const found = await findJobContainers(docker)
+      const found = (await findJobContainers(docker)).filter((c) => c.dealId === running || c.dealId === finished)
       assert.deepEqual(found.map((c) => c.dealId).sort(), [running, finished].sort())
       // let the short one exit while no runner watches it
       for (let i = 0; i < 100; i++) {
@@ -333,7 +338,7 @@ describe('executor against dockerd', function () {
       const ob = completed(rb)
       assert.equal(text(oa.bundle.stdout), 'still running\n')
       assert.equal(files(ob)['sub/echo.txt'], 'finished meanwhile\n')
-      assert.deepEqual(await findJobContainers(docker), [], 'collected containers are removed')
+      assert.deepEqual((await findJobContainers(docker)).filter((c) => c.dealId === running || c.dealId === finished), [], 'collected containers are removed')
       assert.equal(await reattach(docker, running), undefined)
       // the re-attached result is the result an uninterrupted runner gets
       const straight = completed(await run('probe', { action: 'slowecho', n: 1, arg: 'finished meanwhile' }))

@@ -1,9 +1,10 @@
 /** Shared set-up of the Docker suites: reachability (skip or fail), test images, clean-up by label. */
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import Docker from 'dockerode'
-import { loadExampleModules, removeJobContainers } from '../../src/executor/index.js'
+import { findJobContainers, loadExampleModules, removeJobContainers } from '../../src/executor/index.js'
 import type { ModuleSpec } from '../../src/protocol/module.js'
 
 export const REPO_ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..')
@@ -46,12 +47,19 @@ export async function requireDocker (ctx: Mocha.Context): Promise<Map<string, Mo
   return modules
 }
 
-export async function cleanupContainers (): Promise<void> {
-  if (await dockerProblem() === undefined) await removeJobContainers(docker)
+/** Removes the job containers whose job folder lies in `workDir` (so parallel runs elsewhere are left alone). */
+export async function cleanupContainers (workDir: string | undefined): Promise<void> {
+  if (workDir === undefined || await dockerProblem() !== undefined) return
+  for (const c of await findJobContainers(docker)) {
+    if (c.meta?.jobDir.startsWith(workDir + '/') === true) await removeJobContainers(docker, c.dealId)
+  }
 }
 
+/** A random prefix per test process keeps our deal ids apart from any other run on the engine. */
+const RUN = randomBytes(8).toString('hex')
+
 export function dealId (n: number): `0x${string}` {
-  return `0x${n.toString(16).padStart(64, '0')}`
+  return `0x${RUN}${n.toString(16).padStart(48, '0')}`
 }
 
 export const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8')
