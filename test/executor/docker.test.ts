@@ -302,7 +302,8 @@ describe('executor against dockerd', function () {
   })
 
   describe('restart safety', () => {
-    const child = (id: string, seconds: number, message: string): Promise<{ kill: () => void, containerId: string }> => {
+    /** Starts a runner process and SIGKILLs it as soon as its container runs. */
+    const killedRunner = (id: string, seconds: number, message: string): Promise<string> => {
       const script = join(REPO_ROOT, 'dist', 'test', 'executor', 'child', 'runJob.js')
       const p = spawn(process.execPath, [script, id, String(seconds), message, workDir], { stdio: ['ignore', 'pipe', 'pipe'] })
       return new Promise((resolve, reject) => {
@@ -312,26 +313,32 @@ describe('executor against dockerd', function () {
         p.stdout.on('data', (d: Buffer) => {
           out += d.toString()
           const m = /STARTED ([0-9a-f]{64})/.exec(out)
-          if (m !== null) resolve({ kill: () => p.kill('SIGKILL'), containerId: m[1] })
+          if (m !== null) {
+            p.kill('SIGKILL')
+            p.once('exit', (_code, signal) => {
+              if (signal === 'SIGKILL') resolve(m[1])
+              else reject(new Error(`runner finished before it was killed: ${out}`))
+            })
+          }
         })
-        p.once('exit', (code) => reject(new Error(`runner exited (${code}) before starting: ${out} ${err}`)))
+        p.once('exit', (code, signal) => { if (signal !== 'SIGKILL') reject(new Error(`runner exited (${code}) before starting: ${out} ${err}`)) })
       })
     }
 
     it('a runner SIGKILLed mid-job: re-attach collects the running job and one that finished meanwhile', async () => {
       const running = dealId(++n)
       const finished = dealId(++n)
-      const [a, b] = await Promise.all([child(running, 4, 'still running'), child(finished, 1, 'finished meanwhile')])
-      a.kill()
-      b.kill()
+      // the short job first, so that it has exited while the long one surely still runs
+      const b = await killedRunner(finished, 2, 'finished meanwhile')
+      const a = await killedRunner(running, 6, 'still running')
       const found = (await findJobContainers(docker)).filter((c) => c.dealId === running || c.dealId === finished)
       assert.deepEqual(found.map((c) => c.dealId).sort(), [running, finished].sort())
       // let the short one exit while no runner watches it
       for (let i = 0; i < 100; i++) {
-        if ((await docker.getContainer(b.containerId).inspect()).State.Status === 'exited') break
+        if ((await docker.getContainer(b).inspect()).State.Status === 'exited') break
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
-      assert.equal((await docker.getContainer(a.containerId).inspect()).State.Status, 'running')
+      assert.equal((await docker.getContainer(a).inspect()).State.Status, 'running')
       const [ra, rb] = await Promise.all([reattach(docker, running), reattach(docker, finished)])
       assert.ok(ra !== undefined && rb !== undefined)
       const oa = completed(ra)
@@ -341,7 +348,7 @@ describe('executor against dockerd', function () {
       assert.deepEqual((await findJobContainers(docker)).filter((c) => c.dealId === running || c.dealId === finished), [], 'collected containers are removed')
       assert.equal(await reattach(docker, running), undefined)
       // the re-attached result is the result an uninterrupted runner gets
-      const straight = completed(await run('probe', { action: 'slowecho', n: 1, arg: 'finished meanwhile' }))
+      const straight = completed(await run('probe', { action: 'slowecho', n: 2, arg: 'finished meanwhile' }))
       assert.equal(straight.resultHash, ob.resultHash)
     })
   })
