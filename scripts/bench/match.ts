@@ -213,20 +213,25 @@ function median (xs: number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
-interface SpeedResult { jobs: number, providers: number, runs: number, stepMsMedian: number, stepMsMin: number, peakRssMb: number, matched: number }
+interface SpeedResult { jobs: number, providers: number, runs: number, stepMsMedian: number, stepMsMin: number, cpuMsMedian: number, rssBeforeMb: number, peakRssMb: number, matched: number }
 
 /** Child process: times `step` on one market size. */
 function speedChild (n: number, runs: number): SpeedResult {
   const m = generate(n, n, 42 + n)
+  const rssBeforeMb = process.memoryUsage().rss / 2 ** 20
   const times: number[] = []
+  const cpu: number[] = []
   let matched = 0
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage()
     const t0 = process.hrtime.bigint()
     const out = step(initialState(), m, { opened: [], closed: [] }, EPOCH, CONFIG)
     times.push(Number(process.hrtime.bigint() - t0) / 1e6)
+    const c = process.cpuUsage(c0)
+    cpu.push((c.user + c.system) / 1000)
     matched = out.matches.length
   }
-  return { jobs: n, providers: m.resources.length, runs, stepMsMedian: median(times), stepMsMin: Math.min(...times), peakRssMb: process.resourceUsage().maxRSS / 1024, matched }
+  return { jobs: n, providers: m.resources.length, runs, stepMsMedian: median(times), stepMsMin: Math.min(...times), cpuMsMedian: median(cpu), rssBeforeMb, peakRssMb: process.resourceUsage().maxRSS / 1024, matched }
 }
 
 function speed (n: number, runs: number): SpeedResult {
@@ -246,12 +251,14 @@ function main (): void {
   }
   const json = argv.includes('--json')
   const quick = argv.includes('--quick')
+  const speedOnly = argv.includes('--speed-only')
   const log = (s: string): void => { if (!json) process.stdout.write(s + '\n') }
 
-  log('== welfare: ours vs Lilypad rule (same markets, same effective offers) ==')
-  const welfareSizes = quick ? [1000] : [1000, 10000]
+  if (!speedOnly) log('== welfare: ours vs Lilypad rule (same markets, same effective offers) ==')
+  const welfareSizes = speedOnly ? [] : quick ? [1000] : [1000, 10000]
   let lilyAt10k: Welfare | undefined; let oursAt10k: Welfare | undefined; let lilySharedAt10k: Welfare | undefined
   let allAtLeast = true
+  let smallAtLeast = true
   for (const n of welfareSizes) {
     const m = generate(n, n, 7 + n)
     const a = welfare(m.jobs, ours(m))
@@ -267,10 +274,11 @@ function main (): void {
     lilyAt10k = b; oursAt10k = a; lilySharedAt10k = c
   }
 
-  log('== welfare: ours vs optimum (Hungarian) on small unit-capacity markets: 20 × 40×40 per family ==')
+  if (!speedOnly) log('== welfare: ours vs optimum (Hungarian) on small unit-capacity markets: 20 × 40×40 per family ==')
   const families: Array<[string, (j: number, p: number, s: number) => Market]> = [['random 2-D fit (cpu, ram)', generateUnit], ['single-GPU machines', generateUnitGpu]]
   let sumOurs = 0n; let sumOpt = 0n
   const familyRatios: Record<string, number> = {}
+  if (speedOnly) families.length = 0
   for (const [name, gen] of families) {
     let fOurs = 0n; let fOpt = 0n; let fLily = 0n; let worst = 1; let mOurs = 0; let mOpt = 0; let mLily = 0
     for (let s = 0; s < 20; s++) {
@@ -278,7 +286,7 @@ function main (): void {
       const a = welfare(m.jobs, ours(m)); const o = welfare(m.jobs, optimalUnitCapacity(m.jobs, m.resources)); const l = welfare(m.jobs, lilypad(m))
       fOurs += a.surplus; fOpt += o.surplus; fLily += l.surplus
       mOurs += a.matched; mOpt += o.matched; mLily += l.matched
-      if (a.matched < l.matched) allAtLeast = false
+      if (a.matched < l.matched) smallAtLeast = false
       if (o.surplus > 0n) worst = Math.min(worst, Number(a.surplus) / Number(o.surplus))
     }
     sumOurs += fOurs; sumOpt += fOpt
@@ -290,13 +298,12 @@ function main (): void {
     log(`    ours / optimum surplus: ${(familyRatios[name] * 100).toFixed(2)} % over the family, worst market ${(worst * 100).toFixed(2)} % (target ≥ 95 %)`)
   }
   const ratio = Number(sumOurs) / Number(sumOpt)
-  log(`  both families: ours / optimum surplus ${(ratio * 100).toFixed(2)} %`)
 
   log('== speed: one step from the initial state, J = P, median of runs, own process each ==')
   const sizes: Array<[number, number]> = quick ? [[1000, 9], [10000, 5]] : [[1000, 15], [10000, 7], [100000, 3]]
   const results = sizes.map(([n, runs]) => speed(n, runs))
   for (const r of results) {
-    log(`  ${String(r.jobs).padStart(6)} jobs x ${String(r.providers).padStart(6)} offers: median ${r.stepMsMedian.toFixed(1)} ms (min ${r.stepMsMin.toFixed(1)}, ${r.runs} runs), matched ${r.matched}, peak RSS ${r.peakRssMb.toFixed(0)} MB`)
+    log(`  ${String(r.jobs).padStart(6)} jobs x ${String(r.providers).padStart(6)} offers: median ${r.stepMsMedian.toFixed(1)} ms wall (min ${r.stepMsMin.toFixed(1)}; CPU ${r.cpuMsMedian.toFixed(1)} ms; ${r.runs} runs), matched ${r.matched}, RSS ${r.rssBeforeMb.toFixed(0)} MB with the market loaded, peak ${r.peakRssMb.toFixed(0)} MB`)
   }
   for (let i = 1; i < results.length; i++) {
     const a = results[i - 1]; const b = results[i]
@@ -321,7 +328,9 @@ function main (): void {
       surplusRatioSmall: Number(ratio.toFixed(4)),
       surplusRatioSmallByFamily: familyRatios,
       matchedAtLeastLilypad: allAtLeast,
-      sizes: results.map((r) => ({ jobs: r.jobs, providers: r.providers, stepMsMedian: Number(r.stepMsMedian.toFixed(2)), peakRssMb: Number(r.peakRssMb.toFixed(1)) }))
+      matchedAtLeastLilypadSmallMarkets: smallAtLeast,
+      stepCpuMsMedian: Number(at10k.cpuMsMedian.toFixed(2)),
+      sizes: results.map((r) => ({ jobs: r.jobs, providers: r.providers, stepMsMedian: Number(r.stepMsMedian.toFixed(2)), stepCpuMsMedian: Number(r.cpuMsMedian.toFixed(2)), peakRssMb: Number(r.peakRssMb.toFixed(1)) }))
     }) + '\n')
   }
 }

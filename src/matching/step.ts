@@ -58,7 +58,8 @@ function applyFacts (input: EpochInput, facts: ChainFacts,
     .filter((f) => isHash(f.dealId) && isHash(f.jobOfferHash) && isHash(f.resourceOfferHash))
     .sort(byKey((f) => f.dealId + f.jobOfferHash + f.resourceOfferHash))
   for (const f of opened) {
-    if (open.has(f.dealId)) continue
+    // the contract opens a job offer once: a fact for a deal or a job already known is a repeat
+    if (open.has(f.dealId) || spent.has(f.jobOfferHash)) continue
     const r = reserved.get(f.jobOfferHash)
     let hold: Hold | null = null
     let expiry: bigint | null = null

@@ -29,9 +29,10 @@ export interface OpenedFact {
 }
 
 /**
- * Chain events that arrived since the previous step (blocks after B(E-1) up to B(E)). A fact
- * repeated in a later step is harmless while its deal is still known; do not re-send facts of
- * deals that were closed in an earlier step.
+ * Chain events that arrived since the previous step (blocks after B(E-1) up to B(E)), in any
+ * order. A repeated opened fact is ignored while its deal is open or its job's spent marker
+ * lives (until the job offer's expiryEpoch), so re-sending a window of recent events is safe;
+ * re-sending events older than that is not.
  */
 export interface ChainFacts {
   opened: OpenedFact[]

@@ -123,8 +123,12 @@ describe('matching: step examples', () => {
     const e10 = run(e9.state, { jobs: [j, other], resources: [offer] }, 10n, { opened: [], closed: [dealId] })
     assert.deepEqual(e10.matches.map((m) => m.jobId), [other.id])
     assert.deepEqual(e10.state.spent.map((s) => s.jobId), [j.id])
+    // the same opened fact sent again (overlapping event windows) changes nothing
+    const again = run(e10.state, { jobs: [j, other], resources: [offer] }, 11n, opened)
+    assert.deepEqual(again.state.open, e10.state.open.filter((d) => d.dealId !== dealId))
+    assert.equal(again.state.open.some((d) => d.dealId === dealId), false)
     // the spent marker is dropped once the job offer has expired
-    const late = run(e10.state, { jobs: [], resources: [] }, 101n)
+    const late = run(again.state, { jobs: [], resources: [] }, 101n)
     assert.equal(late.state.spent.length, 0)
   })
 
