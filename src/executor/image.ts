@@ -50,6 +50,16 @@ async function pull (docker: Docker, name: string, signal: AbortSignal | undefin
   })
 }
 
+/** A local image by name; for a digest-only reference also by image id (a `docker load`ed image has no repo digest). */
+async function inspectLocal (docker: Docker, name: string, ref: ImageRef): Promise<Docker.ImageInspectInfo> {
+  try {
+    return await docker.getImage(name).inspect()
+  } catch (e) {
+    if (!isNotFound(e) || ref.tag !== undefined || ref.digest === undefined) throw e
+    return await docker.getImage(ref.digest).inspect()
+  }
+}
+
 /**
  * Finds or pulls `image`. Docker-unreachable errors propagate (the runner classifies them);
  * a failed pull is `image_missing`, a digest mismatch `image_refused`.
@@ -60,7 +70,7 @@ export async function ensureImage (docker: Docker, image: string, opts: { signal
   let pulled = false
   let info: Docker.ImageInspectInfo
   try {
-    info = await docker.getImage(name).inspect()
+    info = await inspectLocal(docker, name, ref)
   } catch (e) {
     if (!isNotFound(e)) throw e
     // Pull by digest when known: the registry's content then has to match it.

@@ -182,6 +182,8 @@ describe('executor against dockerd', function () {
       const id = (await docker.getImage(spec('probe').image).inspect()).Id
       const pinned = completed(await run({ ...spec('probe'), image: `${spec('probe').image}@${id}` }, { action: 'echo', arg: 'pinned' }))
       assert.equal(text(pinned.bundle.stdout), 'pinned\n')
+      const byIdOnly = completed(await run({ ...spec('probe'), image: `lilynode/probe@${id}` }, { action: 'echo', arg: 'by id' }))
+      assert.equal(text(byIdOnly.bundle.stdout), 'by id\n')
     })
 
     it('gpu_unavailable: a GPU job on an engine without the NVIDIA runtime is refused at once', async function () {
