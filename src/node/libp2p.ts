@@ -19,6 +19,7 @@ import type { Ping } from '@libp2p/ping'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { installFastSecp256k1 } from './fastKeys.js'
 import { dhtProtocol, topicName, TOPIC_KINDS, type Profile } from '../protocol/profile.js'
 
 export interface NodeServices extends Record<string, unknown> {
@@ -78,6 +79,7 @@ function topicParams (): TopicScoreParams {
 }
 
 export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<NodeLibp2p> {
+  installFastSecp256k1(opts.privateKey)
   const p = opts.profile
   const topics: Record<string, TopicScoreParams> = {}
   for (const kind of TOPIC_KINDS) topics[topicName(p, kind)] = topicParams()

@@ -125,6 +125,9 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   private participating = false
   private readonly heartbeats = new Map<bigint, Map<Address, { root: Hash, digest: Hash, peer: string }>>()
   private readonly acceptances = new Map<Hash, { deal: Deal, creator?: Signature, provider?: Signature }>()
+  private readonly pendingAcceptances = new Set<string>()
+  /** matchEpoch → `${dealId}:${party}` → wire (base64): what acceptance anti-entropy serves. */
+  private readonly acceptanceWires = new Map<bigint, Map<string, string>>()
   private readonly peerByAddress = new Map<Address, string>()
   readonly config: MatcherConfig
   /** Root per epoch this node computed, for the convergence tests and `query epoch`. */
@@ -166,6 +169,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   get headRoot (): Hash | undefined { return this.head?.root }
 
   currentEpoch (): bigint { return epochAt(this.profile, Date.now()) }
+
+  get keepEpochs (): number { return this.opts.keepEpochs ?? 64 }
 
   // ---------------------------------------------------------------- lifecycle
 
@@ -230,6 +235,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       const e = this.acceptances.get(a.dealId) ?? { deal }
       e[a.party] = a.signature
       this.acceptances.set(a.dealId, e)
+      this.indexAcceptance(deal.matchEpoch, `${a.dealId}:${a.party}`, a.wire)
     }
   }
 
@@ -253,8 +259,9 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
 
   private async publish (kind: TopicKind, data: Uint8Array): Promise<void> {
     try {
-      await this.libp2p.services.pubsub.publish(topicName(this.profile, kind), data)
-      this.metrics.bytesOut += data.length
+      const r = await this.libp2p.services.pubsub.publish(topicName(this.profile, kind), data)
+      this.metrics.bytesOut += data.length * r.recipients.length
+      this.log.trace('published', { kind, bytes: data.length, recipients: r.recipients.length, subscribers: this.libp2p.services.pubsub.getSubscribers(topicName(this.profile, kind)).length })
     } catch (e) {
       this.log.debug('publish failed', { kind, err: e })
     }
@@ -360,7 +367,12 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         if (m.offer.epoch > cur + skew) this.refuse(GOSSIP_CODES.tooNew, 'ignore', `offer for epoch ${m.offer.epoch} is more than ${skew} epochs ahead`)
         const { id, signer } = verifyMessage(this.hasher, m)
         if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `offer signed by ${signer} but published by ${authorAddress}`)
-        if (this.pool.has(id)) this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'offer already known')
+        const known = this.pool.get(id)
+        if (known !== undefined) {
+          // learned through sync first: relay the same bytes on, but only once and without re-processing
+          if (Buffer.from(known.wire).equals(msg.data)) return
+          this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'offer already known')
+        }
         if (this.pool.quotaUsed(signer, m.offer.epoch) >= this.profile.limits.maxOffersPerPeerPerEpoch) {
           // the author flooding us directly is punished; relays that saw other parts of the flood are not
           this.refuse(GOSSIP_CODES.rateLimited, source === author ? 'reject' : 'ignore', `${signer} is over ${this.profile.limits.maxOffersPerPeerPerEpoch} offers in epoch ${m.offer.epoch}`)
@@ -377,7 +389,11 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         }
         const { id, signer } = verifyMessage(this.hasher, m)
         if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `acceptance signed by ${signer} but published by ${authorAddress}`)
-        if (this.acceptances.get(id)?.[m.party] !== undefined) this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'acceptance already known')
+        if (this.acceptances.get(id)?.[m.party] !== undefined) {
+          const wire = this.acceptanceWires.get(m.deal.matchEpoch)?.get(`${id}:${m.party}`)
+          if (wire !== undefined && wire === Buffer.from(msg.data).toString('base64')) return
+          this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'acceptance already known')
+        }
         this.maybeDrop()
         this.peerByAddress.set(signer, author)
         await this.ingestAcceptance(id, m, msg.data)
@@ -418,16 +434,40 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     if (m.size < MAX_HEARTBEATS_PER_EPOCH) m.set(node, { root, digest, peer })
   }
 
+  private indexAcceptance (epoch: bigint, key: string, wire: string): void {
+    let m = this.acceptanceWires.get(epoch)
+    if (m === undefined) {
+      m = new Map()
+      this.acceptanceWires.set(epoch, m)
+      const keep = BigInt(this.opts.keepEpochs ?? 64)
+      for (const e of this.acceptanceWires.keys()) if (e + keep < epoch) this.acceptanceWires.delete(e)
+    }
+    m.set(key, wire)
+  }
+
+  /** Acceptances known for deals of `matchEpoch`: key `${dealId}:${party}` → wire (base64). */
+  acceptancesOfEpoch (epoch: bigint): ReadonlyMap<string, string> {
+    return this.acceptanceWires.get(epoch) ?? new Map()
+  }
+
   /** Stores a verified acceptance (gossip or direct); emits 'deal:agreed' when both are in. */
   async ingestAcceptance (dealId: Hash, m: Extract<WireMessage, { kind: 'acceptance' }>, wire: Uint8Array): Promise<boolean> {
+    const key = `${dealId}:${m.party}`
+    if (this.acceptances.get(dealId)?.[m.party] !== undefined || this.pendingAcceptances.has(key)) return false
+    // both parties' acceptances may arrive at once: claim the key, write, then merge into the entry
+    this.pendingAcceptances.add(key)
+    try {
+      await this.store.batch([
+        { type: 'put', bucket: Bucket.deals, key: dealId, value: m.deal },
+        { type: 'put', bucket: Bucket.acceptances, key, value: { dealId, party: m.party, signature: m.signature, wire: Buffer.from(wire).toString('base64') } satisfies StoredAcceptance }
+      ])
+    } finally {
+      this.pendingAcceptances.delete(key)
+    }
     const entry = this.acceptances.get(dealId) ?? { deal: m.deal }
-    if (entry[m.party] !== undefined) return false
-    await this.store.batch([
-      { type: 'put', bucket: Bucket.deals, key: dealId, value: m.deal },
-      { type: 'put', bucket: Bucket.acceptances, key: `${dealId}:${m.party}`, value: { dealId, party: m.party, signature: m.signature, wire: Buffer.from(wire).toString('base64') } satisfies StoredAcceptance }
-    ])
     entry[m.party] = m.signature
     this.acceptances.set(dealId, entry)
+    this.indexAcceptance(m.deal.matchEpoch, `${dealId}:${m.party}`, Buffer.from(wire).toString('base64'))
     if (entry.creator !== undefined && entry.provider !== undefined) {
       this.emit('deal:agreed', { dealId, deal: entry.deal, creatorSignature: entry.creator, providerSignature: entry.provider })
     }
@@ -452,9 +492,9 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         if (confirmAt <= matchAt && this.pendingConfirm !== undefined) {
           await this.confirm(this.pendingConfirm, signal)
         } else {
-          // far behind (e.g. the process was stopped for a while): rejoin through a snapshot
-          if (epochMatchTime(this.profile, next + 2n) < Date.now() && this.head !== undefined) {
-            this.log.info('behind by more than two epochs; rejoining', { next })
+          // so far behind that peers may have dropped the inputs to replay: rejoin through a snapshot
+          if (next + BigInt(Math.floor(this.keepEpochs / 2)) < this.lastClosedEpoch()) {
+            this.log.info('too far behind to replay; rejoining', { next })
             this.participating = false
             continue
           }
@@ -480,7 +520,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
    */
   private async join (signal: AbortSignal): Promise<void> {
     const closed = this.lastClosedEpoch()
-    if (this.head !== undefined && this.head.epoch >= closed - 1n) {
+    // a stored head recent enough is replayed forward on peers' recorded inputs
+    if (this.head !== undefined && this.head.epoch + BigInt(Math.floor(this.keepEpochs / 2)) >= closed) {
       this.nextEpoch = this.head.epoch + 1n
       this.participating = true
       return
@@ -526,10 +567,13 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
 
   private async matchEpoch (epoch: bigint, signal: AbortSignal): Promise<void> {
     const sync = this._sync as SyncService
-    await sync.reconcile(epoch, signal)
+    const t0 = Date.now()
+    const offers = await sync.reconcile(epoch, signal)
+    const t1 = Date.now()
+    if (t1 - t0 > this.profile.epochMs / 4) this.log.info('slow reconcile', { epoch, ms: t1 - t0, late: t0 - epochMatchTime(this.profile, epoch) })
     const facts = await this.chainFactsFor(epoch)
     const prevState = this.headState
-    await this.commitEpoch(epoch, prevState, this.pool.effectiveAt(epoch), facts, false)
+    await this.commitEpoch(epoch, prevState, offers, facts, false)
     this.pendingConfirm = epoch
     await this.gossipHeartbeat(epoch)
     if (epoch % 16n === 0n) {
@@ -616,6 +660,16 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
 
   /** Half an epoch after matching: resync if in the minority, then sign this node's deals. */
   private async confirm (epoch: bigint, signal: AbortSignal): Promise<void> {
+    const t0 = Date.now()
+    try {
+      await this.confirmInner(epoch, signal)
+    } finally {
+      const ms = Date.now() - t0
+      if (ms > this.profile.epochMs / 4) this.log.info('slow confirm', { epoch, ms })
+    }
+  }
+
+  private async confirmInner (epoch: bigint, signal: AbortSignal): Promise<void> {
     this.pendingConfirm = undefined
     const maj = this.majorityRoot(epoch)
     const mine = this.roots.get(epoch)

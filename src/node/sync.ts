@@ -10,7 +10,10 @@
  *   root {epoch}                 → {root}|null
  *   snapshot {epoch}             → {epoch, state, root, digest, inputIds}|null
  *   accept {wire}                → {stored}          a deal acceptance signed by the caller
+ *   accIds {epoch}               → {keys}            `dealId:party` of acceptances of deals matched in epoch
+ *   accGet {epoch, keys}         → {wires}           those acceptances (anti-entropy for lost gossip)
  */
+import { createHash } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { peerIdToAddress } from '../protocol/identity.js'
@@ -26,12 +29,22 @@ import { decodeMessage, verifyMessage } from './wire.js'
 
 const MAX_IDS_PAGE = 2000
 const MAX_OFFERS_PER_CALL = 64
-const MAX_SYNC_PEERS = 8
+const MAX_SYNC_PEERS = 6
 const CONCURRENCY = 4
+const MAX_ACC = 20_000
 /** Snapshot frames may be large; everything else is small. */
 const SNAPSHOT_BYTES = 8 * 1024 * 1024
 
-interface DigestAnswer { digest: Hash, count: number }
+/** `frozen`: the peer already matched the epoch and this is its exact input; `acc`: acceptance-set hashes of the epochs asked ('' = none). */
+interface DigestAnswer { digest: Hash, count: number, frozen: boolean, acc: string[] }
+
+/** A short hash of the set of acceptance keys ('' when empty). */
+export function acceptanceSetHash (known: ReadonlyMap<string, string>): string {
+  if (known.size === 0) return ''
+  const h = createHash('sha256')
+  for (const k of [...known.keys()].sort()) h.update(k)
+  return h.digest('hex').slice(0, 16)
+}
 interface IdsAnswer { ids: Hash[], total: number }
 interface SnapshotAnswer { epoch: bigint, state: string, root: Hash, digest: Hash, inputIds: Hash[] }
 
@@ -72,7 +85,7 @@ export class SyncService {
   readonly protocol: string
   private readonly admission = new PeerPolicing({ ratePerSec: 100, burst: 400, banThreshold: Infinity })
   /** Counters: rounds, digests equal/different, offers fetched, resyncs, snapshots. */
-  readonly stats = { rounds: 0, equal: 0, different: 0, fetched: 0, resyncRecompute: 0, resyncSnapshot: 0, joins: 0, errors: 0 }
+  readonly stats = { rounds: 0, equal: 0, different: 0, fetched: 0, resyncRecompute: 0, resyncSnapshot: 0, joins: 0, errors: 0, acceptancesFetched: 0, frozenInputs: 0 }
 
   constructor (private readonly node: LilyNode) {
     this.protocol = protocolId(node.profile, 'sync')
@@ -88,10 +101,12 @@ export class SyncService {
     const handlers: Record<string, RpcHandler> = {
       digest: async (a) => {
         const e = asEpoch(a)
+        const accIn = (a as { acc?: unknown }).acc
+        const acc = (Array.isArray(accIn) ? accIn.slice(0, 4) : []).map((x) => typeof x === 'bigint' ? acceptanceSetHash(node.acceptancesOfEpoch(x)) : '')
         const rec = await node.epochRecord(e)
-        if (rec !== undefined) return { digest: rec.digest, count: rec.inputIds.length } satisfies DigestAnswer
+        if (rec !== undefined) return { digest: rec.digest, count: rec.inputIds.length, frozen: true, acc } satisfies DigestAnswer
         const offers = node.pool.effectiveAt(e)
-        return { digest: offerSetDigest(OfferPool.toInput(offers), e), count: offers.length } satisfies DigestAnswer
+        return { digest: offerSetDigest(OfferPool.toInput(offers), e), count: offers.length, frozen: false, acc } satisfies DigestAnswer
       },
       ids: async (a) => {
         const e = asEpoch(a)
@@ -128,6 +143,17 @@ export class SyncService {
         const rec = await node.epochRecord(e)
         if (rec === undefined) return null
         return { epoch: rec.epoch, state: rec.state, root: rec.root, digest: rec.digest, inputIds: rec.inputIds } satisfies SnapshotAnswer
+      },
+      accIds: async (a) => {
+        const e = asEpoch(a)
+        return { keys: [...node.acceptancesOfEpoch(e).keys()].sort().slice(0, MAX_ACC) }
+      },
+      accGet: async (a) => {
+        const e = asEpoch(a)
+        const keys = (a as { keys?: unknown }).keys
+        if (!Array.isArray(keys) || keys.length > MAX_OFFERS_PER_CALL) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', `keys must be an array of at most ${MAX_OFFERS_PER_CALL}`)
+        const known = node.acceptancesOfEpoch(e)
+        return { wires: keys.map((k) => typeof k === 'string' ? known.get(k) : undefined).filter((w): w is string => w !== undefined) }
       },
       accept: async (a, peer) => {
         const wire = (a as { wire?: unknown } | null)?.wire
@@ -197,22 +223,87 @@ export class SyncService {
     return ids
   }
 
-  /** Two rounds of digest exchange with up to 8 connected peers, fetching what differs. */
-  async reconcile (epoch: bigint, signal: AbortSignal): Promise<void> {
+  /**
+   * Reconciles epoch `epoch`'s offer set with up to MAX_SYNC_PEERS connected peers and returns
+   * the input to match. Peers that already matched the epoch answer with their frozen input;
+   * if any did, the most common frozen set is used exactly (what the network already matched).
+   * Otherwise the node matches the union it gathered (up to two rounds of digest exchange).
+   * The digest exchange also carries acceptance counts of the two previous epochs, so lost
+   * acceptances are fetched from whoever has more.
+   */
+  async reconcile (epoch: bigint, signal: AbortSignal): Promise<PoolOffer[]> {
+    const node = this.node
+    const accEpochs = [epoch - 1n, epoch - 2n].filter((e) => e >= 0n)
+    const peers = this.peers()
+    const frozen = new Map<Hash, PeerId[]>()
     for (let round = 0; round < 2; round++) {
       this.stats.rounds++
-      const mine = offerSetDigest(OfferPool.toInput(this.node.pool.effectiveAt(epoch)), epoch)
+      const mine = offerSetDigest(OfferPool.toInput(node.pool.effectiveAt(epoch)), epoch)
       let changed = false
-      await mapLimit(this.peers(), CONCURRENCY, async (peer) => {
-        const d = await this.call<DigestAnswer>(peer, 'digest', { epoch }, signal)
+      await mapLimit(peers, CONCURRENCY, async (peer) => {
+        const d = await this.call<DigestAnswer>(peer, 'digest', { epoch, acc: accEpochs }, signal)
+        if (round === 0) {
+          for (const [i, e] of accEpochs.entries()) {
+            const theirs = Array.isArray(d.acc) && typeof d.acc[i] === 'string' ? d.acc[i] : ''
+            if (theirs !== '' && theirs !== acceptanceSetHash(node.acceptancesOfEpoch(e))) await this.pullAcceptancesFrom(peer, e, signal).catch(() => 0)
+          }
+          if (d.frozen === true && typeof d.digest === 'string') frozen.set(d.digest, [...(frozen.get(d.digest) ?? []), peer])
+        }
         if (d.digest === mine) { this.stats.equal++; return }
         this.stats.different++
-        const before = this.node.pool.size
+        const before = node.pool.size
         await this.pullFrom(peer, epoch, signal)
-        if (this.node.pool.size !== before) changed = true
+        if (node.pool.size !== before) changed = true
       })
-      if (!changed) break
+      if (!changed || frozen.size > 0) break
     }
+    const union = node.pool.effectiveAt(epoch)
+    if (frozen.size === 0) return union
+    const [best, holders] = [...frozen.entries()].sort((a, b) => b[1].length - a[1].length)[0]
+    if (offerSetDigest(OfferPool.toInput(union), epoch) === best) return union
+    for (const peer of holders.slice(0, 2)) {
+      try {
+        const ids = await this.pullFrom(peer, epoch, signal)
+        const offers = ids.map((id) => node.pool.get(id)).filter((o): o is PoolOffer => o !== undefined)
+        offers.sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+        if (offers.length === ids.length && offerSetDigest(OfferPool.toInput(offers), epoch) === best) {
+          this.stats.frozenInputs++
+          return offers
+        }
+      } catch (e) {
+        if (signal.aborted) throw e
+      }
+    }
+    return union
+  }
+
+  /** Fetches acceptances of deals matched in `epoch` that a peer has and this node lacks. */
+  async pullAcceptancesFrom (peer: PeerId, epoch: bigint, signal: AbortSignal): Promise<number> {
+    const node = this.node
+    let got = 0
+    {
+      const r = await this.call<{ keys: string[] }>(peer, 'accIds', { epoch }, signal)
+      if (!Array.isArray(r.keys)) return 0
+      const known = node.acceptancesOfEpoch(epoch)
+      const missing = r.keys.slice(0, MAX_ACC).filter((k) => typeof k === 'string' && !known.has(k))
+      for (let i = 0; i < missing.length; i += MAX_OFFERS_PER_CALL) {
+        const w = await this.call<{ wires: string[] }>(peer, 'accGet', { epoch, keys: missing.slice(i, i + MAX_OFFERS_PER_CALL) }, signal)
+        for (const wire of Array.isArray(w.wires) ? w.wires.slice(0, MAX_OFFERS_PER_CALL) : []) {
+          try {
+            const bytes = new Uint8Array(Buffer.from(wire, 'base64'))
+            const m = decodeMessage(bytes, 'acceptance')
+            if (m.kind !== 'acceptance' || m.deal.matchEpoch !== epoch) continue
+            const { id } = verifyMessage(node.hasher, m)
+            if (await node.ingestAcceptance(id, m, bytes)) got++
+          } catch (e) {
+            this.stats.errors++
+            node.log.debug('sync: refused acceptance', { err: e })
+          }
+        }
+      }
+    }
+    this.stats.acceptancesFetched += got
+    return got
   }
 
   /**
