@@ -119,6 +119,13 @@ export function networkPort (node: LilyNode): NetworkPort {
       node.on('deal:agreed', listener)
       for (const a of node.agreedDeals()) listener(a)
       return () => { node.off('deal:agreed', listener) }
-    }
+    },
+    onMatch: (handler) => {
+      const listener = (m: { dealId: Hash, deal: AgreedDeal['deal'], role: 'creator' | 'provider' }): void => { handler({ dealId: m.dealId, deal: m.deal, role: m.role }) }
+      node.on('match', listener)
+      return () => { node.off('match', listener) }
+    },
+    acceptances: (dealId) => node.getAcceptances(dealId),
+    peerOf: (address) => node.peerOf(address)
   }
 }

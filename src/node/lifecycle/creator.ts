@@ -9,14 +9,16 @@
  * state and the chain on each tick and takes the next step, so it resumes after a restart.
  */
 import { randomBytes } from 'node:crypto'
+import type { PeerId } from '@libp2p/interface'
 import { verifySigner } from '../../protocol/crypto.js'
 import { encodeInputs, resolveInputs, serializeModuleSpec, moduleHash, inputsHash, type JobInputs, type ModuleSpec } from '../../protocol/module.js'
-import type { Address, Hash, JobOffer, Resources, Signature } from '../../protocol/types.js'
+import type { Address, Deal, Hash, JobOffer, Resources, Signature } from '../../protocol/types.js'
 import type { Logger } from '../logger.js'
 import { TERMINAL_STATES, type DealRecord, type DealStore } from './deals.js'
 import { fromJson, toJson } from './json.js'
 import { peerIdFromSignature } from './peers.js'
-import { CLOSED_STATUSES, type AgreedDeal, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort } from './ports.js'
+import { CLOSED_STATUSES, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort } from './ports.js'
+import { fetchCounterpartySignature, ownSignatureBlob } from './signatures.js'
 import { fetchBlob, pushBlob, TransferError, type TransferService } from './transfer.js'
 import { describe, nowS, sleep } from './util.js'
 
@@ -92,6 +94,7 @@ export class CreatorRole {
         const r = await store.get(dealId)
         if (r === undefined || r.role !== 'creator') return false
         if (op === 'put') return kind === 'bundle' && remote === r.deal.provider
+        if (kind === 'signature') return remote === r.deal.provider
         if (kind !== 'offer' && kind !== 'module' && kind !== 'inputs') return false
         if (remote === r.deal.provider) return true
         const d = await escrow.disputeOf(dealId).catch(() => undefined)
@@ -100,6 +103,7 @@ export class CreatorRole {
       get: async (dealId, kind) => {
         const r = await store.get(dealId)
         if (r === undefined) return undefined
+        if (kind === 'signature') return ownSignatureBlob(this.o.net, r)
         const data = await store.getBlob(r.deal.jobOfferHash, kind)
         if (data !== undefined && kind === 'inputs' && r.state === 'opened') {
           await store.move(dealId, 'running', {}, 'provider fetched the inputs').catch(() => undefined)
@@ -156,33 +160,52 @@ export class CreatorRole {
       const at = Date.now()
       onEvent({ stage, at, elapsedMs: at - t0, ...extra })
     }
-    let agreed: AgreedDeal | undefined
+    const { net, store } = this.o
+    let found: { dealId: Hash, deal: Deal } | undefined
     let wake: (() => void) | undefined
     let wantedHash: Hash | undefined
-    const early: AgreedDeal[] = []
-    const off = this.o.net.onAgreed((a) => {
-      if (a.deal.creator !== this.o.net.address) return
-      if (wantedHash === undefined) { early.push(a); return }
-      if (a.deal.jobOfferHash === wantedHash && agreed === undefined) { agreed = a; wake?.() }
+    const early: Array<{ dealId: Hash, deal: Deal }> = []
+    const seen = (m: { dealId: Hash, deal: Deal }): void => {
+      if (m.deal.creator !== net.address) return
+      if (wantedHash === undefined) { early.push(m); return }
+      if (m.deal.jobOfferHash === wantedHash && found === undefined) { found = m; wake?.() }
+    }
+    const offMatch = net.onMatch((m) => { if (m.role === 'creator') seen(m) })
+    const offAgreed = net.onAgreed((a) => {
+      seen(a)
+      // a deal we hold as matched gets the provider's signature
+      void store.get(a.dealId).then(async (r) => {
+        if (r?.state === 'matched') await store.move(a.dealId, 'agreed', { sigCreator: a.sigCreator, sigProvider: a.sigProvider }, 'both signatures in')
+      }).catch(() => undefined)
     })
     try {
       const { offer, jobOfferHash } = await this.offer(job)
       wantedHash = jobOfferHash
-      agreed = early.find((a) => a.deal.jobOfferHash === jobOfferHash)
+      found = early.find((a) => a.deal.jobOfferHash === jobOfferHash)
       emit('offered', { jobOfferHash, message: `max price ${offer.maxPrice} wei, epochs ${offer.epoch}..${offer.expiryEpoch}` })
-      const { profile } = this.o.net
+      const { profile } = net
       const giveUpAt = Date.now() + Number(offer.expiryEpoch - offer.epoch + 3n) * profile.epochMs + profile.graceMs
-      while (agreed === undefined) {
+      while (found === undefined) {
         if (Date.now() > giveUpAt) throw new CreatorError('CREATOR_NO_MATCH', `no provider matched the job within ${offer.expiryEpoch - offer.epoch + 1n} epochs; check that providers are up and that --max-price covers their prices`)
         await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, this.pollMs) })
         signal.throwIfAborted()
       }
-      const a: AgreedDeal = agreed
-      await this.o.store.create({ dealId: a.dealId, role: 'creator', state: 'agreed', deal: a.deal, jobOffer: offer, sigCreator: a.sigCreator, sigProvider: a.sigProvider })
+      const a: { dealId: Hash, deal: Deal } = found
+      const acc = net.acceptances(a.dealId)
+      await store.create({
+        dealId: a.dealId,
+        role: 'creator',
+        state: acc.creator !== undefined && acc.provider !== undefined ? 'agreed' : 'matched',
+        deal: a.deal,
+        jobOffer: offer,
+        ...(acc.creator !== undefined ? { sigCreator: acc.creator } : {}),
+        ...(acc.provider !== undefined ? { sigProvider: acc.provider } : {})
+      })
       emit('matched', { dealId: a.dealId, provider: a.deal.provider, price: a.deal.price, collateral: a.deal.collateral })
       return await this.drive(a.dealId, signal, emit, job.outDir)
     } finally {
-      off()
+      offMatch()
+      offAgreed()
     }
   }
 
@@ -210,14 +233,22 @@ export class CreatorRole {
     }
   }
 
+  private providerPeer (r: DealRecord): PeerId {
+    const { net } = this.o
+    if (r.sigProvider !== undefined) return peerIdFromSignature(net.hasher.digestBytes('Deal', r.deal), r.sigProvider)
+    const p = net.peerOf(r.deal.provider)
+    if (p === undefined) throw new TransferError('TRANSFER_UNREACHABLE', `no peer known for provider ${r.deal.provider}`)
+    return p
+  }
+
   private acceptanceDigest (dealId: Hash, resultHash: Hash): Uint8Array {
     return this.o.net.hasher.digestBytes('ResultAcceptance', { dealId, resultHash })
   }
 
   private async sendAcceptance (r: DealRecord): Promise<void> {
-    if (r.resultHash === undefined || r.acceptance === undefined || r.sigProvider === undefined) return
+    if (r.resultHash === undefined || r.acceptance === undefined) return
     const { net, maxTransferBytes } = this.o
-    const target = peerIdFromSignature(net.hasher.digestBytes('Deal', r.deal), r.sigProvider)
+    const target = this.providerPeer(r)
     const blob: AcceptanceBlob = { resultHash: r.resultHash, signature: r.acceptance }
     await pushBlob(net.libp2p, net.profile, target, r.dealId, 'acceptance', new TextEncoder().encode(JSON.stringify(blob)), { maxBytes: maxTransferBytes })
   }
@@ -240,6 +271,24 @@ export class CreatorRole {
       }
       try {
         switch (r.state) {
+          case 'matched': {
+            if (chain.status !== 'none') {
+              const sigs = await escrow.openingSignatures(dealId, r.deal)
+              await store.move(dealId, 'opened', sigs ?? {}, 'opened on-chain by the provider')
+              emit('opened', { dealId })
+              break
+            }
+            const acc = net.acceptances(dealId)
+            if (acc.creator !== undefined && acc.provider !== undefined) {
+              await store.move(dealId, 'agreed', { sigCreator: acc.creator, sigProvider: acc.provider }, 'both signatures in')
+            } else if (acc.creator !== undefined && Date.now() - r.updatedAt > 1500) {
+              const sigProvider = await fetchCounterpartySignature(net, r, this.providerPeer(r), this.o.maxTransferBytes, signal)
+              await store.move(dealId, 'agreed', { sigCreator: acc.creator, sigProvider }, 'provider signature fetched directly')
+            } else if (BigInt(nowS()) > r.deal.openBy) {
+              await store.move(dealId, 'expired', {}, 'the provider never signed')
+            }
+            break
+          }
           case 'agreed':
           case 'opening': {
             if (chain.status !== 'none') {
@@ -322,7 +371,7 @@ export class CreatorRole {
     let bundle = await store.getBlob(r.dealId, 'bundle')
     if (bundle === undefined || this.o.executor.hashBundle(bundle) !== claimed) {
       try {
-        const target = peerIdFromSignature(net.hasher.digestBytes('Deal', r.deal), r.sigProvider as Signature)
+        const target = this.providerPeer(r)
         bundle = await fetchBlob(net.libp2p, net.profile, target, r.dealId, 'bundle', { maxBytes: maxTransferBytes, expectHash: undefined })
         if (this.o.executor.hashBundle(bundle) !== claimed) bundle = undefined
       } catch (e) {

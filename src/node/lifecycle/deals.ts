@@ -130,8 +130,11 @@ export interface KvStore {
   values: (options?: { gte?: string, lt?: string }) => AsyncIterable<string>
 }
 
-/** offer: the signed job offer (JSON); acceptance: the creator's ResultAcceptance (JSON). */
-export type BlobKind = 'offer' | 'module' | 'inputs' | 'bundle' | 'acceptance'
+/**
+ * offer: the job offer (JSON); acceptance: the creator's ResultAcceptance (JSON); signature:
+ * a party's own DealAcceptance signature, fetched by the counterparty when gossip lost it.
+ */
+export type BlobKind = 'offer' | 'module' | 'inputs' | 'bundle' | 'acceptance' | 'signature'
 
 const MAX_HISTORY = 64
 

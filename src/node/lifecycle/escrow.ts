@@ -54,7 +54,7 @@ export function escrowPort (client: ChainClients, escrow: Address, hasher: Domai
   const read = async <T>(action: string, fn: () => Promise<T>): Promise<T> => await guardRead(client, action, fn)
 
   /** The creator's signature over a deal, from the calldata of the transaction that opened it. */
-  async function openingSignature (dealId: Hash, deal: Deal): Promise<Signature | undefined> {
+  async function openingSignatures (dealId: Hash): Promise<{ sigCreator: Signature, sigProvider: Signature } | undefined> {
     const logs = await read('getLogs', async () => await client.public.getContractEvents({
       abi: lilyEscrowAbi, address: escrow, eventName: 'DealOpened', args: { dealId }, fromBlock: 0n, strict: true
     }))
@@ -62,20 +62,20 @@ export function escrowPort (client: ChainClients, escrow: Address, hasher: Domai
       const t = await read('getTransaction', async () => await client.public.getTransaction({ hash: log.transactionHash }))
       try {
         const call = decodeFunctionData({ abi: lilyEscrowAbi, data: t.input })
-        if (call.functionName === 'openDeal') return call.args[1] as Signature
+        if (call.functionName === 'openDeal') return { sigCreator: call.args[1] as Signature, sigProvider: call.args[2] as Signature }
         if (call.functionName === 'openDeals') {
           const i = call.args[0].findIndex((d) => hasher.digest('Deal', d as Deal) === dealId)
-          if (i >= 0) return call.args[1][i] as Signature
+          if (i >= 0) return { sigCreator: call.args[1][i] as Signature, sigProvider: call.args[2][i] as Signature }
         }
       } catch {}
     }
-    void deal
     return undefined
   }
 
   return {
     account,
     dealId: (deal) => hasher.digest('Deal', deal),
+    openingSignatures: async (dealId) => await openingSignatures(dealId),
     dealState: async (deal) => {
       const s = await getDealState(client, { escrow, deal })
       return { status: STATUS[s.status], deadline: Number(s.deadline) }
@@ -134,7 +134,7 @@ export function escrowPort (client: ChainClients, escrow: Address, hasher: Domai
         }
         const dealId = log.args.dealId.toLowerCase() as Hash
         const norm: Deal = { ...deal, creator: deal.creator.toLowerCase() as Address, provider: deal.provider.toLowerCase() as Address }
-        const sigCreator = await openingSignature(dealId, norm)
+        const sigCreator = (await openingSignatures(dealId))?.sigCreator
         deals.push({ dealId, deal: norm, blockNumber: log.blockNumber, ...(sigCreator !== undefined ? { sigCreator } : {}) })
       }
       return { deals, toBlock }

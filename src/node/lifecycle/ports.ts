@@ -4,7 +4,7 @@
  * `adapters.ts` builds each one from the real component; the roles only see these shapes,
  * which keeps each role's logic on one screen per step and the restart paths explicit.
  */
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { DomainHasher } from '../../protocol/eip712.js'
 import type { JobInputs, ModuleSpec } from '../../protocol/module.js'
 import type { Profile } from '../../protocol/profile.js'
@@ -73,6 +73,8 @@ export interface EscrowPort {
   timeout: (deal: Deal) => Promise<TxResult>
   registerMediator: (amount: bigint) => Promise<TxResult>
   mediatorStake: (account: Address) => Promise<bigint>
+  /** Both parties' signatures from the calldata that opened the deal (undefined if not open). */
+  openingSignatures: (dealId: Hash, deal: Deal) => Promise<{ sigCreator: Signature, sigProvider: Signature } | undefined>
   /** Deals challenged in blocks [fromBlock, latest], with the Deal decoded from the transaction. */
   challengedSince: (fromBlock: bigint) => Promise<{ deals: ChallengedDeal[], toBlock: bigint }>
 }
@@ -135,4 +137,16 @@ export interface NetworkPort {
   publishResourceOffer: (offer: ResourceOffer) => Promise<Hash>
   /** Deals of this node that both parties signed (also those agreed before the call, replayed). */
   onAgreed: (handler: (a: AgreedDeal) => void) => () => void
+  /** This node's own matches, as soon as it has signed its side. */
+  onMatch: (handler: (m: OwnMatch) => void) => () => void
+  /** The signatures over a deal this node has seen so far. */
+  acceptances: (dealId: Hash) => { creator?: Signature, provider?: Signature }
+  /** The peer an address was last seen publishing from, if any. */
+  peerOf: (address: Address) => PeerId | undefined
+}
+
+export interface OwnMatch {
+  dealId: Hash
+  deal: Deal
+  role: 'creator' | 'provider'
 }

@@ -12,6 +12,7 @@
  * re-sent after the chain says it is still needed.
  */
 import { readFile, writeFile, rename } from 'node:fs/promises'
+import type { PeerId } from '@libp2p/interface'
 import { randomBytes } from 'node:crypto'
 import { decodeInputs, inputsHash, moduleHash, parseModuleSpec } from '../../protocol/module.js'
 import type { Hash, JobOffer, Prices, ResourceOffer, Signature } from '../../protocol/types.js'
@@ -20,7 +21,8 @@ import { CreatorRole } from './creator.js'
 import { TERMINAL_STATES, type DealRecord, type DealStore } from './deals.js'
 import { fromJson } from './json.js'
 import { peerIdFromSignature } from './peers.js'
-import { CLOSED_STATUSES, type AgreedDeal, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort } from './ports.js'
+import { CLOSED_STATUSES, type AgreedDeal, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort, type OwnMatch } from './ports.js'
+import { fetchCounterpartySignature, ownSignatureBlob } from './signatures.js'
 import { blobHash, fetchBlob, pushBlob, TransferError, type TransferService } from './transfer.js'
 import { describe, sleep } from './util.js'
 
@@ -89,9 +91,13 @@ export class ProviderRole {
       authorize: async (dealId, remote, op, kind) => {
         const r = await store.get(dealId)
         if (r === undefined || r.role !== 'provider' || remote !== r.deal.creator) return false
-        return op === 'get' ? kind === 'bundle' : kind === 'acceptance'
+        return op === 'get' ? kind === 'bundle' || kind === 'signature' : kind === 'acceptance'
       },
-      get: async (dealId, kind) => await store.getBlob(dealId, kind),
+      get: async (dealId, kind) => {
+        if (kind !== 'signature') return await store.getBlob(dealId, kind)
+        const r = await store.get(dealId)
+        return r === undefined ? undefined : ownSignatureBlob(net, r)
+      },
       put: async (dealId, kind, data) => {
         if (kind !== 'acceptance') throw new TransferError('TRANSFER_REFUSED', 'a provider only takes result acceptances')
         const r = await store.require(dealId)
@@ -117,7 +123,9 @@ export class ProviderRole {
       log.error('could not deposit collateral', { error: describe(e) })
       throw e
     }
-    this.unsubscribe = this.o.net.onAgreed((a) => { void this.onAgreed(a) })
+    const offAgreed = this.o.net.onAgreed((a) => { void this.onAgreed(a) })
+    const offMatch = this.o.net.onMatch((m) => { if (m.role === 'provider') void this.onMatch(m) })
+    this.unsubscribe = () => { offAgreed(); offMatch() }
     for (const r of await this.o.store.active('provider')) this.spawn(r.dealId)
     await this.publishOffer()
     const tick = (): void => {
@@ -181,11 +189,25 @@ export class ProviderRole {
     await rename(tmp, this.o.config.offerStatePath)
   }
 
+  /** Our own match: recorded at once, so that a lost acceptance cannot lose the deal. */
+  private async onMatch (m: OwnMatch): Promise<void> {
+    if (m.deal.provider !== this.o.net.address || !this.running) return
+    try {
+      const acc = this.o.net.acceptances(m.dealId)
+      const { created } = await this.o.store.create({ dealId: m.dealId, role: 'provider', state: 'matched', deal: m.deal, ...(acc.provider !== undefined ? { sigProvider: acc.provider } : {}) })
+      if (created) this.emit(m.dealId, 'matched', undefined, `price ${m.deal.price} wei`)
+      this.spawn(m.dealId)
+    } catch (e) {
+      this.o.log.error('storing a match failed', { dealId: m.dealId, error: describe(e) })
+    }
+  }
+
   private async onAgreed (a: AgreedDeal): Promise<void> {
     if (a.deal.provider !== this.o.net.address || !this.running) return
     try {
-      const { created } = await this.o.store.create({ dealId: a.dealId, role: 'provider', state: 'agreed', deal: a.deal, sigCreator: a.sigCreator, sigProvider: a.sigProvider })
+      const { created, record } = await this.o.store.create({ dealId: a.dealId, role: 'provider', state: 'agreed', deal: a.deal, sigCreator: a.sigCreator, sigProvider: a.sigProvider })
       if (created) this.emit(a.dealId, 'agreed', undefined, `price ${a.deal.price} wei`)
+      else if (record.state === 'matched') await this.move(record, 'agreed', { sigCreator: a.sigCreator, sigProvider: a.sigProvider }, 'both signatures in')
       this.spawn(a.dealId)
     } catch (e) {
       this.o.log.error('storing an agreed deal failed', { dealId: a.dealId, error: describe(e) })
@@ -210,8 +232,11 @@ export class ProviderRole {
     return next
   }
 
-  private creatorPeer (r: DealRecord): ReturnType<typeof peerIdFromSignature> {
-    return peerIdFromSignature(this.o.net.hasher.digestBytes('Deal', r.deal), r.sigCreator as Signature)
+  private creatorPeer (r: DealRecord): PeerId {
+    if (r.sigCreator !== undefined) return peerIdFromSignature(this.o.net.hasher.digestBytes('Deal', r.deal), r.sigCreator)
+    const p = this.o.net.peerOf(r.deal.creator)
+    if (p === undefined) throw new TransferError('TRANSFER_UNREACHABLE', `no peer known for creator ${r.deal.creator}`)
+    return p
   }
 
   private async drive (dealId: Hash): Promise<void> {
@@ -245,7 +270,20 @@ export class ProviderRole {
   private async step (r: DealRecord, status: ChainStatus, deadline: number, waited: (s: string) => number): Promise<void> {
     const { escrow, config } = this.o
     switch (r.state) {
-      case 'matched':
+      case 'matched': {
+        if (status !== 'none') {
+          const sigs = await escrow.openingSignatures(r.dealId, r.deal)
+          await this.move(r, 'opened', sigs ?? {}, 'deal opened on-chain')
+          return
+        }
+        const acc = this.o.net.acceptances(r.dealId)
+        if (acc.creator !== undefined && acc.provider !== undefined) await this.move(r, 'agreed', { sigCreator: acc.creator, sigProvider: acc.provider }, 'both signatures in')
+        else if (acc.provider !== undefined && waited('matched') > 1500) {
+          const sigCreator = await fetchCounterpartySignature(this.o.net, r, this.creatorPeer(r), this.o.maxTransferBytes, this.controller.signal)
+          await this.move(r, 'agreed', { sigCreator, sigProvider: acc.provider }, 'creator signature fetched directly')
+        } else if (BigInt(Math.floor(Date.now() / 1000)) > r.deal.openBy) await this.move(r, 'expired', {}, 'the creator never signed')
+        return
+      }
       case 'agreed':
       case 'opening': {
         if (status !== 'none') { await this.move(r, 'opened', {}, 'deal opened on-chain'); return }

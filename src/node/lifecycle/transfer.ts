@@ -84,7 +84,7 @@ export function blobHash (data: Uint8Array): Hash {
 }
 
 const HASH_RE = /^0x[0-9a-f]{64}$/
-const KINDS: readonly BlobKind[] = ['offer', 'module', 'inputs', 'bundle', 'acceptance']
+const KINDS: readonly BlobKind[] = ['offer', 'module', 'inputs', 'bundle', 'acceptance', 'signature']
 
 function parseRequest (frame: Uint8Array, maxBytes: number): TransferRequest {
   let j: unknown
