@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert'
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { promisify } from 'node:util'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
@@ -121,6 +123,15 @@ describe('protocol/eip712: test vectors', () => {
 
   it('is what scripts/protocolVectors.ts generates today (regenerate the file when this fails)', async () => {
     assert.deepEqual(await buildVectors(), file)
+  })
+
+  it('gives the same vectors with the pure-JS fallbacks (no libsecp256k1, no WASM keccak)', async function () {
+    this.timeout(60_000)
+    const script = join(here, '..', '..', 'scripts', 'protocolVectors.js')
+    const { stdout } = await promisify(execFile)(process.execPath, [script, '--check'], {
+      env: { ...process.env, LILYNODE_PURE_JS_CRYPTO: '1' }
+    })
+    assert.match(stdout, /up to date/)
   })
 
   it('reads every in-bounds vector message through the wire codec unchanged', () => {
