@@ -213,7 +213,7 @@ function median (xs: number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
-interface SpeedResult { jobs: number, providers: number, runs: number, stepMsMedian: number, stepMsMin: number, cpuMsMedian: number, rssBeforeMb: number, peakRssMb: number, matched: number }
+interface SpeedResult { jobs: number, providers: number, runs: number, stepMsMedian: number, stepMsMin: number, cpuMsMedian: number, steadyMsMedian: number, reservedCarried: number, rssBeforeMb: number, peakRssMb: number, matched: number }
 
 /** Child process: times `step` on one market size. */
 function speedChild (n: number, runs: number): SpeedResult {
@@ -231,7 +231,16 @@ function speedChild (n: number, runs: number): SpeedResult {
     cpu.push((c.user + c.system) / 1000)
     matched = out.matches.length
   }
-  return { jobs: n, providers: m.resources.length, runs, stepMsMedian: median(times), stepMsMin: Math.min(...times), cpuMsMedian: median(cpu), rssBeforeMb, peakRssMb: process.resourceUsage().maxRSS / 1024, matched }
+  const peakRssMb = process.resourceUsage().maxRSS / 1024
+  // the next epoch, carrying this epoch's reservations: held capacity and taken jobs
+  const first = step(initialState(), m, { opened: [], closed: [] }, EPOCH, CONFIG)
+  const steady: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint()
+    step(first.state, m, { opened: [], closed: [] }, EPOCH + 1n, CONFIG)
+    steady.push(Number(process.hrtime.bigint() - t0) / 1e6)
+  }
+  return { jobs: n, providers: m.resources.length, runs, stepMsMedian: median(times), stepMsMin: Math.min(...times), cpuMsMedian: median(cpu), steadyMsMedian: median(steady), reservedCarried: first.state.reserved.length, rssBeforeMb, peakRssMb, matched }
 }
 
 function speed (n: number, runs: number): SpeedResult {
@@ -304,6 +313,7 @@ function main (): void {
   const results = sizes.map(([n, runs]) => speed(n, runs))
   for (const r of results) {
     log(`  ${String(r.jobs).padStart(6)} jobs x ${String(r.providers).padStart(6)} offers: median ${r.stepMsMedian.toFixed(1)} ms wall (min ${r.stepMsMin.toFixed(1)}; CPU ${r.cpuMsMedian.toFixed(1)} ms; ${r.runs} runs), matched ${r.matched}, RSS ${r.rssBeforeMb.toFixed(0)} MB with the market loaded, peak ${r.peakRssMb.toFixed(0)} MB`)
+    log(`  ${' '.repeat(30)}next epoch carrying ${r.reservedCarried} reservations: median ${r.steadyMsMedian.toFixed(1)} ms wall`)
   }
   for (let i = 1; i < results.length; i++) {
     const a = results[i - 1]; const b = results[i]
@@ -330,6 +340,7 @@ function main (): void {
       matchedAtLeastLilypad: allAtLeast,
       matchedAtLeastLilypadSmallMarkets: smallAtLeast,
       stepCpuMsMedian: Number(at10k.cpuMsMedian.toFixed(2)),
+      stepMsMedianNextEpoch: Number(at10k.steadyMsMedian.toFixed(2)),
       sizes: results.map((r) => ({ jobs: r.jobs, providers: r.providers, stepMsMedian: Number(r.stepMsMedian.toFixed(2)), stepCpuMsMedian: Number(r.cpuMsMedian.toFixed(2)), peakRssMb: Number(r.peakRssMb.toFixed(1)) }))
     }) + '\n')
   }

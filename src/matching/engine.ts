@@ -41,8 +41,9 @@ export function epochSeed (seedPrefix: Hash, epoch: bigint): Uint8Array {
   return keccak(b)
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 function safeNum (v: bigint): number {
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : NaN
+  return v <= MAX_SAFE ? Number(v) : NaN
 }
 
 export interface EngineMatch {

@@ -15,11 +15,29 @@ import { writeHash32, writeU64 } from './bytes.js'
 const U32 = 0xffffffff
 const U64 = (1n << 64n) - 1n
 const U256 = (1n << 256n) - 1n
-const HASH_RE = /^0x[0-9a-f]{64}$/
-const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
+/** 1 for 0-9 and a-f, 2 for A-F: a table is several times faster than a regex on this hot path. */
+const HEXDIGIT = new Uint8Array(128)
+for (let c = 48; c <= 57; c++) HEXDIGIT[c] = 1
+for (let c = 97; c <= 102; c++) HEXDIGIT[c] = 1
+for (let c = 65; c <= 70; c++) HEXDIGIT[c] = 2
 
+function hexOk (s: string, length: number, upperOk: boolean): boolean {
+  if (s.length !== length || s.charCodeAt(0) !== 48 || s.charCodeAt(1) !== 120) return false
+  for (let i = 2; i < length; i++) {
+    const c = s.charCodeAt(i)
+    const t = c < 128 ? HEXDIGIT[c] : 0
+    if (t === 0 || (t === 2 && !upperOk)) return false
+  }
+  return true
+}
+
+/** Lower-case 0x-prefixed 32-byte hex. */
 export function isHash (h: unknown): h is Hash {
-  return typeof h === 'string' && h.length === 66 && HASH_RE.test(h)
+  return typeof h === 'string' && hexOk(h, 66, false)
+}
+
+function isAddress (a: unknown): boolean {
+  return typeof a === 'string' && hexOk(a, 42, true)
 }
 
 function isU32 (n: unknown): n is number {
@@ -38,7 +56,7 @@ function resourcesOk (o: JobOffer | ResourceOffer): boolean {
 export function jobOfferOk (r: OfferRecord<JobOffer>): boolean {
   const o = r.offer
   return isHash(r.id) && typeof o === 'object' && o !== null && resourcesOk(o) &&
-    typeof o.creator === 'string' && ADDRESS_RE.test(o.creator) && isHash(o.module) &&
+    isAddress(o.creator) && isHash(o.module) &&
     isU32(o.timeout) && isBig(o.maxPrice, U256) && isBig(o.collateral, U256) &&
     isBig(o.nonce, U64) && isBig(o.epoch, U64) && isBig(o.expiryEpoch, U64) && o.epoch <= o.expiryEpoch
 }
@@ -47,7 +65,7 @@ export function jobOfferOk (r: OfferRecord<JobOffer>): boolean {
 export function resourceOfferOk (r: OfferRecord<ResourceOffer>): boolean {
   const o = r.offer
   return isHash(r.id) && typeof o === 'object' && o !== null && resourcesOk(o) &&
-    typeof o.provider === 'string' && ADDRESS_RE.test(o.provider) && isU32(o.version) &&
+    isAddress(o.provider) && isU32(o.version) &&
     isBig(o.priceCpu, U256) && isBig(o.priceRam, U256) && isBig(o.priceGpu, U256) && isBig(o.priceDisk, U256) &&
     isBig(o.collateral, U256) && isBig(o.nonce, U64) && isBig(o.epoch, U64) && isBig(o.expiryEpoch, U64) &&
     o.epoch <= o.expiryEpoch && Array.isArray(o.modules) && o.modules.every(isHash)
