@@ -10,7 +10,8 @@
  *   hash     = decode + EIP-712 digest
  *   verify   = decode + digest + signature recovery + signer == declared party
  *   recover  = signature recovery alone (libsecp256k1): the ceiling of verify on this CPU
- * Each phase runs once to warm the JIT, then is timed over all N messages.
+ * Each phase runs once to warm the JIT, then is timed over all N messages --repeat times
+ * (default 3); the fastest pass counts.
  */
 import { cpus } from 'node:os'
 import { decodeMessage, type WireMessage } from '../../src/protocol/codec.js'
@@ -89,11 +90,18 @@ function makeMessages (hasher: DomainHasher): Uint8Array[] {
   return out
 }
 
+const REPEAT = arg('repeat', 3)
+
+/** Best of REPEAT timed passes after one warm-up pass: the machine is shared, so the fastest pass is the least disturbed. */
 function time (fn: () => void): number {
-  fn() // warm-up
-  const t0 = process.hrtime.bigint()
   fn()
-  return Number(process.hrtime.bigint() - t0) / 1e9
+  let best = Infinity
+  for (let r = 0; r < REPEAT; r++) {
+    const t0 = process.hrtime.bigint()
+    fn()
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9)
+  }
+  return best
 }
 
 function main (): void {
@@ -115,6 +123,7 @@ function main (): void {
 
   const result = {
     n: N,
+    repeat: REPEAT,
     verifyPerSec: Math.round(N / verifyS),
     decodePerSec: Math.round(N / decodeS),
     hashPerSec: Math.round(N / hashS),
@@ -130,7 +139,7 @@ function main (): void {
     console.log(JSON.stringify(result))
     return
   }
-  console.log(`protocol benchmark: ${N} distinct signed offers (half job, half resource; ${SIGNERS} signers; mean ${result.meanBytes} B), one thread`)
+  console.log(`protocol benchmark: ${N} distinct signed offers (half job, half resource; ${SIGNERS} signers; mean ${result.meanBytes} B), one thread, best of ${REPEAT}`)
   console.log(`  decode + validate:                   ${result.decodePerSec.toLocaleString('en')} msg/s`)
   console.log(`  decode + validate + EIP-712 digest:   ${result.hashPerSec.toLocaleString('en')} msg/s`)
   console.log(`  decode + validate + digest + verify: ${result.verifyPerSec.toLocaleString('en')} msg/s   (target ≥ 20,000)`)
