@@ -6,6 +6,8 @@ export type ExecutorErrorCode =
   | 'EXECUTOR_OUTPUT_TOO_LARGE'
   | 'EXECUTOR_NVIDIA_SMI'
   | 'EXECUTOR_BAD_REQUEST'
+  | 'EXECUTOR_DOCKER_UNREACHABLE'
+  | 'EXECUTOR_NOT_STARTED'
 
 export class ExecutorError extends Error {
   override readonly name = 'ExecutorError'

@@ -1,6 +1,6 @@
 /** The executor (DESIGN §7): module jobs in locked-down containers, deterministic result bundles. */
-export { runJob, reattach, findJobContainers, removeJobContainers, unreachableMessage, DEFAULT_POLL_MS, MAX_TIMEOUT_S } from './runner.js'
-export type { JobLimits, RunJobRequest, RunJobOptions, JobProgress, JobOutcome, JobStatus, CompletedOutcome, StoppedOutcome, RefusedOutcome, JobContainer } from './runner.js'
+export { runJob, reattach, findJobContainers, removeJobContainers, unreachableMessage, DEFAULT_POLL_MS, DEFAULT_WORK_DIR, MAX_TIMEOUT_S } from './runner.js'
+export type { JobLimits, RunJobRequest, RunJobOptions, JobProgress, JobOutcome, JobStatus, CompletedOutcome, StoppedOutcome, RefusedOutcome, DetachedOutcome, JobContainer } from './runner.js'
 export { encodeBundle, decodeBundle, bundleHash, MAX_BUNDLE_BYTES, type ResultBundle } from './bundle.js'
 export { packOutputDir, extractOutputTar, readTar, writeTar, walkOutputDir, folderBytes, type TarEntry } from './tar.js'
 export { discoverGpus, parseNvidiaSmiCsv, gpuCapacity, checkNvidiaRuntime, NVIDIA_SMI_ARGS, type GpuInfo, type GpuCapacity, type NvidiaRuntimeStatus, type ExecFn } from './gpu.js'
@@ -8,3 +8,4 @@ export { containerCreateOptions, deviceRequests, parseJobMeta, LABEL_DEAL, LABEL
 export { ensureImage, isUnreachable, type ImageResolution, type PullProgress } from './image.js'
 export { loadModule, loadExampleModules, exampleModulesDir } from './modules.js'
 export { ExecutorError, type ExecutorErrorCode } from './errors.js'
+export { Executor, DEFAULT_LIMITS, type ExecutorOptions, type ExecutorJob } from './executor.js'

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import { chown, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import type Docker from 'dockerode'
 import { renderCommand, RESOURCE_BOUNDS, type JobInputs, type ModuleSpec, type RenderedCommand } from '../protocol/module.js'
@@ -62,7 +62,13 @@ export type JobProgress =
   | { kind: 'hashed', resultHash: Hash }
 
 export interface RunJobOptions {
+  /** Stops the job: the container is killed and removed (outcome `cancelled`). */
   signal?: AbortSignal
+  /**
+   * Stops watching, not the job: the container keeps running and the outcome is `detached`;
+   * `reattach` collects it later (a provider shutting down gracefully).
+   */
+  detach?: AbortSignal
   onProgress?: (e: JobProgress) => void
   /** How often the output folder's size is checked while the job runs. */
   pollMs?: number
@@ -92,10 +98,19 @@ export interface RefusedOutcome extends OutcomeBase {
   message: string
 }
 
-export type JobOutcome = CompletedOutcome | StoppedOutcome | RefusedOutcome
+/** The runner stopped watching (`detach`); the container runs on, for `reattach`. */
+export interface DetachedOutcome extends OutcomeBase {
+  status: 'detached'
+  containerId: string
+  message: string
+}
+
+export type JobOutcome = CompletedOutcome | StoppedOutcome | RefusedOutcome | DetachedOutcome
 export type JobStatus = JobOutcome['status']
 
 export const DEFAULT_POLL_MS = 200
+/** Parent of the job folders when a request names none. */
+export const DEFAULT_WORK_DIR = join(tmpdir(), 'lilynode-jobs')
 export const MAX_TIMEOUT_S = 7 * 24 * 3600
 const LOG_DRAIN_MS = 5000
 const NOBODY = '65534:65534'
@@ -181,7 +196,8 @@ interface Supervised {
   logsComplete: boolean
 }
 
-async function supervise (container: Docker.Container, meta: JobMeta, signal: AbortSignal | undefined, pollMs: number): Promise<Supervised> {
+async function supervise (container: Docker.Container, meta: JobMeta, opts: RunJobOptions): Promise<Supervised | 'detached'> {
+  const { signal, detach } = opts
   let reason: StopReason | undefined
   const stop = (r: StopReason): void => {
     if (reason !== undefined) return
@@ -202,24 +218,38 @@ async function supervise (container: Docker.Container, meta: JobMeta, signal: Ab
       .then((n) => { if (n > meta.maxOutputBytes) stop('output') })
       .catch(() => {})
       .finally(() => { polling = false })
-  }, pollMs)
+  }, opts.pollMs ?? DEFAULT_POLL_MS)
 
+  // Ends our requests (not the job) when the runner detaches.
+  const watch = new AbortController()
   let logStream: Readable | undefined
   const logsDone = (async (): Promise<boolean> => {
     try {
-      logStream = await container.logs({ follow: true, stdout: true, stderr: true }) as unknown as Readable
+      logStream = await container.logs({ follow: true, stdout: true, stderr: true, abortSignal: watch.signal }) as unknown as Readable
       for await (const chunk of logStream) logs.push(chunk as Buffer)
       return true
     } catch {
       return false
     }
   })()
+  let onDetach: (() => void) | undefined
+  const detached = new Promise<'detached'>((resolve) => {
+    onDetach = () => resolve('detached')
+    if (detach?.aborted === true) onDetach()
+    else detach?.addEventListener('abort', onDetach, { once: true })
+  })
   try {
-    await container.wait()
+    const ended = await Promise.race([container.wait({ abortSignal: watch.signal }).then(() => 'exited' as const), detached])
+    if (ended === 'detached') {
+      watch.abort()
+      logStream?.destroy()
+      return 'detached'
+    }
   } finally {
     clearTimeout(timer)
     clearInterval(poll)
     signal?.removeEventListener('abort', onAbort)
+    if (onDetach !== undefined) detach?.removeEventListener('abort', onDetach)
   }
   let drainTimer: NodeJS.Timeout | undefined
   const logsComplete = await Promise.race([
@@ -280,6 +310,10 @@ async function collect (docker: Docker, container: Docker.Container, meta: JobMe
   return { status: exitCode === 0 ? 'succeeded' : 'failed', dealId, durationMs: durationMs(), exitCode, bundle, resultHash }
 }
 
+function detachedOutcome (dealId: Hash, containerId: string, t0: number): DetachedOutcome {
+  return { status: 'detached', dealId, containerId, durationMs: Date.now() - t0, message: 'the runner detached; the container keeps running — collect it with reattach(dealId)' }
+}
+
 async function finish (container: Docker.Container, jobDir: string | undefined): Promise<void> {
   await removeQuietly(container)
   if (jobDir !== undefined) await rm(jobDir, { recursive: true, force: true })
@@ -290,8 +324,8 @@ async function finish (container: Docker.Container, jobDir: string | undefined):
 /**
  * Runs one job to a typed outcome. Never throws: Docker down → docker_unreachable (with the
  * fix), bad inputs → invalid_job, and so on. The container and the job folder are always
- * removed before this returns — except when Docker became unreachable mid-job, in which case
- * `reattach` collects them later.
+ * removed before this returns — except when Docker became unreachable mid-job or the runner
+ * detached (`opts.detach`), in which case `reattach` collects them later.
  */
 export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOptions = {}): Promise<JobOutcome> {
   const t0 = Date.now()
@@ -319,7 +353,7 @@ export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOp
       return { status: 'cancelled', dealId, durationMs: Date.now() - t0, message: 'aborted before the container was created', stdout: new Uint8Array(0), stderr: new Uint8Array(0) }
     }
     const user = containerUser()
-    jobDir = await prepareJobDir(req.workDir ?? join(tmpdir(), 'lilynode-jobs'), dealId, plan.rendered, user)
+    jobDir = await prepareJobDir(resolve(req.workDir ?? DEFAULT_WORK_DIR), dealId, plan.rendered, user)
     const meta: JobMeta = { v: 1, deadlineMs: Date.now() + req.timeoutS * 1000, maxLogBytes: req.limits.maxLogBytes, maxOutputBytes: req.limits.maxOutputBytes, jobDir }
     const create = containerCreateOptions({
       dealId,
@@ -341,7 +375,11 @@ export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOp
     opts.onProgress?.({ kind: 'created', containerId: container.id })
     await container.start()
     opts.onProgress?.({ kind: 'started', containerId: container.id })
-    const sup = await supervise(container, meta, opts.signal, opts.pollMs ?? DEFAULT_POLL_MS)
+    const sup = await supervise(container, meta, opts)
+    if (sup === 'detached') {
+      keep = true
+      return detachedOutcome(dealId, container.id, t0)
+    }
     return await collect(docker, container, meta, dealId, sup, t0, opts.onProgress)
   } catch (e) {
     const c = classify(docker, e, gpus !== undefined)
@@ -402,7 +440,11 @@ export async function reattach (docker: Docker, dealId: Hash, opts: RunJobOption
   let keep = false
   try {
     if (job.state === 'created') await container.start()
-    const sup = await supervise(container, job.meta, opts.signal, opts.pollMs ?? DEFAULT_POLL_MS)
+    const sup = await supervise(container, job.meta, opts)
+    if (sup === 'detached') {
+      keep = true
+      return detachedOutcome(dealId, container.id, t0)
+    }
     return await collect(docker, container, job.meta, dealId, sup, t0, opts.onProgress)
   } catch (e) {
     const c = classify(docker, e)
