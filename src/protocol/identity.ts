@@ -12,7 +12,7 @@
  * Loading detects which of the two the file is.
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID, scrypt as scryptCb, timingSafeEqual } from 'node:crypto'
-import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises'
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
@@ -272,7 +272,13 @@ export async function saveIdentity (path: string, id: Identity, password = proce
     await link(tmp, path)
     return true
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') return false
+    // file systems without hard links: rename (atomic, but the last of two racing creators wins)
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+      await rename(tmp, path)
+      return true
+    }
     throw e
   } finally {
     await unlink(tmp).catch(() => {})
