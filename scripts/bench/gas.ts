@@ -24,6 +24,7 @@ import { openDeal } from '../../src/chain/openDeal.js'
 import { openDeals } from '../../src/chain/openDeals.js'
 import { completeDeal } from '../../src/chain/complete.js'
 import { dealIdOf, escrowDomain, signDeal, signResultAcceptance } from '../../src/chain/signing.js'
+import { requireWallet } from '../../src/chain/tx.js'
 
 const LILYPAD_V1 = 1_768_831n
 const LILYPAD_V2 = 1_080_088n
@@ -71,8 +72,9 @@ async function main (): Promise<void> {
     const provider = party()
     await deposit(relayer, { escrow, amount: 10n ** 18n, for: creator.address })
     await deposit(relayer, { escrow, amount: 10n ** 18n, for: provider.address })
+    const { wallet, account } = requireWallet(relayer, 'bench')
     await relayer.public.waitForTransactionReceipt({
-      hash: await relayer.wallet!.sendTransaction({ account: relayer.account!, chain: relayer.chain, to: provider.address, value: 10n ** 18n })
+      hash: await wallet.sendTransaction({ account, chain: relayer.chain, to: provider.address, value: 10n ** 18n })
     })
     const providerClient = await createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: provider.key })
     const runs = 5
