@@ -6,11 +6,16 @@
  * the creator. Exact integer semantics; see `jobPrice` for the reference formula.
  *
  * Cost: the price order of providers depends on a job's resource vector, so providers are kept
- * in one binary heap per (cpu, ram, gpus, vram, disk, module) — built lazily in O(P) when the
- * first job of that shape comes up, holding only offers that fit the shape at that moment.
- * Capacity only shrinks within an epoch, so an offer that no longer fits the shape is popped
- * for good; one that fails only this job's collateral or self-deal test is set aside and
- * pushed back. Total: O(S·P + J·log J + (J + pops)·log P) for S distinct shapes.
+ * in one binary heap per job shape (cpu, ram, gpus, vram, disk, module) — built lazily in O(P)
+ * when the first job of that shape comes up, holding only offers that accept the module and
+ * fit the shape at that moment. Capacity only shrinks within an epoch, so an offer that no
+ * longer fits is popped for good; an offer that fails only this job's collateral or self-deal
+ * test is set aside and pushed back. A job that meets more than SKIP_LIMIT cheaper offers with
+ * too little collateral moves to a heap of (shape, collateral) that holds none of them, so
+ * no job pays more than O(SKIP_LIMIT·log P) for collateral. Which heap answers never changes
+ * the answer: each holds every offer that can still serve the job, in the same total order.
+ * Total: O(S·P + J·log J + (J + pops)·log P) for S distinct shapes (with collateral levels
+ * that needed their own heap) — O(J·P) at worst, when every job has a shape of its own.
  * Prices are computed in doubles only when every intermediate stays below 2^52 (so they are
  * exact integers), otherwise in bigint.
  */
@@ -127,6 +132,10 @@ class ShapeHeap {
 
 interface Shape { cpu: number, ram: number, gpus: number, vram: number, disk: number }
 
+/** Collateral misses one job may skip in a shared heap before it gets a heap of its own. */
+const SKIP_LIMIT = 16
+const SKIPPED_TOO_MANY = Symbol('skipped too many')
+
 /** The effective provider offers of one epoch, with what is left of their capacity. */
 export class Market {
   readonly n: number
@@ -202,12 +211,19 @@ export class Market {
     return this.remCpu[i] >= s.cpu && this.remRam[i] >= s.ram && this.remGpus[i] >= s.gpus && this.remDisk[i] >= s.disk
   }
 
-  private buildHeap (s: Shape, module: string): ShapeHeap {
+  private collateralOk (i: number, required: bigint, requiredNum: number): boolean {
+    const c = this.collNum[i]
+    return Number.isNaN(c) || Number.isNaN(requiredNum) ? this.offers[i].offer.collateral >= required : c >= requiredNum
+  }
+
+  private buildHeap (s: Shape, module: string, collateral: bigint): ShapeHeap {
+    const collNum = safeNum(collateral)
     const lists = [this.anyModule, this.byModule.get(module) ?? []]
     const heap = new ShapeHeap(lists[0].length + lists[1].length, this)
     for (const list of lists) {
       for (const i of list) {
         if (!this.fits(i, s) || (s.gpus > 0 && this.vram[i] < s.vram)) continue
+        if (collateral > 0n && !this.collateralOk(i, collateral, collNum)) continue
         let r = NaN
         if (this.priceSafe[i] === 1) {
           r = this.pc[i] * s.cpu + this.pr[i] * s.ram + this.pg[i] * s.gpus + this.pd[i] * s.disk
@@ -224,47 +240,70 @@ export class Market {
     return heap
   }
 
+  private heapFor (key: string, s: Shape, module: string, collateral: bigint): ShapeHeap {
+    let heap = this.heaps.get(key)
+    if (heap === undefined) { heap = this.buildHeap(s, module, collateral); this.heaps.set(key, heap) }
+    return heap
+  }
+
   /** Matches `jobs` (already sorted in matching order) one after the other. */
   matchAll (jobs: ReadonlyArray<OfferRecord<JobOffer>>): EngineMatch[] {
     const out: EngineMatch[] = []
-    const asideIdx: number[] = []
-    const asideRate: number[] = []
     for (const job of jobs) {
       const o = job.offer
       const vram = o.gpus > 0 ? o.gpuVram : 0
-      const key = `${o.cpu},${o.ram},${o.gpus},${vram},${o.disk},${o.module}`
-      let heap = this.heaps.get(key)
       const shape: Shape = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk }
-      if (heap === undefined) { heap = this.buildHeap(shape, o.module); this.heaps.set(key, heap) }
-      const maxNum = safeNum(o.maxPrice)
-      const collNum = safeNum(o.collateral)
-      const creator = o.creator.toLowerCase()
-      while (heap.size > 0) {
-        const p = heap.idx[0]
-        if (!this.fits(p, shape)) { heap.pop(); continue }
-        const r = heap.rate[0]
-        let price: bigint
-        const num = r * o.timeout
-        if (num <= EXACT) {
-          if (num > maxNum) break // maxNum NaN (huge) compares false: affordable
-          price = BigInt(num)
-        } else {
-          price = heap.bigRate(0) * BigInt(o.timeout)
-          if (price > o.maxPrice) break
-        }
-        const pc = this.collNum[p]
-        const collOk = Number.isNaN(pc) || Number.isNaN(collNum) ? this.offers[p].offer.collateral >= o.collateral : pc >= collNum
-        if (!collOk || this.lower[p] === creator) {
-          asideIdx.push(p); asideRate.push(r); heap.pop(); continue
-        }
-        this.remCpu[p] -= o.cpu; this.remRam[p] -= o.ram; this.remGpus[p] -= o.gpus; this.remDisk[p] -= o.disk
-        out.push({ job, resource: this.offers[p], price })
-        break
+      const base = `${o.cpu},${o.ram},${o.gpus},${vram},${o.disk},${o.module}`
+      let found = this.matchIn(this.heapFor(base, shape, o.module, 0n), o, shape, o.collateral > 0n)
+      if (found === SKIPPED_TOO_MANY) {
+        // many cheaper offers lack the collateral this job asks for: give such jobs a heap of their own
+        found = this.matchIn(this.heapFor(`${base},${o.collateral}`, shape, o.module, o.collateral), o, shape, false)
       }
-      for (let i = 0; i < asideIdx.length; i++) heap.push(asideIdx[i], asideRate[i])
-      asideIdx.length = 0; asideRate.length = 0
+      if (found !== null && found !== SKIPPED_TOO_MANY) {
+        const p = found.provider
+        this.remCpu[p] -= o.cpu; this.remRam[p] -= o.ram; this.remGpus[p] -= o.gpus; this.remDisk[p] -= o.disk
+        out.push({ job, resource: this.offers[p], price: found.price })
+      }
     }
     return out
+  }
+
+  /**
+   * The cheapest offer in `heap` that fits `o` now, or null. Offers of the job's creator (and,
+   * with `checkCollateral`, offers with too little collateral) are set aside and pushed back;
+   * after SKIP_LIMIT collateral misses it gives up with SKIPPED_TOO_MANY.
+   */
+  private matchIn (heap: ShapeHeap, o: JobOffer, shape: Shape, checkCollateral: boolean): { provider: number, price: bigint } | null | typeof SKIPPED_TOO_MANY {
+    const maxNum = safeNum(o.maxPrice)
+    const collNum = safeNum(o.collateral)
+    const creator = o.creator.toLowerCase()
+    const asideIdx: number[] = []
+    const asideRate: number[] = []
+    let misses = 0
+    let result: { provider: number, price: bigint } | null | typeof SKIPPED_TOO_MANY = null
+    while (heap.size > 0) {
+      const p = heap.idx[0]
+      if (!this.fits(p, shape)) { heap.pop(); continue }
+      const r = heap.rate[0]
+      let price: bigint
+      const num = r * o.timeout
+      if (num <= EXACT) {
+        if (num > maxNum) break // maxNum NaN (huge) compares false: affordable
+        price = BigInt(num)
+      } else {
+        price = heap.bigRate(0) * BigInt(o.timeout)
+        if (price > o.maxPrice) break
+      }
+      const collMiss = checkCollateral && !this.collateralOk(p, o.collateral, collNum)
+      if (collMiss && ++misses > SKIP_LIMIT) { result = SKIPPED_TOO_MANY; break }
+      if (collMiss || this.lower[p] === creator) {
+        asideIdx.push(p); asideRate.push(r); heap.pop(); continue
+      }
+      result = { provider: p, price }
+      break
+    }
+    for (let i = 0; i < asideIdx.length; i++) heap.push(asideIdx[i], asideRate[i])
+    return result
   }
 }
 

@@ -77,6 +77,26 @@ export const resourceArb: fc.Arbitrary<OfferRecord<ResourceOffer>> = fc.record({
   return { id: hasher.digest('ResourceOffer', offer), offer }
 })
 
+/**
+ * Markets with many cheap offers that put up no collateral and jobs that ask for some: enough
+ * collateral misses that the engine switches to per-collateral heaps.
+ */
+export const collateralHeavyInputArb: fc.Arbitrary<EpochInput> = fc.record({
+  jobs: fc.array(jobArb, { minLength: 1, maxLength: 10 }).map((js) => js.map((j, i) => {
+    const offer = { ...j.offer, collateral: 1n + (j.offer.collateral % 3n), maxPrice: j.offer.maxPrice + (i % 2 === 0 ? 2n ** 40n : 0n), epoch: 0n, expiryEpoch: 9n, gpus: 0, gpuVram: 0 }
+    return { id: hasher.digest('JobOffer', offer), offer }
+  })),
+  resources: fc.array(resourceArb, { minLength: 17, maxLength: 40 }).map((rs) => rs.map((r, i) => {
+    // one offer in eight puts up collateral, and charges more than every small-priced one without
+    const rich = i % 8 === 7
+    const offer = {
+      ...r.offer, collateral: rich ? 3n : 0n, epoch: 0n, expiryEpoch: 9n, nonce: BigInt(i),
+      priceCpu: r.offer.priceCpu + (rich ? 7n : 0n), priceRam: r.offer.priceRam + (rich ? 7n : 0n)
+    }
+    return { id: hasher.digest('ResourceOffer', offer), offer }
+  }))
+})
+
 export const inputArb: fc.Arbitrary<EpochInput> = fc.record({
   jobs: fc.array(jobArb, { maxLength: 12 }),
   resources: fc.array(resourceArb, { maxLength: 8 })

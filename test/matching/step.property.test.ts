@@ -4,7 +4,7 @@ import type { Hash } from '../../src/protocol/types.js'
 import type { EpochInput, MatcherState } from '../../src/matching/index.js'
 import { decodeState, encodeState, initialState, jobPrice, stateRoot, step } from '../../src/matching/index.js'
 import { effectiveResources, slotKey } from '../../src/matching/offers.js'
-import { CONFIG, image, inputArb, permute, referenceMatches } from './fixtures.js'
+import { CONFIG, collateralHeavyInputArb, image, inputArb, permute, referenceMatches } from './fixtures.js'
 import { runScenario, scenarioArb } from './scenario.js'
 
 const RUNS = { numRuns: 1000 }
@@ -19,6 +19,13 @@ describe('matching: step properties (fast-check, 1000 cases each)', function () 
         const got = rec.result.matches.map((m) => ({ jobId: m.jobId, resourceId: m.resourceId, price: m.deal.price }))
         assert.deepEqual(got, ref)
       }
+    }), RUNS)
+  })
+
+  it('matches what the reference matches in collateral-heavy markets (per-collateral heaps)', () => {
+    fc.assert(fc.property(collateralHeavyInputArb, (input) => {
+      const got = step(initialState(), input, { opened: [], closed: [] }, 1n, CONFIG).matches
+      assert.deepEqual(got.map((m) => ({ jobId: m.jobId, resourceId: m.resourceId, price: m.deal.price })), referenceMatches(initialState(), input, 1n, CONFIG))
     }), RUNS)
   })
 
