@@ -94,9 +94,9 @@ export class ChainEventLog implements CursorStore {
     await this.db.batch(ops)
   }
 
-  /** Every stored event, in chain order. */
-  async * events (): AsyncGenerator<StoredEvent> {
-    const it = this.db.iterator({ gte: EVENT_PREFIX, lt: `${EVENT_PREFIX}~` })
+  /** Every stored event from block `sinceBlock` (default 0) on, in chain order. */
+  async * events (sinceBlock = 0n): AsyncGenerator<StoredEvent> {
+    const it = this.db.iterator({ gte: eventKey(sinceBlock, 0), lt: `${EVENT_PREFIX}~` })
     try {
       for await (const [, value] of it) yield JSON.parse(value) as StoredEvent
     } finally {
@@ -104,12 +104,15 @@ export class ChainEventLog implements CursorStore {
     }
   }
 
-  /** Deals opened and closed in blocks with timestamp ≤ `timestampSec`. */
-  async dealFactsUpTo (timestampSec: bigint): Promise<DealFacts> {
+  /**
+   * Deals opened and closed in blocks with timestamp ≤ `timestampSec` (and, with
+   * `sinceBlock`, from that block on — for callers that keep the earlier facts already).
+   */
+  async dealFactsUpTo (timestampSec: bigint, opts: { sinceBlock?: bigint } = {}): Promise<DealFacts> {
     const opened: OpenedDeal[] = []
     const closed: Hex[] = []
     let upToBlock: bigint | undefined
-    for await (const e of this.events()) {
+    for await (const e of this.events(opts.sinceBlock)) {
       if (BigInt(e.blockTimestamp) > timestampSec) break
       upToBlock = BigInt(e.blockNumber)
       if (e.eventName === 'DealOpened') {

@@ -172,6 +172,9 @@ describe('chain: event follower and LevelDB event log', function () {
       await fx.increaseTime(5)
       await follower.catchUp()
       assert.equal((await log.dealFactsUpTo(t2)).complete, true)
+      const since = await log.dealFactsUpTo(t2, { sinceBlock: at2.opened.find((o) => o.dealId === fx.dealId(late))?.blockNumber })
+      assert.deepEqual(since.opened.map((o) => o.dealId), [fx.dealId(late)])
+      assert.deepEqual(since.closed, [])
       await completeDeal(fx.creator.client, { escrow: fx.escrow, deal: late, resultHash: RESULT })
     } finally {
       await db.close()
