@@ -20,7 +20,7 @@ export interface AnvilOptions {
   balanceEth?: number
   /** Number of dev accounts (default 10). */
   accounts?: number
-  /** Give up starting after this long (default 20 s). */
+  /** Give up starting after this long (default 30 s). */
   startTimeoutMs?: number
   /** More command-line flags, e.g. ['--steps-tracing']. */
   extraArgs?: string[]
@@ -123,14 +123,14 @@ export async function startAnvil (opts: AnvilOptions = {}): Promise<Anvil> {
     }
   }
   const rpcUrl = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000)
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000)
   while (true) {
     if (opts.signal?.aborted === true) { await stop(); opts.signal.throwIfAborted() }
     if (exited) throw new ChainError('CHAIN_RPC_UNREACHABLE', `anvil exited while starting on port ${port}: ${stderr.trim()}`)
     if (await rpcChainId(rpcUrl) === chainId) break
     if (Date.now() > deadline) {
       await stop()
-      throw new ChainError('CHAIN_RPC_UNREACHABLE', `anvil did not answer on ${rpcUrl} within ${opts.startTimeoutMs ?? 20_000} ms: ${stderr.trim()}`)
+      throw new ChainError('CHAIN_RPC_UNREACHABLE', `anvil did not answer on ${rpcUrl} within ${opts.startTimeoutMs ?? 30_000} ms: ${stderr.trim()}`)
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }

@@ -118,7 +118,7 @@ export async function setup (mode: Mode): Promise<Fixture> {
       makeDeal: (over = {}) => {
         counter++
         const deal: Deal = {
-          jobOfferHash: keccak256(toHex(`job-${counter}-${Math.random()}`)),
+          jobOfferHash: keccak256(toHex(`job-${counter}`)),
           resourceOfferHash: keccak256(toHex(`resource-${counter}`)),
           creator: creator.address,
           provider: provider.address,
