@@ -10,12 +10,12 @@
  * when the first job of that shape comes up, holding only offers that accept the module and
  * fit the shape at that moment. Capacity only shrinks within an epoch, so an offer that no
  * longer fits is popped for good; an offer that fails only this job's collateral or self-deal
- * test is set aside and pushed back. A job that meets more than SKIP_LIMIT cheaper offers with
- * too little collateral moves to a heap of (shape, collateral) that holds none of them, so
- * no job pays more than O(SKIP_LIMIT·log P) for collateral. Which heap answers never changes
- * the answer: each holds every offer that can still serve the job, in the same total order.
- * Total: O(S·P + J·log J + (J + pops)·log P) for S distinct shapes (with collateral levels
- * that needed their own heap) — O(J·P) at worst, when every job has a shape of its own.
+ * test is set aside and pushed back. A job that meets more than SKIP_LIMIT such offers before
+ * an answer moves to a heap of (shape, collateral, creator) that holds none of them, so no job
+ * pays more than O(SKIP_LIMIT·log P) for skipping. Which heap answers never changes the
+ * answer: each holds every offer that can still serve the job, in the same total order.
+ * Total: O(S·P + J·log J + (J + pops)·log P) for S distinct shapes (counting the extra
+ * heaps) — O(J·P) at worst, when every job has a shape of its own.
  * Prices are computed in doubles only when every intermediate stays below 2^52 (so they are
  * exact integers), otherwise in bigint.
  */
@@ -132,7 +132,7 @@ class ShapeHeap {
 
 interface Shape { cpu: number, ram: number, gpus: number, vram: number, disk: number }
 
-/** Collateral misses one job may skip in a shared heap before it gets a heap of its own. */
+/** Offers one job may set aside (collateral, self-deal) in a shared heap before it gets a heap of its own. */
 const SKIP_LIMIT = 16
 const SKIPPED_TOO_MANY = Symbol('skipped too many')
 
@@ -216,7 +216,8 @@ export class Market {
     return Number.isNaN(c) || Number.isNaN(requiredNum) ? this.offers[i].offer.collateral >= required : c >= requiredNum
   }
 
-  private buildHeap (s: Shape, module: string, collateral: bigint): ShapeHeap {
+  /** A heap of the offers that accept `module`, fit `s` now, put up ≥ `collateral` and are not `exclude`'s. */
+  private buildHeap (s: Shape, module: string, collateral: bigint, exclude?: string): ShapeHeap {
     const collNum = safeNum(collateral)
     const lists = [this.anyModule, this.byModule.get(module) ?? []]
     const heap = new ShapeHeap(lists[0].length + lists[1].length, this)
@@ -224,6 +225,7 @@ export class Market {
       for (const i of list) {
         if (!this.fits(i, s) || (s.gpus > 0 && this.vram[i] < s.vram)) continue
         if (collateral > 0n && !this.collateralOk(i, collateral, collNum)) continue
+        if (exclude !== undefined && this.lower[i] === exclude) continue
         let r = NaN
         if (this.priceSafe[i] === 1) {
           r = this.pc[i] * s.cpu + this.pr[i] * s.ram + this.pg[i] * s.gpus + this.pd[i] * s.disk
@@ -240,9 +242,9 @@ export class Market {
     return heap
   }
 
-  private heapFor (key: string, s: Shape, module: string, collateral: bigint): ShapeHeap {
+  private heapFor (key: string, s: Shape, module: string, collateral: bigint, exclude?: string): ShapeHeap {
     let heap = this.heaps.get(key)
-    if (heap === undefined) { heap = this.buildHeap(s, module, collateral); this.heaps.set(key, heap) }
+    if (heap === undefined) { heap = this.buildHeap(s, module, collateral, exclude); this.heaps.set(key, heap) }
     return heap
   }
 
@@ -254,10 +256,11 @@ export class Market {
       const vram = o.gpus > 0 ? o.gpuVram : 0
       const shape: Shape = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk }
       const base = `${o.cpu},${o.ram},${o.gpus},${vram},${o.disk},${o.module}`
-      let found = this.matchIn(this.heapFor(base, shape, o.module, 0n), o, shape, o.collateral > 0n)
+      let found = this.matchIn(this.heapFor(base, shape, o.module, 0n), o, shape, true)
       if (found === SKIPPED_TOO_MANY) {
-        // many cheaper offers lack the collateral this job asks for: give such jobs a heap of their own
-        found = this.matchIn(this.heapFor(`${base},${o.collateral}`, shape, o.module, o.collateral), o, shape, false)
+        // many cheaper offers lack the collateral or are the creator's own: a heap without them
+        const creator = o.creator.toLowerCase()
+        found = this.matchIn(this.heapFor(`${base},${o.collateral},${creator}`, shape, o.module, o.collateral, creator), o, shape, false)
       }
       if (found !== null && found !== SKIPPED_TOO_MANY) {
         const p = found.provider
@@ -269,11 +272,11 @@ export class Market {
   }
 
   /**
-   * The cheapest offer in `heap` that fits `o` now, or null. Offers of the job's creator (and,
-   * with `checkCollateral`, offers with too little collateral) are set aside and pushed back;
-   * after SKIP_LIMIT collateral misses it gives up with SKIPPED_TOO_MANY.
+   * The cheapest offer in `heap` that fits `o` now, or null. Offers with too little collateral
+   * or of the job's own creator are set aside and pushed back; with `mayGiveUp`, after
+   * SKIP_LIMIT of them it stops with SKIPPED_TOO_MANY (the caller then uses a heap without them).
    */
-  private matchIn (heap: ShapeHeap, o: JobOffer, shape: Shape, checkCollateral: boolean): { provider: number, price: bigint } | null | typeof SKIPPED_TOO_MANY {
+  private matchIn (heap: ShapeHeap, o: JobOffer, shape: Shape, mayGiveUp: boolean): { provider: number, price: bigint } | null | typeof SKIPPED_TOO_MANY {
     const maxNum = safeNum(o.maxPrice)
     const collNum = safeNum(o.collateral)
     const creator = o.creator.toLowerCase()
@@ -294,9 +297,8 @@ export class Market {
         price = heap.bigRate(0) * BigInt(o.timeout)
         if (price > o.maxPrice) break
       }
-      const collMiss = checkCollateral && !this.collateralOk(p, o.collateral, collNum)
-      if (collMiss && ++misses > SKIP_LIMIT) { result = SKIPPED_TOO_MANY; break }
-      if (collMiss || this.lower[p] === creator) {
+      if (!this.collateralOk(p, o.collateral, collNum) || this.lower[p] === creator) {
+        if (mayGiveUp && ++misses > SKIP_LIMIT) { result = SKIPPED_TOO_MANY; break }
         asideIdx.push(p); asideRate.push(r); heap.pop(); continue
       }
       result = { provider: p, price }
