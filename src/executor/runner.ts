@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import type Docker from 'dockerode'
-import { renderCommand, RESOURCE_BOUNDS, type JobInputs, type ModuleSpec, type RenderedCommand } from '../protocol/module.js'
+import { parseModuleSpec, renderCommand, RESOURCE_BOUNDS, type JobInputs, type ModuleSpec, type RenderedCommand } from '../protocol/module.js'
 import type { Hash, Resources } from '../protocol/types.js'
 import { bundleHash, encodeBundle, type ResultBundle } from './bundle.js'
 import { containerCreateOptions, LABEL_DEAL, LABEL_JOB, parseJobMeta, type GpuRequest, type JobMeta } from './container.js'
@@ -119,14 +119,16 @@ const NOBODY = '65534:65534'
 
 const HASH_RE = /^0x[0-9a-f]{64}$/
 
-function validate (req: RunJobRequest): { rendered: RenderedCommand, resources: Resources } {
+function validate (req: RunJobRequest): { spec: ModuleSpec, rendered: RenderedCommand, resources: Resources } {
   const fail = (m: string): never => { throw new ExecutorError('EXECUTOR_BAD_REQUEST', m) }
   if (typeof req.dealId !== 'string' || !HASH_RE.test(req.dealId)) fail('dealId must be 0x + 64 lower-case hex digits')
   if (!Number.isSafeInteger(req.timeoutS) || req.timeoutS < 1 || req.timeoutS > MAX_TIMEOUT_S) fail(`timeoutS must be an integer in [1, ${MAX_TIMEOUT_S}]`)
   const { maxLogBytes, maxOutputBytes } = req.limits
   if (!Number.isSafeInteger(maxLogBytes) || maxLogBytes < 0 || maxLogBytes > 256 * 1024 * 1024) fail('limits.maxLogBytes must be an integer in [0, 256 MiB]')
   if (!Number.isSafeInteger(maxOutputBytes) || maxOutputBytes < 0 || maxOutputBytes > 1024 * 1024 * 1024) fail('limits.maxOutputBytes must be an integer in [0, 1 GiB]')
-  const resources = req.resources ?? req.spec.resources
+  // Re-checked here: the spec may have come off the network without passing parseModuleSpec.
+  const spec = parseModuleSpec(req.spec)
+  const resources = req.resources ?? spec.resources
   for (const k of Object.keys(RESOURCE_BOUNDS) as Array<keyof Resources>) {
     const v = resources[k]
     const [lo, hi] = RESOURCE_BOUNDS[k]
@@ -134,7 +136,7 @@ function validate (req: RunJobRequest): { rendered: RenderedCommand, resources: 
   }
   if (req.gpus !== undefined && 'count' in req.gpus && (!Number.isSafeInteger(req.gpus.count) || req.gpus.count < 0 || req.gpus.count > 64)) fail('gpus.count must be in [0, 64]')
   if (req.gpus !== undefined && 'deviceIds' in req.gpus && (req.gpus.deviceIds.length > 64 || !req.gpus.deviceIds.every((d) => /^[A-Za-z0-9-]{1,80}$/.test(d)))) fail('gpus.deviceIds must be up to 64 GPU UUIDs or indexes')
-  return { rendered: renderCommand(req.spec, req.inputs), resources }
+  return { spec, rendered: renderCommand(spec, req.inputs), resources }
 }
 
 function gpuRequest (req: RunJobRequest, resources: Resources): GpuRequest | undefined {
@@ -280,7 +282,7 @@ async function fetchLogs (container: Docker.Container, cap: number): Promise<Log
 
 // ---------------------------------------------------------------- collection
 
-async function collect (docker: Docker, container: Docker.Container, meta: JobMeta, dealId: Hash, sup: Supervised, t0: number, onProgress?: (e: JobProgress) => void): Promise<JobOutcome> {
+async function collect (container: Docker.Container, meta: JobMeta, dealId: Hash, sup: Supervised, t0: number, onProgress?: (e: JobProgress) => void): Promise<JobOutcome> {
   const info = await container.inspect()
   const exitCode = info.State.ExitCode
   onProgress?.({ kind: 'exited', exitCode })
@@ -346,7 +348,7 @@ export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOp
       const rt = await checkNvidiaRuntime(docker)
       if (!rt.available) return refused('gpu_unavailable', rt.message)
     }
-    const image = await ensureImage(docker, req.spec.image, { signal: opts.signal, onProgress: opts.onProgress })
+    const image = await ensureImage(docker, plan.spec.image, { signal: opts.signal, onProgress: opts.onProgress })
     if (!image.ok) return refused(image.status, image.message)
     opts.onProgress?.({ kind: 'image', imageId: image.imageId, pulled: image.pulled })
     if (opts.signal?.aborted === true) {
@@ -360,12 +362,12 @@ export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOp
       imageId: image.imageId,
       rendered: plan.rendered,
       resources: plan.resources,
-      network: req.spec.network && req.allowNetwork,
+      network: plan.spec.network && req.allowNetwork,
       gpus,
       inputDir: join(jobDir, 'in'),
       outputDir: join(jobDir, 'out'),
-      inputPath: req.spec.inputPath,
-      outputPath: req.spec.outputPath,
+      inputPath: plan.spec.inputPath,
+      outputPath: plan.spec.outputPath,
       user,
       meta,
       pidsLimit: req.limits.pidsLimit,
@@ -380,7 +382,7 @@ export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOp
       keep = true
       return detachedOutcome(dealId, container.id, t0)
     }
-    return await collect(docker, container, meta, dealId, sup, t0, opts.onProgress)
+    return await collect(container, meta, dealId, sup, t0, opts.onProgress)
   } catch (e) {
     const c = classify(docker, e, gpus !== undefined)
     // Docker went away mid-job: leave container and folder for `reattach`.
@@ -445,7 +447,7 @@ export async function reattach (docker: Docker, dealId: Hash, opts: RunJobOption
       keep = true
       return detachedOutcome(dealId, container.id, t0)
     }
-    return await collect(docker, container, job.meta, dealId, sup, t0, opts.onProgress)
+    return await collect(container, job.meta, dealId, sup, t0, opts.onProgress)
   } catch (e) {
     const c = classify(docker, e)
     if (c.status === 'docker_unreachable') keep = true
