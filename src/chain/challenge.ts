@@ -1,4 +1,4 @@
-import type { Address, Hex } from 'viem'
+import type { Address } from 'viem'
 import type { Deal } from '../protocol/types.js'
 import type { ChainClients } from './client.js'
 import { dealTransition, type DealTxReturnType } from './dealState.js'

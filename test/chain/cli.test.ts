@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, serializeProfile, type Profile } from '../../src/protoc
 import { hexToBytes } from '../../src/protocol/hex.js'
 import { startAnvil, freePort, type Anvil } from '../../src/chain/anvil.js'
 import { isChainError } from '../../src/chain/errors.js'
+import { createChainClients } from '../../src/chain/client.js'
 import {
   ChainCommandError, chainBalance, chainDeploy, chainDeposit, chainMediatorRegister, chainWithdraw
 } from '../../src/node/chainCommands.js'
@@ -121,6 +122,12 @@ describe('chain: CLI facade (lilynode chain …)', function () {
       assert.match(e.message, /free escrow balance/)
       return true
     })
+  })
+
+  it('a malformed RPC URL or chain id is refused with CHAIN_BAD_PARAMS', async () => {
+    for (const [rpcUrl, chainId] of [['not a url', 1], ['ws://127.0.0.1:1', 1], [anvil.rpcUrl, 0]] as const) {
+      await assert.rejects(createChainClients({ rpcUrl, chainId }), (e: unknown) => isChainError(e, 'CHAIN_BAD_PARAMS'))
+    }
   })
 
   it('missing settings are named', async () => {
