@@ -9,9 +9,9 @@
  *   remove the container and the job folder.
  */
 import { randomBytes } from 'node:crypto'
-import { chown, mkdir, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import type Docker from 'dockerode'
 import { parseModuleSpec, renderCommand, RESOURCE_BOUNDS, type JobInputs, type ModuleSpec, type RenderedCommand } from '../protocol/module.js'
@@ -153,9 +153,26 @@ function containerUser (): string {
   return `${uid}:${gid}`
 }
 
+/**
+ * The work folder must be ours and closed to others: dockerd follows symlinks in bind-mount
+ * sources, so a folder another local user can write to would let them point a job's output
+ * mount (which the runner later reads back) at any path on the host.
+ */
+async function ensurePrivateDir (dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const st = await lstat(dir)
+  const uid = process.getuid?.()
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) {
+    throw new ExecutorError('EXECUTOR_BAD_REQUEST', `work folder ${dir} must be a folder owned by this user (uid ${uid ?? '?'}), not a link or someone else's`)
+  }
+  if ((st.mode & 0o022) !== 0) await chmod(dir, 0o700)
+}
+
 async function prepareJobDir (workDir: string, dealId: Hash, rendered: RenderedCommand, user: string): Promise<string> {
+  await ensurePrivateDir(workDir)
   const jobDir = join(workDir, `${dealId.slice(2, 18)}-${randomBytes(4).toString('hex')}`)
-  await mkdir(join(jobDir, 'in'), { recursive: true, mode: 0o755 })
+  await mkdir(jobDir, { mode: 0o700 })
+  await mkdir(join(jobDir, 'in'), { mode: 0o755 })
   await mkdir(join(jobDir, 'out'), { mode: 0o755 })
   for (const f of rendered.files) await writeFile(join(jobDir, 'in', f.name), f.bytes, { mode: 0o644 })
   if (user === NOBODY && process.getuid?.() === 0) await chown(join(jobDir, 'out'), 65534, 65534)
@@ -371,7 +388,8 @@ export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOp
       user,
       meta,
       pidsLimit: req.limits.pidsLimit,
-      tmpfsMiB: req.limits.tmpfsMiB
+      tmpfsMiB: req.limits.tmpfsMiB,
+      name: `lilynode-${basename(jobDir)}`
     })
     container = await docker.createContainer(create)
     opts.onProgress?.({ kind: 'created', containerId: container.id })

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Docker from 'dockerode'
@@ -199,6 +199,18 @@ describe('executor against dockerd', function () {
       const o = await run('probe', { action: 'echo', arg: 'a;rm -rf /' })
       assert.equal(o.status, 'invalid_job')
       assert.match((o as { message: string }).message, /does not match the pattern/)
+    })
+
+    it('invalid_job: a work folder that is a symlink is refused (dockerd would follow it)', async () => {
+      const link = join(workDir, 'link')
+      await symlink('/etc', link)
+      try {
+        const o = await run('probe', { action: 'echo' }, { workDir: link })
+        assert.equal(o.status, 'invalid_job')
+        assert.match((o as { message: string }).message, /must be a folder owned by this user/)
+      } finally {
+        await rm(link)
+      }
     })
 
     it('cancelled: the abort signal stops a running job', async () => {
