@@ -145,7 +145,11 @@ function readStruct<K extends PrimaryType> (type: K, json: unknown, path: string
   return out as unknown as TypedMessages[K]
 }
 
-function writeStruct (type: PrimaryType, value: TypedMessages[PrimaryType]): string {
+/**
+ * Canonical JSON of a struct. `raw`: the values are the parsed wire JSON (decimal strings
+ * already checked canonical), not typed values, which spares re-printing every bigint.
+ */
+function writeStruct (type: PrimaryType, value: TypedMessages[PrimaryType] | Record<string, unknown>, raw = false): string {
   const v = value as unknown as Record<string, unknown>
   let s = '{'
   let first = true
@@ -154,7 +158,7 @@ function writeStruct (type: PrimaryType, value: TypedMessages[PrimaryType]): str
     s += first ? `"${f.name}":` : `,"${f.name}":`
     first = false
     switch (f.codec) {
-      case 'bigint': s += `"${(x as bigint).toString(10)}"`; break
+      case 'bigint': s += raw ? `"${x as string}"` : `"${(x as bigint).toString(10)}"`; break
       case 'int': s += String(x as number); break
       case 'string': s += JSON.stringify(x as string); break
       case 'bytes32[]': s += `[${(x as string[]).map((h) => `"${h}"`).join(',')}]`; break
@@ -238,8 +242,8 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
 /** The canonical JSON text of a (valid) message. */
-function canonicalText (m: WireMessage): string {
-  const body = writeStruct(PRIMARY_TYPE_OF[m.kind], bodyOf(m))
+function canonicalText (m: WireMessage, rawBody?: Record<string, unknown>): string {
+  const body = rawBody !== undefined ? writeStruct(PRIMARY_TYPE_OF[m.kind], rawBody, true) : writeStruct(PRIMARY_TYPE_OF[m.kind], bodyOf(m))
   const party = m.kind === 'acceptance' ? `,"party":"${m.party}"` : ''
   return `{"kind":"${m.kind}","${BODY_KEY[m.kind]}":${body}${party},"signature":"${m.signature}"}`
 }
@@ -296,7 +300,7 @@ export function decodeMessage (bytes: Uint8Array, expectedKind?: WireKind, opts:
   const m = build(k, body, json)
   // One encoding per message: otherwise a relay could re-serialise a valid signed message
   // ("1.0" for 1, other key orders, \u escapes) into many distinct gossip messages.
-  if (canonicalText(m) !== text) {
+  if (canonicalText(m, json[key] as Record<string, unknown>) !== text) {
     throw new ProtocolError('PROTOCOL_MALFORMED', 'reject', `${k} message is not in canonical form (key order, no whitespace, plain integers, no escapes); encode it with encodeMessage`)
   }
   return m
