@@ -8,10 +8,12 @@ for (let i = 0; i < 6; i++) { NIBBLE[97 + i] = 10 + i; NIBBLE[65 + i] = 10 + i }
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
 function writeHex (buf: Uint8Array, off: number, hex: string, bytes: number): number {
-  if (hex.length !== 2 + 2 * bytes) throw new MatchingError('MATCHING_BAD_STATE', `expected ${bytes} bytes of hex, got ${JSON.stringify(hex.slice(0, 80))}`)
+  if (hex.length !== 2 + 2 * bytes || hex.charCodeAt(0) !== 48 || (hex.charCodeAt(1) | 32) !== 120) {
+    throw new MatchingError('MATCHING_BAD_STATE', `expected 0x-prefixed hex of ${bytes} bytes, got ${JSON.stringify(hex.slice(0, 80))}`)
+  }
   for (let i = 0; i < bytes; i++) {
-    const hi = NIBBLE[hex.charCodeAt(2 + 2 * i) & 127]
-    const lo = NIBBLE[hex.charCodeAt(3 + 2 * i) & 127]
+    const a = hex.charCodeAt(2 + 2 * i); const b = hex.charCodeAt(3 + 2 * i)
+    const hi = a < 128 ? NIBBLE[a] : -1; const lo = b < 128 ? NIBBLE[b] : -1
     if (hi < 0 || lo < 0) throw new MatchingError('MATCHING_BAD_STATE', `invalid hex digit in ${hex}`)
     buf[off + i] = (hi << 4) | lo
   }
