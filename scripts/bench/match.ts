@@ -318,7 +318,7 @@ function main (): void {
   for (let i = 1; i < results.length; i++) {
     const a = results[i - 1]; const b = results[i]
     const nlogn = (b.jobs * Math.log2(b.jobs)) / (a.jobs * Math.log2(a.jobs))
-    log(`  growth ${a.jobs} → ${b.jobs}: ×${(b.stepMsMedian / a.stepMsMedian).toFixed(1)} (n·log n predicts ×${nlogn.toFixed(1)}, n² ×${((b.jobs / a.jobs) ** 2).toFixed(0)})`)
+    log(`  growth ${a.jobs} → ${b.jobs}: ×${(b.stepMsMedian / a.stepMsMedian).toFixed(1)} wall, ×${(b.cpuMsMedian / a.cpuMsMedian).toFixed(1)} CPU (n·log n predicts ×${nlogn.toFixed(1)}, n² ×${((b.jobs / a.jobs) ** 2).toFixed(0)})`)
   }
   const at10k = results.find((r) => r.jobs === 10000) as SpeedResult
   if (json) {
