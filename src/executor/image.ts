@@ -24,12 +24,6 @@ function isNotFound (e: unknown): boolean {
   return (e as DockerHttpError)?.statusCode === 404
 }
 
-/** The reference to look an image up by: the tag when there is one (its content is then checked), else repo@digest. */
-function lookupName (ref: ImageRef): string {
-  if (ref.tag !== undefined) return `${ref.repository}:${ref.tag}`
-  return `${ref.repository}@${ref.digest as string}`
-}
-
 function matchesDigest (info: Docker.ImageInspectInfo, ref: ImageRef): boolean {
   if (ref.digest === undefined) return true
   if (info.Id === ref.digest) return true
@@ -50,14 +44,26 @@ async function pull (docker: Docker, name: string, signal: AbortSignal | undefin
   })
 }
 
-/** A local image by name; for a digest-only reference also by image id (a `docker load`ed image has no repo digest). */
-async function inspectLocal (docker: Docker, name: string, ref: ImageRef): Promise<Docker.ImageInspectInfo> {
-  try {
-    return await docker.getImage(name).inspect()
-  } catch (e) {
-    if (!isNotFound(e) || ref.tag !== undefined || ref.digest === undefined) throw e
-    return await docker.getImage(ref.digest).inspect()
+/**
+ * A local image: by repo@digest first (what a pull by digest leaves), then by tag (its
+ * content is checked by the caller), then, for a digest-only reference, by image id (a
+ * `docker load`ed image has no repo digest). 404 when none.
+ */
+async function inspectLocal (docker: Docker, ref: ImageRef): Promise<Docker.ImageInspectInfo> {
+  const names: string[] = []
+  if (ref.digest !== undefined) names.push(`${ref.repository}@${ref.digest}`)
+  if (ref.tag !== undefined) names.push(`${ref.repository}:${ref.tag}`)
+  else if (ref.digest !== undefined) names.push(ref.digest)
+  let last: unknown
+  for (const name of names) {
+    try {
+      return await docker.getImage(name).inspect()
+    } catch (e) {
+      if (!isNotFound(e)) throw e
+      last = e
+    }
   }
+  throw last
 }
 
 /**
@@ -66,34 +72,30 @@ async function inspectLocal (docker: Docker, name: string, ref: ImageRef): Promi
  */
 export async function ensureImage (docker: Docker, image: string, opts: { signal?: AbortSignal, onProgress?: (p: PullProgress) => void } = {}): Promise<ImageResolution> {
   const ref = parseImageRef(image)
-  const name = lookupName(ref)
   let pulled = false
   let info: Docker.ImageInspectInfo
   try {
-    info = await inspectLocal(docker, name, ref)
+    info = await inspectLocal(docker, ref)
   } catch (e) {
     if (!isNotFound(e)) throw e
-    // Pull by digest when known: the registry's content then has to match it.
-    const pullName = ref.digest !== undefined ? `${ref.repository}@${ref.digest}` : name
+    // Pull by digest when known: the engine then checks the registry's content against it.
+    const pullName = ref.digest !== undefined ? `${ref.repository}@${ref.digest}` : `${ref.repository}:${ref.tag as string}`
     try {
       await pull(docker, pullName, opts.signal, opts.onProgress)
       pulled = true
+      info = await docker.getImage(pullName).inspect()
+      // keep the tag too, so that operators (and a later spec naming another digest) see it
+      if (ref.tag !== undefined && ref.digest !== undefined) await docker.getImage(info.Id).tag({ repo: ref.repository, tag: ref.tag })
     } catch (cause) {
       if (isUnreachable(cause)) throw cause
       return { ok: false, status: 'image_missing', message: `image ${image} is not on this machine and pulling it failed: ${firstLine(cause)}` }
-    }
-    try {
-      info = await docker.getImage(ref.digest !== undefined ? pullName : name).inspect()
-    } catch (cause) {
-      if (!isNotFound(cause)) throw cause
-      return { ok: false, status: 'image_missing', message: `image ${image} is still missing after the pull` }
     }
   }
   if (!matchesDigest(info, ref)) {
     return {
       ok: false,
       status: 'image_refused',
-      message: `image ${name} is ${info.Id} (repo digests: ${(info.RepoDigests ?? []).join(', ') || 'none'}), not the ${ref.digest as string} the module names; refusing to run it`
+      message: `image ${ref.repository}${ref.tag !== undefined ? `:${ref.tag}` : ''} is ${info.Id} (repo digests: ${(info.RepoDigests ?? []).join(', ') || 'none'}), not the ${ref.digest as string} the module names; refusing to run it`
     }
   }
   return { ok: true, imageId: info.Id, pulled }

@@ -16,6 +16,7 @@ import {
 } from '../../src/executor/index.js'
 import type { JobInputs, ModuleSpec } from '../../src/protocol/module.js'
 import { cleanupContainers, dealId, docker, REPO_ROOT, requireDocker, text } from './helpers.js'
+import { startTestRegistry, type TestRegistry } from './registry.js'
 
 const LIMITS = { maxLogBytes: 64 * 1024, maxOutputBytes: 1024 * 1024 }
 
@@ -218,6 +219,42 @@ describe('executor against dockerd', function () {
       const p = runJob(docker, { dealId: dealId(++n), spec: spec('probe'), inputs: { action: 'sleep', n: 60 }, timeoutS: 60, limits: LIMITS, allowNetwork: false, workDir },
         { signal: ac.signal, onProgress: (e) => { if (e.kind === 'started') setTimeout(() => ac.abort(), 300) } })
       assert.equal((await p).status, 'cancelled')
+    })
+  })
+
+  describe('pulling', () => {
+    let registry: TestRegistry | undefined
+    const repo = 'lilynode/probe-pulled'
+    before(async () => { registry = await startTestRegistry(docker, spec('probe').image, repo, 'v1') })
+    after(async () => {
+      if (registry === undefined) return
+      for (const ref of [`${registry.host}/${repo}:v1`, `${registry.host}/${repo}@${registry.manifestDigest}`]) {
+        try { await docker.getImage(ref).remove() } catch { /* not pulled */ }
+      }
+      await registry.close()
+    })
+
+    it('pulls a missing image (progress reported), checks its digest, then runs it', async () => {
+      const r = registry as TestRegistry
+      const events: JobProgress[] = []
+      const image = `${r.host}/${repo}:v1@${r.manifestDigest}`
+      const o = completed(await run({ ...spec('probe'), image }, { action: 'echo', arg: 'pulled' }, {}, (e) => events.push(e)))
+      assert.equal(text(o.bundle.stdout), 'pulled\n')
+      assert.ok(events.some((e) => e.kind === 'pull'), 'pull progress events')
+      assert.ok(events.some((e) => e.kind === 'image' && e.pulled))
+      assert.ok(r.requests.some((q) => q.includes(`/v2/${repo}/manifests/`)))
+      // now local: the next run does not pull
+      const again: JobProgress[] = []
+      completed(await run({ ...spec('probe'), image }, { action: 'echo', arg: 'local' }, {}, (e) => again.push(e)))
+      assert.ok(again.some((e) => e.kind === 'image' && !e.pulled))
+    })
+
+    it('refuses the pulled tag under another digest, and a digest the registry lacks is missing', async () => {
+      const r = registry as TestRegistry
+      const wrong = await run({ ...spec('probe'), image: `${r.host}/${repo}:v1@sha256:${'1'.repeat(64)}` }, { action: 'echo' })
+      assert.equal(wrong.status, 'image_refused')
+      const absent = await run({ ...spec('probe'), image: `${r.host}/${repo}@sha256:${'2'.repeat(64)}` }, { action: 'echo' })
+      assert.equal(absent.status, 'image_missing')
     })
   })
 
