@@ -1,6 +1,6 @@
 /** The deterministic matcher (DESIGN §4): a pure `step` every node runs on the same inputs. */
 export * from './types.js'
-export { initialState, encodeState, decodeState, stateRoot } from './state.js'
-export { step } from './step.js'
-export { offerSetDigest, effectiveJobs, effectiveResources } from './offers.js'
+export { initialState, encodeState, decodeState, stateRoot, MAX_SNAPSHOT_BYTES } from './state.js'
+export { step, MAX_RESERVE_EPOCHS } from './step.js'
+export { offerSetDigest, effectiveJobs, effectiveResources, slotKey } from './offers.js'
 export { jobPrice } from './price.js'
