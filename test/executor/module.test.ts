@@ -109,6 +109,8 @@ describe('protocol/module: inputs', () => {
     const r = renderCommand(s, { msg: '"; rm -rf / #$(id)', data: new Uint8Array([1]) })
     assert.deepEqual(r.cmd, ['--msg', '"; rm -rf / #$(id)', 'n=3', '/inputs/data', 'false'])
     assert.deepEqual(r.files, [{ name: 'data', containerPath: '/inputs/data', bytes: new Uint8Array([1]) }])
+    // a value that looks like a placeholder is not expanded again
+    assert.deepEqual(renderCommand(s, { msg: '{{n}}', data: new Uint8Array(0) }).cmd[1], '{{n}}')
   })
 
   it('checks types, bounds, patterns and required inputs', () => {
