@@ -201,7 +201,7 @@ export class Devnet {
       epochMs,
       graceMs: this.o.graceMs ?? Math.floor(epochMs / 4),
       genesisMs: now - (now % epochMs),
-      reserveEpochs: this.o.reserveEpochs ?? 5,
+      reserveEpochs: this.o.reserveEpochs ?? 10,
       challengeWindowS: this.o.challengeWindowS ?? 10,
       bootstrap: [`/ip4/127.0.0.1/tcp/${bootPort}/p2p/${bootId.peerId.toString()}`]
     })

@@ -13,7 +13,9 @@ import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import type { TopicScoreParams } from '@libp2p/gossipsub/score'
+import { createHash } from 'node:crypto'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { concatBytes } from '../protocol/hex.js'
 import type { Identify } from '@libp2p/identify'
 import type { Ping } from '@libp2p/ping'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -52,6 +54,8 @@ export interface CreateLibp2pOptions {
   /** Peers refused at the connection level (cut-off flooders). */
   isBanned?: (peerId: PeerId) => boolean
   maxInboundDataLength?: number
+  /** Inbound connections per second accepted from one host (default 100). */
+  inboundConnectionThreshold?: number
 }
 
 function topicParams (): TopicScoreParams {
@@ -99,7 +103,12 @@ export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<Node
       denyInboundEncryptedConnection: async (peer: PeerId) => isBanned(peer),
       denyOutboundEncryptedConnection: async (peer: PeerId) => isBanned(peer)
     },
-    connectionManager: { maxConnections: 200 },
+    connectionManager: {
+      maxConnections: 200,
+      // many nodes behind one address (a local network, a test run) connect to the same bootstrap at once
+      inboundConnectionThreshold: opts.inboundConnectionThreshold ?? 100,
+      maxIncomingPendingConnections: 64
+    },
     services: {
       identify: identify(),
       ping: ping(),
@@ -116,7 +125,11 @@ export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<Node
         globalSignaturePolicy: 'StrictSign',
         doPX: opts.dhtServer === true,
         floodPublish: true,
-        msgIdFn: (msg) => sha256(msg.data),
+        // content ids over author ‖ data: the same offer gossiped twice is one message, and a peer
+        // replaying someone else's bytes under its own name does not shadow the real author's copy
+        msgIdFn: (msg) => sha256(msg.type === 'signed' ? concatBytes(msg.from.toMultihash().bytes, msg.data) : msg.data),
+        // checked before the (costly) signature check, so copies from several mesh peers cost one verify
+        fastMsgIdFn: (rpc) => createHash('sha256').update(rpc.from ?? new Uint8Array(0)).update(rpc.data ?? new Uint8Array(0)).digest('base64'),
         allowedTopics: Object.keys(topics),
         maxInboundDataLength: opts.maxInboundDataLength ?? p.limits.maxMessageBytes * 2,
         scoreParams: {

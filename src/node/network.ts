@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { DomainHasher } from '../protocol/eip712.js'
 import type { Identity } from '../protocol/identity.js'
 import { peerIdToAddress } from '../protocol/identity.js'
@@ -97,6 +98,8 @@ interface StoredMatch extends OwnMatch { signed: boolean }
 interface StoredAcceptance { dealId: Hash, party: Party, signature: Signature, wire: string }
 
 const HEAD_KEY = 'head'
+/** Direct peers a (non-bootstrap) node tries to keep. */
+const TARGET_PEERS = 6
 const MAX_HEARTBEAT_EPOCHS = 16
 const MAX_HEARTBEATS_PER_EPOCH = 4096
 
@@ -113,6 +116,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   private _pool?: OfferPool
   private _sync?: SyncService
   private controller = new AbortController()
+  private keepAlive?: NodeJS.Timeout
+  private dialing = false
   private loop?: Promise<void>
   private running = false
 
@@ -197,6 +202,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       await this._libp2p.start()
       this.running = true
       this.loop = this.run(this.controller.signal)
+      this.keepAlive = setInterval(() => { void this.keepConnected() }, Math.max(500, this.profile.epochMs))
+      this.keepAlive.unref()
       this.log.info('started', { address: this.address, addrs: this._libp2p.getMultiaddrs().map(String) })
     } catch (e) {
       await this.stop()
@@ -208,6 +215,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   async stop (): Promise<void> {
     this.controller.abort(new Error('node stopping'))
     this.running = false
+    if (this.keepAlive !== undefined) clearInterval(this.keepAlive)
+    this.keepAlive = undefined
     await this.loop?.catch(() => {})
     this.loop = undefined
     try {
@@ -236,6 +245,44 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       e[a.party] = a.signature
       this.acceptances.set(a.dealId, e)
       this.indexAcceptance(deal.matchEpoch, `${a.dealId}:${a.party}`, a.wire)
+    }
+  }
+
+  /**
+   * Keeps the node well connected: redials the profile's bootstrap nodes it is not connected
+   * to, and while it has fewer than TARGET_PEERS peers, asks one peer for its peers (`sync`
+   * peer exchange) and dials a few of them. More direct peers make gossip and reconciliation
+   * robust to lost deliveries.
+   */
+  private async keepConnected (): Promise<void> {
+    const libp2p = this._libp2p
+    if (libp2p === undefined || this.dialing || !this.running) return
+    this.dialing = true
+    try {
+      const self = libp2p.peerId.toString()
+      const connected = new Set(libp2p.getPeers().map(String))
+      await Promise.all(this.profile.bootstrap.map(async (addr) => {
+        const id = addr.split('/p2p/')[1]
+        if (id === undefined || id === self || connected.has(id)) return
+        await libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(3000) }).catch((e: unknown) => {
+          this.log.debug('bootstrap dial failed', { addr, err: e })
+        })
+      }))
+      const peers = libp2p.getPeers()
+      if (peers.length === 0 || peers.length >= TARGET_PEERS || this.opts.dhtServer === true) return
+      const from = peers[Math.floor(Math.random() * peers.length)]
+      const known = await (this._sync as SyncService).askPeers(from, AbortSignal.timeout(3000)).catch(() => [])
+      const fresh = known.filter((k) => k.id !== self && !connected.has(k.id) && !this.policing.isBanned(k.id))
+      for (const k of fresh.slice(0, TARGET_PEERS - peers.length)) {
+        const addr = k.addrs.find((a) => a.includes('/tcp/'))
+        if (addr === undefined) continue
+        const full = addr.includes('/p2p/') ? addr : `${addr}/p2p/${k.id}`
+        await libp2p.dial(multiaddr(full), { signal: AbortSignal.timeout(3000) }).catch(() => {})
+      }
+    } catch (e) {
+      this.log.debug('keepConnected failed', { err: e })
+    } finally {
+      this.dialing = false
     }
   }
 
@@ -671,6 +718,12 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
 
   private async confirmInner (epoch: bigint, signal: AbortSignal): Promise<void> {
     this.pendingConfirm = undefined
+    // heartbeats can be lost; with fewer than three, ask connected peers directly as well
+    if ((this.heartbeats.get(epoch)?.size ?? 0) < 3) {
+      for (const r of await (this._sync as SyncService).collectRoots(epoch, signal).catch(() => [])) {
+        this.recordHeartbeat(epoch, r.address, r.root, '0x' as Hash, r.peer)
+      }
+    }
     const maj = this.majorityRoot(epoch)
     const mine = this.roots.get(epoch)
     if (maj !== undefined && mine !== undefined && maj.root !== mine && this.head?.epoch === epoch) {

@@ -60,10 +60,16 @@ export class NodeStore {
   private readonly buckets = new Map<Bucket, Sub>()
   private closed = false
 
-  private constructor (readonly location: string, private readonly db: Level<string, string>) {}
+  private constructor (readonly location: string, private readonly db: Level<string, string>, private readonly sync: boolean) {}
 
-  /** Opens (creating) the database; NODE_DB_LOCKED when another process holds it. */
-  static async open (location: string): Promise<NodeStore> {
+  /**
+   * Opens (creating) the database; NODE_DB_LOCKED when another process holds it.
+   *
+   * Every write reaches LevelDB's log with write(2) before the call resolves, so it survives
+   * the process being killed (SIGKILL) at any point. `sync: true` also fsyncs each batch,
+   * which survives power loss too but costs milliseconds to seconds per write on a busy disk.
+   */
+  static async open (location: string, opts: { sync?: boolean } = {}): Promise<NodeStore> {
     await mkdir(location, { recursive: true })
     const db = new Level<string, string>(location, { valueEncoding: 'utf8' })
     try {
@@ -75,7 +81,7 @@ export class NodeStore {
       }
       throw new NodeError('NODE_DB_CORRUPT', `cannot open the database ${location}: ${(e as Error).message}`, { cause: e })
     }
-    return new NodeStore(location, db)
+    return new NodeStore(location, db, opts.sync ?? process.env.LILYNODE_DB_SYNC === '1')
   }
 
   get isOpen (): boolean { return !this.closed && this.db.status === 'open' }
@@ -115,13 +121,13 @@ export class NodeStore {
     await this.bucket(b).put(key, toJson(value))
   }
 
-  /** All operations land together (one LevelDB write batch, synced to the log). */
+  /** All operations land together (one LevelDB write batch). */
   async batch (ops: StoreOp[]): Promise<void> {
     this.check()
     if (ops.length === 0) return
     await this.db.batch(ops.map((op) => op.type === 'put'
       ? { type: 'put' as const, sublevel: this.bucket(op.bucket), key: op.key, value: toJson(op.value) }
-      : { type: 'del' as const, sublevel: this.bucket(op.bucket), key: op.key }), { sync: true } as Record<string, unknown>)
+      : { type: 'del' as const, sublevel: this.bucket(op.bucket), key: op.key }), { sync: this.sync } as Record<string, unknown>)
   }
 
   async * entries<T> (b: Bucket, opts: { gte?: string, lt?: string, limit?: number, reverse?: boolean } = {}): AsyncGenerator<[string, T]> {

@@ -12,6 +12,7 @@
  *   accept {wire}                → {stored}          a deal acceptance signed by the caller
  *   accIds {epoch}               → {keys}            `dealId:party` of acceptances of deals matched in epoch
  *   accGet {epoch, keys}         → {wires}           those acceptances (anti-entropy for lost gossip)
+ *   peers {}                     → {peers}           up to 32 connected peers {id, addrs} (peer exchange)
  */
 import { createHash } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
@@ -29,7 +30,7 @@ import { decodeMessage, verifyMessage } from './wire.js'
 
 const MAX_IDS_PAGE = 2000
 const MAX_OFFERS_PER_CALL = 64
-const MAX_SYNC_PEERS = 6
+const MAX_SYNC_PEERS = 3
 const CONCURRENCY = 4
 const MAX_ACC = 20_000
 /** Snapshot frames may be large; everything else is small. */
@@ -154,6 +155,15 @@ export class SyncService {
         if (!Array.isArray(keys) || keys.length > MAX_OFFERS_PER_CALL) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', `keys must be an array of at most ${MAX_OFFERS_PER_CALL}`)
         const known = node.acceptancesOfEpoch(e)
         return { wires: keys.map((k) => typeof k === 'string' ? known.get(k) : undefined).filter((w): w is string => w !== undefined) }
+      },
+      peers: async () => {
+        const out: Array<{ id: string, addrs: string[] }> = []
+        for (const c of node.libp2p.getConnections()) {
+          if (out.length >= 32) break
+          const addrs = (await node.libp2p.peerStore.get(c.remotePeer).catch(() => undefined))?.addresses.map((a) => a.multiaddr.toString()).slice(0, 4) ?? []
+          if (addrs.length > 0 && !out.some((o) => o.id === c.remotePeer.toString())) out.push({ id: c.remotePeer.toString(), addrs })
+        }
+        return { peers: out }
       },
       accept: async (a, peer) => {
         const wire = (a as { wire?: unknown } | null)?.wire
@@ -387,6 +397,21 @@ export class SyncService {
       }
     }
     return 'retry'
+  }
+
+  /** Asks connected peers for their root of `epoch`; returns [peer id, address, root] for those that have one. */
+  async collectRoots (epoch: bigint, signal: AbortSignal): Promise<Array<{ peer: string, address: Address, root: Hash }>> {
+    const answers = await mapLimit(this.peers(), CONCURRENCY, async (p) => {
+      const r = await this.call<{ root: Hash } | null>(p, 'root', { epoch }, signal)
+      return r === null || typeof r.root !== 'string' ? undefined : { peer: p.toString(), address: peerIdToAddress(p), root: r.root }
+    })
+    return answers.filter((x): x is { peer: string, address: Address, root: Hash } => x !== undefined)
+  }
+
+  /** Peer exchange: peers a connected peer knows, as (id, multiaddrs). */
+  async askPeers (peer: PeerId, signal: AbortSignal): Promise<Array<{ id: string, addrs: string[] }>> {
+    const r = await this.call<{ peers: Array<{ id: string, addrs: string[] }> }>(peer, 'peers', {}, signal)
+    return Array.isArray(r.peers) ? r.peers.slice(0, 32).filter((x) => typeof x.id === 'string' && Array.isArray(x.addrs)) : []
   }
 
   /** Sends a signed acceptance straight to the counterparty (best effort; gossip carries it too). */

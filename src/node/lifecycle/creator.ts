@@ -20,7 +20,7 @@ import { peerIdFromSignature } from './peers.js'
 import { CLOSED_STATUSES, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort } from './ports.js'
 import { fetchCounterpartySignature, ownSignatureBlob } from './signatures.js'
 import { fetchBlob, pushBlob, TransferError, type TransferService } from './transfer.js'
-import { describe, nowS, sleep } from './util.js'
+import { describe, Kicks, nowS, sleep } from './util.js'
 
 export type CreatorStage =
   | 'offered' | 'matched' | 'opened' | 'running' | 'result' | 'accepted' | 'paid'
@@ -77,10 +77,14 @@ export class CreatorError extends Error {
   constructor (readonly code: 'CREATOR_NO_MATCH' | 'CREATOR_FAILED' | 'CREATOR_BAD_RESULT', message: string) { super(message) }
 }
 
+/** How many times a job is offered when its matches are not opened in time. */
+const MAX_OFFER_ATTEMPTS = 3
+
 interface AcceptanceBlob { resultHash: Hash, signature: Signature }
 
 export class CreatorRole {
   private readonly pollMs: number
+  private readonly kicks = new Kicks()
 
   constructor (private readonly o: CreatorOptions) {
     this.pollMs = o.pollMs ?? 500
@@ -107,6 +111,7 @@ export class CreatorRole {
         const data = await store.getBlob(r.deal.jobOfferHash, kind)
         if (data !== undefined && kind === 'inputs' && r.state === 'opened') {
           await store.move(dealId, 'running', {}, 'provider fetched the inputs').catch(() => undefined)
+          this.kicks.kick(dealId)
         }
         return data
       },
@@ -123,7 +128,7 @@ export class CreatorRole {
     const inputs = resolveInputs(job.spec, job.inputs)
     const specBytes = new TextEncoder().encode(serializeModuleSpec(job.spec))
     const inputBytes = encodeInputs(inputs)
-    const epoch = net.currentEpoch() + 1n
+    const epoch = net.currentEpoch()
     const res = job.resources ?? job.spec.resources
     const offer: JobOffer = {
       creator: net.address,
@@ -160,6 +165,15 @@ export class CreatorRole {
       const at = Date.now()
       onEvent({ stage, at, elapsedMs: at - t0, ...extra })
     }
+    // a match that was never opened in time (a slow network, a vanished provider) costs
+    // nothing: the offer is published again with a fresh nonce
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.runOnce(job, signal, emit, attempt)
+      if (r.state !== 'expired' || attempt >= MAX_OFFER_ATTEMPTS) return r
+    }
+  }
+
+  private async runOnce (job: JobRequest, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, attempt: number): Promise<DealRecord> {
     const { net, store } = this.o
     let found: { dealId: Hash, deal: Deal } | undefined
     let wake: (() => void) | undefined
@@ -176,13 +190,14 @@ export class CreatorRole {
       // a deal we hold as matched gets the provider's signature
       void store.get(a.dealId).then(async (r) => {
         if (r?.state === 'matched') await store.move(a.dealId, 'agreed', { sigCreator: a.sigCreator, sigProvider: a.sigProvider }, 'both signatures in')
+        this.kicks.kick(a.dealId)
       }).catch(() => undefined)
     })
     try {
       const { offer, jobOfferHash } = await this.offer(job)
       wantedHash = jobOfferHash
       found = early.find((a) => a.deal.jobOfferHash === jobOfferHash)
-      emit('offered', { jobOfferHash, message: `max price ${offer.maxPrice} wei, epochs ${offer.epoch}..${offer.expiryEpoch}` })
+      emit('offered', { jobOfferHash, message: `max price ${offer.maxPrice} wei, epochs ${offer.epoch}..${offer.expiryEpoch}${attempt > 1 ? ` (attempt ${attempt}: the previous match was not opened in time)` : ''}` })
       const { profile } = net
       const giveUpAt = Date.now() + Number(offer.expiryEpoch - offer.epoch + 3n) * profile.epochMs + profile.graceMs
       while (found === undefined) {
@@ -221,6 +236,7 @@ export class CreatorRole {
     } else {
       await store.update(dealId, { resultHash })
     }
+    this.kicks.kick(dealId)
   }
 
   private verify (bundle: Uint8Array): { ok: boolean, why: string, exitCode: number | null, stdout: string } {
@@ -320,7 +336,7 @@ export class CreatorRole {
           case 'result': {
             const bundle = await store.getBlob(dealId, 'bundle')
             const v = bundle === undefined ? { ok: false, why: 'bundle missing', exitCode: null, stdout: '' } : this.verify(bundle)
-            emit('result', { dealId, resultHash: r.resultHash, exitCode: v.exitCode, stdout: v.stdout, ...(v.ok ? {} : { message: v.why }) })
+            if (v.ok || r.error !== v.why) emit('result', { dealId, resultHash: r.resultHash, exitCode: v.exitCode, stdout: v.stdout, ...(v.ok ? {} : { message: v.why }) })
             if (v.ok && r.resultHash !== undefined) {
               const acceptance = net.sign(this.acceptanceDigest(dealId, r.resultHash))
               await store.move(dealId, 'accepted', { acceptance }, 'result verified')
@@ -331,7 +347,7 @@ export class CreatorRole {
               emit('accepted', { dealId, resultHash: r.resultHash })
             } else {
               // not accepted: the provider must put its claim on-chain, and we challenge it there
-              await store.update(dealId, { error: v.why })
+              if (r.error !== v.why) await store.update(dealId, { error: v.why })
               if (chain.status === 'submitted') await this.checkSubmitted(r, emit)
               else if (chain.status === 'open' && (await escrow.blockTime()) > chain.deadline) await escrow.timeout(r.deal)
             }
@@ -354,8 +370,11 @@ export class CreatorRole {
       } catch (e) {
         log.warn('creator step failed; will retry', { dealId, state: r.state, error: describe(e) })
         await store.update(dealId, { error: describe(e), attempts: r.attempts + 1 })
+        await sleep(Math.min(5000, this.pollMs * (r.attempts + 1)), signal)
+        continue
       }
-      await sleep(this.pollMs, signal)
+      const after = await store.require(dealId)
+      if (after.state === r.state && after.updatedAt === r.updatedAt) await this.kicks.sleep(dealId, this.pollMs, signal)
     }
   }
 

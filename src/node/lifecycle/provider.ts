@@ -24,7 +24,7 @@ import { peerIdFromSignature } from './peers.js'
 import { CLOSED_STATUSES, type AgreedDeal, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort, type OwnMatch } from './ports.js'
 import { fetchCounterpartySignature, ownSignatureBlob } from './signatures.js'
 import { blobHash, fetchBlob, pushBlob, TransferError, type TransferService } from './transfer.js'
-import { describe, sleep } from './util.js'
+import { describe, Kicks, sleep } from './util.js'
 
 export interface ProviderConfig {
   prices: Prices
@@ -76,6 +76,7 @@ export class ProviderRole {
   private running = false
   private current: ResourceOffer | undefined
   private readonly pollMs: number
+  private readonly kicks = new Kicks()
   /** Called on every state change (for the CLI's output and for tests). */
   onEvent: (e: ProviderEvent) => void = () => {}
 
@@ -108,6 +109,7 @@ export class ProviderRole {
           await store.update(dealId, { acceptance: a.signature })
           if (r.state !== 'submitted') await store.move(dealId, 'accepted', { acceptance: a.signature }, 'creator accepted the result')
         }
+        this.kicks.kick(dealId)
       }
     }
   }
@@ -209,6 +211,7 @@ export class ProviderRole {
       if (created) this.emit(a.dealId, 'agreed', undefined, `price ${a.deal.price} wei`)
       else if (record.state === 'matched') await this.move(record, 'agreed', { sigCreator: a.sigCreator, sigProvider: a.sigProvider }, 'both signatures in')
       this.spawn(a.dealId)
+      this.kicks.kick(a.dealId)
     } catch (e) {
       this.o.log.error('storing an agreed deal failed', { dealId: a.dealId, error: describe(e) })
     }
@@ -261,9 +264,10 @@ export class ProviderRole {
         log.warn('provider step failed; will retry', { dealId, state: r.state, error: describe(e) })
         await store.update(dealId, { error: describe(e), attempts: r.attempts + 1 })
         await sleep(Math.min(5000, this.pollMs * (r.attempts + 1)), signal)
+        continue
       }
       const after = await store.require(dealId)
-      if (after.state === r.state) await sleep(this.pollMs, signal)
+      if (after.state === r.state && after.updatedAt === r.updatedAt) await this.kicks.sleep(dealId, this.pollMs, signal)
     }
   }
 
