@@ -7,6 +7,7 @@ case "$action" in
   sleep) echo "sleeping $n s"; sleep "$n"; echo done > /outputs/done.txt ;;
   alloc) awk -v mb="$n" 'BEGIN { s = "xxxxxxxxxxxxxxxx"; while (length(s) < mb * 1048576) s = s s; print "allocated " length(s) " bytes" }' ;;
   flood) dd if=/dev/zero of=/outputs/big bs=1048576 count="$n" 2>/dev/null; echo "wrote $n MiB" ;;
+  floodhold) dd if=/dev/zero of=/outputs/big bs=1048576 count="$n" 2>/dev/null; echo "wrote $n MiB, holding"; sleep 30 ;;
   spam) awk -v kb="$n" 'BEGIN { l = sprintf("%1023s", ""); gsub(/ /, "y", l); for (i = 0; i < kb; i++) print l }' ;;
   net) # busybox-static's wget crashes without NSS; nc connects to a numeric address
     printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 "${arg%:*}" "${arg##*:}" > /tmp/net.txt || exit 1

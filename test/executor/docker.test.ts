@@ -143,11 +143,18 @@ describe('executor against dockerd', function () {
       assert.match(text(o.bundle.stdout), /^allocated \d+ bytes/)
     })
 
-    it('output_too_large: output folder over the cap (fast writer and a writer caught while running)', async () => {
-      const small = await run('probe', { action: 'flood', n: 3 })
-      assert.equal(small.status, 'output_too_large')
-      const big = await run('probe', { action: 'flood', n: 400 }, { resources: { cpu: 250, ram: 32, gpus: 0, gpuVram: 0, disk: 0 } })
-      assert.equal(big.status, 'output_too_large')
+    it('output_too_large: an output folder over the cap, found when the job ends', async () => {
+      const o = await run('probe', { action: 'flood', n: 3 })
+      assert.equal(o.status, 'output_too_large')
+      assert.match((o as { message: string }).message, /output is larger than 1048576 bytes/)
+    })
+
+    it('output_too_large: a job still running is killed once its output passes the cap', async () => {
+      const t0 = Date.now()
+      const o = await run('probe', { action: 'floodhold', n: 3 })
+      assert.equal(o.status, 'output_too_large')
+      assert.match((o as { message: string }).message, /grew past 1048576 bytes; killed/)
+      assert.ok(Date.now() - t0 < 25_000, 'killed long before its 30 s sleep ends')
     })
 
     it('output_too_large: stdout over the log cap kills the job', async () => {

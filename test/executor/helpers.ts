@@ -21,7 +21,7 @@ export async function dockerProblem (): Promise<string | undefined> {
 
 /**
  * For a `before` hook: skips the suite visibly when Docker is not reachable, or fails it when
- * LILYNODE_REQUIRE_DOCKER=1 (CI). Builds missing example images with scripts/images.sh.
+ * LILYNODE_REQUIRE_DOCKER=1 (CI). Builds the example images (once per process, cached by Docker).
  */
 export async function requireDocker (ctx: Mocha.Context): Promise<Map<string, ModuleSpec>> {
   const problem = await dockerProblem()
@@ -31,20 +31,24 @@ export async function requireDocker (ctx: Mocha.Context): Promise<Map<string, Mo
     console.log(`    [skipped] ${msg}`)
     ctx.skip()
   }
-  const modules = await loadExampleModules(join(REPO_ROOT, 'modules'))
-  const missing: string[] = []
-  for (const [name, spec] of modules) {
-    try { await docker.getImage(spec.image).inspect() } catch { missing.push(name) }
-  }
-  if (missing.length > 0) {
-    await new Promise<void>((resolve, reject) => {
-      execFile('bash', [join(REPO_ROOT, 'scripts', 'images.sh'), ...missing], { timeout: 300_000 }, (err, _out, stderr) => {
-        if (err !== null) reject(new Error(`scripts/images.sh failed: ${stderr}`))
-        else resolve()
-      })
+  images ??= buildImages()
+  await images
+  return await loadExampleModules(join(REPO_ROOT, 'modules'))
+}
+
+let images: Promise<void> | undefined
+
+/**
+ * Runs scripts/images.sh once per test process: the builds are cached by content, so this
+ * costs a few seconds and guarantees that the images match the scripts in modules/.
+ */
+async function buildImages (): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    execFile('bash', [join(REPO_ROOT, 'scripts', 'images.sh')], { timeout: 300_000 }, (err, _out, stderr) => {
+      if (err !== null) reject(new Error(`scripts/images.sh failed: ${stderr}`))
+      else resolve()
     })
-  }
-  return modules
+  })
 }
 
 /** Removes the job containers whose job folder lies in `workDir` (so parallel runs elsewhere are left alone). */
