@@ -9,7 +9,7 @@
  *   remove the container and the job folder.
  */
 import { randomBytes } from 'node:crypto'
-import { chmod, chown, lstat, mkdir, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -335,7 +335,29 @@ function detachedOutcome (dealId: Hash, containerId: string, t0: number): Detach
 
 async function finish (container: Docker.Container, jobDir: string | undefined): Promise<void> {
   await removeQuietly(container)
-  if (jobDir !== undefined) await rm(jobDir, { recursive: true, force: true })
+  if (jobDir !== undefined) await removeJobDir(jobDir)
+}
+
+/**
+ * Removes a job folder without ever throwing: a job running as our uid may have left folders
+ * we cannot list (mode 000); those are opened up and the removal retried.
+ */
+async function removeJobDir (jobDir: string): Promise<void> {
+  try {
+    await rm(jobDir, { recursive: true, force: true })
+  } catch {
+    await openUp(jobDir)
+    await rm(jobDir, { recursive: true, force: true }).catch(() => {})
+  }
+}
+
+async function openUp (dir: string): Promise<void> {
+  try {
+    await chmod(dir, 0o700)
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) await openUp(join(dir, e.name))
+    }
+  } catch { /* best effort */ }
 }
 
 // ---------------------------------------------------------------- public
@@ -409,7 +431,7 @@ export async function runJob (docker: Docker, req: RunJobRequest, opts: RunJobOp
   } finally {
     if (!keep) {
       if (container !== undefined) await finish(container, jobDir)
-      else if (jobDir !== undefined) await rm(jobDir, { recursive: true, force: true })
+      else if (jobDir !== undefined) await removeJobDir(jobDir)
     }
   }
 }

@@ -7,7 +7,7 @@
  * executables, 0644 for other files, 0777 for symlinks). FIFOs, sockets and devices are
  * left out. The same folder content therefore always gives the same bytes.
  */
-import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises'
+import { chmod, lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises'
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path'
 import { ExecutorError } from './errors.js'
 
@@ -41,7 +41,7 @@ export async function walkOutputDir (root: string, maxBytes: number): Promise<Ta
   const out: TarEntry[] = []
   let total = 0
   const visit = async (dir: string, rel: string): Promise<void> => {
-    const names = (await readdir(dir)).sort(byBytes)
+    const names = (await withAccess(dir, 0o700, async () => await readdir(dir))).sort(byBytes)
     for (const name of names) {
       if (out.length >= MAX_TAR_ENTRIES) throw new ExecutorError('EXECUTOR_OUTPUT_TOO_LARGE', `output has more than ${MAX_TAR_ENTRIES} entries`)
       const abs = join(dir, name)
@@ -53,7 +53,7 @@ export async function walkOutputDir (root: string, maxBytes: number): Promise<Ta
       } else if (st.isFile()) {
         total += st.size
         if (total > maxBytes) throw new ExecutorError('EXECUTOR_OUTPUT_TOO_LARGE', `output is larger than ${maxBytes} bytes`)
-        const data = await readFile(abs)
+        const data = await withAccess(abs, 0o600, async () => await readFile(abs))
         out.push({ path, type: 'file', mode: (st.mode & 0o100) !== 0 ? 0o755 : 0o644, data, linkname: '' })
       } else if (st.isSymbolicLink()) {
         out.push({ path, type: 'symlink', mode: 0o777, data: new Uint8Array(0), linkname: await readlink(abs) })
@@ -85,6 +85,21 @@ export async function folderBytes (root: string, stopAbove = Infinity): Promise<
     }
   }
   return total
+}
+
+/**
+ * Runs `fn`; on EACCES (a job running as our uid made something unreadable, e.g. mode 000)
+ * gives the owner access and retries once. Modes do not reach the tar (they are fixed there)
+ * except the owner's exec bit, which this leaves as it was for files that had it.
+ */
+async function withAccess<T> (path: string, mode: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e
+    await chmod(path, mode)
+    return await fn()
+  }
 }
 
 function byBytes (a: string, b: string): number {
