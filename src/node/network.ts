@@ -202,7 +202,10 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       await this._libp2p.start()
       this.running = true
       this.loop = this.run(this.controller.signal)
-      this.keepAlive = setInterval(() => { void this.keepConnected() }, Math.max(500, this.profile.epochMs))
+      this.keepAlive = setInterval(() => {
+        this.policePeers()
+        void this.keepConnected()
+      }, Math.min(1000, Math.max(500, this.profile.epochMs)))
       this.keepAlive.unref()
       this.log.info('started', { address: this.address, addrs: this._libp2p.getMultiaddrs().map(String) })
     } catch (e) {
@@ -382,6 +385,24 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       this.policing.ban(peer)
       this.log.warn('cutting off misbehaving peer', { peer, score, rejects: this.policing.rejectsOf(peer) })
       this.libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
+    }
+  }
+
+  /**
+   * Cuts off peers whose gossipsub score fell below DISCONNECT_SCORE. Once graylisted their
+   * messages no longer reach the validators, so this cannot wait for the next reject.
+   */
+  private policePeers (): void {
+    const libp2p = this._libp2p
+    if (libp2p === undefined) return
+    for (const peer of libp2p.getPeers()) {
+      const id = peer.toString()
+      const score = gossipScore(libp2p.services.pubsub, id)
+      if (score !== undefined && score < DISCONNECT_SCORE) {
+        this.policing.ban(id)
+        this.log.warn('cutting off peer with a low score', { peer: id, score })
+        libp2p.hangUp(peer).catch(() => {})
+      }
     }
   }
 

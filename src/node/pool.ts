@@ -36,10 +36,18 @@ export class OfferPool {
     return this.perSigner.get(`${signer}:${epoch}`) ?? 0
   }
 
+  private readonly pending = new Set<Hash>()
+
+  private bump (o: PoolOffer, by: number): void {
+    const k = `${o.signer}:${o.epoch}`
+    const n = (this.perSigner.get(k) ?? 0) + by
+    if (n <= 0) this.perSigner.delete(k)
+    else this.perSigner.set(k, n)
+  }
+
   private index (o: PoolOffer): void {
     this.offers.set(o.id, o)
-    const k = `${o.signer}:${o.epoch}`
-    this.perSigner.set(k, (this.perSigner.get(k) ?? 0) + 1)
+    this.bump(o, 1)
   }
 
   /** Loads every stored offer (at start). */
@@ -55,13 +63,22 @@ export class OfferPool {
 
   /** Stores then indexes an offer already verified by the caller. False if it was known. */
   async add (o: PoolOffer): Promise<boolean> {
-    if (this.offers.has(o.id)) return false
-    await this.store.batch([
-      { type: 'put', bucket: Bucket.offers, key: o.id, value: { kind: o.kind, wire: Buffer.from(o.wire).toString('base64') } },
-      { type: 'put', bucket: Bucket.offersByEpoch, key: `${epochKey(o.expiry)}:${o.id}`, value: '' }
-    ])
-    if (this.offers.has(o.id)) return false
-    this.index(o)
+    if (this.offers.has(o.id) || this.pending.has(o.id)) return false
+    // the quota is taken before the write, so concurrent validations cannot all pass the check
+    this.pending.add(o.id)
+    this.bump(o, 1)
+    try {
+      await this.store.batch([
+        { type: 'put', bucket: Bucket.offers, key: o.id, value: { kind: o.kind, wire: Buffer.from(o.wire).toString('base64') } },
+        { type: 'put', bucket: Bucket.offersByEpoch, key: `${epochKey(o.expiry)}:${o.id}`, value: '' }
+      ])
+    } catch (e) {
+      this.bump(o, -1)
+      throw e
+    } finally {
+      this.pending.delete(o.id)
+    }
+    this.offers.set(o.id, o)
     return true
   }
 
@@ -91,10 +108,7 @@ export class OfferPool {
       const o = this.offers.get(id)
       if (o !== undefined) {
         this.offers.delete(id)
-        const q = `${o.signer}:${o.epoch}`
-        const n = (this.perSigner.get(q) ?? 1) - 1
-        if (n <= 0) this.perSigner.delete(q)
-        else this.perSigner.set(q, n)
+        this.bump(o, -1)
       }
     }
     await this.store.batch(ops)
