@@ -8,3 +8,4 @@ export { createNodeLibp2p, type NodeLibp2p, type NodeServices } from './libp2p.j
 export { queryNode, QUERY_KINDS, type QueryKind, type QueryPage, type QueryOptions } from './query.js'
 export { callRpc, serveRpc, withTimeout, RpcRefusal, type RpcHandler } from './rpc.js'
 export { OfferPool, type PoolOffer } from './pool.js'
+export { runBootstrap, bootstrapIdentity, type BootstrapOptions } from './bootstrapNode.js'

@@ -1,0 +1,48 @@
+/**
+ * The bootstrap role (DESIGN §1): a DHT server and gossip relay with a stable key (from its
+ * data dir) and a fixed listen address. It also runs the matcher like every node, so it can
+ * answer `sync` and `query`, but it publishes nothing of its own.
+ */
+import { loadOrCreateIdentity, peerIdToAddress } from '../protocol/identity.js'
+import { loadProfile, type Profile } from '../protocol/profile.js'
+import type { Address } from '../protocol/types.js'
+import { LilyNode } from './network.js'
+import { createLogger } from './logger.js'
+
+export interface BootstrapOptions {
+  profile: Profile
+  dataDir: string
+  listen: string[]
+}
+
+/** The key of a data dir (created when missing): its peer id and address, for writing a profile's bootstrap list. */
+export async function bootstrapIdentity (dataDir: string): Promise<{ peerId: string, address: Address }> {
+  const id = await loadOrCreateIdentity(dataDir)
+  return { peerId: id.peerId.toString(), address: peerIdToAddress(id.peerId) }
+}
+
+export { loadProfile }
+
+/** Runs until `signal` aborts; `onReady` gets the node's multiaddrs (with /p2p/<peer id>). */
+export async function runBootstrap (opts: BootstrapOptions, signal: AbortSignal, onReady: (addrs: string[], node: LilyNode) => void): Promise<void> {
+  const identity = await loadOrCreateIdentity(opts.dataDir)
+  const node = new LilyNode({
+    profile: opts.profile,
+    identity,
+    dataDir: opts.dataDir,
+    listen: opts.listen,
+    dhtServer: true,
+    logger: createLogger('bootstrap')
+  })
+  signal.throwIfAborted()
+  await node.start()
+  try {
+    onReady(node.libp2p.getMultiaddrs().map(String), node)
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve()
+      else signal.addEventListener('abort', () => { resolve() }, { once: true })
+    })
+  } finally {
+    await node.stop()
+  }
+}
