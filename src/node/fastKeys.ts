@@ -22,6 +22,7 @@ interface NativeSecp256k1 {
 }
 
 let installed = false
+export const verifyCount = { n: 0 }
 
 function loadNative (): NativeSecp256k1 | undefined {
   if (process.env.LILYNODE_PURE_JS_CRYPTO === '1') return undefined
@@ -50,6 +51,7 @@ export function installFastSecp256k1 (key: PrivateKey): boolean {
   }
   const proto = Object.getPrototypeOf(sample) as { verify: (data: Uint8Array | Iterable<Uint8Array>, sig: Uint8Array, options?: { signal?: AbortSignal }) => boolean }
   proto.verify = function (this: { raw: Uint8Array }, data, sig, options): boolean {
+    verifyCount.n++
     options?.signal?.throwIfAborted()
     const h = createHash('sha256')
     if (data instanceof Uint8Array) h.update(data)

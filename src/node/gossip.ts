@@ -43,9 +43,13 @@ export function toValidatorResult (action: GossipAction): TopicValidatorResult {
 /** In-memory counters, `<topic kind>/<accept|reject|ignore>/<code>` → count. */
 export class GossipMetrics {
   readonly counts = new Map<string, number>()
+  /** Gossip payload bytes received (every copy) and sent (per recipient). */
   bytesIn = 0
   bytesOut = 0
   messagesIn = 0
+  /** Request/response frame bytes (sync, query). */
+  rpcBytesIn = 0
+  rpcBytesOut = 0
 
   count (kind: string, action: GossipAction, code: string): void {
     const key = `${kind}/${action}/${code}`

@@ -10,7 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DomainHasher } from '../protocol/eip712.js'
+import { DomainHasher, keccak } from '../protocol/eip712.js'
+import { concatBytes, hexToBytes } from '../protocol/hex.js'
 import type { Identity } from '../protocol/identity.js'
 import { peerIdToAddress } from '../protocol/identity.js'
 import { domainOf, epochAt, epochEnd, epochMatchTime, profileHash, topicName, type Profile, type TopicKind } from '../protocol/profile.js'
@@ -19,7 +20,7 @@ import { decodeState, encodeState, initialState, offerSetDigest, step, stateRoot
 import type { ChainFacts, MatcherConfig, MatcherState } from '../matching/types.js'
 import { GossipRefusal, NodeError } from './errors.js'
 import { actionOf, GOSSIP_CODES, GossipMetrics, PeerPolicing, toValidatorResult, type PolicingOptions } from './gossip.js'
-import { createNodeLibp2p, DISCONNECT_SCORE, gossipScore, type NodeLibp2p } from './libp2p.js'
+import { connectedPeers, createNodeLibp2p, DISCONNECT_SCORE, gossipScore, type NodeLibp2p } from './libp2p.js'
 import { createLogger, type Logger } from './logger.js'
 import { OfferPool, type PoolOffer } from './pool.js'
 import { Bucket, epochKey, NodeStore, type StoreOp } from './store.js'
@@ -59,6 +60,8 @@ export interface LilyNodeEvents {
   match: [OwnMatch]
   'deal:agreed': [AgreedDeal]
   epoch: [EpochEvent]
+  /** An offer entered the pool (after it was stored). */
+  offer: [{ id: Hash, kind: 'job' | 'resource', via: 'self' | 'gossip' | 'sync' }]
   /** The node adopted its peers' state (resync or join). */
   resync: [{ epoch: bigint, stateRoot: Hash, how: 'recompute' | 'snapshot' | 'join' }]
 }
@@ -100,6 +103,8 @@ interface StoredAcceptance { dealId: Hash, party: Party, signature: Signature, w
 const HEAD_KEY = 'head'
 /** Direct peers a (non-bootstrap) node tries to keep. */
 const TARGET_PEERS = 6
+/** Heartbeats gossiped per epoch in large networks (all nodes gossip below twice this). */
+const HEARTBEAT_SAMPLE = 8
 const MAX_HEARTBEAT_EPOCHS = 16
 const MAX_HEARTBEATS_PER_EPOCH = 4096
 
@@ -263,7 +268,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     this.dialing = true
     try {
       const self = libp2p.peerId.toString()
-      const connected = new Set(libp2p.getPeers().map(String))
+      const connected = new Set(connectedPeers(libp2p).map(String))
       await Promise.all(this.profile.bootstrap.map(async (addr) => {
         const id = addr.split('/p2p/')[1]
         if (id === undefined || id === self || connected.has(id)) return
@@ -271,7 +276,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
           this.log.debug('bootstrap dial failed', { addr, err: e })
         })
       }))
-      const peers = libp2p.getPeers()
+      const peers = connectedPeers(libp2p)
       if (peers.length === 0 || peers.length >= TARGET_PEERS || this.opts.dhtServer === true) return
       const from = peers[Math.floor(Math.random() * peers.length)]
       const known = await (this._sync as SyncService).askPeers(from, AbortSignal.timeout(3000)).catch(() => [])
@@ -302,7 +307,9 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   private async publishOffer (m: Extract<WireMessage, { kind: 'job' | 'resource' }>): Promise<Hash> {
     const wire = encodeMessage(m, { maxLifetimeEpochs: BigInt(this.profile.limits.maxOfferLifetimeEpochs) })
     const { id } = verifyMessage(this.hasher, m, this.address)
-    await this.pool.add({ id, kind: m.kind, signer: this.address, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire, offer: m.offer })
+    if (await this.pool.add({ id, kind: m.kind, signer: this.address, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire, offer: m.offer })) {
+      this.emit('offer', { id, kind: m.kind, via: 'self' })
+    }
     await this.publish(m.kind === 'job' ? 'jobs' : 'resources', wire)
     return id
   }
@@ -395,7 +402,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   private policePeers (): void {
     const libp2p = this._libp2p
     if (libp2p === undefined) return
-    for (const peer of libp2p.getPeers()) {
+    for (const peer of connectedPeers(libp2p)) {
       const id = peer.toString()
       const score = gossipScore(libp2p.services.pubsub, id)
       if (score !== undefined && score < DISCONNECT_SCORE) {
@@ -448,7 +455,9 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         if (this.pool.size >= this.profile.limits.maxOffersPerEpoch) this.refuse(GOSSIP_CODES.epochFull, 'ignore', 'offer pool is full')
         this.maybeDrop()
         this.peerByAddress.set(signer, author)
-        await this.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: msg.data, offer: m.offer })
+        if (await this.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: msg.data, offer: m.offer })) {
+          this.emit('offer', { id, kind: m.kind, via: 'gossip' })
+        }
         return
       }
       case 'acceptance': {
@@ -595,7 +604,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       return
     }
     const sync = this._sync as SyncService
-    const peers = this.libp2p.getPeers()
+    const peers = connectedPeers(this.libp2p)
     if (peers.length === 0) {
       if (this.profile.bootstrap.length === 0 || this.opts.dhtServer === true) return await this.startFresh(closed)
       await sleep(Math.floor(this.profile.epochMs / 4), undefined, { signal })
@@ -696,9 +705,23 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     return res.stateRoot
   }
 
+  /**
+   * Whether this node gossips its heartbeat for `epoch`. Every node computes its heartbeat and
+   * serves its root over `sync`, but a heartbeat costs every other node a signature check and
+   * a key decoding, so in networks of more than HEARTBEAT_SAMPLE nodes only a pseudo-random
+   * sample of about HEARTBEAT_SAMPLE nodes (keccak(address, epoch)) gossips it each epoch; the
+   * confirm phase asks peers directly when it saw fewer than three.
+   */
+  heartbeatDue (epoch: bigint): boolean {
+    const known = this.peerByAddress.size + 1
+    if (known <= HEARTBEAT_SAMPLE * 2) return true
+    const h = keccak(concatBytes(hexToBytes(this.address, 20), hexToBytes(`0x${epoch.toString(16).padStart(16, '0')}`, 8)))
+    return (h[0] * 256 + h[1]) % Math.ceil(known / HEARTBEAT_SAMPLE) === 0
+  }
+
   private async gossipHeartbeat (epoch: bigint): Promise<void> {
     const rec = this.head
-    if (rec === undefined || rec.epoch !== epoch) return
+    if (rec === undefined || rec.epoch !== epoch || !this.heartbeatDue(epoch)) return
     const m = signHeartbeat(this.hasher, this.identity.privateKey, { node: this.address, epoch, offerDigest: rec.digest, stateRoot: rec.root })
     await this.publish('epochs', encodeMessage(m))
   }

@@ -80,7 +80,11 @@ async function readFrame (stream: Stream, maxBytes: number, signal: AbortSignal)
   throw new NodeError('NODE_RPC_BAD_REQUEST', 'stream ended before a frame arrived')
 }
 
+/** Bytes of request/response frames sent and received (for the network benchmark). */
+export interface RpcCounter { rpcBytesIn: number, rpcBytesOut: number }
+
 export interface ServeOptions {
+  counter?: RpcCounter
   limits?: Partial<RpcLimits>
   logger?: Logger
   maxInboundStreams?: number
@@ -97,6 +101,7 @@ export async function serveRpc (libp2p: Libp2p, protocol: string, handlers: Reco
       let res: RpcResponse
       try {
         const frame = await readFrame(stream, limits.maxRequestBytes, signal)
+        if (opts.counter !== undefined) opts.counter.rpcBytesIn += frame.length
         let req: { m?: unknown, a?: unknown }
         try {
           req = fromJson<{ m?: unknown, a?: unknown }>(dec.decode(frame))
@@ -113,7 +118,9 @@ export async function serveRpc (libp2p: Libp2p, protocol: string, handlers: Reco
         res = { ok: false, code, message: (e as Error).message }
         opts.logger?.debug('rpc refused', { protocol, peer: peer.toString(), code })
       }
-      await writeFrame(stream, enc.encode(toJson(res)), signal)
+      const out = enc.encode(toJson(res))
+      if (opts.counter !== undefined) opts.counter.rpcBytesOut += out.length
+      await writeFrame(stream, out, signal)
       await stream.close({ signal })
     }, limits.responseTimeoutMs, undefined, `serving ${protocol}`).catch((e: unknown) => {
       stream.abort(e as Error)
@@ -122,6 +129,7 @@ export async function serveRpc (libp2p: Libp2p, protocol: string, handlers: Reco
 }
 
 export interface CallOptions {
+  counter?: RpcCounter
   limits?: Partial<RpcLimits>
   signal?: AbortSignal
 }
@@ -133,8 +141,11 @@ export async function callRpc<T> (libp2p: Libp2p, peer: PeerId | Multiaddr, prot
     limits.dialTimeoutMs, opts.signal, `dialing ${protocol}`)
   try {
     return await withTimeout(async (signal) => {
-      await writeFrame(stream, enc.encode(toJson({ m: method, a: args })), signal)
+      const req = enc.encode(toJson({ m: method, a: args }))
+      if (opts.counter !== undefined) opts.counter.rpcBytesOut += req.length
+      await writeFrame(stream, req, signal)
       const frame = await readFrame(stream, limits.maxResponseBytes, signal)
+      if (opts.counter !== undefined) opts.counter.rpcBytesIn += frame.length
       const res = fromJson<RpcResponse>(dec.decode(frame))
       await stream.close({ signal }).catch(() => {})
       if (res.ok !== true) throw new NodeError('NODE_RPC_REMOTE', `${method}: ${res.code ?? 'error'}: ${res.message ?? ''}`)

@@ -23,6 +23,7 @@ import type { Address, Hash } from '../protocol/types.js'
 import { decodeState, offerSetDigest, stateRoot } from '../matching/index.js'
 import { NodeError } from './errors.js'
 import { PeerPolicing } from './gossip.js'
+import { connectedPeers } from './libp2p.js'
 import type { LilyNode } from './network.js'
 import { OfferPool, type PoolOffer } from './pool.js'
 import { callRpc, RpcRefusal, serveRpc, type RpcHandler } from './rpc.js'
@@ -177,6 +178,7 @@ export class SyncService {
     }
     await serveRpc(node.libp2p, this.protocol, handlers, {
       logger: node.log,
+      counter: node.metrics,
       limits: { maxRequestBytes: 64 * 1024, responseTimeoutMs: this.limits.responseTimeoutMs },
       admit: (peer) => {
         if (!this.admission.take(peer.toString())) throw new RpcRefusal('NODE_RATE_LIMITED', 'too many sync requests; slow down')
@@ -185,11 +187,11 @@ export class SyncService {
   }
 
   private async call<T> (peer: PeerId, method: string, args: unknown, signal: AbortSignal, maxResponseBytes = 1024 * 1024): Promise<T> {
-    return await callRpc<T>(this.node.libp2p, peer, this.protocol, method, args, { signal, limits: { ...this.limits, maxResponseBytes } })
+    return await callRpc<T>(this.node.libp2p, peer, this.protocol, method, args, { signal, counter: this.node.metrics, limits: { ...this.limits, maxResponseBytes } })
   }
 
   private peers (): PeerId[] {
-    return sample(this.node.libp2p.getPeers(), MAX_SYNC_PEERS)
+    return sample(connectedPeers(this.node.libp2p), MAX_SYNC_PEERS)
   }
 
   /** Verifies and stores offers fetched for epoch `epoch`; returns how many were new. */
@@ -203,7 +205,10 @@ export class SyncService {
         if (m.offer.epoch > epoch) continue
         const { id, signer } = verifyMessage(this.node.hasher, m)
         const added = await this.node.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: bytes, offer: m.offer })
-        if (added) n++
+        if (added) {
+          n++
+          this.node.emit('offer', { id, kind: m.kind, via: 'sync' })
+        }
       } catch (e) {
         this.stats.errors++
         this.node.log.debug('sync: refused offer', { err: e })

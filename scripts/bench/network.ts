@@ -1,0 +1,314 @@
+/**
+ * `npm run bench:network [-- --nodes 50 --per-process 5 --epochs 12 --epoch-ms 2000 --json]`
+ *
+ * A real network on 127.0.0.1: `nodes` LilyNodes (2 of them bootstrap nodes) spread over
+ * worker processes of `per-process` nodes each (separate OS processes, so both cores work and
+ * memory is measured per process), real TCP, noise, yamux, gossipsub, kad-dht. Every epoch a
+ * handful of nodes publish offers; each node records when every offer reached it.
+ *
+ * Figures:
+ *  - propagationP50Ms / P99Ms: publish → arrival in another node's pool (gossip or sync), over
+ *    every (offer, receiving node) pair; same machine, same clock;
+ *  - convergedEpochPct: measured epochs in which every node computed the same state root;
+ *  - bytesPerNodePerEpoch: application bytes (gossip payloads in + out, sync/query frames in +
+ *    out) per node per epoch; libp2p framing, noise and yamux overhead not included;
+ *  - rssMbPerNode: the largest worker's resident memory divided by its node count.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { keccak_256 } from '@noble/hashes/sha3.js'
+import { createIdentity, identityFromPrivateKey } from '../../src/protocol/identity.js'
+import { bytesToHex, hexToBytes } from '../../src/protocol/hex.js'
+import { epochAt, epochStart, parseProfile, serializeProfile, type Profile } from '../../src/protocol/profile.js'
+import type { Address, Hash, JobOffer, ResourceOffer } from '../../src/protocol/types.js'
+import { LilyNode } from '../../src/node/network.js'
+import { createLogger } from '../../src/node/logger.js'
+
+interface Args { nodes: number, perProcess: number, epochs: number, epochMs: number, graceMs: number, offersPerEpoch: number, json: boolean }
+
+function parseArgs (argv: string[]): Args {
+  const a: Args = { nodes: 50, perProcess: 5, epochs: 12, epochMs: 2000, graceMs: 500, offersPerEpoch: 10, json: false }
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]
+    const num = (): number => {
+      const v = Number(argv[++i])
+      if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`${k} needs a positive integer`)
+      return v
+    }
+    if (k === '--nodes') a.nodes = num()
+    else if (k === '--per-process') a.perProcess = num()
+    else if (k === '--epochs') a.epochs = num()
+    else if (k === '--epoch-ms') a.epochMs = num()
+    else if (k === '--grace-ms') a.graceMs = num()
+    else if (k === '--offers-per-epoch') a.offersPerEpoch = num()
+    else if (k === '--json') a.json = true
+    else throw new Error(`unknown option ${k}; see the comment at the top of scripts/bench/network.ts`)
+  }
+  if (a.nodes < 3) throw new Error('--nodes must be at least 3')
+  return a
+}
+
+// ------------------------------------------------------------------ worker side
+
+interface WorkerConfig { profile: string, keys: string[], bootstrapPorts: Array<number | null>, dataRoot: string }
+type Command = { cmd: 'publish', node: number, kind: 'job' | 'resource', epoch: string, nonce: string } | { cmd: 'report' } | { cmd: 'stop' }
+
+function hashOf (s: string): Hash { return bytesToHex(keccak_256(new TextEncoder().encode(s))) }
+
+function job (creator: Address, nonce: bigint, epoch: bigint): JobOffer {
+  return {
+    creator, nonce, module: hashOf('bench-module'), inputsHash: hashOf(`in:${creator}:${nonce}`),
+    cpu: 500, ram: 256, gpus: 0, gpuVram: 0, disk: 10, maxPrice: 10n ** 15n, timeout: 60, collateral: 0n,
+    epoch, expiryEpoch: epoch + 1n
+  }
+}
+
+function resource (provider: Address, nonce: bigint, epoch: bigint): ResourceOffer {
+  return {
+    provider, nonce, version: 1, cpu: 4000, ram: 4096, gpus: 0, gpuVram: 0, disk: 1000, gpuModel: '',
+    priceCpu: 10n, priceRam: 1n, priceGpu: 0n, priceDisk: 0n, modules: [], collateral: 10n ** 15n,
+    epoch, expiryEpoch: epoch + 2n
+  }
+}
+
+function send (o: unknown): void {
+  process.stdout.write(`${JSON.stringify(o, (_k, v: unknown) => typeof v === 'bigint' ? v.toString() : v)}\n`)
+}
+
+async function worker (cfg: WorkerConfig): Promise<void> {
+  const profile = parseProfile(JSON.parse(cfg.profile))
+  const nodes: LilyNode[] = []
+  const arrivals: Array<Map<Hash, number>> = []
+  let peakRss = 0
+  const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 250)
+  for (const [i, key] of cfg.keys.entries()) {
+    const identity = identityFromPrivateKey(hexToBytes(key, 32))
+    const port = cfg.bootstrapPorts[i]
+    const node = new LilyNode({
+      profile,
+      identity,
+      dataDir: join(cfg.dataRoot, identity.address),
+      listen: [`/ip4/127.0.0.1/tcp/${port ?? 0}`],
+      dhtServer: port !== null,
+      logger: createLogger(`bench:${identity.address.slice(2, 8)}`)
+    })
+    const seen = new Map<Hash, number>()
+    node.on('offer', (ev) => { if (!seen.has(ev.id)) seen.set(ev.id, Date.now()) })
+    await node.start()
+    nodes.push(node)
+    arrivals.push(seen)
+  }
+  send({ event: 'ready' })
+  const rl = createInterface({ input: process.stdin })
+  for await (const line of rl) {
+    const c = JSON.parse(line) as Command
+    if (c.cmd === 'publish') {
+      const n = nodes[c.node]
+      const e = BigInt(c.epoch)
+      const t = Date.now()
+      const id = c.kind === 'job'
+        ? await n.publishJobOffer(job(n.address, BigInt(c.nonce), e))
+        : await n.publishResourceOffer(resource(n.address, BigInt(c.nonce), e))
+      send({ event: 'published', id, at: t })
+    } else if (c.cmd === 'report') {
+      send({
+        event: 'report',
+        rss: Math.max(peakRss, process.memoryUsage().rss),
+        nodes: nodes.map((n, i) => ({
+          address: n.address,
+          participating: n.isParticipating,
+          roots: Object.fromEntries([...n.roots.entries()].map(([e, r]) => [e.toString(), r])),
+          arrivals: Object.fromEntries(arrivals[i].entries()),
+          bytes: n.metrics.bytesIn + n.metrics.bytesOut + n.metrics.rpcBytesIn + n.metrics.rpcBytesOut,
+          peers: n.libp2p.getPeers().length
+        }))
+      })
+    } else if (c.cmd === 'stop') {
+      clearInterval(rssTimer)
+      for (const n of nodes) await n.stop()
+      send({ event: 'stopped' })
+      break
+    }
+  }
+  process.exit(0)
+}
+
+// ------------------------------------------------------------------ parent side
+
+interface NodeReport { address: string, participating: boolean, roots: Record<string, string>, arrivals: Record<string, number>, bytes: number, peers: number }
+
+class Worker {
+  readonly proc: ChildProcess
+  private readonly waiting: Array<{ event: string, resolve: (v: Record<string, unknown>) => void }> = []
+  stderr = ''
+  constructor (cfg: WorkerConfig) {
+    this.proc = spawn(process.execPath, [...(process.env.LILYNODE_BENCH_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LILYNODE_BENCH_PROF}`] : []), fileURLToPath(import.meta.url), '--worker', JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LILYNODE_LOG: process.env.LILYNODE_LOG ?? 'error' } })
+    createInterface({ input: this.proc.stdout! }).on('line', (l) => {
+      let m: Record<string, unknown>
+      try { m = JSON.parse(l) as Record<string, unknown> } catch { return }
+      const i = this.waiting.findIndex((w) => w.event === m.event)
+      if (i >= 0) this.waiting.splice(i, 1)[0].resolve(m)
+    })
+    this.proc.stderr!.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000) })
+  }
+
+  async next (event: string, timeoutMs = 120_000): Promise<Record<string, unknown>> {
+    return await new Promise((resolve, reject) => {
+      const t = setTimeout(() => { reject(new Error(`worker: no '${event}' within ${timeoutMs} ms; stderr: ${this.stderr}`)) }, timeoutMs)
+      this.waiting.push({ event, resolve: (v) => { clearTimeout(t); resolve(v) } })
+    })
+  }
+
+  async call (cmd: Command, reply: string): Promise<Record<string, unknown>> {
+    const p = this.next(reply)
+    this.proc.stdin!.write(`${JSON.stringify(cmd)}\n`)
+    return await p
+  }
+}
+
+async function freePorts (n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, async () => await new Promise<ReturnType<typeof createServer>>((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => { resolve(s) })
+  })))
+  const ports = servers.map((s) => (s.address() as AddressInfo).port)
+  await Promise.all(servers.map(async (s) => { await new Promise((resolve) => s.close(resolve)) }))
+  return ports
+}
+
+function percentile (xs: number[], p: number): number {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]
+}
+
+async function sleep (ms: number): Promise<void> { await new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))) }
+
+async function parent (args: Args): Promise<void> {
+  const keys = Array.from({ length: args.nodes }, () => createIdentity())
+  const ports = await freePorts(2)
+  const bootstrap = [0, 1].map((i) => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${keys[i].peerId.toString()}`)
+  const epochMs = args.epochMs
+  const profile: Profile = parseProfile({
+    name: 'bench', chainId: 31337, rpcUrl: 'http://127.0.0.1:8545', escrow: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+    epochMs, graceMs: args.graceMs, genesisMs: Math.floor(Date.now() / epochMs) * epochMs - 100 * epochMs, reserveEpochs: 3,
+    bootstrap
+  })
+  const dataRoot = await mkdtemp(join(tmpdir(), 'lilynode-bench-'))
+  const workers: Worker[] = []
+  const where: Array<{ w: number, i: number }> = []
+  try {
+    for (let start = 0; start < args.nodes; start += args.perProcess) {
+      const slice = keys.slice(start, start + args.perProcess)
+      slice.forEach((_, i) => where.push({ w: workers.length, i }))
+      workers.push(new Worker({
+        profile: serializeProfile(profile),
+        keys: slice.map((k) => bytesToHex(k.privateKey)),
+        bootstrapPorts: slice.map((_, i) => start + i < 2 ? ports[start + i] : null),
+        dataRoot
+      }))
+      // bootstrap nodes first, so the others find them
+      if (start === 0) await workers[0].next('ready')
+    }
+    await Promise.all(workers.slice(1).map(async (w) => await w.next('ready')))
+    const report = async (): Promise<NodeReport[]> => (await Promise.all(workers.map(async (w) => (await w.call({ cmd: 'report' }, 'report')).nodes as NodeReport[]))).flat()
+    // wait until every node takes part
+    for (let i = 0; i < 60; i++) {
+      const r = await report()
+      if (r.every((n) => n.participating && n.peers >= 2)) break
+      await sleep(1000)
+    }
+    const first = epochAt(profile, Date.now()) + 2n
+    const last = first + BigInt(args.epochs) - 1n
+    const published: Array<{ id: string, at: number, by: string }> = []
+    let nonce = 1n
+    const bytesBefore = (await report()).reduce((s, n) => s + n.bytes, 0)
+    for (let e = first; e <= last; e++) {
+      await sleep(epochStart(profile, e) + 100 - Date.now())
+      const sends: Array<Promise<void>> = []
+      for (let k = 0; k < args.offersPerEpoch; k++) {
+        const idx = 2 + Math.floor(Math.random() * (args.nodes - 2))
+        const { w, i } = where[idx]
+        const kind = k % 3 === 0 ? 'resource' : 'job'
+        sends.push(workers[w].call({ cmd: 'publish', node: i, kind, epoch: e.toString(), nonce: (nonce++).toString() }, 'published').then((m) => {
+          published.push({ id: m.id as string, at: m.at as number, by: keys[idx].address })
+        }))
+        await sleep(Math.floor(epochMs / 2 / args.offersPerEpoch))
+      }
+      await Promise.all(sends)
+    }
+    await sleep(epochStart(profile, last + 2n) + args.graceMs + epochMs - Date.now())
+    const final = await report()
+    const rss = await Promise.all(workers.map(async (w) => (await w.call({ cmd: 'report' }, 'report')).rss as number))
+    // propagation
+    const delays: number[] = []
+    let missing = 0
+    for (const p of published) {
+      for (const n of final) {
+        if (n.address === p.by) continue
+        const t = n.arrivals[p.id]
+        if (t === undefined) missing++
+        else delays.push(t - p.at)
+      }
+    }
+    // convergence
+    let converged = 0
+    for (let e = first; e <= last; e++) {
+      const roots = final.map((n) => n.roots[e.toString()])
+      if (roots.every((r) => r !== undefined && r === roots[0])) converged++
+    }
+    const bytes = final.reduce((s, n) => s + n.bytes, 0) - bytesBefore
+    const measuredEpochs = Number(last - first + 3n)
+    const out = {
+      nodes: args.nodes,
+      processes: workers.length,
+      nodesPerProcess: args.perProcess,
+      epochMs,
+      epochs: args.epochs,
+      offers: published.length,
+      propagationP50Ms: Math.round(percentile(delays, 0.5)),
+      propagationP99Ms: Math.round(percentile(delays, 0.99)),
+      propagationMaxMs: Math.round(Math.max(...delays)),
+      undelivered: missing,
+      convergedEpochPct: Math.round(1000 * converged / args.epochs) / 10,
+      bytesPerNodePerEpoch: Math.round(bytes / args.nodes / measuredEpochs),
+      rssMbPerNode: Math.round(10 * Math.max(...rss.map((r, w) => r / Math.min(args.perProcess, args.nodes - w * args.perProcess))) / 1024 / 1024) / 10
+    }
+    if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`)
+    else {
+      process.stdout.write(`network benchmark: ${out.nodes} nodes in ${out.processes} processes (${out.nodesPerProcess} per process), ${out.epochs} epochs of ${epochMs} ms, ${out.offers} offers\n`)
+      process.stdout.write(`  propagation p50 ${out.propagationP50Ms} ms, p99 ${out.propagationP99Ms} ms, max ${out.propagationMaxMs} ms, undelivered ${out.undelivered}\n`)
+      process.stdout.write(`  converged epochs ${out.convergedEpochPct} %\n`)
+      process.stdout.write(`  ${out.bytesPerNodePerEpoch} application bytes per node per epoch\n`)
+      process.stdout.write(`  ${out.rssMbPerNode} MB resident per node\n`)
+    }
+  } finally {
+    await Promise.all(workers.map(async (w) => {
+      if (w.proc.exitCode !== null) return
+      const done = new Promise((resolve) => w.proc.once('exit', resolve))
+      w.proc.stdin!.write(`${JSON.stringify({ cmd: 'stop' })}\n`)
+      const t = setTimeout(() => w.proc.kill('SIGKILL'), 10_000)
+      await done
+      clearTimeout(t)
+    }))
+    await rm(dataRoot, { recursive: true, force: true })
+  }
+}
+
+const argv = process.argv.slice(2)
+if (argv[0] === '--worker') {
+  worker(JSON.parse(argv[1]) as WorkerConfig).catch((e: unknown) => {
+    process.stderr.write(`worker: ${(e as Error).stack ?? String(e)}\n`)
+    process.exit(1)
+  })
+} else {
+  parent(parseArgs(argv)).catch((e: unknown) => {
+    process.stderr.write(`bench:network: ${(e as Error).message}\n`)
+    process.exit(1)
+  })
+}
