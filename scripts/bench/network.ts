@@ -1,5 +1,5 @@
 /**
- * `npm run bench:network [-- --nodes 50 --per-process 5 --epochs 12 --epoch-ms 2000 --json]`
+ * `npm run bench:network [-- --nodes 50 --per-process 10 --epochs 8 --epoch-ms 4000 --grace-ms 800 --json]`
  *
  * A real network on 127.0.0.1: `nodes` LilyNodes (2 of them bootstrap nodes) spread over
  * worker processes of `per-process` nodes each (separate OS processes, so both cores work and
@@ -32,7 +32,7 @@ import { createLogger } from '../../src/node/logger.js'
 interface Args { nodes: number, perProcess: number, epochs: number, epochMs: number, graceMs: number, offersPerEpoch: number, json: boolean }
 
 function parseArgs (argv: string[]): Args {
-  const a: Args = { nodes: 50, perProcess: 5, epochs: 12, epochMs: 2000, graceMs: 500, offersPerEpoch: 10, json: false }
+  const a: Args = { nodes: 50, perProcess: 10, epochs: 8, epochMs: 4000, graceMs: 800, offersPerEpoch: 10, json: false }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const num = (): number => {
