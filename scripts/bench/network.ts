@@ -84,6 +84,7 @@ async function worker (cfg: WorkerConfig): Promise<void> {
   const profile = parseProfile(JSON.parse(cfg.profile))
   const nodes: LilyNode[] = []
   const arrivals: Array<Map<Hash, number>> = []
+  const via = { self: 0, gossip: 0, sync: 0 }
   let peakRss = 0
   const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 250)
   for (const [i, key] of cfg.keys.entries()) {
@@ -98,7 +99,11 @@ async function worker (cfg: WorkerConfig): Promise<void> {
       logger: createLogger(`bench:${identity.address.slice(2, 8)}`)
     })
     const seen = new Map<Hash, number>()
-    node.on('offer', (ev) => { if (!seen.has(ev.id)) seen.set(ev.id, Date.now()) })
+    node.on('offer', (ev) => {
+      if (seen.has(ev.id)) return
+      seen.set(ev.id, Date.now())
+      via[ev.via]++
+    })
     await node.start()
     nodes.push(node)
     arrivals.push(seen)
@@ -119,6 +124,7 @@ async function worker (cfg: WorkerConfig): Promise<void> {
       send({
         event: 'report',
         rss: Math.max(peakRss, process.memoryUsage().rss),
+        via,
         nodes: nodes.map((n, i) => ({
           address: n.address,
           participating: n.isParticipating,
@@ -244,7 +250,10 @@ async function parent (args: Args): Promise<void> {
     }
     await sleep(epochStart(profile, last + 2n) + args.graceMs + epochMs - Date.now())
     const final = await report()
-    const rss = await Promise.all(workers.map(async (w) => (await w.call({ cmd: 'report' }, 'report')).rss as number))
+    const reports = await Promise.all(workers.map(async (w) => await w.call({ cmd: 'report' }, 'report')))
+    const rss = reports.map((r) => r.rss as number)
+    const viaGossip = reports.reduce((s, r) => s + (r.via as { gossip: number }).gossip, 0)
+    const viaSync = reports.reduce((s, r) => s + (r.via as { sync: number }).sync, 0)
     // propagation
     const delays: number[] = []
     let missing = 0
@@ -275,6 +284,8 @@ async function parent (args: Args): Promise<void> {
       propagationP99Ms: Math.round(percentile(delays, 0.99)),
       propagationMaxMs: Math.round(Math.max(...delays)),
       undelivered: missing,
+      arrivedByGossip: viaGossip,
+      arrivedBySync: viaSync,
       convergedEpochPct: Math.round(1000 * converged / args.epochs) / 10,
       bytesPerNodePerEpoch: Math.round(bytes / args.nodes / measuredEpochs),
       rssMbPerNode: Math.round(10 * Math.max(...rss.map((r, w) => r / Math.min(args.perProcess, args.nodes - w * args.perProcess))) / 1024 / 1024) / 10
@@ -283,6 +294,7 @@ async function parent (args: Args): Promise<void> {
     else {
       process.stdout.write(`network benchmark: ${out.nodes} nodes in ${out.processes} processes (${out.nodesPerProcess} per process), ${out.epochs} epochs of ${epochMs} ms, ${out.offers} offers\n`)
       process.stdout.write(`  propagation p50 ${out.propagationP50Ms} ms, p99 ${out.propagationP99Ms} ms, max ${out.propagationMaxMs} ms, undelivered ${out.undelivered}\n`)
+      process.stdout.write(`  arrivals: ${out.arrivedByGossip} by gossip, ${out.arrivedBySync} by sync reconciliation\n`)
       process.stdout.write(`  converged epochs ${out.convergedEpochPct} %\n`)
       process.stdout.write(`  ${out.bytesPerNodePerEpoch} application bytes per node per epoch\n`)
       process.stdout.write(`  ${out.rssMbPerNode} MB resident per node\n`)
