@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { createIdentity, identityFromPrivateKey } from '../../src/protocol/identity.js'
 import { bytesToHex, hexToBytes } from '../../src/protocol/hex.js'
-import { epochAt, epochStart, parseProfile, serializeProfile, type Profile } from '../../src/protocol/profile.js'
+import { epochAt, epochStart, parseProfile, serializeProfile, topicName, type Profile } from '../../src/protocol/profile.js'
 import type { Address, Hash, JobOffer, ResourceOffer } from '../../src/protocol/types.js'
 import { LilyNode } from '../../src/node/network.js'
 import { createLogger } from '../../src/node/logger.js'
@@ -131,7 +131,8 @@ async function worker (cfg: WorkerConfig): Promise<void> {
           roots: Object.fromEntries([...n.roots.entries()].map(([e, r]) => [e.toString(), r])),
           arrivals: Object.fromEntries(arrivals[i].entries()),
           bytes: n.metrics.bytesIn + n.metrics.bytesOut + n.metrics.rpcBytesIn + n.metrics.rpcBytesOut,
-          peers: n.libp2p.getPeers().length
+          peers: n.libp2p.getPeers().length,
+          mesh: (n.libp2p.services.pubsub as unknown as { getMeshPeers?: (t: string) => string[] }).getMeshPeers?.(topicName(profile, 'jobs')).length ?? -1
         }))
       })
     } else if (c.cmd === 'stop') {
@@ -146,7 +147,7 @@ async function worker (cfg: WorkerConfig): Promise<void> {
 
 // ------------------------------------------------------------------ parent side
 
-interface NodeReport { address: string, participating: boolean, roots: Record<string, string>, arrivals: Record<string, number>, bytes: number, peers: number }
+interface NodeReport { address: string, participating: boolean, roots: Record<string, string>, arrivals: Record<string, number>, bytes: number, peers: number, mesh: number }
 
 class Worker {
   readonly proc: ChildProcess
@@ -250,6 +251,7 @@ async function parent (args: Args): Promise<void> {
     }
     await sleep(epochStart(profile, last + 2n) + args.graceMs + epochMs - Date.now())
     const final = await report()
+    if (process.env.LILYNODE_BENCH_DEBUG === '1') process.stderr.write(`peers ${final.map((n) => n.peers).join(',')}\nmesh ${final.map((n) => n.mesh).join(',')}\n`)
     const reports = await Promise.all(workers.map(async (w) => await w.call({ cmd: 'report' }, 'report')))
     const rss = reports.map((r) => r.rss as number)
     const viaGossip = reports.reduce((s, r) => s + (r.via as { gossip: number }).gossip, 0)

@@ -102,7 +102,7 @@ interface StoredAcceptance { dealId: Hash, party: Party, signature: Signature, w
 
 const HEAD_KEY = 'head'
 /** Direct peers a (non-bootstrap) node tries to keep. */
-const TARGET_PEERS = 6
+const TARGET_PEERS = 8
 /** Heartbeats gossiped per epoch in large networks (all nodes gossip below twice this). */
 const HEARTBEAT_SAMPLE = 8
 const MAX_HEARTBEAT_EPOCHS = 16

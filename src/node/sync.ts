@@ -159,7 +159,8 @@ export class SyncService {
       },
       peers: async () => {
         const out: Array<{ id: string, addrs: string[] }> = []
-        for (const c of node.libp2p.getConnections()) {
+        // a random sample, so that joiners spread over the network instead of all dialing the same early peers
+        for (const c of sample(node.libp2p.getConnections(), 256)) {
           if (out.length >= 32) break
           const addrs = (await node.libp2p.peerStore.get(c.remotePeer).catch(() => undefined))?.addresses.map((a) => a.multiaddr.toString()).slice(0, 4) ?? []
           if (addrs.length > 0 && !out.some((o) => o.id === c.remotePeer.toString())) out.push({ id: c.remotePeer.toString(), addrs })
