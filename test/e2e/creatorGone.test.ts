@@ -15,7 +15,7 @@ describe('e2e (4): the creator is gone at result time', function () {
     const net = (t as TestNet).net
     const job = net.run('creator-1', 'probe:v1.0.0', ['action=slowecho', 'n=4', 'arg=nobody home'], ['--timeout', '90'])
     const running = await job.waitFor((e) => e.stage === 'running', 120_000, 'running')
-    const matched = job.events.find((e) => e.stage === 'matched') as Record<string, unknown>
+    const matched = job.events.filter((e) => e.stage === 'matched').pop() as Record<string, unknown>
     await job.stop('SIGKILL')
     const dealId = running.dealId as Hash
     const provider = net.procs.get('provider-1')

@@ -108,6 +108,7 @@ export async function assertConserved (net: Devnet): Promise<void> {
   assert.equal(held, free + stakes, `escrow holds ${held} wei but free balances ${free} + stakes ${stakes} = ${free + stakes}`)
 }
 
+/** The last event of a stage (a job offered again after an expired match has several). */
 export function eventOf (events: Array<Record<string, unknown>>, stage: string): Record<string, unknown> | undefined {
-  return events.find((e) => e.stage === stage)
+  return events.filter((e) => e.stage === stage).pop()
 }

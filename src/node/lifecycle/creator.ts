@@ -128,7 +128,8 @@ export class CreatorRole {
     const inputs = resolveInputs(job.spec, job.inputs)
     const specBytes = new TextEncoder().encode(serializeModuleSpec(job.spec))
     const inputBytes = encodeInputs(inputs)
-    const epoch = net.currentEpoch()
+    // the next epoch: an offer for the current one could reach some nodes after they matched it
+    const epoch = net.currentEpoch() + 1n
     const res = job.resources ?? job.spec.resources
     const offer: JobOffer = {
       creator: net.address,
@@ -297,11 +298,11 @@ export class CreatorRole {
             const acc = net.acceptances(dealId)
             if (acc.creator !== undefined && acc.provider !== undefined) {
               await store.move(dealId, 'agreed', { sigCreator: acc.creator, sigProvider: acc.provider }, 'both signatures in')
+            } else if (BigInt(nowS()) > r.deal.openBy) {
+              await store.move(dealId, 'expired', {}, 'the provider never signed')
             } else if (acc.creator !== undefined && Date.now() - r.updatedAt > 1500) {
               const sigProvider = await fetchCounterpartySignature(net, r, this.providerPeer(r), this.o.maxTransferBytes, signal)
               await store.move(dealId, 'agreed', { sigCreator: acc.creator, sigProvider }, 'provider signature fetched directly')
-            } else if (BigInt(nowS()) > r.deal.openBy) {
-              await store.move(dealId, 'expired', {}, 'the provider never signed')
             }
             break
           }

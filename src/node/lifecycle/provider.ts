@@ -282,10 +282,11 @@ export class ProviderRole {
         }
         const acc = this.o.net.acceptances(r.dealId)
         if (acc.creator !== undefined && acc.provider !== undefined) await this.move(r, 'agreed', { sigCreator: acc.creator, sigProvider: acc.provider }, 'both signatures in')
+        else if (BigInt(Math.floor(Date.now() / 1000)) > r.deal.openBy) await this.move(r, 'expired', {}, 'the creator never signed')
         else if (acc.provider !== undefined && waited('matched') > 1500) {
           const sigCreator = await fetchCounterpartySignature(this.o.net, r, this.creatorPeer(r), this.o.maxTransferBytes, this.controller.signal)
           await this.move(r, 'agreed', { sigCreator, sigProvider: acc.provider }, 'creator signature fetched directly')
-        } else if (BigInt(Math.floor(Date.now() / 1000)) > r.deal.openBy) await this.move(r, 'expired', {}, 'the creator never signed')
+        }
         return
       }
       case 'agreed':
