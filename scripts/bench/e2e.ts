@@ -1,0 +1,115 @@
+/**
+ * bench:e2e — from `lilynode run` to a paid result on the devnet (epochMs 1000), with every
+ * party a separate OS process (real libp2p, anvil, Docker):
+ *   1. latency: `--latency-jobs` trivial jobs one after the other, wall time from starting
+ *      `lilynode run` to its exit after the payment (p50, p95);
+ *   2. throughput: `--jobs` trivial jobs over `--providers` providers, from `--creators`
+ *      creators at once (each runs its jobs in turn), jobs per minute;
+ *   gas per deal: openDeal + complete, from the receipts.
+ * `--json` prints one line: jobs, latencyMsP50, latencyMsP95, jobsPerMinute, gasPerDeal.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { lilyEscrowAbi } from '../../src/chain/artifacts.js'
+import { Devnet } from '../../src/node/devnet.js'
+import type { Hash } from '../../src/protocol/types.js'
+
+function arg (name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`)
+  if (i < 0) return def
+  const v = Number(process.argv[i + 1])
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name} needs a non-negative integer`)
+  return v
+}
+
+const json = process.argv.includes('--json')
+const latencyJobs = arg('latency-jobs', 10)
+const jobs = arg('jobs', 100)
+const providers = arg('providers', 4)
+const creators = Math.max(1, arg('creators', 5))
+const say = (s: string): void => { if (!json) process.stdout.write(`${s}\n`) }
+
+function pct (xs: number[], p: number): number {
+  if (xs.length === 0) return 0
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]
+}
+
+async function runOne (net: Devnet, creator: string, i: number): Promise<{ ms: number, dealId: Hash }> {
+  const t0 = Date.now()
+  const p = net.run(creator, 'probe:v1.0.0', ['action=echo', `arg=bench ${i}`])
+  const code = await p.done
+  const ms = Date.now() - t0
+  if (code !== 0) throw new Error(`job ${i} (${creator}) failed with exit ${String(code)}: ${p.stderrTail.slice(-300)}`)
+  const m = p.events.filter((e) => e.stage === 'matched').pop()
+  return { ms, dealId: m?.dealId as Hash }
+}
+
+async function gasOf (net: Devnet, dealIds: Hash[]): Promise<number> {
+  let total = 0n
+  let n = 0
+  for (const dealId of dealIds.slice(0, 20)) {
+    const q = { abi: lilyEscrowAbi, address: net.profile.escrow, args: { dealId }, fromBlock: 0n, strict: true } as const
+    const opened = await net.chain.public.getContractEvents({ ...q, eventName: 'DealOpened' })
+    const completed = await net.chain.public.getContractEvents({ ...q, eventName: 'DealCompleted' })
+    if (opened.length === 0 || completed.length === 0) continue
+    for (const h of [opened[0].transactionHash, completed[0].transactionHash]) {
+      total += (await net.chain.public.getTransactionReceipt({ hash: h })).gasUsed
+    }
+    n++
+  }
+  return n === 0 ? 0 : Number(total / BigInt(n))
+}
+
+async function main (): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'lily-bench-e2e-'))
+  const net = new Devnet({ dataDir: join(dir, 'net'), providers, mediators: 0, creators, epochMs: 1000, log: (l) => say(`devnet: ${l}`) })
+  try {
+    await net.start()
+    const lat: number[] = []
+    const dealIds: Hash[] = []
+    for (let i = 0; i < latencyJobs; i++) {
+      const r = await runOne(net, 'creator-1', i)
+      lat.push(r.ms)
+      dealIds.push(r.dealId)
+      say(`latency job ${i + 1}/${latencyJobs}: ${r.ms} ms from \`lilynode run\` to paid`)
+    }
+    const t0 = Date.now()
+    let next = 0
+    let done = 0
+    await Promise.all(Array.from({ length: creators }, async (_, c) => {
+      for (;;) {
+        const i = next++
+        if (i >= jobs) return
+        const r = await runOne(net, `creator-${c + 1}`, latencyJobs + i)
+        dealIds.push(r.dealId)
+        done++
+        if (done % 10 === 0) say(`throughput: ${done}/${jobs} jobs paid after ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      }
+    }))
+    const wallMs = Date.now() - t0
+    const result = {
+      jobs: latencyJobs + jobs,
+      latencyMsP50: pct(lat, 50),
+      latencyMsP95: pct(lat, 95),
+      jobsPerMinute: jobs === 0 ? 0 : Math.round((jobs / (wallMs / 60_000)) * 10) / 10,
+      gasPerDeal: await gasOf(net, dealIds)
+    }
+    if (json) process.stdout.write(`${JSON.stringify(result)}\n`)
+    else {
+      say(`\njobs paid            ${result.jobs}`)
+      say(`latency p50 / p95    ${result.latencyMsP50} / ${result.latencyMsP95} ms (lilynode run → paid, epochMs 1000)`)
+      say(`throughput           ${result.jobsPerMinute} jobs/min (${jobs} jobs, ${providers} providers, ${creators} creators at once)`)
+      say(`gas per deal         ${result.gasPerDeal} (openDeal + complete)`)
+    }
+  } finally {
+    await net.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:e2e failed: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exitCode = 1
+})
