@@ -6,6 +6,24 @@
  * Peer policing: a token bucket of messages per propagation source, a decaying count of
  * rejects per peer that feeds gossipsub's app-specific score, and a ban (hang-up plus
  * connection gating) for peers past the threshold.
+ *
+ * What each kind of bad input gets (counted as `<topic>/<action>/<code>` in GossipMetrics):
+ *   malformed bytes, not JSON, wrong fields          reject  PROTOCOL_MALFORMED / _UNKNOWN_FIELD / _MISSING_FIELD / _BAD_TYPE / _BAD_HEX
+ *   over the profile's maxMessageBytes or kind cap  reject  PROTOCOL_TOO_LARGE
+ *   out-of-bounds field values                      reject  PROTOCOL_OUT_OF_BOUNDS
+ *   signature unparsable / high-s / not the party   reject  PROTOCOL_BAD_SIGNATURE / PROTOCOL_HIGH_S / PROTOCOL_WRONG_SIGNER
+ *   offer/acceptance/heartbeat signed by someone
+ *     other than the peer that published it         reject  NODE_WRONG_PUBLISHER
+ *   over 100 msg/s (burst 400) from one peer, or
+ *     the author over maxOffersPerPeerPerEpoch      reject  NODE_RATE_LIMITED (relays of someone else's excess: ignore)
+ *   offer for an epoch already closed / too far
+ *     ahead; acceptance or heartbeat out of window  ignore  PROTOCOL_EPOCH_TOO_OLD / PROTOCOL_EPOCH_TOO_NEW
+ *   already known (other bytes)                     ignore  PROTOCOL_DUPLICATE
+ *   pool full                                       ignore  NODE_EPOCH_FULL
+ *   from a banned peer still in flight              ignore  NODE_BANNED
+ *   dropped by the test hook                        ignore  TEST_DROPPED
+ * A peer with 40 (decayed) rejects, or whose gossipsub score falls under −80, is hung up on
+ * and refused for 2 minutes.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { ProtocolError } from '../protocol/errors.js'
