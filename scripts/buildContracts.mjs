@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * Compiles contracts/*.sol and contracts/test/*.sol with solc-js into contracts/out/<Name>.json
+ * Compiles contracts/*.sol, contracts/test/*.sol and contracts/examples/*.sol with solc-js into contracts/out/<Name>.json
  * (abi, bytecode, deployedBytecode, gas estimates), then writes the typed `as const` artifacts
  * the TypeScript code imports, so `tsc` works on a fresh clone without running solc:
- *   src/chain/artifacts.ts   — LilyEscrow
- *   test/chain/artifacts.ts  — the test tokens and attackers
+ *   src/chain/artifacts.ts   — LilyEscrow, LilyRequests
+ *   test/chain/artifacts.ts  — the test tokens and attackers, the example consumers
  * Usage: npm run build:contracts  (add --check to fail when the committed artifacts are stale)
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
@@ -26,7 +26,7 @@ export const SETTINGS = {
 
 function sources () {
   const files = {}
-  for (const dir of ['', 'test']) {
+  for (const dir of ['', 'test', 'examples']) {
     const abs = join(contractsDir, dir)
     if (!existsSync(abs)) continue
     for (const f of readdirSync(abs).filter((n) => n.endsWith('.sol')).sort()) {
@@ -86,14 +86,14 @@ for (const [file, contracts] of Object.entries(output.contracts)) {
       bytecode: `0x${c.evm.bytecode.object}`,
       deployedBytecode: `0x${c.evm.deployedBytecode.object}`
     }, null, 2) + '\n')
-    ;(file.startsWith('test/') ? test : main).push([name, c])
+    ;(file.startsWith('test/') || file.startsWith('examples/') ? test : main).push([name, c])
     process.stdout.write(`${name}: ${c.evm.deployedBytecode.object.length / 2} bytes runtime\n`)
   }
 }
 const byName = (a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
 const targets = [
-  [join(root, 'src/chain/artifacts.ts'), header('LilyEscrow.sol') + main.sort(byName).map(([n, c]) => tsArtifact(n, c)).join('\n')],
-  [join(root, 'test/chain/artifacts.ts'), header('test/*.sol') + test.sort(byName).map(([n, c]) => tsArtifact(n, c)).join('\n')]
+  [join(root, 'src/chain/artifacts.ts'), header('LilyEscrow.sol, LilyRequests.sol') + main.sort(byName).map(([n, c]) => tsArtifact(n, c)).join('\n')],
+  [join(root, 'test/chain/artifacts.ts'), header('test/*.sol, examples/*.sol') + test.sort(byName).map(([n, c]) => tsArtifact(n, c)).join('\n')]
 ]
 let stale = false
 for (const [path, text] of targets) {
