@@ -28,3 +28,4 @@ export {
 } from './registerMediator.js'
 export { EventFollower, type CursorStore, type EventBatch, type EventFollowerOptions, type FollowedEvent } from './follower.js'
 export { ChainEventLog, type DealFacts, type OpenedDeal, type StoredEvent, type StringStore } from './eventLog.js'
+export * from './requests/index.js'

@@ -1,0 +1,13 @@
+/** On-chain job requests (LilyRequests): one action per file. */
+export { lilyRequestsAbi, lilyRequestsBytecode } from '../artifacts.js'
+export { RequestStatus, requestStatusName, MAX_RESULT_DATA, MAX_CALLBACK_GAS, type RequestParams, type RequestStatusName, type OnChainRequest } from './types.js'
+export { sendRequests, toRequestsError, type RequestsTxInfo, type RequestsEventLog } from './send.js'
+export { jobOfferForRequest, type JobOfferForRequestParameters } from './jobOffer.js'
+export { deployRequests, type DeployRequestsParameters, type DeployRequestsReturnType } from './deployRequests.js'
+export { requestJob, type RequestJobParameters, type RequestJobReturnType } from './requestJob.js'
+export { openRequestDeal, type OpenRequestDealParameters, type OpenRequestDealReturnType } from './openRequestDeal.js'
+export { fulfillRequest, type FulfillRequestParameters, type FulfillRequestReturnType } from './fulfillRequest.js'
+export { settleRequest, type SettleRequestParameters } from './settleRequest.js'
+export { refundRequest, type RefundRequestParameters } from './refundRequest.js'
+export { withdrawCredit, type WithdrawCreditParameters } from './withdrawCredit.js'
+export { getRequest, getRequestJobOfferHash, getRequestCredit, type GetRequestParameters, type GetRequestJobOfferHashParameters } from './getRequest.js'
