@@ -25,6 +25,7 @@ import { bytesToHex } from '../protocol/hex.js'
 import type { OfferRecord } from './types.js'
 import { writeHash32 } from './bytes.js'
 import { slotKey } from './offers.js'
+import { jobPrice } from './price.js'
 
 const EXACT = 2 ** 52
 
@@ -135,6 +136,12 @@ interface Shape { cpu: number, ram: number, gpus: number, vram: number, disk: nu
 /** Offers one job may set aside (collateral, self-deal) in a shared heap before it gets a heap of its own. */
 const SKIP_LIMIT = 16
 const SKIPPED_TOO_MANY = Symbol('skipped too many')
+/** Phase 2 bounds: offers tried per unmatched job, jobs tried per offer, alternatives tried per moved job. */
+export const TARGET_SCAN = 8
+export const JOB_SCAN = 4
+export const MOVE_SCAN = 16
+/** Phase 2 passes: a move is taken when its surplus change ≥ −slack × the new job's own surplus. */
+export const LOSS_PASSES: readonly bigint[] = [0n, 3n]
 
 /** The effective provider offers of one epoch, with what is left of their capacity. */
 export class Market {
@@ -144,6 +151,7 @@ export class Market {
   private readonly remGpus: Float64Array
   private readonly remDisk: Float64Array
   private readonly vram: Float64Array
+  private readonly cap: Float64Array
   private readonly pc: Float64Array
   private readonly pr: Float64Array
   private readonly pg: Float64Array
@@ -161,12 +169,13 @@ export class Market {
   constructor (readonly offers: ReadonlyArray<OfferRecord<ResourceOffer>>, private readonly tie: TieBreaker) {
     const n = this.n = offers.length
     this.remCpu = new Float64Array(n); this.remRam = new Float64Array(n); this.remGpus = new Float64Array(n)
-    this.remDisk = new Float64Array(n); this.vram = new Float64Array(n)
+    this.remDisk = new Float64Array(n); this.vram = new Float64Array(n); this.cap = new Float64Array(4 * n)
     this.pc = new Float64Array(n); this.pr = new Float64Array(n); this.pg = new Float64Array(n); this.pd = new Float64Array(n)
     this.priceSafe = new Uint8Array(n); this.collNum = new Float64Array(n)
     this.lower = new Array<string>(n); this.slots = new Array<string>(n); this.ties = new Array<string | undefined>(n)
     for (let i = 0; i < n; i++) {
       const o = offers[i].offer
+      this.cap[4 * i] = o.cpu; this.cap[4 * i + 1] = o.ram; this.cap[4 * i + 2] = o.gpus; this.cap[4 * i + 3] = o.disk
       this.remCpu[i] = o.cpu; this.remRam[i] = o.ram; this.remGpus[i] = o.gpus; this.remDisk[i] = o.disk; this.vram[i] = o.gpuVram
       this.pc[i] = safeNum(o.priceCpu); this.pr[i] = safeNum(o.priceRam); this.pg[i] = safeNum(o.priceGpu); this.pd[i] = safeNum(o.priceDisk)
       this.priceSafe[i] = Number.isNaN(this.pc[i] + this.pr[i] + this.pg[i] + this.pd[i]) ? 0 : 1
@@ -266,7 +275,142 @@ export class Market {
         const p = found.provider
         this.remCpu[p] -= o.cpu; this.remRam[p] -= o.ram; this.remGpus[p] -= o.gpus; this.remDisk[p] -= o.disk
         out.push({ job, resource: this.offers[p], price: found.price })
+        this.greedyAt.push(p)
       }
+    }
+    return this.improve(jobs, out)
+  }
+
+  // ------------------------------------------------------------ phase 2: augmenting moves
+
+  private readonly sorted = new Map<string, ShapeHeap>()
+  private readonly greedyAt: number[] = []
+
+  /** rate·timeout of offer `p` for job `o`, exact. */
+  private priceOf (o: JobOffer, p: number): bigint {
+    if (this.priceSafe[p] === 1) {
+      const num = (this.pc[p] * o.cpu + this.pr[p] * o.ram + this.pg[p] * o.gpus + this.pd[p] * o.disk) * o.timeout
+      if (num <= EXACT) return BigInt(num)
+    }
+    return jobPrice(o, this.offers[p].offer)
+  }
+
+  /**
+   * Every offer that accepts `o`'s module, has the vram and whose whole (nominal) capacity
+   * could hold `o`'s shape, cheapest first for that shape (ties: keccak(seed, id), then slot).
+   * Built once per shape and module, lazily.
+   */
+  private sortedFor (o: JobOffer): Iterable<number> {
+    const vram = o.gpus > 0 ? o.gpuVram : 0
+    const key = `${o.cpu},${o.ram},${o.gpus},${vram},${o.disk},${o.module}`
+    let heap = this.sorted.get(key)
+    if (heap === undefined) {
+      const lists = [this.anyModule, this.byModule.get(o.module) ?? []]
+      heap = new ShapeHeap(lists[0].length + lists[1].length, this)
+      for (const list of lists) {
+        for (const i of list) {
+          const c = 4 * i
+          if (this.cap[c] < o.cpu || this.cap[c + 1] < o.ram || this.cap[c + 2] < o.gpus || this.cap[c + 3] < o.disk || (o.gpus > 0 && this.vram[i] < vram)) continue
+          let rate = NaN
+          if (this.priceSafe[i] === 1) {
+            rate = this.pc[i] * o.cpu + this.pr[i] * o.ram + this.pg[i] * o.gpus + this.pd[i] * o.disk
+            if (!(rate <= EXACT)) rate = NaN
+          }
+          if (Number.isNaN(rate)) heap.big.set(i, jobPrice({ ...o, timeout: 1 }, this.offers[i].offer))
+          heap.append(i, rate)
+        }
+      }
+      heap.heapify()
+      this.sorted.set(key, heap)
+    }
+    return inOrder(heap)
+  }
+
+  private admits (o: JobOffer, p: number, creator: string): boolean {
+    return this.lower[p] !== creator && this.collateralOk(p, o.collateral, safeNum(o.collateral))
+  }
+
+  /** The cheapest offer other than `not` that serves `o` in what is left of its capacity, among the first MOVE_SCAN that admit it. */
+  private alternative (o: JobOffer, not: number): { q: number, price: bigint } | null {
+    const creator = o.creator.toLowerCase()
+    const shape: Shape = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram: 0, disk: o.disk }
+    let n = 0
+    for (const q of this.sortedFor(o)) {
+      const price = this.priceOf(o, q)
+      if (price > o.maxPrice) break
+      if (q === not || !this.admits(o, q, creator)) continue
+      if (++n > MOVE_SCAN) break
+      if (this.fits(q, shape)) return { q, price }
+    }
+    return null
+  }
+
+  /**
+   * Phase 2. For each job the greedy pass left unmatched, in matching order: among the first
+   * TARGET_SCAN offers that admit it at a price ≤ maxPrice (cheapest first), either it fits
+   * what is left (direct), or one job j already there (first JOB_SCAN of those whose leaving
+   * would make room, in the order they came) moves to its cheapest alternative that fits now.
+   * The move with the largest surplus change wins (first found on ties), if the change is ≥ 0.
+   */
+  private improve (jobs: ReadonlyArray<OfferRecord<JobOffer>>, greedy: EngineMatch[]): EngineMatch[] {
+    if (greedy.length === jobs.length) return greedy
+    const at = new Map<OfferRecord<JobOffer>, { p: number, price: bigint }>()
+    const onOffer = new Map<number, Array<OfferRecord<JobOffer>>>()
+    for (let g = 0; g < greedy.length; g++) {
+      const m = greedy[g]; const p = this.greedyAt[g]
+      at.set(m.job, { p, price: m.price })
+      const l = onOffer.get(p); if (l === undefined) onOffer.set(p, [m.job]); else l.push(m.job)
+    }
+    if (greedy.length === jobs.length) return greedy
+    let moved = false
+    for (const slack of LOSS_PASSES) for (const u of jobs) {
+      if (at.has(u)) continue
+      const o = u.offer
+      const creator = o.creator.toLowerCase()
+      let best: { gain: bigint, own: bigint, p: number, price: bigint, j?: OfferRecord<JobOffer>, q?: number, qPrice?: bigint } | null = null
+      let n = 0
+      for (const p of this.sortedFor(o)) {
+        const price = this.priceOf(o, p)
+        if (price > o.maxPrice) break
+        if (!this.admits(o, p, creator)) continue
+        if (++n > TARGET_SCAN) break
+        const own = o.maxPrice - price
+        if (this.remCpu[p] >= o.cpu && this.remRam[p] >= o.ram && this.remGpus[p] >= o.gpus && this.remDisk[p] >= o.disk) {
+          if (best === null || own > best.gain) best = { gain: own, own, p, price }
+          continue
+        }
+        let k = 0
+        for (const j of onOffer.get(p) ?? []) {
+          const jo = j.offer
+          if (this.remCpu[p] + jo.cpu < o.cpu || this.remRam[p] + jo.ram < o.ram || this.remGpus[p] + jo.gpus < o.gpus || this.remDisk[p] + jo.disk < o.disk) continue
+          if (++k > JOB_SCAN) break
+          const alt = this.alternative(jo, p)
+          if (alt === null) continue
+          const gain = own + (at.get(j) as { price: bigint }).price - alt.price
+          if (best === null || gain > best.gain) best = { gain, own, p, price, j, q: alt.q, qPrice: alt.price }
+        }
+      }
+      if (best === null || 2n * best.gain < -slack * best.own) continue
+      moved = true
+      const p = best.p
+      if (best.j !== undefined) {
+        const jo = best.j.offer; const q = best.q as number
+        this.remCpu[p] += jo.cpu; this.remRam[p] += jo.ram; this.remGpus[p] += jo.gpus; this.remDisk[p] += jo.disk
+        this.remCpu[q] -= jo.cpu; this.remRam[q] -= jo.ram; this.remGpus[q] -= jo.gpus; this.remDisk[q] -= jo.disk
+        const l = onOffer.get(p) as Array<OfferRecord<JobOffer>>
+        l.splice(l.indexOf(best.j), 1)
+        const lq = onOffer.get(q); if (lq === undefined) onOffer.set(q, [best.j]); else lq.push(best.j)
+        at.set(best.j, { p: q, price: best.qPrice as bigint })
+      }
+      this.remCpu[p] -= o.cpu; this.remRam[p] -= o.ram; this.remGpus[p] -= o.gpus; this.remDisk[p] -= o.disk
+      const l = onOffer.get(p); if (l === undefined) onOffer.set(p, [u]); else l.push(u)
+      at.set(u, { p, price: best.price })
+    }
+    if (!moved) return greedy
+    const out: EngineMatch[] = []
+    for (const job of jobs) {
+      const a = at.get(job)
+      if (a !== undefined) out.push({ job, resource: this.offers[a.p], price: a.price })
     }
     return out
   }
@@ -306,6 +450,36 @@ export class Market {
     }
     for (let i = 0; i < asideIdx.length; i++) heap.push(asideIdx[i], asideRate[i])
     return result
+  }
+}
+
+/** The offers of a heap in its order, without changing it: a frontier of heap positions, smallest first. */
+function * inOrder (h: ShapeHeap): Generator<number> {
+  if (h.size === 0) return
+  const fr: number[] = [0]
+  const less = (a: number, b: number): boolean => h.less(a, b)
+  while (fr.length > 0) {
+    const top = fr[0]
+    const last = fr.pop() as number
+    if (fr.length > 0) {
+      fr[0] = last
+      for (let i = 0; ;) {
+        const l = 2 * i + 1; if (l >= fr.length) break
+        let m = l; if (l + 1 < fr.length && less(fr[l + 1], fr[l])) m = l + 1
+        if (!less(fr[m], fr[i])) break
+        const t = fr[m]; fr[m] = fr[i]; fr[i] = t; i = m
+      }
+    }
+    yield h.idx[top]
+    for (const c of [2 * top + 1, 2 * top + 2]) {
+      if (c >= h.size) continue
+      fr.push(c)
+      for (let i = fr.length - 1; i > 0;) {
+        const pp = (i - 1) >> 1
+        if (!less(fr[i], fr[pp])) break
+        const t = fr[pp]; fr[pp] = fr[i]; fr[i] = t; i = pp
+      }
+    }
   }
 }
 

@@ -155,7 +155,8 @@ export function referenceMatches (prev: MatcherState, input: EpochInput, epoch: 
     const c = rem.get(`${h.provider}:${h.nonce}`)
     if (c !== undefined) { c.cpu = Math.max(0, c.cpu - h.cpu); c.ram = Math.max(0, c.ram - h.ram); c.gpus = Math.max(0, c.gpus - h.gpus); c.disk = Math.max(0, c.disk - h.disk) }
   }
-  const out: RefMatch[] = []
+  const at = new Map<Hash, { key: string, price: bigint }>()
+  const on = new Map<string, Array<OfferRecord<JobOffer>>>()
   for (const j of jobs) {
     const o = j.offer
     let best: { key: string, r: OfferRecord<ResourceOffer>, price: bigint, tie: string } | undefined
@@ -174,7 +175,77 @@ export function referenceMatches (prev: MatcherState, input: EpochInput, epoch: 
     if (best === undefined) continue
     const c = rem.get(best.key) as { cpu: number, ram: number, gpus: number, disk: number }
     c.cpu -= o.cpu; c.ram -= o.ram; c.gpus -= o.gpus; c.disk -= o.disk
-    out.push({ jobId: j.id, resourceId: best.r.id, price: best.price })
+    at.set(j.id, { key: best.key, price: best.price })
+    const l = on.get(best.key); if (l === undefined) on.set(best.key, [j]); else l.push(j)
+  }
+
+  // phase 2: augmenting moves, written out with full sorts and scans
+  type Cap = { cpu: number, ram: number, gpus: number, disk: number }
+  const capOf = (key: string): Cap => rem.get(key) as Cap
+  const admitsStatic = (o: JobOffer, r: ResourceOffer): boolean => r.cpu >= o.cpu && r.ram >= o.ram && r.gpus >= o.gpus && r.disk >= o.disk &&
+    (o.gpus === 0 || r.gpuVram >= o.gpuVram) && (r.modules.length === 0 || r.modules.includes(o.module))
+  const order = (o: JobOffer): Array<[string, OfferRecord<ResourceOffer>]> => offers.filter(([, r]) => admitsStatic(o, r.offer))
+    .map(([key, r]) => ({ key, r, price: jobPrice(o, r.offer), t: tie(seed, r.id) }))
+    .sort((a, b) => a.price < b.price ? -1 : a.price > b.price ? 1 : a.t < b.t ? -1 : a.t > b.t ? 1 : 0)
+    .map((x) => [x.key, x.r])
+  const admits = (o: JobOffer, r: ResourceOffer): boolean => r.collateral >= o.collateral && r.provider.toLowerCase() !== o.creator.toLowerCase()
+  const fitsNow = (o: JobOffer, key: string): boolean => { const c = capOf(key); return c.cpu >= o.cpu && c.ram >= o.ram && c.gpus >= o.gpus && c.disk >= o.disk }
+  const alternative = (o: JobOffer, not: string): { key: string, price: bigint } | undefined => {
+    let n = 0
+    for (const [key, r] of order(o)) {
+      const price = jobPrice(o, r.offer)
+      if (price > o.maxPrice) break
+      if (key === not || !admits(o, r.offer)) continue
+      if (++n > 16) break
+      if (fitsNow(o, key)) return { key, price }
+    }
+    return undefined
+  }
+  for (const slack of [0n, 3n]) {
+    for (const u of jobs) {
+      if (at.has(u.id)) continue
+      const o = u.offer
+      let best: { gain: bigint, own: bigint, key: string, price: bigint, j?: OfferRecord<JobOffer>, q?: string, qPrice?: bigint } | undefined
+      let n = 0
+      for (const [key, r] of order(o)) {
+        const price = jobPrice(o, r.offer)
+        if (price > o.maxPrice) break
+        if (!admits(o, r.offer)) continue
+        if (++n > 8) break
+        const own = o.maxPrice - price
+        if (fitsNow(o, key)) { if (best === undefined || own > best.gain) best = { gain: own, own, key, price }; continue }
+        let k = 0
+        for (const j of on.get(key) ?? []) {
+          const c = capOf(key)
+          if (c.cpu + j.offer.cpu < o.cpu || c.ram + j.offer.ram < o.ram || c.gpus + j.offer.gpus < o.gpus || c.disk + j.offer.disk < o.disk) continue
+          if (++k > 4) break
+          const alt = alternative(j.offer, key)
+          if (alt === undefined) continue
+          const gain = own + (at.get(j.id) as { price: bigint }).price - alt.price
+          if (best === undefined || gain > best.gain) best = { gain, own, key, price, j, q: alt.key, qPrice: alt.price }
+        }
+      }
+      if (best === undefined || 2n * best.gain < -slack * best.own) continue
+      const c = capOf(best.key)
+      if (best.j !== undefined) {
+        const jo = best.j.offer; const cq = capOf(best.q as string)
+        c.cpu += jo.cpu; c.ram += jo.ram; c.gpus += jo.gpus; c.disk += jo.disk
+        cq.cpu -= jo.cpu; cq.ram -= jo.ram; cq.gpus -= jo.gpus; cq.disk -= jo.disk
+        const l = on.get(best.key) as Array<OfferRecord<JobOffer>>
+        l.splice(l.indexOf(best.j), 1)
+        const lq = on.get(best.q as string); if (lq === undefined) on.set(best.q as string, [best.j]); else lq.push(best.j)
+        at.set(best.j.id, { key: best.q as string, price: best.qPrice as bigint })
+      }
+      c.cpu -= o.cpu; c.ram -= o.ram; c.gpus -= o.gpus; c.disk -= o.disk
+      const l = on.get(best.key); if (l === undefined) on.set(best.key, [u]); else l.push(u)
+      at.set(u.id, { key: best.key, price: best.price })
+    }
+  }
+  const idOf = new Map(offers.map(([key, r]) => [key, r.id]))
+  const out: RefMatch[] = []
+  for (const j of jobs) {
+    const a = at.get(j.id)
+    if (a !== undefined) out.push({ jobId: j.id, resourceId: idOf.get(a.key) as Hash, price: a.price })
   }
   return out
 }
