@@ -276,7 +276,7 @@ function main (): void {
     const lilyMs = performance.now() - t0
     const c = welfare(m.jobs, lilypad(m, 'shared'))
     if (a.matched < b.matched) allAtLeast = false
-    log(`${n} job offers x ${n} provider offers (${m.resources.length} with versions)`)
+    log(`${n} job offers x ${n} provider offers (${m.resources.length} with versions)   target jobs ours ≥ lilypad rule: ${a.matched >= b.matched ? 'MET' : 'NOT MET'}`)
     log(`  ours                          ${fmt(a)}`)
     log(`  lilypad rule (1 deal / offer) ${fmt(b)}   (${lilyMs.toFixed(0)} ms, O(J·P))`)
     log(`  lilypad order, shared capacity ${fmt(c)}`)
@@ -287,6 +287,7 @@ function main (): void {
   const families: Array<[string, (j: number, p: number, s: number) => Market]> = [['random 2-D fit (cpu, ram)', generateUnit], ['single-GPU machines', generateUnitGpu]]
   let sumOurs = 0n; let sumOpt = 0n
   const familyRatios: Record<string, number> = {}
+  const familyMatched: Record<string, { ours: number, optimum: number, lilypadRule: number, atLeastLilypad: boolean, surplusTargetMet: boolean }> = {}
   if (speedOnly) families.length = 0
   for (const [name, gen] of families) {
     let fOurs = 0n; let fOpt = 0n; let fLily = 0n; let worst = 1; let mOurs = 0; let mOpt = 0; let mLily = 0
@@ -305,6 +306,8 @@ function main (): void {
     log(`    optimum       matched ${mOpt}  surplus ${fOpt}`)
     log(`    lilypad rule  matched ${mLily}  surplus ${fLily}`)
     log(`    ours / optimum surplus: ${(familyRatios[name] * 100).toFixed(2)} % over the family, worst market ${(worst * 100).toFixed(2)} % (target ≥ 95 %)`)
+    familyMatched[name] = { ours: mOurs, optimum: mOpt, lilypadRule: mLily, atLeastLilypad: mOurs >= mLily, surplusTargetMet: familyRatios[name] >= 0.95 }
+    log(`    target surplus ≥ 95 % of optimum: ${familyRatios[name] >= 0.95 ? 'MET' : 'NOT MET'}; target jobs ours ≥ lilypad rule (family total): ${mOurs >= mLily ? 'MET' : 'NOT MET'}`)
   }
   const ratio = Number(sumOurs) / Number(sumOpt)
 
@@ -321,6 +324,7 @@ function main (): void {
     log(`  growth ${a.jobs} → ${b.jobs}: ×${(b.stepMsMedian / a.stepMsMedian).toFixed(1)} wall, ×${(b.cpuMsMedian / a.cpuMsMedian).toFixed(1)} CPU (n·log n predicts ×${nlogn.toFixed(1)}, n² ×${((b.jobs / a.jobs) ** 2).toFixed(0)})`)
   }
   const at10k = results.find((r) => r.jobs === 10000) as SpeedResult
+  log(`  target 10k step median ≤ 250 ms: ${at10k.stepMsMedian <= 250 ? 'MET' : 'NOT MET'} (${at10k.stepMsMedian.toFixed(1)} ms); peak RSS ≤ 300 MB: ${at10k.peakRssMb <= 300 ? 'MET' : 'NOT MET'} (${at10k.peakRssMb.toFixed(0)} MB)`)
   if (json) {
     process.stdout.write(JSON.stringify({
       jobs: at10k.jobs,
@@ -337,6 +341,7 @@ function main (): void {
       surplusOptimalSmall: sumOpt.toString(),
       surplusRatioSmall: Number(ratio.toFixed(4)),
       surplusRatioSmallByFamily: familyRatios,
+      matchedSmallByFamily: familyMatched,
       matchedAtLeastLilypad: allAtLeast,
       matchedAtLeastLilypadSmallMarkets: smallAtLeast,
       stepCpuMsMedian: Number(at10k.cpuMsMedian.toFixed(2)),

@@ -18,6 +18,23 @@
  * heaps) — O(J·P) at worst, when every job has a shape of its own.
  * Prices are computed in doubles only when every intermediate stays below 2^52 (so they are
  * exact integers), otherwise in bigint.
+ *
+ * Phase 2 (augmenting moves; a rule change on top of DESIGN §4's greedy, which stays phase 1).
+ * Passes with slack s ∈ LOSS_PASSES = [0, 3]; in each, every job u still unmatched, in matching
+ * order: walk the offers that statically admit u (module, vram, nominal capacity ≥ u's shape)
+ * cheapest first for u (ties keccak(seed, id), then slot), stop at the first priced > maxPrice,
+ * skip those failing collateral or self-deal, and consider the first TARGET_SCAN = 8 of the
+ * rest. For such an offer p: if u fits what is left of p, the move "u → p" gains
+ * maxPrice_u − price(u,p) (= own); otherwise, for the first JOB_SCAN = 4 jobs j on p (in the
+ * order they landed there) whose leaving would make room for u, find j's alternative q: the
+ * cheapest offer ≠ p that admits j (same walk as above) and fits j now, among the first
+ * MOVE_SCAN = 16 admissible ones; the move "j → q, u → p" gains own + price(j,p) − price(j,q).
+ * The move with the largest gain wins (first found on ties) and is applied when
+ * 2·gain ≥ −s·own. Every applied move adds one matched job and no job loses its match;
+ * pass 0 never lowers surplus, pass 3 may lower it by at most 1.5 × the new job's own surplus.
+ * Cost: one static heap per shape (O(P) build) walked in order without popping
+ * (O(log k) per offer visited), so phase 2 is O(S·P + U·TARGET_SCAN·JOB_SCAN·MOVE_SCAN·log P)
+ * for U unmatched jobs, plus collateral/self-deal skips.
  */
 import type { Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
 import { keccak } from '../protocol/eip712.js'
