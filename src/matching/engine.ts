@@ -303,6 +303,20 @@ export class Market {
   private readonly sorted = new Map<string, ShapeHeap>()
   private readonly greedyAt: number[] = []
 
+  /** rate·timeout of offer `p` for job `o` as an exact double, or NaN when it might not be exact. */
+  private priceNum (o: JobOffer, p: number): number {
+    if (this.priceSafe[p] !== 1) return NaN
+    const num = (this.pc[p] * o.cpu + this.pr[p] * o.ram + this.pg[p] * o.gpus + this.pd[p] * o.disk) * o.timeout
+    return num <= EXACT ? num : NaN
+  }
+
+  /** price(o, p) > o.maxPrice, exactly; `maxNum` is safeNum(o.maxPrice). */
+  private overMax (o: JobOffer, p: number, maxNum: number): boolean {
+    const num = this.priceNum(o, p)
+    if (!Number.isNaN(num)) return num > maxNum // maxNum NaN: maxPrice ≥ 2^53 > num
+    return this.priceOf(o, p) > o.maxPrice
+  }
+
   /** rate·timeout of offer `p` for job `o`, exact. */
   private priceOf (o: JobOffer, p: number): bigint {
     if (this.priceSafe[p] === 1) {
@@ -351,13 +365,13 @@ export class Market {
   private alternative (o: JobOffer, not: number): { q: number, price: bigint } | null {
     const creator = o.creator.toLowerCase()
     const shape: Shape = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram: 0, disk: o.disk }
+    const maxNum = safeNum(o.maxPrice)
     let n = 0
     for (const q of this.sortedFor(o)) {
-      const price = this.priceOf(o, q)
-      if (price > o.maxPrice) break
+      if (this.overMax(o, q, maxNum)) break
       if (q === not || !this.admits(o, q, creator)) continue
       if (++n > MOVE_SCAN) break
-      if (this.fits(q, shape)) return { q, price }
+      if (this.fits(q, shape)) return { q, price: this.priceOf(o, q) }
     }
     return null
   }
@@ -385,12 +399,13 @@ export class Market {
       const o = u.offer
       const creator = o.creator.toLowerCase()
       let best: { gain: bigint, own: bigint, p: number, price: bigint, j?: OfferRecord<JobOffer>, q?: number, qPrice?: bigint } | null = null
+      const maxNum = safeNum(o.maxPrice)
       let n = 0
       for (const p of this.sortedFor(o)) {
-        const price = this.priceOf(o, p)
-        if (price > o.maxPrice) break
+        if (this.overMax(o, p, maxNum)) break
         if (!this.admits(o, p, creator)) continue
         if (++n > TARGET_SCAN) break
+        const price = this.priceOf(o, p)
         const own = o.maxPrice - price
         if (this.remCpu[p] >= o.cpu && this.remRam[p] >= o.ram && this.remGpus[p] >= o.gpus && this.remDisk[p] >= o.disk) {
           if (best === null || own > best.gain) best = { gain: own, own, p, price }
