@@ -1,7 +1,7 @@
 /** What `lilynode devnet` does, as a function the CLI calls. */
 import { resolve } from 'node:path'
 import { formatEther } from 'viem'
-import { Devnet, LILYNODE_BIN } from './devnet.js'
+import { Devnet } from './devnet.js'
 import { parseCount } from './lifecycle/output.js'
 
 export interface DevnetMainOptions {
@@ -49,7 +49,7 @@ export async function runDevnet (o: DevnetMainOptions, signal: AbortSignal): Pro
     print('\nbalances (escrow = free balance in LilyEscrow, wallet = ETH):')
     for (const b of balances) print(`  ${b.name.padEnd(11)} ${b.address}  escrow ${formatEther(b.escrow).padStart(22)}  wallet ${formatEther(b.wallet)}`)
     if (!o.exitAfterJob && !signal.aborted) {
-      print(`\nthe devnet keeps running; run more jobs with:\n  node ${LILYNODE_BIN} run cowsay:v0.0.4 -i Message="moo" --profile ${net.profilePath} --data-dir ${resolve(o.dataDir, 'creator-1')}\nCtrl-C stops it.`)
+      print(`\nthe devnet keeps running; run more jobs (from this folder) with:\n  npx lilynode run cowsay:v0.0.4 -i Message="moo" --profile ${net.profilePath} --data-dir ${resolve(o.dataDir, 'creator-1')}\nCtrl-C stops it.`)
       emit({ event: 'ready', profile: net.profilePath, creatorDataDir: resolve(o.dataDir, 'creator-1') })
       await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }) })
     }
