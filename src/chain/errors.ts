@@ -65,7 +65,8 @@ const HINTS: Record<string, string> = {
   Reentrancy: 'the escrow was re-entered'
 }
 
-function revertData (e: BaseError): Hex | undefined {
+/** The raw revert data somewhere in a viem error's cause chain. */
+export function revertData (e: BaseError): Hex | undefined {
   let data: Hex | undefined
   e.walk((x) => {
     const d = (x as { data?: unknown }).data

@@ -8,7 +8,7 @@ import {
 } from 'viem'
 import { lilyRequestsAbi } from '../artifacts.js'
 import type { ChainClients } from '../client.js'
-import { ChainError, toChainError } from '../errors.js'
+import { ChainError, revertData, toChainError } from '../errors.js'
 import { requireWallet } from '../tx.js'
 
 export type RequestsAbi = typeof lilyRequestsAbi
@@ -37,20 +37,6 @@ const HINTS: Record<string, string> = {
   InsufficientGas: 'send the transaction with more gas so the callback gets its full gas limit',
   DealNotClosed: 'the deal is still live in the escrow; settle after it closes',
   ZeroAmount: 'there is no credit to withdraw'
-}
-
-function revertData (e: BaseError): Hex | undefined {
-  let data: Hex | undefined
-  e.walk((x) => {
-    const d = (x as { data?: unknown }).data
-    if (typeof d === 'string' && d.startsWith('0x') && d.length >= 10) { data = d as Hex; return true }
-    if (d !== null && typeof d === 'object' && typeof (d as { data?: unknown }).data === 'string') {
-      data = (d as { data: Hex }).data
-      return true
-    }
-    return false
-  })
-  return data
 }
 
 /** Like toChainError, but decodes LilyRequests' custom errors first. */
