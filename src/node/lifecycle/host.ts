@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { createChainClients, type ChainClients } from '../../chain/client.js'
 import { loadOrCreateIdentity, type Identity } from '../../protocol/identity.js'
 import type { Profile } from '../../protocol/profile.js'
+import { ChainFactsSource } from '../chainFacts.js'
 import { createLogger, type Logger } from '../logger.js'
 import { LilyNode } from '../network.js'
 import { networkPort } from './adapters.js'
@@ -36,28 +37,39 @@ export class RoleHost {
     readonly escrow: EscrowPort,
     readonly deals: DealStore,
     readonly meta: KvStore,
-    readonly log: Logger
+    readonly log: Logger,
+    private readonly facts: ChainFactsSource
   ) {}
 
   static async start (o: RoleHostOptions): Promise<RoleHost> {
     const log = o.log ?? createLogger('lilynode')
     const identity = await loadOrCreateIdentity(o.dataDir)
     const chain = await createChainClients({ rpcUrl: o.profile.rpcUrl, chainId: o.profile.chainId, privateKey: identity.privateKey })
+    // the facts source needs the node's database, which exists once the node has started; the
+    // epoch loop may ask before that, and then waits for it
+    let setFacts: (f: ChainFactsSource) => void = () => {}
+    const factsReady = new Promise<ChainFactsSource>((resolve) => { setFacts = resolve })
     const node = new LilyNode({
       profile: o.profile,
       identity,
       dataDir: join(o.dataDir, 'db'),
       listen: o.listen ?? ['/ip4/0.0.0.0/tcp/0'],
       dhtServer: o.dhtServer ?? true,
-      logger: log.child('node')
+      logger: log.child('node'),
+      chainFacts: async (epoch) => await (await factsReady).facts(epoch)
     })
     await node.start()
+    let facts: ChainFactsSource | undefined
     try {
+      facts = new ChainFactsSource({ profile: o.profile, client: chain, db: node.store.sublevel('chainlog'), log: log.child('chainfacts') })
+      facts.start()
+      setFacts(facts)
       const net = networkPort(node)
       const escrow = escrowPort(chain, o.profile.escrow, node.hasher)
       const deals = new DealStore(node.store.sublevel('deals'), join(o.dataDir, 'blobs'))
-      return new RoleHost(o.profile, identity, node, net, chain, escrow, deals, node.store.sublevel('lifecycle'), log)
+      return new RoleHost(o.profile, identity, node, net, chain, escrow, deals, node.store.sublevel('lifecycle'), log, facts)
     } catch (e) {
+      await facts?.stop()
       await node.stop()
       throw e
     }
@@ -78,6 +90,7 @@ export class RoleHost {
 
   async stop (): Promise<void> {
     await this.server?.stop()
+    await this.facts.stop()
     await this.node.stop()
   }
 }

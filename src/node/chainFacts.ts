@@ -1,0 +1,241 @@
+/**
+ * Chain facts for the matcher (DESIGN §4): which deals were opened and closed on-chain, fed
+ * into every epoch's `step` so that an opened deal keeps its job consumed and its capacity
+ * held past `reserveEpochs`, and a closed one frees the capacity again.
+ *
+ * The state root is compared across nodes, so the facts of an epoch must be the same on every
+ * node whatever its chain view and whenever it asks. They are a pure function of the epoch
+ * and the chain's history:
+ *
+ *   facts(E) = the escrow's DealOpened / closing events in blocks with
+ *              cutoff(E − 1) < block.timestamp ≤ cutoff(E),
+ *   cutoff(E) = floor((epochStart(E) − factsLagMs(profile)) / 1000)   (unix seconds)
+ *
+ * The windows of consecutive epochs do not overlap, so an event is handed to the matcher once,
+ * and the lag is a function of the profile only, so every node uses the same one. Before it
+ * answers, the source waits (bounded) until its chain view provably holds every block with
+ * timestamp ≤ cutoff(E): either it has seen a later block, or it read the head at a wall-clock
+ * time at least CLOCK_MARGIN_S after the cutoff (a block mined later cannot be stamped earlier
+ * than that on a chain whose clock is ours within the margin — anvil on the same host, or an
+ * L2 sequencer stamping real time).
+ *
+ * Chain unreachable or too far behind: `facts` throws CHAINFACTS_UNAVAILABLE after the bounded
+ * wait, and logs it once per outage. The node's epoch loop then retries the same epoch instead
+ * of stepping on a partial view: a node without a chain view stops matching (and signing)
+ * rather than diverging silently; when the chain is back it replays the missed epochs, or, if
+ * it fell too far behind, rejoins through a verified snapshot from its peers. Returning empty
+ * facts instead would give a state root that differs from the network's for every epoch with
+ * an event — unsafe.
+ *
+ * Reorgs deeper than `confirmations` are not undone (as in the EventFollower).
+ */
+import type { Level } from 'level'
+import { ChainEventLog, type StoredEvent, type StringStore } from '../chain/eventLog.js'
+import { EventFollower } from '../chain/follower.js'
+import type { ChainClients } from '../chain/client.js'
+import type { ChainFacts, OpenedFact } from '../matching/types.js'
+import { epochStart, type Profile } from '../protocol/profile.js'
+import type { Hash } from '../protocol/types.js'
+import type { Logger } from './logger.js'
+
+/** How far behind an epoch's start its chain facts stop (ms): the same on every node of a profile. */
+export function factsLagMs (p: Profile): number {
+  return Math.max(2000, p.graceMs + p.epochMs)
+}
+
+/** Last block timestamp (unix s) whose events belong to the facts of `epoch` or earlier. */
+export function factsCutoff (p: Profile, epoch: bigint): bigint {
+  return BigInt(Math.floor((epochStart(p, epoch) - factsLagMs(p)) / 1000))
+}
+
+/** Seconds a new block's timestamp may lie before the wall clock at which we read the head. */
+export const CLOCK_MARGIN_S = 2n
+
+export class ChainFactsError extends Error {
+  override readonly name = 'ChainFactsError'
+  constructor (readonly code: 'CHAINFACTS_UNAVAILABLE' | 'CHAINFACTS_NOT_STARTED', message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+export interface ChainFactsOptions {
+  profile: Profile
+  client: ChainClients
+  /** Where the event log lives (a sublevel of the node's database). */
+  db: StringStore | ReturnType<Level<string, string>['sublevel']>
+  /** First block to read on a fresh log (default 0: the devnet; set the deployment block elsewhere). */
+  fromBlock?: bigint
+  /** Poll interval of the background follower (default min(500, epochMs / 2)). */
+  pollMs?: number
+  /** Longest `facts` waits for the chain view to pass the cutoff (default max(3000, 2 × epochMs)). */
+  waitMs?: number
+  confirmations?: number
+  log: Logger
+}
+
+interface Hint { cutoff: bigint, nextBlock: bigint }
+
+export class ChainFactsSource {
+  readonly log: ChainEventLog
+  private readonly follower: EventFollower
+  private readonly pollMs: number
+  private readonly waitMs: number
+  private controller?: AbortController
+  private loop?: Promise<void>
+  /** Timestamp of the last block the log covers (unknown until the first batch after start). */
+  private cursorTs: bigint | undefined
+  /** Wall clock (ms) read before the last step that found the log caught up with the head. */
+  private caughtUpAt = 0
+  /** One follower step at a time: the background loop and `facts` share it. */
+  private stepping: Promise<void> = Promise.resolve()
+  private hint: Hint | undefined
+  private failing = false
+
+  constructor (private readonly o: ChainFactsOptions) {
+    this.log = new ChainEventLog(o.db as StringStore)
+    this.pollMs = o.pollMs ?? Math.max(50, Math.min(500, Math.floor(o.profile.epochMs / 2)))
+    this.waitMs = o.waitMs ?? Math.max(3000, 2 * o.profile.epochMs)
+    this.follower = new EventFollower({
+      client: o.client,
+      address: o.profile.escrow,
+      fromBlock: o.fromBlock ?? 0n,
+      cursorStore: this.log,
+      confirmations: o.confirmations ?? 0,
+      onEvents: async (b) => {
+        await this.log.record(b)
+        this.cursorTs = b.toBlockTimestamp
+      }
+    })
+    const reserveMs = o.profile.reserveEpochs * o.profile.epochMs
+    if (reserveMs < factsLagMs(o.profile) + o.profile.epochMs + o.profile.graceMs) {
+      o.log.warn('reserveEpochs is shorter than the chain facts lag: an opened deal may be released before its DealOpened event reaches the matcher', { reserveMs, lagMs: factsLagMs(o.profile) })
+    }
+  }
+
+  /** Follows the chain in the background until stop() or `signal`. */
+  start (signal?: AbortSignal): void {
+    if (this.controller !== undefined) return
+    const c = new AbortController()
+    this.controller = c
+    const onAbort = (): void => { c.abort() }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    this.loop = this.run(c.signal).finally(() => signal?.removeEventListener('abort', onAbort))
+  }
+
+  async stop (): Promise<void> {
+    this.controller?.abort()
+    await this.loop
+    await this.stepping.catch(() => {})
+    this.controller = undefined
+    this.loop = undefined
+  }
+
+  /** The matcher's facts of `epoch` (see the header); throws CHAINFACTS_UNAVAILABLE when the chain view cannot be completed in time. */
+  async facts (epoch: bigint, signal?: AbortSignal): Promise<ChainFacts> {
+    const p = this.o.profile
+    const hi = factsCutoff(p, epoch)
+    const lo = factsCutoff(p, epoch - 1n)
+    if (hi <= lo) return { opened: [], closed: [] }
+    const deadline = Date.now() + this.waitMs
+    let lastErr: unknown
+    while (!this.complete(hi)) {
+      signal?.throwIfAborted()
+      if (Date.now() > deadline) {
+        const msg = `chain view has not reached block time ${hi} (epoch ${epoch}) after ${this.waitMs} ms: is the RPC at ${p.rpcUrl} reachable? Not matching until it catches up`
+        if (!this.failing) this.o.log.warn('chain facts unavailable', { epoch, cutoff: hi, cursorTs: this.cursorTs, error: lastErr instanceof Error ? lastErr.message : undefined })
+        this.failing = true
+        throw new ChainFactsError('CHAINFACTS_UNAVAILABLE', msg, { cause: lastErr })
+      }
+      try {
+        await this.stepOnce()
+      } catch (e) {
+        lastErr = e
+        await sleep(Math.min(200, this.pollMs), signal)
+      }
+      if (!this.complete(hi)) await sleep(Math.min(100, this.pollMs), signal)
+    }
+    if (this.failing) {
+      this.failing = false
+      this.o.log.info('chain facts available again', { epoch })
+    }
+    return await this.window(lo, hi)
+  }
+
+  /** Every block with timestamp ≤ `cutoff` is in the log. */
+  private complete (cutoff: bigint): boolean {
+    if (this.cursorTs !== undefined && this.cursorTs > cutoff) return true
+    return BigInt(Math.floor(this.caughtUpAt / 1000)) - CLOCK_MARGIN_S > cutoff
+  }
+
+  /** Events with lo < timestamp ≤ hi, from the log. */
+  private async window (lo: bigint, hi: bigint): Promise<ChainFacts> {
+    const since = this.hint !== undefined && this.hint.cutoff <= lo ? this.hint.nextBlock : 0n
+    const opened: OpenedFact[] = []
+    const closed: Hash[] = []
+    let lastLe: bigint | undefined
+    for await (const e of this.log.events(since)) {
+      const ts = BigInt(e.blockTimestamp)
+      if (ts > hi) break
+      lastLe = BigInt(e.blockNumber)
+      if (ts <= lo) continue
+      collect(e, opened, closed)
+    }
+    if (lastLe !== undefined && (this.hint === undefined || this.hint.cutoff <= hi)) this.hint = { cutoff: hi, nextBlock: lastLe + 1n }
+    return { opened, closed }
+  }
+
+  private async stepOnce (): Promise<void> {
+    const run = this.stepping.then(async () => {
+      const t0 = Date.now()
+      const b = await this.follower.step()
+      if (b === undefined) this.caughtUpAt = t0
+    })
+    this.stepping = run.catch(() => {})
+    await run
+  }
+
+  private async run (signal: AbortSignal): Promise<void> {
+    let reported = false
+    while (!signal.aborted) {
+      try {
+        await this.stepOnce()
+        reported = false
+      } catch (e) {
+        if (!reported) this.o.log.warn('chain follower: RPC failed; retrying', { error: e instanceof Error ? e.message : String(e) })
+        reported = true
+      }
+      await sleep(this.pollMs, signal).catch(() => {})
+    }
+  }
+}
+
+const CLOSING = new Set(['DealCompleted', 'DealClaimed', 'DealTimedOut', 'DealResolved'])
+
+function collect (e: StoredEvent, opened: OpenedFact[], closed: Hash[]): void {
+  if (e.eventName === 'DealOpened') {
+    opened.push({
+      dealId: (e.args.dealId as string).toLowerCase() as Hash,
+      jobOfferHash: (e.args.jobOfferHash as string).toLowerCase() as Hash,
+      resourceOfferHash: (e.args.resourceOfferHash as string).toLowerCase() as Hash
+    })
+  } else if (CLOSING.has(e.eventName)) {
+    closed.push((e.args.dealId as string).toLowerCase() as Hash)
+  }
+}
+
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(done, ms)
+    function done (): void {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', abort)
+      resolve()
+    }
+    function abort (): void {
+      clearTimeout(t)
+      reject(signal?.reason)
+    }
+    signal?.addEventListener('abort', abort, { once: true })
+  })
+}
