@@ -41,6 +41,19 @@ export function declaredSigner (m: WireMessage): Address | undefined {
   }
 }
 
+/**
+ * Whether `m` is a job offer for an on-chain request: its creator is the network's LilyRequests
+ * companion (`relayedCreator`, the profile's `requests`). A contract cannot sign, so such an
+ * offer is signed by whichever node relays it, and any signer is accepted — only for that one
+ * contract. This gives the relay no power: the companion's `openRequestDeal` recomputes the
+ * offer's digest from the stored request (module, inputs, resources, maxPrice, collateral,
+ * timeout, creator = the companion, nonce = requestId) and refuses any deal that differs, and
+ * the money only ever moves between the consumer, the escrow and the deal's provider.
+ */
+export function isRelayedOffer (m: WireMessage, relayedCreator: Address | undefined): boolean {
+  return relayedCreator !== undefined && m.kind === 'job' && m.offer.creator === relayedCreator.toLowerCase()
+}
+
 export interface VerifiedMessage {
   /** EIP-712 digest of the body: the offer id or the dealId. */
   id: Hash
@@ -50,13 +63,16 @@ export interface VerifiedMessage {
 /**
  * Recovers the signer and checks it is the declared party (and `expectedSigner` when given,
  * e.g. the deal's creator for a result acceptance, or the address of the gossip author).
+ * With `relayedCreator` (the profile's `requests`), a job offer naming that contract as its
+ * creator may be signed by any key (see isRelayedOffer).
  * Throws PROTOCOL_BAD_SIGNATURE, PROTOCOL_HIGH_S or PROTOCOL_WRONG_SIGNER. Fields are not
  * re-validated: pass messages that came from `decodeMessage` or were built locally.
  */
-export function verifyMessage (hasher: DomainHasher, m: WireMessage, expectedSigner?: Address): VerifiedMessage {
+export function verifyMessage (hasher: DomainHasher, m: WireMessage, expectedSigner?: Address, relayedCreator?: Address): VerifiedMessage {
   const digest = messageDigest(hasher, m)
   const signer = recoverAddress(digest, m.signature)
-  const declared = declaredSigner(m)
+  // a request's offer is signed by its relay, not by its creator (the companion contract)
+  const declared = isRelayedOffer(m, relayedCreator) ? undefined : declaredSigner(m)
   if (declared !== undefined && signer !== declared) {
     throw new ProtocolError('PROTOCOL_WRONG_SIGNER', 'reject', `${m.kind} message signed by ${signer}, but it names ${declared} as its ${m.kind === 'acceptance' ? m.party : 'author'}`)
   }
@@ -72,10 +88,10 @@ type Unsigned<M extends WireMessage> = M extends WireMessage ? Omit<M, 'signatur
  * Validates and signs a message. The key must be the declared party's
  * (PROTOCOL_WRONG_SIGNER otherwise), so a node never emits a message others will reject.
  */
-export function signMessage<M extends WireMessage> (hasher: DomainHasher, privateKey: Uint8Array, unsigned: Unsigned<M>): M {
+export function signMessage<M extends WireMessage> (hasher: DomainHasher, privateKey: Uint8Array, unsigned: Unsigned<M>, relayedCreator?: Address): M {
   const placeholder = { ...unsigned, signature: `0x${'00'.repeat(65)}` } as unknown as M
   validateMessage(placeholder)
-  const declared = declaredSigner(placeholder)
+  const declared = isRelayedOffer(placeholder, relayedCreator) ? undefined : declaredSigner(placeholder)
   if (declared !== undefined) {
     const own = privateKeyToAddress(privateKey)
     if (own !== declared) {
@@ -85,8 +101,9 @@ export function signMessage<M extends WireMessage> (hasher: DomainHasher, privat
   return { ...unsigned, signature: signDigest(messageDigest(hasher, placeholder), privateKey) } as unknown as M
 }
 
-export function signJobOffer (hasher: DomainHasher, key: Uint8Array, offer: JobOffer): Extract<WireMessage, { kind: 'job' }> {
-  return signMessage(hasher, key, { kind: 'job', offer })
+/** A job offer signed by its creator, or by a relay when the creator is `relayedCreator` (isRelayedOffer). */
+export function signJobOffer (hasher: DomainHasher, key: Uint8Array, offer: JobOffer, relayedCreator?: Address): Extract<WireMessage, { kind: 'job' }> {
+  return signMessage(hasher, key, { kind: 'job', offer }, relayedCreator)
 }
 
 export function signResourceOffer (hasher: DomainHasher, key: Uint8Array, offer: ResourceOffer): Extract<WireMessage, { kind: 'resource' }> {

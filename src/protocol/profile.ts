@@ -40,6 +40,12 @@ export interface Profile {
   escrow: Address
   /** ERC-20 settlement token, or null for native ETH. */
   token: Address | null
+  /**
+   * The LilyRequests companion of the escrow (on-chain job requests), if the network has one.
+   * Job offers whose creator is this contract may be signed by any node (the relay): the
+   * contract checks every term of the deal against the stored request when it is opened.
+   */
+  requests?: Address
   epochMs: number
   /** Wait after an epoch ends before matching it, for late offers to arrive. */
   graceMs: number
@@ -75,7 +81,7 @@ const LIMIT_BOUNDS: Readonly<Record<keyof ProfileLimits, readonly [number, numbe
   maxTransferBytes: [1024, 64 * 1024 * 1024 * 1024]
 }
 
-const PROFILE_KEYS = ['name', 'chainId', 'rpcUrl', 'escrow', 'token', 'epochMs', 'graceMs', 'genesisMs',
+const PROFILE_KEYS = ['name', 'chainId', 'rpcUrl', 'escrow', 'token', 'requests', 'epochMs', 'graceMs', 'genesisMs',
   'reserveEpochs', 'challengeWindowS', 'bootstrap', 'limits'] as const
 const REQUIRED_KEYS = new Set<string>(['name', 'chainId', 'rpcUrl', 'escrow', 'epochMs', 'genesisMs', 'bootstrap'])
 const DAY_MS = 86_400_000
@@ -172,6 +178,10 @@ export function parseProfile (json: unknown): Profile {
     reserveEpochs: json.reserveEpochs === undefined ? 3 : int('reserveEpochs', json.reserveEpochs, 1, 10_000),
     bootstrap: bootstrap(json.bootstrap),
     limits: limits(json.limits)
+  }
+  if (json.requests !== undefined && json.requests !== null) {
+    p.requests = address('requests', json.requests)
+    if (p.requests === p.escrow) throw bad('requests', 'must be the LilyRequests contract, not the escrow itself')
   }
   if (json.challengeWindowS !== undefined) p.challengeWindowS = int('challengeWindowS', json.challengeWindowS, 1, 30 * 86_400)
   return p
