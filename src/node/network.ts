@@ -297,7 +297,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   // ---------------------------------------------------------------- public API
 
   async publishJobOffer (offer: JobOffer): Promise<Hash> {
-    return await this.publishOffer(signJobOffer(this.hasher, this.identity.privateKey, offer))
+    return await this.publishOffer(signJobOffer(this.hasher, this.identity.privateKey, offer, this.profile.requests))
   }
 
   async publishResourceOffer (offer: ResourceOffer): Promise<Hash> {
@@ -306,7 +306,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
 
   private async publishOffer (m: Extract<WireMessage, { kind: 'job' | 'resource' }>): Promise<Hash> {
     const wire = encodeMessage(m, { maxLifetimeEpochs: BigInt(this.profile.limits.maxOfferLifetimeEpochs) })
-    const { id } = verifyMessage(this.hasher, m, this.address)
+    const { id } = verifyMessage(this.hasher, m, this.address, this.profile.requests)
     if (await this.pool.add({ id, kind: m.kind, signer: this.address, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire, offer: m.offer })) {
       this.emit('offer', { id, kind: m.kind, via: 'self' })
     }
@@ -440,7 +440,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         const oldest = epochAt(this.profile, now - this.profile.graceMs)
         if (m.offer.epoch < oldest) this.refuse(GOSSIP_CODES.tooOld, 'ignore', `offer for epoch ${m.offer.epoch} arrived after it closed`)
         if (m.offer.epoch > cur + skew) this.refuse(GOSSIP_CODES.tooNew, 'ignore', `offer for epoch ${m.offer.epoch} is more than ${skew} epochs ahead`)
-        const { id, signer } = verifyMessage(this.hasher, m)
+        // offers of on-chain requests (creator = profile.requests) are signed by their relay: see isRelayedOffer
+        const { id, signer } = verifyMessage(this.hasher, m, undefined, this.profile.requests)
         if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `offer signed by ${signer} but published by ${authorAddress}`)
         const known = this.pool.get(id)
         if (known !== undefined) {

@@ -204,7 +204,7 @@ export class SyncService {
         const m = decodeMessage(bytes, undefined, { maxLifetimeEpochs: BigInt(this.node.profile.limits.maxOfferLifetimeEpochs) })
         if (m.kind !== 'job' && m.kind !== 'resource') continue
         if (m.offer.epoch > epoch) continue
-        const { id, signer } = verifyMessage(this.node.hasher, m)
+        const { id, signer } = verifyMessage(this.node.hasher, m, undefined, this.node.profile.requests)
         const added = await this.node.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: bytes, offer: m.offer })
         if (added) {
           n++
