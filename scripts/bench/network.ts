@@ -27,12 +27,15 @@ import { bytesToHex, hexToBytes } from '../../src/protocol/hex.js'
 import { epochAt, epochStart, parseProfile, serializeProfile, topicName, type Profile } from '../../src/protocol/profile.js'
 import type { Address, Hash, JobOffer, ResourceOffer } from '../../src/protocol/types.js'
 import { LilyNode } from '../../src/node/network.js'
+import { gossipTuning, type GossipTuning } from '../../src/node/libp2p.js'
 import { createLogger } from '../../src/node/logger.js'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { createHash } from 'node:crypto'
 
-interface Args { nodes: number, perProcess: number, epochs: number, epochMs: number, graceMs: number, offersPerEpoch: number, json: boolean }
+interface Args { nodes: number, perProcess: number, epochs: number, epochMs: number, graceMs: number, offersPerEpoch: number, json: boolean, gossip: Partial<GossipTuning>, heartbeatSample?: number }
 
 function parseArgs (argv: string[]): Args {
-  const a: Args = { nodes: 50, perProcess: 10, epochs: 8, epochMs: 4000, graceMs: 800, offersPerEpoch: 10, json: false }
+  const a: Args = { nodes: 50, perProcess: 10, epochs: 8, epochMs: 4000, graceMs: 800, offersPerEpoch: 10, json: false, gossip: {} }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const num = (): number => {
@@ -47,15 +50,18 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--grace-ms') a.graceMs = num()
     else if (k === '--offers-per-epoch') a.offersPerEpoch = num()
     else if (k === '--json') a.json = true
+    else if (k === '--heartbeat-sample') { const v = Number(argv[++i]); if (!Number.isSafeInteger(v) || v < 0) throw new Error('--heartbeat-sample needs a non-negative integer'); a.heartbeatSample = v }
+    else if (k === '--gossip') a.gossip = JSON.parse(argv[++i]) as Partial<GossipTuning>
     else throw new Error(`unknown option ${k}; see the comment at the top of scripts/bench/network.ts`)
   }
   if (a.nodes < 3) throw new Error('--nodes must be at least 3')
+  gossipTuning(a.gossip)
   return a
 }
 
 // ------------------------------------------------------------------ worker side
 
-interface WorkerConfig { profile: string, keys: string[], bootstrapPorts: Array<number | null>, dataRoot: string }
+interface WorkerConfig { profile: string, keys: string[], bootstrapPorts: Array<number | null>, dataRoot: string, gossip: Partial<GossipTuning>, heartbeatSample?: number }
 type Command = { cmd: 'publish', node: number, kind: 'job' | 'resource', epoch: string, nonce: string } | { cmd: 'report' } | { cmd: 'stop' }
 
 function hashOf (s: string): Hash { return bytesToHex(keccak_256(new TextEncoder().encode(s))) }
@@ -96,6 +102,8 @@ async function worker (cfg: WorkerConfig): Promise<void> {
       dataDir: join(cfg.dataRoot, identity.address),
       listen: [`/ip4/127.0.0.1/tcp/${port ?? 0}`],
       dhtServer: port !== null,
+      gossip: cfg.gossip,
+      heartbeatSample: cfg.heartbeatSample,
       logger: createLogger(`bench:${identity.address.slice(2, 8)}`)
     })
     const seen = new Map<Hash, number>()
@@ -108,6 +116,46 @@ async function worker (cfg: WorkerConfig): Promise<void> {
     nodes.push(node)
     arrivals.push(seen)
   }
+  // debug tracing (LILYNODE_BENCH_DEBUG=1): first RPC receipt and IWANT requests per message id
+  const debug = process.env.LILYNODE_BENCH_DEBUG === '1'
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
+  const received: Array<Map<string, number>> = nodes.map(() => new Map())
+  const iwanted: Array<Map<string, number>> = nodes.map(() => new Map())
+  const rpcs = { in: 0, withMessages: 0, messages: 0, ihave: 0, iwant: 0, idontwant: 0, graft: 0, prune: 0, subscriptions: 0 }
+  if (debug) {
+    nodes.forEach((n, i) => {
+      const ps = n.libp2p.services.pubsub as unknown as {
+        handleReceivedMessage: (from: unknown, m: { from?: Uint8Array, data?: Uint8Array }) => Promise<void>
+        handleIHave: (id: string, ihave: unknown) => Array<{ messageIDs: Uint8Array[] }>
+        handleReceivedRpc: (from: unknown, rpc: { messages: unknown[], subscriptions?: unknown[], control?: Record<string, unknown[] | undefined> }) => Promise<void>
+      }
+      const hrr = ps.handleReceivedRpc.bind(ps)
+      ps.handleReceivedRpc = async (from, rpc) => {
+        rpcs.in++
+        if (rpc.messages.length > 0) rpcs.withMessages++
+        rpcs.messages += rpc.messages.length
+        if ((rpc.subscriptions?.length ?? 0) > 0) rpcs.subscriptions++
+        for (const k of ['ihave', 'iwant', 'idontwant', 'graft', 'prune'] as const) if ((rpc.control?.[k]?.length ?? 0) > 0) rpcs[k]++
+        return await hrr(from, rpc)
+      }
+      const hrm = ps.handleReceivedMessage.bind(ps)
+      ps.handleReceivedMessage = async (from, m) => {
+        const k = createHash('sha256').update(m.from ?? new Uint8Array()).update(m.data ?? new Uint8Array()).digest('base64')
+        if (!received[i].has(k)) received[i].set(k, Date.now())
+        return await hrm(from, m)
+      }
+      const hih = ps.handleIHave.bind(ps)
+      ps.handleIHave = (id, ihave) => {
+        const r = hih(id, ihave)
+        for (const w of r) for (const m of w.messageIDs) {
+          const k = Buffer.from(m).toString('base64')
+          if (!iwanted[i].has(k)) iwanted[i].set(k, Date.now())
+        }
+        return r
+      }
+    })
+  }
   send({ event: 'ready' })
   const rl = createInterface({ input: process.stdin })
   for await (const line of rl) {
@@ -119,17 +167,24 @@ async function worker (cfg: WorkerConfig): Promise<void> {
       const id = c.kind === 'job'
         ? await n.publishJobOffer(job(n.address, BigInt(c.nonce), e))
         : await n.publishResourceOffer(resource(n.address, BigInt(c.nonce), e))
-      send({ event: 'published', id, at: t })
+      const wire = n.pool.get(id)?.wire ?? new Uint8Array()
+      const msgId = createHash('sha256').update(n.libp2p.peerId.toMultihash().bytes).update(wire).digest('base64')
+      send({ event: 'published', id, at: t, msgId, done: Date.now() })
     } else if (c.cmd === 'report') {
       send({
         event: 'report',
         rss: Math.max(peakRss, process.memoryUsage().rss),
         via,
+        loopP99Ms: loop.percentile(99) / 1e6,
+        rpcs,
+        loopMaxMs: loop.max / 1e6,
         nodes: nodes.map((n, i) => ({
           address: n.address,
           participating: n.isParticipating,
           roots: Object.fromEntries([...n.roots.entries()].map(([e, r]) => [e.toString(), r])),
           arrivals: Object.fromEntries(arrivals[i].entries()),
+          received: debug ? Object.fromEntries(received[i].entries()) : {},
+          iwanted: debug ? Object.fromEntries(iwanted[i].entries()) : {},
           bytes: n.metrics.bytesIn + n.metrics.bytesOut + n.metrics.rpcBytesIn + n.metrics.rpcBytesOut,
           peers: n.libp2p.getPeers().length,
           mesh: (n.libp2p.services.pubsub as unknown as { getMeshPeers?: (t: string) => string[] }).getMeshPeers?.(topicName(profile, 'jobs')).length ?? -1
@@ -147,7 +202,7 @@ async function worker (cfg: WorkerConfig): Promise<void> {
 
 // ------------------------------------------------------------------ parent side
 
-interface NodeReport { address: string, participating: boolean, roots: Record<string, string>, arrivals: Record<string, number>, bytes: number, peers: number, mesh: number }
+interface NodeReport { address: string, participating: boolean, roots: Record<string, string>, arrivals: Record<string, number>, received: Record<string, number>, iwanted: Record<string, number>, bytes: number, peers: number, mesh: number }
 
 class Worker {
   readonly proc: ChildProcess
@@ -217,7 +272,9 @@ async function parent (args: Args): Promise<void> {
         profile: serializeProfile(profile),
         keys: slice.map((k) => bytesToHex(k.privateKey)),
         bootstrapPorts: slice.map((_, i) => start + i < 2 ? ports[start + i] : null),
-        dataRoot
+        dataRoot,
+        gossip: args.gossip,
+        heartbeatSample: args.heartbeatSample
       }))
       // bootstrap nodes first, so the others find them
       if (start === 0) await workers[0].next('ready')
@@ -232,7 +289,7 @@ async function parent (args: Args): Promise<void> {
     }
     const first = epochAt(profile, Date.now()) + 2n
     const last = first + BigInt(args.epochs) - 1n
-    const published: Array<{ id: string, at: number, by: string }> = []
+    const published: Array<{ id: string, at: number, by: string, msgId: string, done: number }> = []
     let nonce = 1n
     const bytesBefore = (await report()).reduce((s, n) => s + n.bytes, 0)
     for (let e = first; e <= last; e++) {
@@ -243,7 +300,7 @@ async function parent (args: Args): Promise<void> {
         const { w, i } = where[idx]
         const kind = k % 3 === 0 ? 'resource' : 'job'
         sends.push(workers[w].call({ cmd: 'publish', node: i, kind, epoch: e.toString(), nonce: (nonce++).toString() }, 'published').then((m) => {
-          published.push({ id: m.id as string, at: m.at as number, by: keys[idx].address })
+          published.push({ id: m.id as string, at: m.at as number, by: keys[idx].address, msgId: m.msgId as string, done: m.done as number })
         }))
         await sleep(Math.floor(epochMs / 2 / args.offersPerEpoch))
       }
@@ -253,6 +310,10 @@ async function parent (args: Args): Promise<void> {
     const final = await report()
     if (process.env.LILYNODE_BENCH_DEBUG === '1') process.stderr.write(`peers ${final.map((n) => n.peers).join(',')}\nmesh ${final.map((n) => n.mesh).join(',')}\n`)
     const reports = await Promise.all(workers.map(async (w) => await w.call({ cmd: 'report' }, 'report')))
+    if (process.env.LILYNODE_BENCH_DUMP !== undefined) {
+      const { writeFile } = await import('node:fs/promises')
+      await writeFile(process.env.LILYNODE_BENCH_DUMP, JSON.stringify({ epochMs, genesisMs: profile.genesisMs, graceMs: profile.graceMs, published, where, workers: reports.map((r) => ({ loopP99Ms: r.loopP99Ms, loopMaxMs: r.loopMaxMs, rpcs: r.rpcs })), nodes: final }))
+    }
     const rss = reports.map((r) => r.rss as number)
     const viaGossip = reports.reduce((s, r) => s + (r.via as { gossip: number }).gossip, 0)
     const viaSync = reports.reduce((s, r) => s + (r.via as { sync: number }).sync, 0)
@@ -279,6 +340,7 @@ async function parent (args: Args): Promise<void> {
       nodes: args.nodes,
       processes: workers.length,
       nodesPerProcess: args.perProcess,
+      gossip: gossipTuning(args.gossip),
       epochMs,
       epochs: args.epochs,
       offers: published.length,

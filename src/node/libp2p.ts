@@ -43,6 +43,62 @@ export const SCORE_THRESHOLDS = {
 } as const
 export const DISCONNECT_SCORE = -80
 
+/**
+ * Gossipsub mesh and gossip parameters (see `createNodeLibp2p` for why these values).
+ * Spec defaults: D 6, Dlo 4, Dhi 12, Dlazy 6, gossipFactor 0.25, heartbeat 1000 ms,
+ * IDONTWANT for messages of 512 bytes and more, flood publishing on.
+ */
+export interface GossipTuning {
+  D: number
+  Dlo: number
+  Dhi: number
+  Dout: number
+  Dscore: number
+  Dlazy: number
+  gossipFactor: number
+  heartbeatIntervalMs: number
+  /** Messages at least this large make the receiver send IDONTWANT to its mesh peers. */
+  idontwantMinDataSize: number
+  floodPublish: boolean
+  /** Ignore a received message's `key` field when it is the key inlined in its `from` peer ID. */
+  dropRedundantKeys: boolean
+}
+
+/** A gossip tuning outside what gossipsub accepts. */
+export class GossipConfigError extends Error {
+  override readonly name = 'GossipConfigError'
+  readonly code = 'NODE_BAD_GOSSIP_CONFIG'
+}
+
+export const DEFAULT_GOSSIP_TUNING: Readonly<GossipTuning> = Object.freeze({
+  D: 6,
+  Dlo: 4,
+  Dhi: 12,
+  Dout: 2,
+  Dscore: 4,
+  Dlazy: 6,
+  gossipFactor: 0.25,
+  heartbeatIntervalMs: 1000,
+  idontwantMinDataSize: 512,
+  floodPublish: true,
+  dropRedundantKeys: false
+})
+
+/** Checks a tuning (overrides on the defaults) against gossipsub's constraints. */
+export function gossipTuning (over: Partial<GossipTuning> = {}): GossipTuning {
+  const t: GossipTuning = { ...DEFAULT_GOSSIP_TUNING, ...over }
+  const int = (k: keyof GossipTuning, min: number, max: number): void => {
+    const v = t[k]
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new GossipConfigError(`gossip ${k} must be an integer in [${min}, ${max}], got ${String(v)}`)
+  }
+  int('D', 1, 64); int('Dlo', 1, 64); int('Dhi', 1, 128); int('Dout', 0, 64); int('Dscore', 0, 64); int('Dlazy', 0, 64)
+  int('heartbeatIntervalMs', 50, 60_000); int('idontwantMinDataSize', 0, 1 << 30)
+  if (!(t.Dlo <= t.D && t.D <= t.Dhi)) throw new GossipConfigError(`gossip needs Dlo ≤ D ≤ Dhi, got ${t.Dlo}, ${t.D}, ${t.Dhi}`)
+  if (t.Dout >= t.Dlo || t.Dout > t.D / 2) throw new GossipConfigError(`gossip Dout must be below Dlo and at most D/2, got ${t.Dout}`)
+  if (!(t.gossipFactor >= 0 && t.gossipFactor <= 1)) throw new GossipConfigError(`gossip gossipFactor must be in [0, 1], got ${t.gossipFactor}`)
+  return t
+}
+
 export interface CreateLibp2pOptions {
   profile: Profile
   privateKey: PrivateKey
@@ -56,6 +112,8 @@ export interface CreateLibp2pOptions {
   maxInboundDataLength?: number
   /** Inbound connections per second accepted from one host (default 100). */
   inboundConnectionThreshold?: number
+  /** Overrides of DEFAULT_GOSSIP_TUNING. */
+  gossip?: Partial<GossipTuning>
 }
 
 function topicParams (): TopicScoreParams {
@@ -85,6 +143,7 @@ function topicParams (): TopicScoreParams {
 export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<NodeLibp2p> {
   installFastSecp256k1(opts.privateKey)
   const p = opts.profile
+  const g = gossipTuning(opts.gossip)
   const topics: Record<string, TopicScoreParams> = {}
   for (const kind of TOPIC_KINDS) topics[topicName(p, kind)] = topicParams()
   const isBanned = opts.isBanned ?? (() => false)
@@ -125,7 +184,16 @@ export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<Node
         emitSelf: false,
         globalSignaturePolicy: 'StrictSign',
         doPX: opts.dhtServer === true,
-        floodPublish: true,
+        floodPublish: g.floodPublish,
+        D: g.D,
+        Dlo: g.Dlo,
+        Dhi: g.Dhi,
+        Dout: g.Dout,
+        Dscore: g.Dscore,
+        Dlazy: g.Dlazy,
+        gossipFactor: g.gossipFactor,
+        heartbeatInterval: g.heartbeatIntervalMs,
+        idontwantMinDataSize: g.idontwantMinDataSize,
         // content ids over author ‖ data: the same offer gossiped twice is one message, and a peer
         // replaying someone else's bytes under its own name does not shadow the real author's copy
         msgIdFn,
@@ -151,7 +219,38 @@ export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<Node
     }
   })
   dedup.attach(node.services.pubsub)
+  if (g.dropRedundantKeys) dropRedundantKeys(node)
   return node
+}
+
+/**
+ * Gossipsub puts the author's public key (protobuf) in every message it publishes, and every
+ * receiver decodes it next to the key inside `from` (a secp256k1 peer ID inlines its key) and
+ * checks that the two agree: two more point decompressions in pure JS per message and node,
+ * for nothing. The gossipsub spec makes the field optional when the key can be taken from the
+ * peer ID (go-libp2p leaves it out then), and it is not part of what is signed. This version
+ * of @libp2p/gossipsub cannot publish without it, so the receiving side drops it instead, only
+ * when it is byte for byte the key inlined in `from` (identity multihash); any other key is
+ * left for gossipsub to check and refuse as before.
+ */
+function dropRedundantKeys (node: NodeLibp2p): void {
+  const pubsub = node.services.pubsub as unknown as { decodeRpc?: (bytes: Uint8Array) => { messages?: Array<{ from?: Uint8Array, key?: Uint8Array }> } }
+  const decode = pubsub.decodeRpc
+  if (typeof decode !== 'function') return
+  pubsub.decodeRpc = (bytes) => {
+    const rpc = decode.call(pubsub, bytes)
+    for (const m of rpc.messages ?? []) {
+      if (m.key !== undefined && m.from !== undefined && isInlinedKey(m.from, m.key)) m.key = undefined
+    }
+    return rpc
+  }
+}
+
+/** Whether `from` is the identity multihash of exactly `key` (0x00, length < 128, key). */
+export function isInlinedKey (from: Uint8Array, key: Uint8Array): boolean {
+  if (from.length !== key.length + 2 || from[0] !== 0x00 || from[1] !== key.length || key.length >= 128) return false
+  for (let i = 0; i < key.length; i++) if (from[i + 2] !== key[i]) return false
+  return true
 }
 
 function msgIdFn (msg: Message): Uint8Array {

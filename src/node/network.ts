@@ -16,11 +16,11 @@ import type { Identity } from '../protocol/identity.js'
 import { peerIdToAddress } from '../protocol/identity.js'
 import { domainOf, epochAt, epochEnd, epochMatchTime, profileHash, topicName, type Profile, type TopicKind } from '../protocol/profile.js'
 import type { Address, Deal, Hash, JobOffer, Party, ResourceOffer, Signature } from '../protocol/types.js'
-import { decodeState, encodeState, initialState, offerSetDigest, step, stateRoot } from '../matching/index.js'
+import { decodeState, encodeState, initialState, jobPrice, offerSetDigest, step, stateRoot } from '../matching/index.js'
 import type { ChainFacts, MatcherConfig, MatcherState } from '../matching/types.js'
 import { GossipRefusal, NodeError } from './errors.js'
 import { actionOf, GOSSIP_CODES, GossipMetrics, PeerPolicing, toValidatorResult, type PolicingOptions } from './gossip.js'
-import { connectedPeers, createNodeLibp2p, DISCONNECT_SCORE, gossipScore, type NodeLibp2p } from './libp2p.js'
+import { connectedPeers, createNodeLibp2p, DISCONNECT_SCORE, GossipConfigError, gossipScore, type GossipTuning, type NodeLibp2p } from './libp2p.js'
 import { createLogger, type Logger } from './logger.js'
 import { OfferPool, type PoolOffer } from './pool.js'
 import { Bucket, epochKey, NodeStore, type StoreOp } from './store.js'
@@ -86,6 +86,13 @@ export interface LilyNodeOptions {
   policing?: PolicingOptions
   /** Epoch records kept in the store (default 64). */
   keepEpochs?: number
+  /** Gossipsub mesh/gossip overrides (see DEFAULT_GOSSIP_TUNING in libp2p.ts). */
+  gossip?: Partial<GossipTuning>
+  /**
+   * About how many nodes gossip their heartbeat per epoch in networks of more than twice this
+   * many nodes (default 8); 0: every node gossips it every epoch. See `heartbeatDue`.
+   */
+  heartbeatSample?: number
 }
 
 /** What the node stores per matched epoch. */
@@ -103,7 +110,7 @@ interface StoredAcceptance { dealId: Hash, party: Party, signature: Signature, w
 const HEAD_KEY = 'head'
 /** Direct peers a (non-bootstrap) node tries to keep. */
 const TARGET_PEERS = 8
-/** Heartbeats gossiped per epoch in large networks (all nodes gossip below twice this). */
+/** Heartbeats gossiped per epoch in large networks (all nodes gossip below twice this); see heartbeatDue. */
 const HEARTBEAT_SAMPLE = 8
 const MAX_HEARTBEAT_EPOCHS = 16
 const MAX_HEARTBEATS_PER_EPOCH = 4096
@@ -151,6 +158,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     this.hasher = new DomainHasher(domainOf(opts.profile))
     this.log = opts.logger ?? createLogger(`node:${opts.identity.address.slice(0, 8)}`)
     this.policing = new PeerPolicing(opts.policing)
+    const hs = opts.heartbeatSample
+    if (hs !== undefined && (!Number.isSafeInteger(hs) || hs < 0)) throw new GossipConfigError(`heartbeatSample must be a non-negative integer, got ${String(hs)}`)
     const p = opts.profile
     this.config = {
       seedPrefix: profileHash(p),
@@ -198,7 +207,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         listen: this.opts.listen,
         dhtServer: this.opts.dhtServer,
         appScore: (peer) => this.policing.appScore(peer),
-        isBanned: (peer) => this.policing.isBanned(peer.toString())
+        isBanned: (peer) => this.policing.isBanned(peer.toString()),
+        gossip: this.opts.gossip
       })
       this._sync = new SyncService(this)
       await this._sync.register()
@@ -626,21 +636,90 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     this.log.info('starting', { epoch: this.nextEpoch, fresh: this.head === undefined })
   }
 
-  /** Adopts a verified snapshot of `epoch` (join or resync). */
-  async adoptSnapshot (epoch: bigint, state: MatcherState, root: Hash, inputIds: Hash[], digest: Hash, how: 'snapshot' | 'join'): Promise<void> {
+  /**
+   * Adopts a verified snapshot of `epoch` (join or resync), then signs this node's deals that
+   * the adopted state holds. A snapshot carries the state, not the epoch's matches, so the node
+   * would otherwise never learn (and never sign) deals the network made for it while it was
+   * away or in the minority. Every match still held is a reservation (job, resource offer,
+   * matchEpoch) covered by the verified root, and `step` builds its Deal from those two offers
+   * and the epoch alone (price = jobPrice, collateral and timeout from the offers, openBy from
+   * the config), so the same Deal is rebuilt here; offers this node lacks are fetched from
+   * `from` (else connected peers) and verified by their ids. Unsigned matches this node had
+   * recorded for epochs up to `epoch` that the adopted state does not hold are dropped (they
+   * came from the state it just abandoned). The one-deal-per-job guard of signing still applies.
+   */
+  async adoptSnapshot (epoch: bigint, state: MatcherState, root: Hash, inputIds: Hash[], digest: Hash, how: 'snapshot' | 'join', from?: PeerId[]): Promise<void> {
     const rec: EpochRecord = { epoch, state: Buffer.from(encodeState(state)).toString('base64'), root, digest, inputIds }
-    await this.store.batch([
+    const own = await this.ownMatchesIn(state, from)
+    const ownIds = new Set(own.map((m) => m.dealId))
+    const ops: StoreOp[] = [
       { type: 'put', bucket: Bucket.epochs, key: epochKey(epoch), value: rec },
       { type: 'put', bucket: Bucket.meta, key: HEAD_KEY, value: epoch }
-    ])
+    ]
+    const stored = new Map<Hash, StoredMatch>()
+    for await (const [k, m] of this.store.entries<StoredMatch>(Bucket.matches)) {
+      stored.set(m.dealId, m)
+      if (!m.signed && m.epoch <= epoch && !ownIds.has(m.dealId)) ops.push({ type: 'del', bucket: Bucket.matches, key: k })
+    }
+    for (const m of own) {
+      if (stored.get(m.dealId)?.signed === true) continue
+      ops.push({ type: 'put', bucket: Bucket.matches, key: m.dealId, value: { ...m, signed: false } satisfies StoredMatch })
+    }
+    await this.store.batch(ops)
     this.head = rec
     this.headState = state
     this.roots.set(epoch, root)
     this.nextEpoch = epoch + 1n
     this.pendingConfirm = undefined
     this.participating = true
-    this.log.info('adopted state', { epoch, root, how })
+    this.log.info('adopted state', { epoch, root, how, ownMatches: own.length })
     this.emit('resync', { epoch, stateRoot: root, how })
+    await this.signOwnMatches((m) => m.epoch <= epoch && ownIds.has(m.dealId))
+  }
+
+  /**
+   * This node's matches held in `state` (reservations where it is the provider, or the creator
+   * of the job offer), with the Deal `step` made for each. Offers missing from the pool are
+   * fetched first; a match whose offers cannot be had is skipped (and logged).
+   */
+  private async ownMatchesIn (state: MatcherState, from?: PeerId[]): Promise<OwnMatch[]> {
+    const me = this.address.toLowerCase()
+    const mine = state.reserved.filter((r) => r.hold.provider.toLowerCase() === me || this.pool.get(r.jobId)?.signer.toLowerCase() === me)
+    if (mine.length === 0) return []
+    const missing = [...new Set(mine.flatMap((r) => [r.jobId, r.resourceId]))].filter((id) => !this.pool.has(id))
+    if (missing.length > 0 && this._sync !== undefined) {
+      const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(Math.max(2000, this.profile.epochMs))])
+      const maxEpoch = mine.reduce((m, r) => r.matchEpoch > m ? r.matchEpoch : m, 0n)
+      await this._sync.fetchOffers(missing, maxEpoch, from, signal).catch((e: unknown) => {
+        this.log.warn('could not fetch the offers of adopted matches', { missing: missing.length, err: e })
+      })
+    }
+    const out: OwnMatch[] = []
+    for (const r of mine) {
+      const job = this.pool.get(r.jobId)
+      const res = this.pool.get(r.resourceId)
+      if (job?.kind !== 'job' || res?.kind !== 'resource') {
+        this.log.warn('adopted match without its offers; not signing it', { jobId: r.jobId, resourceId: r.resourceId, matchEpoch: r.matchEpoch })
+        continue
+      }
+      const j = job.offer as JobOffer
+      const o = res.offer as ResourceOffer
+      const deal: Deal = {
+        jobOfferHash: r.jobId,
+        resourceOfferHash: r.resourceId,
+        creator: j.creator,
+        provider: o.provider,
+        price: jobPrice(j, o),
+        collateral: o.collateral,
+        timeout: j.timeout,
+        matchEpoch: r.matchEpoch,
+        openBy: this.config.openBy(r.matchEpoch)
+      }
+      const role: Party | undefined = deal.creator === this.address ? 'creator' : deal.provider === this.address ? 'provider' : undefined
+      if (role === undefined) continue
+      out.push({ dealId: this.hasher.digest('Deal', deal), deal, jobId: r.jobId, resourceId: r.resourceId, role, epoch: r.matchEpoch })
+    }
+    return out
   }
 
   private async matchEpoch (epoch: bigint, signal: AbortSignal): Promise<void> {
@@ -707,17 +786,30 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   }
 
   /**
-   * Whether this node gossips its heartbeat for `epoch`. Every node computes its heartbeat and
-   * serves its root over `sync`, but a heartbeat costs every other node a signature check and
-   * a key decoding, so in networks of more than HEARTBEAT_SAMPLE nodes only a pseudo-random
-   * sample of about HEARTBEAT_SAMPLE nodes (keccak(address, epoch)) gossips it each epoch; the
-   * confirm phase asks peers directly when it saw fewer than three.
+   * Whether this node gossips its heartbeat for `epoch`.
+   *
+   * Deviation from DESIGN §4 ("after matching, each node gossips its heartbeat"), on purpose and
+   * bounded: every node computes its heartbeat every epoch and serves its root over `sync`
+   * (`root`), but a gossiped heartbeat costs every other node a gossipsub signature check, a key
+   * decoding and an EIP-712 recovery, so with N nodes full heartbeats are N² validations per
+   * epoch. So: let n = 1 + the number of distinct authors this node has seen gossip from (its
+   * own estimate of the network size) and S = `heartbeatSample` (default HEARTBEAT_SAMPLE = 8).
+   * If S = 0 or n ≤ 2S, the node gossips every epoch (exactly the design). Otherwise it
+   * gossips when keccak(address ‖ uint64 epoch), first two bytes as a big-endian number, is
+   * ≡ 0 mod ⌈n / S⌉: a pseudo-random sample of about S nodes per epoch, a different one each
+   * epoch, that anyone can recompute. Nodes' estimates of n differ a little, so the sample is
+   * about S, not exactly S. The confirm phase still compares against the majority: when fewer
+   * than 3 heartbeats of the epoch arrived it asks up to 3 connected peers for their root
+   * directly (`collectRoots`). What is lost against the design: a diverged node that is not in
+   * the sample is noticed by its own confirm phase (it compares itself with the sample), not
+   * by the others.
    */
   heartbeatDue (epoch: bigint): boolean {
+    const sampleSize = this.opts.heartbeatSample ?? HEARTBEAT_SAMPLE
     const known = this.peerByAddress.size + 1
-    if (known <= HEARTBEAT_SAMPLE * 2) return true
+    if (sampleSize === 0 || known <= sampleSize * 2) return true
     const h = keccak(concatBytes(hexToBytes(this.address, 20), hexToBytes(`0x${epoch.toString(16).padStart(16, '0')}`, 8)))
-    return (h[0] * 256 + h[1]) % Math.ceil(known / HEARTBEAT_SAMPLE) === 0
+    return (h[0] * 256 + h[1]) % Math.ceil(known / sampleSize) === 0
   }
 
   private async gossipHeartbeat (epoch: bigint): Promise<void> {
@@ -775,13 +867,14 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       this.log.info('state root in the minority; resyncing', { epoch, mine, majority: maj.root, count: maj.count, total: maj.total })
       await (this._sync as SyncService).resync(epoch, maj.root, maj.peers, signal)
     }
-    await this.signOwnMatches(epoch)
+    await this.signOwnMatches((m) => m.epoch === epoch)
   }
 
-  private async signOwnMatches (epoch: bigint): Promise<void> {
+  /** Signs (once per job offer) the stored, unsigned matches that `which` selects. */
+  private async signOwnMatches (which: (m: StoredMatch) => boolean): Promise<void> {
     const todo: StoredMatch[] = []
     for await (const [, m] of this.store.entries<StoredMatch>(Bucket.matches)) {
-      if (m.epoch === epoch && !m.signed) todo.push(m)
+      if (!m.signed && which(m)) todo.push(m)
     }
     for (const m of todo) {
       const prior = await this.store.get<Hash>(Bucket.signedJobs, m.jobId)

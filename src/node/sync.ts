@@ -347,7 +347,7 @@ export class SyncService {
           }
         }
         const snap = await this.call<SnapshotAnswer | null>(peer, 'snapshot', { epoch }, signal, SNAPSHOT_BYTES)
-        if (snap !== null && await this.adoptChecked(snap, root, 'snapshot')) {
+        if (snap !== null && await this.adoptChecked(snap, root, 'snapshot', peer)) {
           this.stats.resyncSnapshot++
           return
         }
@@ -359,12 +359,39 @@ export class SyncService {
     node.log.warn('resync failed; keeping the local state for now', { epoch })
   }
 
-  private async adoptChecked (snap: SnapshotAnswer, root: Hash, how: 'snapshot' | 'join'): Promise<boolean> {
+  private async adoptChecked (snap: SnapshotAnswer, root: Hash, how: 'snapshot' | 'join', from: PeerId): Promise<boolean> {
     if (typeof snap.state !== 'string' || snap.root !== root || !Array.isArray(snap.inputIds)) return false
     const state = decodeState(new Uint8Array(Buffer.from(snap.state, 'base64')))
     if (stateRoot(state) !== root) throw new NodeError('NODE_SNAPSHOT_UNVERIFIED', `snapshot of epoch ${snap.epoch} does not hash to the agreed root`)
-    await this.node.adoptSnapshot(snap.epoch, state, root, snap.inputIds.slice(0, this.node.profile.limits.maxSyncOffers), snap.digest, how)
+    await this.node.adoptSnapshot(snap.epoch, state, root, snap.inputIds.slice(0, this.node.profile.limits.maxSyncOffers), snap.digest, how, [from])
     return true
+  }
+
+  /**
+   * Fetches offers by id (verified: an id is the offer's EIP-712 digest) from `from`, else from
+   * a sample of connected peers, until none is missing; offers of epochs after `maxEpoch` are
+   * refused. Returns how many were added.
+   */
+  async fetchOffers (ids: Hash[], maxEpoch: bigint, from: PeerId[] | undefined, signal: AbortSignal): Promise<number> {
+    let added = 0
+    const sources = [...(from ?? []), ...this.peers().filter((p) => !(from ?? []).some((f) => f.equals(p)))]
+    for (const peer of sources) {
+      const missing = ids.filter((id) => !this.node.pool.has(id))
+      if (missing.length === 0) break
+      try {
+        for (let i = 0; i < missing.length; i += MAX_OFFERS_PER_CALL) {
+          const chunk = missing.slice(i, i + MAX_OFFERS_PER_CALL)
+          const r = await this.call<{ offers: string[] }>(peer, 'offers', { ids: chunk }, signal, 4 * 1024 * 1024)
+          if (!Array.isArray(r.offers)) throw new NodeError('NODE_SYNC_FAILED', 'bad offers answer')
+          added += await this.ingest(r.offers.slice(0, chunk.length), maxEpoch)
+        }
+      } catch (e) {
+        if (signal.aborted) throw e
+        this.node.log.debug('fetching offers failed', { peer: peer.toString(), err: e })
+      }
+    }
+    this.stats.fetched += added
+    return added
   }
 
   /**
@@ -393,7 +420,7 @@ export class SyncService {
       for (const p of best[1]) {
         try {
           const snap = await this.call<SnapshotAnswer | null>(p, 'snapshot', { epoch: s }, signal, SNAPSHOT_BYTES)
-          if (snap !== null && await this.adoptChecked(snap, best[0], 'join')) {
+          if (snap !== null && await this.adoptChecked(snap, best[0], 'join', p)) {
             this.stats.joins++
             return 'adopted'
           }
