@@ -47,13 +47,31 @@ function tx (r: DealTxReturnType | { hash: Hex, gasUsed: bigint }): TxResult {
 /** Largest block range one getLogs call asks for. */
 const LOG_RANGE = 5000n
 
-export function escrowPort (client: ChainClients, escrow: Address, hasher: DomainHasher): EscrowPort {
+/** Deal acceptances this node has seen (gossip), to fill in approvals a party did not put in calldata. */
+export type KnownAcceptances = (dealId: Hash) => { creator?: Signature, provider?: Signature }
+
+/**
+ * `openDeal` leaves out the sender's own signature ('0x': the contract takes msg.sender as that
+ * party's approval), which saves its calldata and ecrecover (~4.5k gas). The deal's opening
+ * calldata then lacks that party's signature; `openingSignatures` fills it in from `known`
+ * (the gossiped acceptances), and answers undefined when it cannot — callers then reach the
+ * party by address (NetworkPort.peerOf) instead of by signature.
+ */
+export function escrowPort (client: ChainClients, escrow: Address, hasher: DomainHasher, known: KnownAcceptances = () => ({})): EscrowPort {
   const account = client.account?.address.toLowerCase() as Address | undefined
   if (account === undefined) throw new TypeError('escrowPort needs a signing client')
   let params: EscrowParams | undefined
   const read = async <T>(action: string, fn: () => Promise<T>): Promise<T> => await guardRead(client, action, fn)
 
-  /** The creator's signature over a deal, from the calldata of the transaction that opened it. */
+  /** Both approvals, the empty one ('0x': the sender's own) taken from the gossiped acceptances; undefined if one is unknown. */
+  function complete (dealId: Hash, sigCreator: Hex, sigProvider: Hex): { sigCreator: Signature, sigProvider: Signature } | undefined {
+    const k = known(dealId)
+    const c = sigCreator.length > 2 ? sigCreator as Signature : k.creator
+    const p = sigProvider.length > 2 ? sigProvider as Signature : k.provider
+    return c !== undefined && p !== undefined ? { sigCreator: c, sigProvider: p } : undefined
+  }
+
+  /** The parties' signatures over a deal, from the calldata of the transaction that opened it. */
   async function openingSignatures (dealId: Hash): Promise<{ sigCreator: Signature, sigProvider: Signature } | undefined> {
     const logs = await read('getLogs', async () => await client.public.getContractEvents({
       abi: lilyEscrowAbi, address: escrow, eventName: 'DealOpened', args: { dealId }, fromBlock: 0n, strict: true
@@ -62,10 +80,10 @@ export function escrowPort (client: ChainClients, escrow: Address, hasher: Domai
       const t = await read('getTransaction', async () => await client.public.getTransaction({ hash: log.transactionHash }))
       try {
         const call = decodeFunctionData({ abi: lilyEscrowAbi, data: t.input })
-        if (call.functionName === 'openDeal') return { sigCreator: call.args[1] as Signature, sigProvider: call.args[2] as Signature }
+        if (call.functionName === 'openDeal') return complete(dealId, call.args[1], call.args[2])
         if (call.functionName === 'openDeals') {
           const i = call.args[0].findIndex((d) => hasher.digest('Deal', d as Deal) === dealId)
-          if (i >= 0) return { sigCreator: call.args[1][i] as Signature, sigProvider: call.args[2][i] as Signature }
+          if (i >= 0) return complete(dealId, call.args[1][i], call.args[2][i])
         }
       } catch {}
     }
@@ -100,7 +118,12 @@ export function escrowPort (client: ChainClients, escrow: Address, hasher: Domai
     },
     blockTime: async () => Number((await read('getBlock', async () => await client.public.getBlock({ blockTag: 'latest' }))).timestamp),
     deposit: async (amount) => tx(await deposit(client, { escrow, amount })),
-    openDeal: async (deal, sigCreator, sigProvider) => tx(await openDeal(client, { escrow, deal, sigCreator, sigProvider })),
+    openDeal: async (deal, sigCreator, sigProvider) => tx(await openDeal(client, {
+      escrow,
+      deal,
+      sigCreator: deal.creator.toLowerCase() === account ? '0x' : sigCreator,
+      sigProvider: deal.provider.toLowerCase() === account ? '0x' : sigProvider
+    })),
     complete: async (deal, resultHash, sig) => tx(await completeDeal(client, { escrow, deal, resultHash, sigCreator: sig })),
     submitResult: async (deal, resultHash) => tx(await submitResult(client, { escrow, deal, resultHash })),
     claim: async (deal) => tx(await claim(client, { escrow, deal })),

@@ -65,7 +65,7 @@ export class RoleHost {
       facts.start()
       setFacts(facts)
       const net = networkPort(node)
-      const escrow = escrowPort(chain, o.profile.escrow, node.hasher)
+      const escrow = escrowPort(chain, o.profile.escrow, node.hasher, (dealId) => node.getAcceptances(dealId))
       const deals = new DealStore(node.store.sublevel('deals'), join(o.dataDir, 'blobs'))
       return new RoleHost(o.profile, identity, node, net, chain, escrow, deals, node.store.sublevel('lifecycle'), log, facts)
     } catch (e) {
