@@ -6,7 +6,8 @@
  *   2. throughput: `--jobs` trivial jobs over `--providers` providers, from `--creators`
  *      creators at once (each runs its jobs in turn), jobs per minute;
  *   gas per deal: openDeal + complete, from the receipts.
- * `--json` prints one line: jobs (paid), failed, latencyMsP50, latencyMsP95, jobsPerMinute, gasPerDeal.
+ * `--json` prints one line: jobs (paid), failed, latencyMsP50, latencyMsP95, jobsPerMinute, gasPerDeal,
+ * stagesMsP50 (median of each stage of the latency jobs: start→offered is process start + join).
  * A job that is not paid is counted in `failed` (and the exit code is 1), not hidden.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -40,7 +41,26 @@ function pct (xs: number[], p: number): number {
 const failures: string[] = []
 
 /** One job; undefined (and the reason recorded) when it did not end paid. */
-async function runOne (net: Devnet, creator: string, i: number): Promise<{ ms: number, dealId: Hash } | undefined> {
+const STAGES = ['offered', 'matched', 'opened', 'running', 'result', 'paid'] as const
+
+/** Per-stage durations of one job: start → offered (process start, join, deposit), then between consecutive stages (last event of each). */
+function stagesOf (t0: number, events: Array<Record<string, unknown>>): Record<string, number> {
+  const out: Record<string, number> = {}
+  let prev = t0
+  let prevName = 'start'
+  for (const s of STAGES) {
+    const e = events.filter((x) => x.stage === s).pop()
+    if (e === undefined || typeof e.at !== 'number') continue
+    out[`${prevName}→${s}`] = e.at - prev
+    prev = e.at
+    prevName = s
+  }
+  return out
+}
+
+const stageSamples = new Map<string, number[]>()
+
+async function runOne (net: Devnet, creator: string, i: number, timed = false): Promise<{ ms: number, dealId: Hash } | undefined> {
   const t0 = Date.now()
   const p = net.run(creator, 'probe:v1.0.0', ['action=echo', `arg=bench ${i}`])
   const code = await p.done
@@ -51,6 +71,9 @@ async function runOne (net: Devnet, creator: string, i: number): Promise<{ ms: n
     return undefined
   }
   const m = p.events.filter((e) => e.stage === 'matched').pop()
+  if (timed) {
+    for (const [k, v] of Object.entries(stagesOf(t0, p.events))) stageSamples.set(k, [...(stageSamples.get(k) ?? []), v])
+  }
   return { ms, dealId: m?.dealId as Hash }
 }
 
@@ -78,7 +101,7 @@ async function main (): Promise<void> {
     const lat: number[] = []
     const dealIds: Hash[] = []
     for (let i = 0; i < latencyJobs; i++) {
-      const r = await runOne(net, 'creator-1', i)
+      const r = await runOne(net, 'creator-1', i, true)
       if (r === undefined) continue
       lat.push(r.ms)
       dealIds.push(r.dealId)
@@ -105,7 +128,8 @@ async function main (): Promise<void> {
       latencyMsP50: pct(lat, 50),
       latencyMsP95: pct(lat, 95),
       jobsPerMinute: jobs === 0 ? 0 : Math.round((done / (wallMs / 60_000)) * 10) / 10,
-      gasPerDeal: await gasOf(net, dealIds)
+      gasPerDeal: await gasOf(net, dealIds),
+      stagesMsP50: Object.fromEntries([...stageSamples].map(([k, v]) => [k, pct(v, 50)]))
     }
     if (failures.length > 0) process.exitCode = 1
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`)
@@ -114,10 +138,13 @@ async function main (): Promise<void> {
       say(`latency p50 / p95    ${result.latencyMsP50} / ${result.latencyMsP95} ms (lilynode run → paid, epochMs 1000)`)
       say(`throughput           ${result.jobsPerMinute} jobs/min (${jobs} jobs, ${providers} providers, ${creators} creators at once)`)
       say(`gas per deal         ${result.gasPerDeal} (openDeal + complete)`)
+      say(`latency stages p50   ${Object.entries(result.stagesMsP50).map(([k, v]) => `${k} ${v}`).join(', ')} ms`)
     }
   } finally {
     await net.stop()
-    await rm(dir, { recursive: true, force: true })
+    // LILYNODE_BENCH_KEEP=1 keeps every process's log and database (with LILYNODE_LOG=info: roots, resyncs)
+    if (process.env.LILYNODE_BENCH_KEEP === '1') process.stderr.write(`bench:e2e: kept ${dir}\n`)
+    else await rm(dir, { recursive: true, force: true })
   }
 }
 

@@ -21,6 +21,19 @@ import { CLOSED_STATUSES, type ChainStatus, type EscrowPort, type ExecutorPort, 
 import { fetchCounterpartySignature, ownSignatureBlob } from './signatures.js'
 import { fetchBlob, pushBlob, TransferError, type TransferService } from './transfer.js'
 import { describe, Kicks, nowS, sleep } from './util.js'
+import { epochAt, epochEnd, type Profile } from '../../protocol/profile.js'
+
+/**
+ * The epoch a job offer made at `nowMs` names: the current one while at least half an epoch
+ * (and 300 ms) of it is left — the offer then has that time plus graceMs to reach every node
+ * before they match the epoch — else the next one. Offering for the next epoch always would
+ * wait a whole extra epoch on average half the time.
+ */
+export function offerEpoch (p: Profile, nowMs: number): bigint {
+  const cur = epochAt(p, nowMs)
+  const left = epochEnd(p, cur) - nowMs
+  return left >= Math.max(300, p.epochMs / 2) ? cur : cur + 1n
+}
 
 export type CreatorStage =
   | 'offered' | 'matched' | 'opened' | 'running' | 'result' | 'accepted' | 'paid'
@@ -128,8 +141,13 @@ export class CreatorRole {
     const inputs = resolveInputs(job.spec, job.inputs)
     const specBytes = new TextEncoder().encode(serializeModuleSpec(job.spec))
     const inputBytes = encodeInputs(inputs)
-    // the next epoch: an offer for the current one could reach some nodes after they matched it
-    const epoch = net.currentEpoch() + 1n
+    // the price and a challenge fee must be free in escrow before a deal can open
+    const { mediationFee } = await escrow.params()
+    const need = job.maxPrice + mediationFee
+    const free = await escrow.freeBalance()
+    if (free < need) await escrow.deposit(need - free)
+    // the epoch is fixed last, just before publishing, so the time it leaves is real
+    const epoch = offerEpoch(net.profile, Date.now())
     const res = job.resources ?? job.spec.resources
     const offer: JobOffer = {
       creator: net.address,
@@ -144,11 +162,6 @@ export class CreatorRole {
       expiryEpoch: epoch + BigInt(job.lifetimeEpochs ?? 20)
     }
     const jobOfferHash = net.hasher.digest('JobOffer', offer)
-    // the price and a challenge fee must be free in escrow before a deal can open
-    const { mediationFee } = await escrow.params()
-    const need = job.maxPrice + mediationFee
-    const free = await escrow.freeBalance()
-    if (free < need) await escrow.deposit(need - free)
     await store.putBlob(jobOfferHash, 'offer', new TextEncoder().encode(toJson(offer)))
     await store.putBlob(jobOfferHash, 'module', specBytes)
     await store.putBlob(jobOfferHash, 'inputs', inputBytes)
