@@ -2,6 +2,7 @@
 import type { Command } from './command.js'
 import { bootstrapCommand } from './commands/bootstrap.js'
 import { chainCommand } from './commands/chain.js'
+import { creatorCommand } from './commands/creator.js'
 import { devnetCommand } from './commands/devnet.js'
 import { mediatorCommand } from './commands/mediator.js'
 import { providerCommand } from './commands/provider.js'
@@ -12,6 +13,7 @@ export const commands: Command[] = [
   bootstrapCommand,
   providerCommand,
   runCommand,
+  creatorCommand,
   mediatorCommand,
   queryCommand,
   chainCommand,

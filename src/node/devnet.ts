@@ -1,8 +1,8 @@
 /**
  * The whole network on one machine (DESIGN §1 `lilynode devnet`): anvil with one-second blocks
- * (plus a block per transaction), the escrow deployed with short windows, every party's key
+ * (plus a block per transaction), the escrow and its LilyRequests companion deployed with short windows, every party's key
  * created and funded, the profile written to `<dataDir>/profile.json`, and a bootstrap node,
- * providers and mediators started as separate OS processes (`node bin/lilynode.js …`). The
+ * providers, mediators and request relays (`lilynode creator`) started as separate OS processes (`node bin/lilynode.js …`). The
  * e2e tests and the e2e benchmark use the same class.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -16,6 +16,7 @@ import { createTestClient, http } from 'viem'
 import { lilyEscrowAbi } from '../chain/artifacts.js'
 import { createChainClients, type ChainClients } from '../chain/client.js'
 import { deploy } from '../chain/deploy.js'
+import { deployRequests } from '../chain/requests/deployRequests.js'
 import { loadOrCreateIdentity } from '../protocol/identity.js'
 import { parseProfile, serializeProfile, type Profile } from '../protocol/profile.js'
 import type { Address } from '../protocol/types.js'
@@ -29,7 +30,7 @@ export const REPO_ROOT = HERE.includes(`${'/dist/'}`) ? resolve(HERE, '..', '..'
 /** The binary the devnet starts; LILYNODE_BIN overrides it (e.g. a locally built launcher). */
 export const LILYNODE_BIN = process.env.LILYNODE_BIN ?? join(REPO_ROOT, 'bin', 'lilynode.js')
 
-export type DevnetRole = 'bootstrap' | 'provider' | 'mediator' | 'creator'
+export type DevnetRole = 'bootstrap' | 'provider' | 'mediator' | 'creator' | 'relay'
 
 export interface DevnetOptions {
   dataDir: string
@@ -37,6 +38,8 @@ export interface DevnetOptions {
   mediators?: number
   /** Creator data dirs to create and fund (creator-1 …). */
   creators?: number
+  /** `lilynode creator` nodes that relay on-chain job requests (relay-1 …; default 0). */
+  relays?: number
   epochMs?: number
   graceMs?: number
   reserveEpochs?: number
@@ -173,12 +176,15 @@ export class Devnet {
       unstakeDelay: 3600n
     })
     this.log(`escrow deployed at ${d.address} (gas ${d.gasUsed})`)
+    const req = await deployRequests(deployer, { escrow: d.address })
+    this.log(`LilyRequests deployed at ${req.address} (gas ${req.gasUsed})`)
     this.chain = await createChainClients({ rpcUrl: this.rpcUrl, chainId: 31337 })
 
     const names: Array<[string, DevnetRole]> = [['bootstrap', 'bootstrap']]
     for (let i = 1; i <= (this.o.providers ?? 2); i++) names.push([`provider-${i}`, 'provider'])
     for (let i = 1; i <= (this.o.mediators ?? 1); i++) names.push([`mediator-${i}`, 'mediator'])
     for (let i = 1; i <= (this.o.creators ?? 1); i++) names.push([`creator-${i}`, 'creator'])
+    for (let i = 1; i <= (this.o.relays ?? 0); i++) names.push([`relay-${i}`, 'relay'])
     const fund = this.o.fundWei ?? 1000n * 10n ** 18n
     const testClient = createTestClient({ mode: 'anvil', transport: http(this.rpcUrl) })
     for (const [name, role] of names) {
@@ -197,6 +203,7 @@ export class Devnet {
       chainId: 31337,
       rpcUrl: this.rpcUrl,
       escrow: d.address,
+      requests: req.address,
       token: null,
       epochMs,
       graceMs: this.o.graceMs ?? Math.floor(epochMs / 4),
@@ -218,6 +225,8 @@ export class Devnet {
         starting.push(this.startProvider(p.name, this.o.providerEnv?.(i) ?? {}))
       } else if (p.role === 'mediator') {
         starting.push(this.startMediator(p.name))
+      } else if (p.role === 'relay') {
+        starting.push(this.startRelay(p.name))
       }
     }
     await Promise.all(starting)
@@ -265,6 +274,14 @@ export class Devnet {
     const p = this.spawn(name, ['mediator', '--listen', '/ip4/127.0.0.1/tcp/0'])
     await p.waitFor((e) => e.event === 'ready', 90_000, 'ready')
     this.log(`${name} up`)
+    return p
+  }
+
+  /** Starts `lilynode creator` relaying the profile's LilyRequests from block 0. */
+  async startRelay (name: string): Promise<NodeProcess> {
+    const p = this.spawn(name, ['creator', '--listen', '/ip4/127.0.0.1/tcp/0', '--from-block', '0'])
+    await p.waitFor((e) => e.event === 'ready', 90_000, 'ready')
+    this.log(`${name} up (relays on-chain requests)`)
     return p
   }
 

@@ -6,6 +6,13 @@
  * their hashes, runs the container, sends the result bundle, and settles — `complete` with
  * the creator's ResultAcceptance, or `submitResult` then `claim` when the creator is gone.
  *
+ * Deals of on-chain requests (creator = the profile's LilyRequests companion, see requests.ts)
+ * differ in two places: the module and inputs come from the node that relayed the request's
+ * job offer (its signer's peer), and the result is settled with `fulfill(requestId, deal,
+ * resultHash, data)` — `data` being the first 512 bytes of the job's stdout — instead of a
+ * creator's ResultAcceptance: the companion completes the deal (the provider is paid) and
+ * then calls the consumer back, whose failure never undoes the payment.
+ *
  * Each step is written to the deal store before it is acted on. On start every unfinished
  * deal is resumed from its stored state: a job whose container still runs is re-attached by
  * the executor (containers carry the deal id), a bundle is re-sent, a transaction is only
@@ -18,6 +25,7 @@ import { decodeInputs, inputsHash, moduleHash, parseModuleSpec } from '../../pro
 import type { Hash, JobOffer, Prices, ResourceOffer, Signature } from '../../protocol/types.js'
 import type { Logger } from '../logger.js'
 import { CreatorRole } from './creator.js'
+import { resultData, type RequestsPort } from './requests.js'
 import { TERMINAL_STATES, type DealRecord, type DealStore } from './deals.js'
 import { fromJson } from './json.js'
 import { peerIdFromSignature } from './peers.js'
@@ -62,6 +70,8 @@ export interface ProviderOptions {
   config: ProviderConfig
   maxTransferBytes: number
   pollMs?: number
+  /** Serving on-chain requests (the profile names a LilyRequests companion). */
+  requests?: RequestsPort
 }
 
 interface OfferState { nonce: string, version: number }
@@ -235,7 +245,18 @@ export class ProviderRole {
     return next
   }
 
+  /** Whether the deal is an on-chain request's (its creator is the LilyRequests companion). */
+  private isRequest (r: DealRecord): boolean {
+    return this.o.requests !== undefined && r.deal.creator === this.o.requests.address
+  }
+
   private creatorPeer (r: DealRecord): PeerId {
+    if (this.isRequest(r)) {
+      // the companion cannot serve files: its relay (the job offer's signer) does
+      const p = this.o.requests?.relayPeer(r.deal.jobOfferHash)
+      if (p === undefined) throw new TransferError('TRANSFER_UNREACHABLE', `the job offer ${r.deal.jobOfferHash} of request deal ${r.dealId} is not in the offer pool; no relay to fetch from`)
+      return p
+    }
     if (r.sigCreator !== undefined) return peerIdFromSignature(this.o.net.hasher.digestBytes('Deal', r.deal), r.sigCreator)
     const p = this.o.net.peerOf(r.deal.creator)
     if (p === undefined) throw new TransferError('TRANSFER_UNREACHABLE', `no peer known for creator ${r.deal.creator}`)
@@ -283,7 +304,8 @@ export class ProviderRole {
         const acc = this.o.net.acceptances(r.dealId)
         if (acc.creator !== undefined && acc.provider !== undefined) await this.move(r, 'agreed', { sigCreator: acc.creator, sigProvider: acc.provider }, 'both signatures in')
         else if (BigInt(Math.floor(Date.now() / 1000)) > r.deal.openBy) await this.move(r, 'expired', {}, 'the creator never signed')
-        else if (acc.provider !== undefined && waited('matched') > 1500) {
+        else if (acc.provider !== undefined && waited('matched') > 1500 && !this.isRequest(r)) {
+          // (a request's deal has no creator signature: its relay opens it with ours alone)
           const sigCreator = await fetchCounterpartySignature(this.o.net, r, this.creatorPeer(r), this.o.maxTransferBytes, this.controller.signal)
           await this.move(r, 'agreed', { sigCreator, sigProvider: acc.provider }, 'creator signature fetched directly')
         }
@@ -310,6 +332,7 @@ export class ProviderRole {
         return
       case 'result': {
         if (status === 'submitted') { await this.move(r, 'submitted', {}, 'result on-chain'); return }
+        if (this.isRequest(r)) { await this.fulfill(r); return }
         try {
           const bundle = await this.o.store.getBlob(r.dealId, 'bundle')
           if (bundle === undefined) throw new Error('stored bundle missing')
@@ -345,6 +368,20 @@ export class ProviderRole {
       default:
         return
     }
+  }
+
+  /** An on-chain request's deal: fulfill through the companion (paid in the same transaction). */
+  private async fulfill (r: DealRecord): Promise<void> {
+    const { store, executor, requests } = this.o
+    const offer = r.jobOffer
+    if (requests === undefined || offer === undefined || r.resultHash === undefined) throw new Error('request deal without its job offer or result')
+    const bundle = await store.getBlob(r.dealId, 'bundle')
+    if (bundle === undefined) throw new Error('stored bundle missing')
+    let stdout = ''
+    try { stdout = executor.decodeBundle(bundle).stdout } catch {}
+    const tx = await requests.fulfill(offer.nonce, r.deal, r.resultHash, resultData(stdout))
+    await store.update(r.dealId, { settleTx: tx.hash })
+    this.emit(r.dealId, 'fulfilled', tx.hash, `request ${offer.nonce} fulfilled; callback ${tx.callbackOk ? 'ok' : 'failed (payment unaffected)'}`)
   }
 
   /** True when less than a quarter of the deal's result time (at least 5 s) is left. */

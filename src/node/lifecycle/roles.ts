@@ -16,6 +16,7 @@ import type { DealRecord } from './deals.js'
 import { RoleHost } from './host.js'
 import { MediatorRole } from './mediator.js'
 import { ProviderRole } from './provider.js'
+import { requestsPort } from './requests.js'
 
 export class RoleError extends Error {
   override readonly name = 'RoleError'
@@ -114,6 +115,7 @@ export async function runProvider (o: ProviderRunOptions, signal: AbortSignal, o
       store: host.deals,
       log,
       maxTransferBytes: host.maxTransferBytes,
+      ...(o.profile.requests !== undefined ? { requests: requestsPort(host.node, host.chain, o.profile.requests) } : {}),
       config: {
         prices: o.prices,
         collateral: o.collateral,

@@ -1,0 +1,118 @@
+/**
+ * On-chain job requests on a devnet: deploy a consumer contract (contracts/examples), make a
+ * request from it, and wait for the companion to call it back, fulfil, settle or refund it.
+ * `lilynode devnet` uses it for its demo and the e2e suite for its tests.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseEventLogs, type Abi, type Hex } from 'viem'
+import { ANVIL_KEYS } from '../chain/anvil.js'
+import { lilyRequestsAbi } from '../chain/artifacts.js'
+import { createChainClients, type ChainClients } from '../chain/client.js'
+import { getRequest } from '../chain/requests/getRequest.js'
+import type { OnChainRequest, RequestParams, RequestStatusName } from '../chain/requests/types.js'
+import { inputsHash, moduleHash, resolveInputs, type JobInputs, type ModuleSpec } from '../protocol/module.js'
+import type { Address, Hash } from '../protocol/types.js'
+import { REPO_ROOT, type Devnet } from './devnet.js'
+
+/** ExampleConsumer.run(p); the test consumers' run(requests, p). */
+export type ConsumerKind = 'ExampleConsumer' | 'RevertingConsumer' | 'GasBurnerConsumer'
+
+export interface Consumer {
+  kind: ConsumerKind
+  address: Address
+  abi: Abi
+  /** The owner's wallet (anvil's third dev account unless given). */
+  client: ChainClients
+}
+
+function artifact (kind: ConsumerKind): { abi: Abi, bytecode: Hex } {
+  const j = JSON.parse(readFileSync(join(REPO_ROOT, 'contracts', 'out', `${kind}.json`), 'utf8')) as { abi: Abi, bytecode: Hex }
+  return { abi: j.abi, bytecode: j.bytecode }
+}
+
+export async function deployConsumer (net: Devnet, kind: ConsumerKind, privateKey: Hex = ANVIL_KEYS[2]): Promise<Consumer> {
+  const requests = net.profile.requests
+  if (requests === undefined) throw new Error('the devnet profile names no LilyRequests contract')
+  const client = await createChainClients({ rpcUrl: net.profile.rpcUrl, chainId: Number(net.profile.chainId), privateKey })
+  const { abi, bytecode } = artifact(kind)
+  const wallet = client.wallet
+  if (wallet === undefined || client.account === undefined) throw new Error('no wallet')
+  const hash = await wallet.deployContract({ abi, bytecode, account: client.account, chain: client.chain, args: kind === 'ExampleConsumer' ? [requests] : [] })
+  const receipt = await client.public.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success' || receipt.contractAddress == null) throw new Error(`deploying ${kind} failed (tx ${hash})`)
+  return { kind, address: receipt.contractAddress.toLowerCase() as Address, abi, client }
+}
+
+export interface RequestTerms {
+  inputs?: JobInputs
+  maxPrice?: bigint
+  collateral?: bigint
+  timeoutS?: number
+  /** Seconds from now until the request's deadline (default 120). */
+  deadlineInS?: number
+  callbackGasLimit?: number
+}
+
+/** The request parameters for a module (its default resources; inputs resolved against the spec). */
+export function requestParams (spec: ModuleSpec, t: RequestTerms, nowS: number): RequestParams {
+  const r = spec.resources
+  return {
+    module: moduleHash(spec),
+    inputsHash: inputsHash(resolveInputs(spec, t.inputs ?? {})),
+    cpu: r.cpu,
+    ram: r.ram,
+    gpus: r.gpus,
+    gpuVram: r.gpuVram,
+    disk: r.disk,
+    maxPrice: t.maxPrice ?? 10n ** 15n,
+    collateral: t.collateral ?? 10n ** 14n,
+    timeout: t.timeoutS ?? 60,
+    deadline: BigInt(nowS + (t.deadlineInS ?? 120)),
+    callbackGasLimit: t.callbackGasLimit ?? 200_000
+  }
+}
+
+/** The consumer contract requests a job, paying maxPrice; returns the request id. */
+export async function requestFrom (net: Devnet, c: Consumer, params: RequestParams): Promise<bigint> {
+  const requests = net.profile.requests as Address
+  const { wallet, account } = c.client
+  if (wallet === undefined || account === undefined) throw new Error('no wallet')
+  const args = c.kind === 'ExampleConsumer' ? [params] : [requests, params]
+  const { request } = await c.client.public.simulateContract({ abi: c.abi, address: c.address, functionName: 'run', args, value: params.maxPrice, account, chain: c.client.chain })
+  const hash = await wallet.writeContract(request)
+  const receipt = await c.client.public.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success') throw new Error(`request from ${c.kind} failed (tx ${hash})`)
+  const ev = parseEventLogs({ abi: lilyRequestsAbi, logs: receipt.logs, eventName: 'JobRequested' })[0]
+  if (ev === undefined) throw new Error(`no JobRequested in tx ${hash}`)
+  return ev.args.requestId
+}
+
+/** Polls the request until its status is one of `statuses`. */
+export async function waitForRequest (net: Devnet, requestId: bigint, statuses: RequestStatusName[], timeoutMs: number): Promise<OnChainRequest> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const r = await getRequest(net.chain, { requests: net.profile.requests as Address, requestId })
+    if (statuses.includes(r.status)) return r
+    if (Date.now() > end) throw new Error(`request ${requestId} is ${r.status}, not ${statuses.join('/')}, after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+export interface Fulfilment {
+  dealId: Hash
+  resultHash: Hash
+  data: Hex
+  callbackOk: boolean
+  provider: Address
+}
+
+/** The RequestFulfilled / CallbackResult / RequestOpened events of a fulfilled request. */
+export async function fulfilmentOf (net: Devnet, requestId: bigint): Promise<Fulfilment> {
+  const q = { abi: lilyRequestsAbi, address: net.profile.requests as Address, args: { requestId }, fromBlock: 0n, strict: true } as const
+  const [f] = await net.chain.public.getContractEvents({ ...q, eventName: 'RequestFulfilled' })
+  const [cb] = await net.chain.public.getContractEvents({ ...q, eventName: 'CallbackResult' })
+  const [o] = await net.chain.public.getContractEvents({ ...q, eventName: 'RequestOpened' })
+  if (f === undefined || cb === undefined || o === undefined) throw new Error(`request ${requestId} was not fulfilled`)
+  return { dealId: f.args.dealId, resultHash: f.args.resultHash, data: f.args.data, callbackOk: cb.args.ok, provider: o.args.provider.toLowerCase() as Address }
+}

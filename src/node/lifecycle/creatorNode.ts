@@ -1,0 +1,107 @@
+/**
+ * `lilynode creator`: a long-running creator node. One RoleHost and one CreatorRole whose
+ * `transfer` service serves every deal in the node's store; with a LilyRequests companion
+ * (`--requests` or the profile's `requests`) it also relays on-chain job requests
+ * (requestRelay.ts) until the signal aborts.
+ */
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { exampleModulesDir, loadModule } from '../../executor/modules.js'
+import { moduleHash, type ModuleSpec } from '../../protocol/module.js'
+import type { Profile } from '../../protocol/profile.js'
+import type { Address, Hash } from '../../protocol/types.js'
+import { createLogger } from '../logger.js'
+import { executorPort } from './adapters.js'
+import { CreatorRole } from './creator.js'
+import { RoleHost } from './host.js'
+import { RequestRelay } from './requestRelay.js'
+import { RoleError, type RoleOutput } from './roles.js'
+
+export interface CreatorNodeOptions {
+  profile: Profile
+  dataDir: string
+  listen?: string[]
+  /** The LilyRequests companion to relay; must be the profile's `requests` (default: it). */
+  requests?: Address
+  /** Module directory the relay resolves module hashes against (default: the repository's modules/). */
+  modulesDir?: string
+  /** Encoded inputs named by their hash (default `<dataDir>/request-inputs`). */
+  inputsDir?: string
+  /** First block to follow on a fresh data dir (default: the latest block at start). */
+  fromBlock?: bigint
+  /** Chain polling interval (default: a quarter epoch, 250..1000 ms). */
+  pollMs?: number
+}
+
+/** Every module.json one level below `dir`, by module hash. */
+export async function loadModuleDirectory (dir: string): Promise<Map<Hash, ModuleSpec>> {
+  const out = new Map<Hash, ModuleSpec>()
+  const names = await readdir(dir).catch((e: unknown) => { throw new RoleError('ROLE_BAD_MODULE', `cannot read module directory ${dir}: ${(e as Error).message}`) })
+  for (const name of names.sort()) {
+    const spec = await loadModule(join(dir, name, 'module.json')).catch(() => undefined)
+    if (spec !== undefined) out.set(moduleHash(spec), spec)
+  }
+  return out
+}
+
+/** The companion to relay: the flag, which must agree with the profile (every node validates relayed offers against it). */
+export function requestsAddress (profile: Profile, flag?: Address): Address | undefined {
+  if (flag === undefined) return profile.requests
+  const a = flag.toLowerCase() as Address
+  if (profile.requests === undefined) {
+    throw new RoleError('ROLE_BAD_PROFILE', `--requests ${a} needs a profile whose "requests" field names it: every node checks relayed offers against the profile, so add "requests": "${a}" to the network's profile`)
+  }
+  if (profile.requests !== a) throw new RoleError('ROLE_BAD_PROFILE', `--requests ${a} differs from the profile's requests ${profile.requests}; drop the flag or fix the profile`)
+  return a
+}
+
+export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal, out: RoleOutput): Promise<void> {
+  const log = createLogger('creator')
+  const requests = requestsAddress(o.profile, o.requests)
+  const modules = requests !== undefined ? await loadModuleDirectory(o.modulesDir ?? exampleModulesDir()) : new Map<Hash, ModuleSpec>()
+  const host = await RoleHost.start({ profile: o.profile, dataDir: o.dataDir, listen: o.listen, log })
+  let relay: RequestRelay | undefined
+  try {
+    const pollMs = o.pollMs ?? Math.min(1000, Math.max(250, Math.floor(o.profile.epochMs / 4)))
+    const role = new CreatorRole({
+      net: host.net,
+      escrow: host.escrow,
+      executor: executorPort({ dataDir: o.dataDir }),
+      store: host.deals,
+      log,
+      maxTransferBytes: host.maxTransferBytes,
+      pollMs
+    })
+    await host.serve(role.transferService())
+    if (requests !== undefined) {
+      relay = new RequestRelay({
+        node: host.node,
+        net: host.net,
+        escrow: host.escrow,
+        chain: host.chain,
+        deals: host.deals,
+        meta: host.meta,
+        log: log.child('requests'),
+        requests,
+        modules,
+        inputsDir: o.inputsDir ?? join(o.dataDir, 'request-inputs'),
+        ...(o.fromBlock !== undefined ? { fromBlock: o.fromBlock } : {}),
+        pollMs,
+        onEvent: (e) => out({ event: 'request', ...e })
+      })
+      await relay.start()
+    }
+    out({
+      event: 'ready',
+      role: 'creator',
+      address: host.identity.address,
+      peerId: host.identity.peerId.toString(),
+      addrs: host.addrs(),
+      ...(requests !== undefined ? { requests, modules: [...modules.values()].map((s) => `${s.name}:${s.version}`) } : {})
+    })
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+  } finally {
+    await relay?.stop()
+    await host.stop()
+  }
+}
