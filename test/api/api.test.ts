@@ -34,8 +34,16 @@ interface SseMessage { event: string, id?: string, data: unknown }
 
 /** Reads a server-sent-event stream until it closes. */
 async function readSse (url: string, headers: Record<string, string> = {}): Promise<{ contentType: string, messages: SseMessage[] }> {
+  return await readSseResponse(await openSse(url, headers))
+}
+
+async function openSse (url: string, headers: Record<string, string> = {}): Promise<Response> {
   const r = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: AbortSignal.timeout(150_000) })
-  assert.equal(r.status, 200)
+  assert.equal(r.status, 200, await (r.status === 200 ? Promise.resolve('') : r.text()))
+  return r
+}
+
+async function readSseResponse (r: Response): Promise<{ contentType: string, messages: SseMessage[] }> {
   const messages: SseMessage[] = []
   const dec = new TextDecoder()
   let buf = ''
@@ -272,4 +280,30 @@ describe('api: a node\'s local HTTP API (real anvil, bootstrap, provider process
       await ext.stop()
     }
   })
+
+  it('caps running jobs and event streams; stop() cancels a running job and ends its stream', async () => {
+    const h = host as RoleHost
+    const creator = new CreatorRole({ net: h.net, escrow: h.escrow, executor: executorPort({ dataDir: tmpdir() }), store: h.deals, log: createLogger('api-test'), maxTransferBytes: h.maxTransferBytes })
+    const capped = await startApi({ host: h, listen: '127.0.0.1:0', creator, maxConcurrentJobs: 1, maxSseClients: 1 })
+    let stream: Response | undefined
+    try {
+      const first = await call(capped.url, 'POST', '/jobs', postJson({ module: 'cowsay:v0.0.4', inputs: { Message: 'capped' } }))
+      assert.equal(first.status, 202, first.text)
+      const id = (first.body as { id: string }).id
+      const second = await call(capped.url, 'POST', '/jobs', postJson({ module: 'cowsay:v0.0.4' }))
+      assert.equal(second.status, 429, second.text)
+      assert.equal((second.body as { error: { code: string } }).error.code, 'API_TOO_MANY_JOBS')
+      stream = await openSse(`${capped.url}/jobs/${id}`)
+      const other = await call(capped.url, 'GET', `/jobs/${id}`, { headers: { accept: 'text/event-stream' } })
+      assert.equal(other.status, 429, other.text)
+      assert.equal((other.body as { error: { code: string } }).error.code, 'API_TOO_MANY_STREAMS')
+    } finally {
+      await capped.stop()
+    }
+    const { messages } = await readSseResponse(stream)
+    const end = messages[messages.length - 1]
+    assert.equal(end.event, 'end')
+    assert.equal((end.data as { state: string }).state, 'cancelled')
+  })
 })
+

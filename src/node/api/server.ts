@@ -123,14 +123,22 @@ async function readBody (req: IncomingMessage, max: number): Promise<unknown> {
   }
   const declared = Number(req.headers['content-length'] ?? NaN)
   const tooLarge = (): ApiError => new ApiError('API_BODY_TOO_LARGE', 413, `the body is over ${max} bytes; send a smaller request (file inputs larger than this go through lilynode run)`, { connection: 'close' })
-  if (Number.isFinite(declared) && declared > max) throw tooLarge()
+  if (Number.isFinite(declared) && declared > max) { req.resume(); throw tooLarge() }
+  // read with events, not for-await: leaving a for-await early would destroy the socket before
+  // the 413 is sent; an oversized body is drained (up to 16× the cap) so the client reads the answer
   const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > max) throw tooLarge()
-    chunks.push(chunk)
-  }
+  const over = await new Promise<boolean>((resolve, reject) => {
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= max) chunks.push(chunk)
+      else if (size > 16 * max) req.destroy()
+    })
+    req.on('end', () => resolve(size > max))
+    req.on('error', reject)
+    req.on('close', () => resolve(size > max))
+  })
+  if (over) throw tooLarge()
   const text = Buffer.concat(chunks).toString('utf8')
   if (text.trim() === '') throw new ApiError('API_BAD_JSON', 400, 'the body is empty; send a JSON object (see GET /openapi.json for its fields)')
   try {
@@ -245,7 +253,6 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
     } catch (e) {
       if (e instanceof ApiError) {
         sendJson(res, e.status, e.toJSON(), e.headers)
-        if (e.code === 'API_BODY_TOO_LARGE') req.destroy()
         return
       }
       log.error('API handler failed', { method, url: req.url?.slice(0, 200), error: describe(e) })
@@ -281,8 +288,9 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const res of streams) res.end()
+      // jobs first: their streams get the final (cancelled) state before they close
       await jobs.stop()
+      for (const res of streams) res.end()
       epochs.stop()
       server.closeAllConnections()
       await closed
