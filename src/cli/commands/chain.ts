@@ -1,10 +1,14 @@
-/** `lilynode chain deploy|deposit|withdraw|balance|mediator-register`: on-chain chores against any RPC. */
+/**
+ * `lilynode chain deploy|deposit|withdraw|balance|mediator-register`: on-chain chores against any RPC.
+ * deposit, withdraw and balance go through LilyWallet, the SDK's escrow account (LilyClient uses it too).
+ */
 import { boolFlag, stringFlag } from '../args.js'
 import { CliError, type Command, type FlagSpec, type ParsedArgs } from '../command.js'
 import {
-  chainBalance, chainDeploy, chainDeposit, chainMediatorRegister, chainWithdraw, parseAddress, parseAmount,
+  chainDeploy, chainMediatorRegister, parseAddress, parseAmount,
   type ChainConnectOptions
 } from '../../node/chainCommands.js'
+import { LilyWallet } from '../../node/sdk/index.js'
 
 const CONNECT_FLAGS: FlagSpec[] = [
   { name: 'profile', type: 'string', description: 'network profile JSON (rpcUrl, chainId, escrow)' },
@@ -81,7 +85,7 @@ const depositCommand: Command = {
   flags: [...CONNECT_FLAGS, { name: 'amount', type: 'string', description: 'amount in wei (or token units)' }],
   run: async (args) => {
     noPositionals(args, 'deposit')
-    const r = await chainDeposit({ ...connectOptions(args), amount: parseAmount('amount', stringFlag(args, 'amount', true)) })
+    const r = await new LilyWallet(connectOptions(args)).deposit(parseAmount('amount', stringFlag(args, 'amount', true)))
     print(args, { ...r }, `deposited ${r.amount} into ${r.escrow}; free balance of ${r.account}: ${r.escrowBalance} (tx ${r.hash})`)
     return 0
   }
@@ -95,7 +99,7 @@ const withdrawCommand: Command = {
   run: async (args) => {
     noPositionals(args, 'withdraw')
     const amount = stringFlag(args, 'amount')
-    const r = await chainWithdraw({ ...connectOptions(args), amount: amount === undefined ? undefined : parseAmount('amount', amount) })
+    const r = await new LilyWallet(connectOptions(args)).withdraw(amount === undefined ? undefined : parseAmount('amount', amount))
     print(args, { ...r }, `withdrew ${r.amount} from ${r.escrow}; free balance of ${r.account}: ${r.escrowBalance} (tx ${r.hash})`)
     return 0
   }
@@ -109,7 +113,7 @@ const balanceCommand: Command = {
   run: async (args) => {
     noPositionals(args, 'balance')
     const account = stringFlag(args, 'account')
-    const r = await chainBalance({ ...connectOptions(args), account: account === undefined ? undefined : parseAddress('account', account) })
+    const r = await new LilyWallet(connectOptions(args)).balance(account === undefined ? undefined : parseAddress('account', account))
     print(args, { ...r }, [
       `account ${r.account} at escrow ${r.escrow} (chain ${r.chainId})`,
       `  escrow (free)   ${r.escrowBalance} ${unit(r.token)}`,

@@ -1,7 +1,8 @@
-/** `lilynode query <offers|jobs|deals|peers|epoch> --node <multiaddr>`: asks a running node over libp2p. */
+/** `lilynode query <offers|jobs|deals|peers|epoch> --node <multiaddr>`: asks a running node over libp2p (LilyClient.queryNode, the SDK). */
 import { boolFlag, stringFlag } from '../args.js'
 import { CliError, type Command } from '../command.js'
-import { queryNode, QUERY_KINDS, MAX_QUERY_LIMIT, type QueryKind, type QueryPage } from '../../node/query.js'
+import { QUERY_KINDS, MAX_QUERY_LIMIT, type QueryKind, type QueryPage } from '../../node/query.js'
+import { LilyClient } from '../../node/sdk/index.js'
 
 function int (name: string, v: string | undefined, def: number, min: number, max: number): number {
   if (v === undefined) return def
@@ -39,7 +40,7 @@ export const queryCommand: Command = {
     const node = stringFlag(args, 'node', true)
     const page = int('page', stringFlag(args, 'page'), 0, 0, 1_000_000)
     const limit = int('limit', stringFlag(args, 'limit'), 20, 1, MAX_QUERY_LIMIT)
-    const answer = plain(await queryNode(node, what as QueryKind, { page, limit, signal }))
+    const answer = plain(await LilyClient.queryNode(node, what as QueryKind, { page, limit, signal }))
     if (boolFlag(args, 'json')) {
       process.stdout.write(`${JSON.stringify(answer)}\n`)
       return 0

@@ -1,10 +1,11 @@
-/** `lilynode run <module> [-i K=V]...`: run one job on the network, from offer to paid result. */
+/** `lilynode run <module> [-i K=V]...`: run one job on the network, from offer to paid result (on LilyClient, the SDK). */
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { boolFlag, listFlag, stringFlag } from '../args.js'
 import { CliError, type Command } from '../command.js'
-import { parseInputs, readProfile, resolveModule, runCreator } from '../../node/lifecycle/roles.js'
-import { creatorPrinter, creatorExitCode, parseWei, parseCount } from '../../node/lifecycle/output.js'
+import { parseInputs, readProfile } from '../../node/lifecycle/roles.js'
+import { creatorPrinter, parseWei, parseCount } from '../../node/lifecycle/output.js'
+import { LilyClient } from '../../node/sdk/index.js'
 
 export const runCommand: Command = {
   name: 'run',
@@ -23,24 +24,30 @@ export const runCommand: Command = {
   ],
   run: async (args, signal) => {
     if (args.positionals.length !== 1) throw new CliError('lilynode run needs exactly one module: name:version (e.g. cowsay:v0.0.4) or a path to a module.json')
-    const spec = await resolveModule(args.positionals[0])
-    const inputs = await parseInputs(spec, listFlag(args, 'input'))
+    // everything is checked before a node starts or anything is published
+    const spec = await LilyClient.resolveModule(args.positionals[0])
+    const inputs = LilyClient.checkInputs(spec, await parseInputs(spec, listFlag(args, 'input')))
     const profile = await readProfile(stringFlag(args, 'profile', true))
-    const json = boolFlag(args, 'json')
-    const { record } = await runCreator({
+    const maxPrice = parseWei('max-price', stringFlag(args, 'max-price', true))
+    const collateral = parseWei('collateral', stringFlag(args, 'collateral', true))
+    const timeoutS = parseCount('timeout', stringFlag(args, 'timeout', true))
+    const outDir = stringFlag(args, 'out')
+    const print = creatorPrinter(boolFlag(args, 'json'))
+    const client = await LilyClient.connect({
       profile,
       dataDir: stringFlag(args, 'data-dir', true),
-      listen: listFlag(args, 'listen').length > 0 ? listFlag(args, 'listen') : undefined,
-      spec,
-      inputs,
-      maxPrice: parseWei('max-price', stringFlag(args, 'max-price', true)),
-      collateral: parseWei('collateral', stringFlag(args, 'collateral', true)),
-      timeoutS: parseCount('timeout', stringFlag(args, 'timeout', true)),
-      ...(stringFlag(args, 'out') !== undefined ? { outDir: stringFlag(args, 'out') } : {})
-    }, signal, creatorPrinter(json))
-    const { code, reason } = creatorExitCode(record)
-    if (code !== 0) throw new CliError(reason, code)
-    return 0
+      ...(listFlag(args, 'listen').length > 0 ? { listen: listFlag(args, 'listen') } : {}),
+      signal
+    })
+    try {
+      const job = client.run(spec, inputs, { maxPrice, collateral, timeoutS, signal, ...(outDir !== undefined ? { outDir } : {}) })
+      for await (const e of job) print(e)
+      const r = await job.result
+      if (r.exitStatus !== 0) throw new CliError(r.reason, r.exitStatus)
+      return 0
+    } finally {
+      await client.close()
+    }
   }
 }
 

@@ -1,0 +1,22 @@
+/** Typed errors of the SDK (`LilyClient`); every one has a stable `code`. */
+
+export type LilyErrorCode =
+  /** The module is neither a known name:version, a path to a module.json, nor a valid ModuleSpec. */
+  | 'SDK_BAD_MODULE'
+  /** The inputs do not fit the module's input spec (unknown, missing, wrong type, out of bounds). */
+  | 'SDK_BAD_INPUT'
+  /** An option (price, collateral, timeout, amount, profile…) is out of range or malformed. */
+  | 'SDK_BAD_OPTION'
+  /** The client was closed (or never connected) when the call was made. */
+  | 'SDK_CLOSED'
+  /** No provider matched the job in its offer lifetime. */
+  | 'SDK_NO_MATCH'
+  /** The job stopped before its deal settled (aborted, or an unexpected failure). */
+  | 'SDK_JOB_FAILED'
+
+export class LilyError extends Error {
+  override readonly name = 'LilyError'
+  constructor (readonly code: LilyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
