@@ -1,7 +1,10 @@
 /** What `lilynode devnet` does, as a function the CLI calls. */
 import { resolve } from 'node:path'
 import { formatEther } from 'viem'
+import { hexToString } from 'viem'
 import { Devnet } from './devnet.js'
+import { deployConsumer, fulfilmentOf, requestFrom, requestParams, waitForRequest } from './devnetRequests.js'
+import { resolveModule } from './lifecycle/roles.js'
 import { parseCount } from './lifecycle/output.js'
 
 export interface DevnetMainOptions {
@@ -25,6 +28,7 @@ export async function runDevnet (o: DevnetMainOptions, signal: AbortSignal): Pro
     providers: parseCount('providers', o.providers),
     mediators: 1,
     creators: 1,
+    relays: 1,
     epochMs: parseCount('epoch-ms', o.epochMs),
     log: (l) => { print(`devnet: ${l}`); emit({ event: 'devnet', message: l }) }
   })
@@ -44,12 +48,13 @@ export async function runDevnet (o: DevnetMainOptions, signal: AbortSignal): Pro
     const exit = await job.done
     code = exit ?? 1
     print(code === 0 ? 'devnet: the example job was paid' : `devnet: the example job failed (exit ${String(exit)}); see ${resolve(o.dataDir, 'creator-1.log')}`)
+    if (code === 0 && !signal.aborted) code = await demoRequest(net, print, emit)
     const balances = await net.balances()
     emit({ event: 'balances', balances })
     print('\nbalances (escrow = free balance in LilyEscrow, wallet = ETH):')
     for (const b of balances) print(`  ${b.name.padEnd(11)} ${b.address}  escrow ${formatEther(b.escrow).padStart(22)}  wallet ${formatEther(b.wallet)}`)
     if (!o.exitAfterJob && !signal.aborted) {
-      print(`\nthe devnet keeps running; run more jobs (from this folder) with:\n  npx lilynode run cowsay:v0.0.4 -i Message="moo" --profile ${net.profilePath} --data-dir ${resolve(o.dataDir, 'creator-1')}\nCtrl-C stops it.`)
+      print(`\nthe devnet keeps running; run more jobs (from this folder) with:\n  npx lilynode run cowsay:v0.0.4 -i Message="moo" --profile ${net.profilePath} --data-dir ${resolve(o.dataDir, 'creator-1')}\non-chain requests go to LilyRequests at ${String(net.profile.requests)} (relayed by relay-1).\nCtrl-C stops it.`)
       emit({ event: 'ready', profile: net.profilePath, creatorDataDir: resolve(o.dataDir, 'creator-1') })
       await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }) })
     }
@@ -58,4 +63,29 @@ export async function runDevnet (o: DevnetMainOptions, signal: AbortSignal): Pro
     await net.stop()
   }
   return code
+}
+
+/**
+ * After the example job: an ExampleConsumer contract requests cowsay on-chain (default inputs),
+ * relay-1 offers it, a provider runs it and fulfils; prints what the callback received.
+ */
+async function demoRequest (net: Devnet, print: (l: string) => void, emit: (e: Record<string, unknown>) => void): Promise<number> {
+  try {
+    const spec = await resolveModule('cowsay:v0.0.4')
+    const consumer = await deployConsumer(net, 'ExampleConsumer')
+    const now = Number((await net.chain.public.getBlock()).timestamp)
+    const requestId = await requestFrom(net, consumer, requestParams(spec, {}, now))
+    print(`\ndevnet: ExampleConsumer ${consumer.address} requested cowsay:v0.0.4 on-chain (request ${requestId}, LilyRequests ${String(net.profile.requests)}) …`)
+    const t0 = Date.now()
+    await waitForRequest(net, requestId, ['Fulfilled', 'Settled', 'Refunded'], 180_000)
+    const f = await fulfilmentOf(net, requestId)
+    const text = hexToString(f.data)
+    emit({ event: 'request', requestId, consumer: consumer.address, dealId: f.dealId, provider: f.provider, resultHash: f.resultHash, data: f.data, callbackOk: f.callbackOk })
+    print(`devnet: request ${requestId} fulfilled in ${((Date.now() - t0) / 1000).toFixed(1)} s by ${f.provider}; onLilyResult(${requestId}, ${f.resultHash}, data) ${f.callbackOk ? 'ran' : 'FAILED'}; data (${(f.data.length - 2) / 2} bytes):`)
+    print(text.replace(/\n$/, '').split('\n').map((l) => `            | ${l}`).join('\n'))
+    return f.callbackOk ? 0 : 1
+  } catch (e) {
+    print(`devnet: the on-chain request demo failed: ${(e as Error).message}; see ${net.dataDir}/relay-1.log`)
+    return 1
+  }
 }
