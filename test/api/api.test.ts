@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { connect } from 'node:net'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { startApi, type ApiServer } from '../../src/node/api/server.js'
 import { ERROR_SCHEMA, ROUTES } from '../../src/node/api/routes.js'
@@ -229,6 +230,18 @@ describe('api: a node\'s local HTTP API (real anvil, bootstrap, provider process
       validate(ERROR_SCHEMA, r.body, c.what)
       if (c.status === 405) assert.ok((r.headers.get('allow') ?? '') !== '', 'Allow header on 405')
     }
+    // a request that is not HTTP at all gets a JSON 400 too
+    const raw = await new Promise<string>((resolve, reject) => {
+      const u = new URL(base)
+      const sock = connect(Number(u.port), u.hostname, () => { sock.write('NOT HTTP AT ALL\r\n\r\n') })
+      let got = ''
+      sock.on('data', (d: Buffer) => { got += d.toString('utf8') })
+      sock.on('end', () => resolve(got))
+      sock.on('error', reject)
+      sock.setTimeout(10_000, () => { sock.destroy(); reject(new Error('no answer to a malformed request')) })
+    })
+    assert.match(raw, /^HTTP\/1\.1 400 /)
+    assert.equal((JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error.code, 'API_BAD_VALUE')
     // still healthy after all that
     assert.equal((await call(base, 'GET', '/health')).status, 200)
   })
