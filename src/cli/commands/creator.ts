@@ -14,7 +14,7 @@ export const creatorCommand: Command = {
   usage: 'lilynode creator --profile <profile.json> [--requests <LilyRequests address>] [options]',
   flags: [
     { name: 'profile', type: 'string', description: 'network profile JSON (e.g. .devnet/profile.json)' },
-    { name: 'data-dir', type: 'string', description: 'key, database, served files', default: join(homedir(), '.lilynode', 'creator') },
+    { name: 'data-dir', type: 'string', description: 'key, database, served files', default: join(homedir(), '.lilynode', 'creator-node') },
     { name: 'listen', type: 'string', multiple: true, description: 'libp2p listen multiaddr (default /ip4/0.0.0.0/tcp/0)' },
     { name: 'requests', type: 'string', description: 'LilyRequests contract to relay (must be the profile\'s "requests"; default: the profile\'s)' },
     { name: 'modules-dir', type: 'string', description: 'module directory request module hashes are resolved against (default: the example modules)' },
