@@ -136,7 +136,8 @@ export class ChainFactsSource {
     const hi = factsCutoff(p, epoch)
     const lo = factsCutoff(p, epoch - 1n)
     if (hi <= lo) return { opened: [], closed: [] }
-    const deadline = Date.now() + this.waitMs
+    const asked = Date.now()
+    const deadline = asked + this.waitMs
     let lastErr: unknown
     while (!this.complete(hi)) {
       signal?.throwIfAborted()
@@ -154,6 +155,8 @@ export class ChainFactsSource {
       }
       if (!this.complete(hi)) await sleep(Math.min(100, this.pollMs), signal)
     }
+    const waited = Date.now() - asked
+    if (waited > 50) this.o.log.debug('waited for the chain view', { epoch, cutoff: hi, ms: waited })
     if (this.failing) {
       this.failing = false
       this.o.log.info('chain facts available again', { epoch })

@@ -12,7 +12,9 @@ describe('e2e (2): a wrong result is challenged, a mediator re-runs it and rules
     // provider-1 fakes its results: LILYNODE_TEST_CHEAT=1 is a test-only switch
     t = await startNet({ providers: 1, mediators: 1, creators: 1, mediationFee: FEE, providerEnv: () => ({ LILYNODE_TEST_CHEAT: '1' }) })
   })
-  after(async () => { await stopNet(t) })
+  let failed = false
+  afterEach(function () { if (this.currentTest?.state === 'failed') failed = true })
+  after(async () => { await stopNet(t, failed) })
 
   it('moves the cheat\'s collateral to the creator and the mediator', async () => {
     const net = (t as TestNet).net

@@ -9,7 +9,9 @@ describe('e2e (4): the creator is gone at result time', function () {
     requireDocker(this, ['lilynode/probe:v1.0.0'])
     t = await startNet({ providers: 1, mediators: 0, creators: 1, challengeWindowS: 6 })
   })
-  after(async () => { await stopNet(t) })
+  let failed = false
+  afterEach(function () { if (this.currentTest?.state === 'failed') failed = true })
+  after(async () => { await stopNet(t, failed) })
 
   it('pays the provider through submitResult and claim after the challenge window', async () => {
     const net = (t as TestNet).net

@@ -53,11 +53,21 @@ export async function startNet (o: Omit<DevnetOptions, 'dataDir'>): Promise<Test
   return { net, dir }
 }
 
-export async function stopNet (t: TestNet | undefined): Promise<void> {
+/**
+ * Stops the devnet and removes its folder — kept (path printed) with LILYNODE_E2E_KEEP=1, or
+ * when `failed` (pass `this.currentTest?.state === 'failed'` from an afterEach, or the suite's
+ * state) so that every process's log is there to read after a failure.
+ */
+export async function stopNet (t: TestNet | undefined, failed = false): Promise<void> {
   if (t === undefined) return
   await t.net.stop()
-  if (process.env.LILYNODE_E2E_KEEP !== '1') await rm(t.dir, { recursive: true, force: true })
-  else process.stderr.write(`    kept ${t.dir}\n`)
+  if (process.env.LILYNODE_E2E_KEEP !== '1' && !failed) await rm(t.dir, { recursive: true, force: true })
+  else process.stderr.write(`    kept ${t.dir} (every process's log is <dir>/net/<name>.log)\n`)
+}
+
+/** A failure message for a `lilynode run` process: its last events and its stderr. */
+export function runFailure (what: string, p: { events: Array<Record<string, unknown>>, stderrTail: string }): string {
+  return `${what}: events ${JSON.stringify(p.events.slice(-3))}; stderr: ${p.stderrTail.trim().split('\n').slice(-6).join(' | ')}`
 }
 
 export function byName (bs: Balance[], name: string): Balance {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import type { Hash } from '../../src/protocol/types.js'
-import { assertConserved, byName, closedBy, deposited, eventOf, requireDocker, startNet, stopNet, type TestNet } from './helpers.js'
+import { assertConserved, byName, closedBy, deposited, eventOf, requireDocker, runFailure, startNet, stopNet, type TestNet } from './helpers.js'
 
 const JOBS = 20
 
@@ -11,7 +11,9 @@ describe('e2e (5): 20 jobs from 3 creators over 3 providers', function () {
     requireDocker(this, ['lilynode/probe:v1.0.0'])
     t = await startNet({ providers: 3, mediators: 0, creators: 3 })
   })
-  after(async () => { await stopNet(t) })
+  let failed = false
+  afterEach(function () { if (this.currentTest?.state === 'failed') failed = true })
+  after(async () => { await stopNet(t, failed) })
 
   it('settles every job once, and every balance adds up', async () => {
     const net = (t as TestNet).net
@@ -24,7 +26,7 @@ describe('e2e (5): 20 jobs from 3 creators over 3 providers', function () {
       for (let j = c - 1; j < JOBS; j += 3) {
         const job = net.run(name, 'probe:v1.0.0', ['action=echo', `arg=job ${j}`])
         const code = await job.done
-        assert.equal(code, 0, `${name} job ${j} failed: ${JSON.stringify(job.events.slice(-3))}`)
+        assert.equal(code, 0, runFailure(`${name} job ${j} failed (exit ${String(code)})`, job))
         const m = eventOf(job.events, 'matched') as Record<string, unknown>
         const r = eventOf(job.events, 'result') as Record<string, unknown>
         assert.equal(String(r.stdout).trim(), `job ${j}`)

@@ -9,7 +9,9 @@ describe('e2e (3): a provider SIGKILLed mid-job and restarted', function () {
     requireDocker(this, ['lilynode/probe:v1.0.0'])
     t = await startNet({ providers: 1, mediators: 0, creators: 1 })
   })
-  after(async () => { await stopNet(t) })
+  let failed = false
+  afterEach(function () { if (this.currentTest?.state === 'failed') failed = true })
+  after(async () => { await stopNet(t, failed) })
 
   it('finishes the job after the restart (or the creator is refunded), and no wei is lost', async () => {
     const net = (t as TestNet).net
