@@ -213,16 +213,29 @@ function median (xs: number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
+/**
+ * Memory: `peakRssMb` is the child process's peak RSS over the timed runs (Node itself, the
+ * generated market of J + P offers with their ids, and the step's working memory and result);
+ * `rssBeforeMb` is its RSS with the market loaded and collected, before the first step, so
+ * `peakRssMb − rssBeforeMb` is what the steps added on top.
+ */
 interface SpeedResult { jobs: number, providers: number, runs: number, stepMsMedian: number, stepMsMin: number, cpuMsMedian: number, steadyMsMedian: number, reservedCarried: number, rssBeforeMb: number, peakRssMb: number, matched: number }
 
 /** Child process: times `step` on one market size. */
 function speedChild (n: number, runs: number): SpeedResult {
+  // the child runs with --expose-gc: the garbage of generating the market (EIP-712 hashing of
+  // every offer) is collected before measuring, and each run starts from a collected heap, as a
+  // node's step does between epochs; collection is outside the timed region, and the step's own
+  // garbage is collected inside it whenever V8 needs to
+  const collect = (globalThis as { gc?: () => void }).gc ?? (() => {})
   const m = generate(n, n, 42 + n)
+  collect()
   const rssBeforeMb = process.memoryUsage().rss / 2 ** 20
   const times: number[] = []
   const cpu: number[] = []
   let matched = 0
   for (let i = 0; i < runs; i++) {
+    collect()
     const c0 = process.cpuUsage()
     const t0 = process.hrtime.bigint()
     const out = step(initialState(), m, { opened: [], closed: [] }, EPOCH, CONFIG)
@@ -236,6 +249,7 @@ function speedChild (n: number, runs: number): SpeedResult {
   const first = step(initialState(), m, { opened: [], closed: [] }, EPOCH, CONFIG)
   const steady: number[] = []
   for (let i = 0; i < runs; i++) {
+    collect()
     const t0 = process.hrtime.bigint()
     step(first.state, m, { opened: [], closed: [] }, EPOCH + 1n, CONFIG)
     steady.push(Number(process.hrtime.bigint() - t0) / 1e6)
@@ -245,7 +259,7 @@ function speedChild (n: number, runs: number): SpeedResult {
 
 function speed (n: number, runs: number): SpeedResult {
   const self = fileURLToPath(import.meta.url)
-  const res = spawnSync(process.execPath, [self, '--child', String(n), String(runs)], { encoding: 'utf8', maxBuffer: 1 << 20 })
+  const res = spawnSync(process.execPath, ['--expose-gc', self, '--child', String(n), String(runs)], { encoding: 'utf8', maxBuffer: 1 << 20 })
   if (res.status !== 0) throw new Error(`speed child for n=${n} failed (status ${res.status}): ${res.stderr}`)
   return JSON.parse(res.stdout.trim().split('\n').pop() as string) as SpeedResult
 }
@@ -331,6 +345,8 @@ function main (): void {
       providers: at10k.providers,
       stepMsMedian: Number(at10k.stepMsMedian.toFixed(2)),
       peakRssMb: Number(at10k.peakRssMb.toFixed(1)),
+      rssMarketLoadedMb: Number(at10k.rssBeforeMb.toFixed(1)),
+      peakRssAboveMarketMb: Number((at10k.peakRssMb - at10k.rssBeforeMb).toFixed(1)),
       matchedOurs: oursAt10k?.matched,
       matchedLilypadRule: lilyAt10k?.matched,
       surplusOurs: oursAt10k?.surplus.toString(),
@@ -346,7 +362,7 @@ function main (): void {
       matchedAtLeastLilypadSmallMarkets: smallAtLeast,
       stepCpuMsMedian: Number(at10k.cpuMsMedian.toFixed(2)),
       stepMsMedianNextEpoch: Number(at10k.steadyMsMedian.toFixed(2)),
-      sizes: results.map((r) => ({ jobs: r.jobs, providers: r.providers, stepMsMedian: Number(r.stepMsMedian.toFixed(2)), stepCpuMsMedian: Number(r.cpuMsMedian.toFixed(2)), peakRssMb: Number(r.peakRssMb.toFixed(1)) }))
+      sizes: results.map((r) => ({ jobs: r.jobs, providers: r.providers, stepMsMedian: Number(r.stepMsMedian.toFixed(2)), stepCpuMsMedian: Number(r.cpuMsMedian.toFixed(2)), peakRssMb: Number(r.peakRssMb.toFixed(1)), rssMarketLoadedMb: Number(r.rssBeforeMb.toFixed(1)) }))
     }) + '\n')
   }
 }

@@ -77,14 +77,18 @@ export interface EngineMatch {
 
 /** A heap of provider indices for one job shape, cheapest first. */
 class ShapeHeap {
-  size = 0
+  size: number
   readonly idx: Int32Array
   readonly rate: Float64Array
-  /** Rates that are not exact in a double (NaN in `rate`), by provider index. */
-  readonly big = new Map<number, bigint>()
-  constructor (capacity: number, private readonly market: Market) {
-    this.idx = new Int32Array(capacity)
-    this.rate = new Float64Array(capacity)
+  /**
+   * Takes `size` entries of the market's staging arrays (exactly sized: pushes only ever put
+   * back what was popped) and `big`, the rates not exact in a double (NaN in `rate`), by
+   * provider index. Call `heapify` before use.
+   */
+  constructor (staged: Staging, readonly big: Map<number, bigint>, private readonly market: Market) {
+    this.size = staged.n
+    this.idx = staged.idx.slice(0, staged.n)
+    this.rate = staged.rate.slice(0, staged.n)
   }
 
   bigRate (pos: number): bigint {
@@ -128,15 +132,11 @@ class ShapeHeap {
     }
   }
 
-  /** Appends without ordering; call `heapify` after a batch. */
-  append (provider: number, rate: number): void {
-    this.idx[this.size] = provider; this.rate[this.size] = rate; this.size++
-  }
-
   heapify (): void { for (let i = (this.size >> 1) - 1; i >= 0; i--) this.down(i) }
 
   push (provider: number, rate: number): void {
-    this.append(provider, rate); this.up(this.size - 1)
+    this.idx[this.size] = provider; this.rate[this.size] = rate; this.size++
+    this.up(this.size - 1)
   }
 
   pop (): void {
@@ -147,6 +147,9 @@ class ShapeHeap {
     }
   }
 }
+
+/** Reusable arrays a heap is collected in before it is copied out at its exact size. */
+interface Staging { idx: Int32Array, rate: Float64Array, n: number }
 
 interface Shape { cpu: number, ram: number, gpus: number, vram: number, disk: number }
 
@@ -182,6 +185,7 @@ export class Market {
   private readonly byModule = new Map<string, number[]>()
   private readonly bySlot = new Map<string, number>()
   private readonly heaps = new Map<string, ShapeHeap>()
+  private readonly staging: Staging
 
   constructor (readonly offers: ReadonlyArray<OfferRecord<ResourceOffer>>, private readonly tie: TieBreaker) {
     const n = this.n = offers.length
@@ -190,6 +194,7 @@ export class Market {
     this.pc = new Float64Array(n); this.pr = new Float64Array(n); this.pg = new Float64Array(n); this.pd = new Float64Array(n)
     this.priceSafe = new Uint8Array(n); this.collNum = new Float64Array(n)
     this.lower = new Array<string>(n); this.slots = new Array<string>(n); this.ties = new Array<string | undefined>(n)
+    this.staging = { idx: new Int32Array(n), rate: new Float64Array(n), n: 0 }
     for (let i = 0; i < n; i++) {
       const o = offers[i].offer
       this.cap[4 * i] = o.cpu; this.cap[4 * i + 1] = o.ram; this.cap[4 * i + 2] = o.gpus; this.cap[4 * i + 3] = o.disk
@@ -246,7 +251,8 @@ export class Market {
   private buildHeap (s: Shape, module: string, collateral: bigint, exclude?: string): ShapeHeap {
     const collNum = safeNum(collateral)
     const lists = [this.anyModule, this.byModule.get(module) ?? []]
-    const heap = new ShapeHeap(lists[0].length + lists[1].length, this)
+    const st = this.staging; st.n = 0
+    const big = new Map<number, bigint>()
     for (const list of lists) {
       for (const i of list) {
         if (!this.fits(i, s) || (s.gpus > 0 && this.vram[i] < s.vram)) continue
@@ -259,11 +265,12 @@ export class Market {
         }
         if (Number.isNaN(r)) {
           const o = this.offers[i].offer
-          heap.big.set(i, o.priceCpu * BigInt(s.cpu) + o.priceRam * BigInt(s.ram) + o.priceGpu * BigInt(s.gpus) + o.priceDisk * BigInt(s.disk))
+          big.set(i, o.priceCpu * BigInt(s.cpu) + o.priceRam * BigInt(s.ram) + o.priceGpu * BigInt(s.gpus) + o.priceDisk * BigInt(s.disk))
         }
-        heap.append(i, r)
+        st.idx[st.n] = i; st.rate[st.n] = r; st.n++
       }
     }
+    const heap = new ShapeHeap(st, big, this)
     heap.heapify()
     return heap
   }
@@ -277,7 +284,8 @@ export class Market {
   /** Matches `jobs` (already sorted in matching order) one after the other. */
   matchAll (jobs: ReadonlyArray<OfferRecord<JobOffer>>): EngineMatch[] {
     const out: EngineMatch[] = []
-    for (const job of jobs) {
+    for (let x = 0; x < jobs.length; x++) {
+      const job = jobs[x]
       const o = job.offer
       const vram = o.gpus > 0 ? o.gpuVram : 0
       const shape: Shape = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk }
@@ -292,7 +300,7 @@ export class Market {
         const p = found.provider
         this.remCpu[p] -= o.cpu; this.remRam[p] -= o.ram; this.remGpus[p] -= o.gpus; this.remDisk[p] -= o.disk
         out.push({ job, resource: this.offers[p], price: found.price })
-        this.greedyAt.push(p)
+        this.greedyAt.push(p); this.greedyJob.push(x)
       }
     }
     return this.improve(jobs, out)
@@ -302,6 +310,10 @@ export class Market {
 
   private readonly sorted = new Map<string, ShapeHeap>()
   private readonly greedyAt: number[] = []
+  private readonly greedyJob: number[] = []
+  /** Cursors of phase 2: the unmatched job's offers, and a moved job's alternatives (nested inside the first). */
+  private readonly targetWalk = new HeapWalk()
+  private readonly altWalk = new HeapWalk()
 
   /** rate·timeout of offer `p` for job `o` as an exact double, or NaN when it might not be exact. */
   private priceNum (o: JobOffer, p: number): number {
@@ -331,13 +343,14 @@ export class Market {
    * could hold `o`'s shape, cheapest first for that shape (ties: keccak(seed, id), then slot).
    * Built once per shape and module, lazily.
    */
-  private sortedFor (o: JobOffer): Iterable<number> {
+  private sortedFor (o: JobOffer): ShapeHeap {
     const vram = o.gpus > 0 ? o.gpuVram : 0
     const key = `${o.cpu},${o.ram},${o.gpus},${vram},${o.disk},${o.module}`
     let heap = this.sorted.get(key)
     if (heap === undefined) {
       const lists = [this.anyModule, this.byModule.get(o.module) ?? []]
-      heap = new ShapeHeap(lists[0].length + lists[1].length, this)
+      const st = this.staging; st.n = 0
+      const big = new Map<number, bigint>()
       for (const list of lists) {
         for (const i of list) {
           const c = 4 * i
@@ -347,34 +360,42 @@ export class Market {
             rate = this.pc[i] * o.cpu + this.pr[i] * o.ram + this.pg[i] * o.gpus + this.pd[i] * o.disk
             if (!(rate <= EXACT)) rate = NaN
           }
-          if (Number.isNaN(rate)) heap.big.set(i, jobPrice({ ...o, timeout: 1 }, this.offers[i].offer))
-          heap.append(i, rate)
+          if (Number.isNaN(rate)) big.set(i, jobPrice({ ...o, timeout: 1 }, this.offers[i].offer))
+          st.idx[st.n] = i; st.rate[st.n] = rate; st.n++
         }
       }
+      heap = new ShapeHeap(st, big, this)
       heap.heapify()
       this.sorted.set(key, heap)
     }
-    return inOrder(heap)
+    return heap
   }
 
   private admits (o: JobOffer, p: number, creator: string): boolean {
     return this.lower[p] !== creator && this.collateralOk(p, o.collateral, safeNum(o.collateral))
   }
 
-  /** The cheapest offer other than `not` that serves `o` in what is left of its capacity, among the first MOVE_SCAN that admit it. */
-  private alternative (o: JobOffer, not: number): { q: number, price: bigint } | null {
-    const creator = o.creator.toLowerCase()
-    const shape: Shape = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram: 0, disk: o.disk }
+  /**
+   * The cheapest offer other than `not` that serves `o` in what is left of its capacity, among
+   * the first MOVE_SCAN that admit it; the offer index (its price in `altPrice`), or -1.
+   */
+  private alternative (o: JobOffer, creator: string, heap: ShapeHeap, not: number): number {
     const maxNum = safeNum(o.maxPrice)
     let n = 0
-    for (const q of this.sortedFor(o)) {
+    const walk = this.altWalk.reset(heap)
+    for (let q = walk.next(); q >= 0; q = walk.next()) {
       if (this.overMax(o, q, maxNum)) break
       if (q === not || !this.admits(o, q, creator)) continue
       if (++n > MOVE_SCAN) break
-      if (this.fits(q, shape)) return { q, price: this.priceOf(o, q) }
+      if (this.remCpu[q] >= o.cpu && this.remRam[q] >= o.ram && this.remGpus[q] >= o.gpus && this.remDisk[q] >= o.disk) {
+        this.altPrice = this.priceOf(o, q)
+        return q
+      }
     }
-    return null
+    return -1
   }
+
+  private altPrice = 0n
 
   /**
    * Phase 2. For each job the greedy pass left unmatched, in matching order: among the first
@@ -384,65 +405,76 @@ export class Market {
    * The move with the largest surplus change wins (first found on ties), if the change is ≥ 0.
    */
   private improve (jobs: ReadonlyArray<OfferRecord<JobOffer>>, greedy: EngineMatch[]): EngineMatch[] {
-    if (greedy.length === jobs.length) return greedy
-    const at = new Map<OfferRecord<JobOffer>, { p: number, price: bigint }>()
-    const onOffer = new Map<number, Array<OfferRecord<JobOffer>>>()
+    const J = jobs.length
+    if (greedy.length === J) return greedy
+    // per job index: the offer it is on (-1: unmatched) and its price there
+    const atP = new Int32Array(J).fill(-1)
+    const atPrice = new Array<bigint>(J)
+    // per job index, lazily: lower-case creator and the static heap of its shape
+    const creators = new Array<string | undefined>(J)
+    const heaps = new Array<ShapeHeap | undefined>(J)
+    const creatorOf = (x: number): string => creators[x] ?? (creators[x] = jobs[x].offer.creator.toLowerCase())
+    const heapOf = (x: number): ShapeHeap => heaps[x] ?? (heaps[x] = this.sortedFor(jobs[x].offer))
+    /** job indices on each offer, in the order they landed there */
+    const onOffer = new Map<number, number[]>()
     for (let g = 0; g < greedy.length; g++) {
-      const m = greedy[g]; const p = this.greedyAt[g]
-      at.set(m.job, { p, price: m.price })
-      const l = onOffer.get(p); if (l === undefined) onOffer.set(p, [m.job]); else l.push(m.job)
+      const x = this.greedyJob[g]; const p = this.greedyAt[g]
+      atP[x] = p; atPrice[x] = greedy[g].price
+      const l = onOffer.get(p); if (l === undefined) onOffer.set(p, [x]); else l.push(x)
     }
-    if (greedy.length === jobs.length) return greedy
     let moved = false
-    for (const slack of LOSS_PASSES) for (const u of jobs) {
-      if (at.has(u)) continue
-      const o = u.offer
-      const creator = o.creator.toLowerCase()
-      let best: { gain: bigint, own: bigint, p: number, price: bigint, j?: OfferRecord<JobOffer>, q?: number, qPrice?: bigint } | null = null
+    for (const slack of LOSS_PASSES) for (let u = 0; u < J; u++) {
+      if (atP[u] >= 0) continue
+      const o = jobs[u].offer
+      const creator = creatorOf(u)
+      let found = false
+      let bGain = 0n; let bOwn = 0n; let bP = -1; let bPrice = 0n; let bJ = -1; let bQ = -1; let bQPrice = 0n
       const maxNum = safeNum(o.maxPrice)
       let n = 0
-      for (const p of this.sortedFor(o)) {
+      const walk = this.targetWalk.reset(heapOf(u))
+      for (let p = walk.next(); p >= 0; p = walk.next()) {
         if (this.overMax(o, p, maxNum)) break
         if (!this.admits(o, p, creator)) continue
         if (++n > TARGET_SCAN) break
         const price = this.priceOf(o, p)
         const own = o.maxPrice - price
         if (this.remCpu[p] >= o.cpu && this.remRam[p] >= o.ram && this.remGpus[p] >= o.gpus && this.remDisk[p] >= o.disk) {
-          if (best === null || own > best.gain) best = { gain: own, own, p, price }
+          if (!found || own > bGain) { found = true; bGain = own; bOwn = own; bP = p; bPrice = price; bJ = -1 }
           continue
         }
+        const on = onOffer.get(p)
+        if (on === undefined) continue
         let k = 0
-        for (const j of onOffer.get(p) ?? []) {
-          const jo = j.offer
+        for (const j of on) {
+          const jo = jobs[j].offer
           if (this.remCpu[p] + jo.cpu < o.cpu || this.remRam[p] + jo.ram < o.ram || this.remGpus[p] + jo.gpus < o.gpus || this.remDisk[p] + jo.disk < o.disk) continue
           if (++k > JOB_SCAN) break
-          const alt = this.alternative(jo, p)
-          if (alt === null) continue
-          const gain = own + (at.get(j) as { price: bigint }).price - alt.price
-          if (best === null || gain > best.gain) best = { gain, own, p, price, j, q: alt.q, qPrice: alt.price }
+          const q = this.alternative(jo, creatorOf(j), heapOf(j), p)
+          if (q < 0) continue
+          const gain = own + atPrice[j] - this.altPrice
+          if (!found || gain > bGain) { found = true; bGain = gain; bOwn = own; bP = p; bPrice = price; bJ = j; bQ = q; bQPrice = this.altPrice }
         }
       }
-      if (best === null || 2n * best.gain < -slack * best.own) continue
+      if (!found || 2n * bGain < -slack * bOwn) continue
       moved = true
-      const p = best.p
-      if (best.j !== undefined) {
-        const jo = best.j.offer; const q = best.q as number
+      const p = bP
+      if (bJ >= 0) {
+        const jo = jobs[bJ].offer; const q = bQ
         this.remCpu[p] += jo.cpu; this.remRam[p] += jo.ram; this.remGpus[p] += jo.gpus; this.remDisk[p] += jo.disk
         this.remCpu[q] -= jo.cpu; this.remRam[q] -= jo.ram; this.remGpus[q] -= jo.gpus; this.remDisk[q] -= jo.disk
-        const l = onOffer.get(p) as Array<OfferRecord<JobOffer>>
-        l.splice(l.indexOf(best.j), 1)
-        const lq = onOffer.get(q); if (lq === undefined) onOffer.set(q, [best.j]); else lq.push(best.j)
-        at.set(best.j, { p: q, price: best.qPrice as bigint })
+        const l = onOffer.get(p) as number[]
+        l.splice(l.indexOf(bJ), 1)
+        const lq = onOffer.get(q); if (lq === undefined) onOffer.set(q, [bJ]); else lq.push(bJ)
+        atP[bJ] = q; atPrice[bJ] = bQPrice
       }
       this.remCpu[p] -= o.cpu; this.remRam[p] -= o.ram; this.remGpus[p] -= o.gpus; this.remDisk[p] -= o.disk
       const l = onOffer.get(p); if (l === undefined) onOffer.set(p, [u]); else l.push(u)
-      at.set(u, { p, price: best.price })
+      atP[u] = p; atPrice[u] = bPrice
     }
     if (!moved) return greedy
     const out: EngineMatch[] = []
-    for (const job of jobs) {
-      const a = at.get(job)
-      if (a !== undefined) out.push({ job, resource: this.offers[a.p], price: a.price })
+    for (let x = 0; x < J; x++) {
+      if (atP[x] >= 0) out.push({ job: jobs[x], resource: this.offers[atP[x]], price: atPrice[x] })
     }
     return out
   }
@@ -485,32 +517,53 @@ export class Market {
   }
 }
 
-/** The offers of a heap in its order, without changing it: a frontier of heap positions, smallest first. */
-function * inOrder (h: ShapeHeap): Generator<number> {
-  if (h.size === 0) return
-  const fr: number[] = [0]
-  const less = (a: number, b: number): boolean => h.less(a, b)
-  while (fr.length > 0) {
+/**
+ * The offers of a heap in its order, without changing it: a frontier of heap positions,
+ * smallest first, in a reusable typed array (no allocation per offer visited). `next()`
+ * returns the next provider index, or -1 when the heap is exhausted.
+ */
+class HeapWalk {
+  private h: ShapeHeap | null = null
+  private fr = new Int32Array(64)
+  private n = 0
+
+  reset (h: ShapeHeap): this {
+    this.h = h
+    this.n = 0
+    if (h.size > 0) { this.fr[0] = 0; this.n = 1 }
+    return this
+  }
+
+  next (): number {
+    const h = this.h as ShapeHeap
+    const fr = this.fr
+    if (this.n === 0) return -1
     const top = fr[0]
-    const last = fr.pop() as number
-    if (fr.length > 0) {
+    const last = fr[--this.n]
+    const n = this.n
+    if (n > 0) {
       fr[0] = last
       for (let i = 0; ;) {
-        const l = 2 * i + 1; if (l >= fr.length) break
-        let m = l; if (l + 1 < fr.length && less(fr[l + 1], fr[l])) m = l + 1
-        if (!less(fr[m], fr[i])) break
+        const l = 2 * i + 1; if (l >= n) break
+        let m = l; if (l + 1 < n && h.less(fr[l + 1], fr[l])) m = l + 1
+        if (!h.less(fr[m], fr[i])) break
         const t = fr[m]; fr[m] = fr[i]; fr[i] = t; i = m
       }
     }
-    yield h.idx[top]
-    for (const c of [2 * top + 1, 2 * top + 2]) {
-      if (c >= h.size) continue
-      fr.push(c)
-      for (let i = fr.length - 1; i > 0;) {
-        const pp = (i - 1) >> 1
-        if (!less(fr[i], fr[pp])) break
-        const t = fr[pp]; fr[pp] = fr[i]; fr[i] = t; i = pp
-      }
+    const c = 2 * top + 1
+    if (c < h.size) this.push(c)
+    if (c + 1 < h.size) this.push(c + 1)
+    return h.idx[top]
+  }
+
+  private push (pos: number): void {
+    if (this.n === this.fr.length) { const g = new Int32Array(2 * this.n); g.set(this.fr); this.fr = g }
+    const fr = this.fr; const h = this.h as ShapeHeap
+    fr[this.n] = pos
+    for (let i = this.n++; i > 0;) {
+      const pp = (i - 1) >> 1
+      if (!h.less(fr[i], fr[pp])) break
+      const t = fr[pp]; fr[pp] = fr[i]; fr[i] = t; i = pp
     }
   }
 }
