@@ -157,7 +157,7 @@ export class LilyClient implements AsyncDisposable {
     private readonly role: CreatorRole,
     private readonly executor: Pick<ExecutorPort, 'decodeBundle'>,
     private readonly modulesDir: string,
-    private readonly dataDir: string,
+    dataDir: string,
     private readonly onAbort?: { signal: AbortSignal, listener: () => void }
   ) {
     this.wallet = LilyWallet.forNode(host.profile, dataDir)
