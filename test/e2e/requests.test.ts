@@ -106,4 +106,19 @@ describe('e2e (requests): on-chain job requests served by a relay and a provider
     const held = await net.chain.public.readContract({ abi: lilyEscrowAbi, address: net.profile.escrow, functionName: 'balanceOf', args: [requests] })
     assert.equal(held, owed)
   })
+
+  it('(d) a restarted relay resumes from its stored cursor: old requests are not served twice, a new one is', async () => {
+    const net = (t as TestNet).net
+    await net.procs.get('relay-1')?.stop('SIGTERM')
+    const relay = await net.startRelay('relay-1')
+    const spec = await resolveModule('cowsay:v0.0.4')
+    const now = Number((await net.chain.public.getBlock()).timestamp)
+    const id = await requestFrom(net, example, requestParams(spec, { maxPrice, inputs: { Message: 'moo' } }, now))
+    await waitForRequest(net, id, ['Fulfilled'], 150_000)
+    await relay.waitFor((e) => e.event === 'request' && e.requestId === id.toString() && e.state === 'fulfilled', 30_000, 'the new request fulfilled')
+    const old = new Set(Object.values(ids).map((x) => x.toString()))
+    const replayed = relay.events.filter((e) => e.event === 'request' && old.has(String(e.requestId)))
+    assert.deepEqual(replayed, [], 'the restarted relay touched no request it had finished')
+    assert.equal((await fulfilmentOf(net, id)).callbackOk, true)
+  })
 })

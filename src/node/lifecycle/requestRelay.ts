@@ -279,7 +279,7 @@ export class RequestRelay {
     const deal = r.deal as Deal
     if (req.status === 'Fulfilled') {
       await deals.move(r.dealId as Hash, 'completed', {}, 'chain: fulfilled').catch(() => undefined)
-      await this.save({ ...r, state: 'fulfilled' }, { dealId: r.dealId, message: 'provider paid; consumer called back' })
+      await this.save({ ...r, state: 'fulfilled' }, { dealId: r.dealId, message: 'fulfilled: the provider was paid and the consumer called back (CallbackResult says whether it succeeded)' })
       return
     }
     if (req.status === 'Settled') { await this.save({ ...r, state: 'settled' }); return }
