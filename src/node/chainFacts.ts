@@ -242,3 +242,60 @@ async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', abort, { once: true })
   })
 }
+
+/**
+ * The `chainFacts` option of a LilyNode whose database (and so the event log) exists only once
+ * the node has started: the node may ask before `attach`, and then waits for it. `attach`
+ * keeps trying to reach the RPC in the background (logging once), so a node whose chain is
+ * down at start still starts — it matches once the chain answers (see the header).
+ */
+export class DeferredChainFacts {
+  private source?: ChainFactsSource
+  private resolveReady: (s: ChainFactsSource) => void = () => {}
+  private readonly ready = new Promise<ChainFactsSource>((resolve) => { this.resolveReady = resolve })
+  private readonly controller = new AbortController()
+  private attaching?: Promise<void>
+
+  /** Pass as LilyNode's `chainFacts`. */
+  readonly fn = async (epoch: bigint): Promise<ChainFacts> => {
+    const s = this.source ?? await Promise.race([this.ready, abortable(this.controller.signal)])
+    return await s.facts(epoch, this.controller.signal)
+  }
+
+  /** Starts the source once `client()` succeeds (retried every 2 s until stop()). */
+  attach (o: Omit<ChainFactsOptions, 'client'>, client: () => Promise<ChainClients>): void {
+    const signal = this.controller.signal
+    this.attaching = (async () => {
+      let warned = false
+      while (!signal.aborted) {
+        try {
+          const c = await client()
+          const s = new ChainFactsSource({ ...o, client: c })
+          s.start(signal)
+          this.source = s
+          this.resolveReady(s)
+          if (warned) o.log.info('chain reachable again: chain facts follow it')
+          return
+        } catch (e) {
+          if (!warned) o.log.warn('chain unreachable: not matching until it answers', { rpcUrl: o.profile.rpcUrl, error: e instanceof Error ? e.message : String(e) })
+          warned = true
+          await sleep(2000, signal).catch(() => {})
+        }
+      }
+    })()
+  }
+
+  async stop (): Promise<void> {
+    this.controller.abort()
+    await this.attaching
+    await this.source?.stop()
+  }
+}
+
+async function abortable (signal: AbortSignal): Promise<never> {
+  return await new Promise<never>((_resolve, reject) => {
+    const fail = (): void => { reject(new ChainFactsError('CHAINFACTS_NOT_STARTED', 'chain facts stopped before the chain was reached')) }
+    if (signal.aborted) fail()
+    else signal.addEventListener('abort', fail, { once: true })
+  })
+}
