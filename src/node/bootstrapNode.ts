@@ -6,6 +6,8 @@
 import { loadOrCreateIdentity, peerIdToAddress } from '../protocol/identity.js'
 import { loadProfile, type Profile } from '../protocol/profile.js'
 import type { Address } from '../protocol/types.js'
+import { createChainClients } from '../chain/client.js'
+import { DeferredChainFacts } from './chainFacts.js'
 import { LilyNode } from './network.js'
 import { createLogger } from './logger.js'
 
@@ -26,23 +28,30 @@ export { loadProfile }
 /** Runs until `signal` aborts; `onReady` gets the node's multiaddrs (with /p2p/<peer id>). */
 export async function runBootstrap (opts: BootstrapOptions, signal: AbortSignal, onReady: (addrs: string[], node: LilyNode) => void): Promise<void> {
   const identity = await loadOrCreateIdentity(opts.dataDir)
+  const log = createLogger('bootstrap')
+  // the same chain facts as every other node, or its state root would differ from theirs
+  const facts = new DeferredChainFacts()
   const node = new LilyNode({
     profile: opts.profile,
     identity,
     dataDir: opts.dataDir,
     listen: opts.listen,
     dhtServer: true,
-    logger: createLogger('bootstrap')
+    logger: log,
+    chainFacts: facts.fn
   })
   signal.throwIfAborted()
   await node.start()
   try {
+    facts.attach({ profile: opts.profile, db: node.store.sublevel('chainlog'), log: log.child('chainfacts') },
+      async () => await createChainClients({ rpcUrl: opts.profile.rpcUrl, chainId: opts.profile.chainId }))
     onReady(node.libp2p.getMultiaddrs().map(String), node)
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve()
       else signal.addEventListener('abort', () => { resolve() }, { once: true })
     })
   } finally {
+    await facts.stop()
     await node.stop()
   }
 }
