@@ -14,7 +14,7 @@ import { completeDeal } from '../../../src/chain/complete.js'
 import { openDeal } from '../../../src/chain/openDeal.js'
 import { signDeal } from '../../../src/chain/signing.js'
 import type { ChainFacts } from '../../../src/matching/types.js'
-import { ChainFactsError, ChainFactsSource, factsCutoff } from '../../../src/node/chainFacts.js'
+import { ChainFactsError, ChainFactsSource, DeferredChainFacts, factsCutoff } from '../../../src/node/chainFacts.js'
 import { createLogger } from '../../../src/node/logger.js'
 import { DEFAULT_LIMITS, type Profile } from '../../../src/protocol/profile.js'
 import type { Deal } from '../../../src/protocol/types.js'
@@ -103,6 +103,28 @@ describe('node: chain facts for the matcher', function () {
     // the epochs around carry none of them
     assert.deepEqual(await early.facts(first - 1n), await late.facts(first - 1n))
     assert.equal((await late.facts(first - 1n)).opened.length, 0)
+  })
+
+  it('deferred: a node that asks before the source is attached waits for it; one stopped first gets an error', async () => {
+    const d = new DeferredChainFacts()
+    const epoch = BigInt(Math.floor(Date.now() / 1000)) - 1n
+    const asked = d.fn(epoch)
+    const db = new Level<string, string>(join(dir, 'deferred'))
+    await db.open()
+    dbs.push(db)
+    let tries = 0
+    d.attach({ profile, db: db.sublevel<string, string>('chainlog', {}), log, waitMs: 20_000 }, async () => {
+      if (++tries === 1) throw new Error('first try: RPC down') // retried in the background
+      return fx.admin.client
+    })
+    const facts = await asked
+    assert.ok(Array.isArray(facts.opened) && Array.isArray(facts.closed))
+    assert.equal(tries, 2)
+    await d.stop()
+    const never = new DeferredChainFacts()
+    const p = never.fn(epoch)
+    await never.stop()
+    await assert.rejects(p, (e: unknown) => e instanceof ChainFactsError && e.code === 'CHAINFACTS_NOT_STARTED')
   })
 
   it('refuses to answer (CHAINFACTS_UNAVAILABLE) while the chain is unreachable', async () => {
