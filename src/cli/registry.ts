@@ -7,6 +7,7 @@ import { devnetCommand } from './commands/devnet.js'
 import { mediatorCommand } from './commands/mediator.js'
 import { providerCommand } from './commands/provider.js'
 import { queryCommand } from './commands/query.js'
+import { requestCommand } from './commands/request.js'
 import { runCommand } from './commands/run.js'
 
 export const commands: Command[] = [
@@ -14,6 +15,7 @@ export const commands: Command[] = [
   providerCommand,
   runCommand,
   creatorCommand,
+  requestCommand,
   mediatorCommand,
   queryCommand,
   chainCommand,
