@@ -40,8 +40,9 @@ describe('e2e (requests): on-chain job requests served by a relay and a provider
     ids.example = await requestFrom(net, example, requestParams(spec, { maxPrice }, now))
     ids.reverting = await requestFrom(net, reverting, requestParams(spec, { maxPrice }, now))
     ids.burner = await requestFrom(net, burner, requestParams(spec, { maxPrice, callbackGasLimit: 500_000 }, now))
-    // nobody offers a GPU on this machine: the request cannot match and is refunded after its deadline
-    ids.unserved = await requestFrom(net, unserved, { ...requestParams(spec, { maxPrice, deadlineInS: 12 }, now), gpus: 1, gpuVram: 1024 })
+    // no machine offers 64 GPUs and 4 TiB of RAM: the request cannot match and is refunded after its deadline
+    const later = Number((await net.chain.public.getBlock()).timestamp)
+    ids.unserved = await requestFrom(net, unserved, { ...requestParams(spec, { maxPrice, deadlineInS: 12 }, later), gpus: 64, gpuVram: 1024, ram: 4_194_304 })
   })
   after(async () => { await stopNet(t) })
 
