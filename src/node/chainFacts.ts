@@ -161,7 +161,9 @@ export class ChainFactsSource {
       this.failing = false
       this.o.log.info('chain facts available again', { epoch })
     }
-    return await this.window(lo, hi)
+    const f = await this.window(lo, hi)
+    if (f.opened.length + f.closed.length > 0) this.o.log.debug('chain facts', { epoch, cutoff: hi, opened: f.opened.map((o) => o.dealId), closed: f.closed })
+    return f
   }
 
   /** Every block with timestamp ≤ `cutoff` is in the log. */

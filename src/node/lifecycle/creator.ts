@@ -146,12 +146,11 @@ export class CreatorRole {
     const need = job.maxPrice + mediationFee
     const free = await escrow.freeBalance()
     if (free < need) await escrow.deposit(need - free)
-    // the epoch is fixed last, just before publishing, so the time it leaves is real
-    const epoch = offerEpoch(net.profile, Date.now())
     const res = job.resources ?? job.spec.resources
-    const offer: JobOffer = {
+    const nonce = BigInt('0x' + randomBytes(6).toString('hex'))
+    const build = (epoch: bigint): JobOffer => ({
       creator: net.address,
-      nonce: BigInt('0x' + randomBytes(6).toString('hex')),
+      nonce,
       module: moduleHash(job.spec),
       inputsHash: inputsHash(inputs),
       cpu: res.cpu, ram: res.ram, gpus: res.gpus, gpuVram: res.gpuVram, disk: res.disk,
@@ -160,11 +159,20 @@ export class CreatorRole {
       collateral: job.collateral,
       epoch,
       expiryEpoch: epoch + BigInt(job.lifetimeEpochs ?? 20)
+    })
+    // the epoch is fixed just before publishing, so the time it leaves is real: if storing the
+    // blobs took us past the margin (a loaded machine), the offer names the next epoch instead
+    let offer = build(offerEpoch(net.profile, Date.now()))
+    let jobOfferHash = net.hasher.digest('JobOffer', offer)
+    for (let i = 0; ; i++) {
+      await store.putBlob(jobOfferHash, 'offer', new TextEncoder().encode(toJson(offer)))
+      await store.putBlob(jobOfferHash, 'module', specBytes)
+      await store.putBlob(jobOfferHash, 'inputs', inputBytes)
+      const now = offerEpoch(net.profile, Date.now())
+      if (now <= offer.epoch || i >= 2) break
+      offer = build(now)
+      jobOfferHash = net.hasher.digest('JobOffer', offer)
     }
-    const jobOfferHash = net.hasher.digest('JobOffer', offer)
-    await store.putBlob(jobOfferHash, 'offer', new TextEncoder().encode(toJson(offer)))
-    await store.putBlob(jobOfferHash, 'module', specBytes)
-    await store.putBlob(jobOfferHash, 'inputs', inputBytes)
     await net.publishJobOffer(offer)
     return { offer, jobOfferHash }
   }
