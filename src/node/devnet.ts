@@ -40,6 +40,8 @@ export interface DevnetOptions {
   creators?: number
   /** `lilynode creator` nodes that relay on-chain job requests (relay-1 …; default 0). */
   relays?: number
+  /** relay-1 also serves the local HTTP API on this host:port (off when undefined). */
+  relayApi?: string
   epochMs?: number
   graceMs?: number
   reserveEpochs?: number
@@ -279,9 +281,10 @@ export class Devnet {
 
   /** Starts `lilynode creator` relaying the profile's LilyRequests from block 0. */
   async startRelay (name: string): Promise<NodeProcess> {
-    const p = this.spawn(name, ['creator', '--listen', '/ip4/127.0.0.1/tcp/0', '--from-block', '0'])
-    await p.waitFor((e) => e.event === 'ready', 90_000, 'ready')
-    this.log(`${name} up (relays on-chain requests)`)
+    const api = name === 'relay-1' ? this.o.relayApi : undefined
+    const p = this.spawn(name, ['creator', '--listen', '/ip4/127.0.0.1/tcp/0', '--from-block', '0', ...(api !== undefined ? ['--api', api] : [])])
+    const ready = await p.waitFor((e) => e.event === 'ready', 90_000, 'ready')
+    this.log(`${name} up (relays on-chain requests${typeof ready.api === 'string' ? `; HTTP API at ${ready.api}` : ''})`)
     return p
   }
 

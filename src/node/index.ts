@@ -9,3 +9,4 @@ export { queryNode, QUERY_KINDS, type QueryKind, type QueryPage, type QueryOptio
 export { callRpc, serveRpc, withTimeout, RpcRefusal, type RpcHandler } from './rpc.js'
 export { OfferPool, type PoolOffer } from './pool.js'
 export { runBootstrap, bootstrapIdentity, type BootstrapOptions } from './bootstrapNode.js'
+export * from './api/index.js'

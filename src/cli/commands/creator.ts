@@ -10,7 +10,7 @@ import type { Address } from '../../protocol/types.js'
 
 export const creatorCommand: Command = {
   name: 'creator',
-  summary: 'run a creator node until Ctrl-C; with --requests (or the profile\'s "requests") it turns on-chain job requests into offers and serves them',
+  summary: 'run a creator node until Ctrl-C; with --requests (or the profile\'s "requests") it turns on-chain job requests into offers and serves them; with --api it serves the local HTTP API',
   usage: 'lilynode creator --profile <profile.json> [--requests <LilyRequests address>] [options]',
   flags: [
     { name: 'profile', type: 'string', description: 'network profile JSON (e.g. .devnet/profile.json)' },
@@ -20,6 +20,7 @@ export const creatorCommand: Command = {
     { name: 'modules-dir', type: 'string', description: 'module directory request module hashes are resolved against (default: the example modules)' },
     { name: 'inputs-dir', type: 'string', description: 'encoded job inputs served for requests, one file per inputs hash (default <data-dir>/request-inputs)' },
     { name: 'from-block', type: 'string', description: 'first block to follow on a fresh data dir (default: the latest block)' },
+    { name: 'api', type: 'string', description: 'serve the local HTTP API on host:port (e.g. 127.0.0.1:7070; off by default; off loopback it needs LILYNODE_API_TOKEN in the environment)' },
     { name: 'json', type: 'boolean', description: 'one JSON event per line' }
   ],
   run: async (args, signal) => {
@@ -31,6 +32,8 @@ export const creatorCommand: Command = {
     if (fromBlock !== undefined && !/^[0-9]{1,18}$/.test(fromBlock)) throw new CliError(`--from-block needs a block number, got '${fromBlock}'`)
     const modulesDir = stringFlag(args, 'modules-dir')
     const inputsDir = stringFlag(args, 'inputs-dir')
+    const api = stringFlag(args, 'api')
+    const apiToken = process.env.LILYNODE_API_TOKEN
     const json = boolFlag(args, 'json')
     const print = printer(json)
     await runCreatorNode({
@@ -40,7 +43,9 @@ export const creatorCommand: Command = {
       ...(requests !== undefined ? { requests: requests.toLowerCase() as Address } : {}),
       ...(modulesDir !== undefined ? { modulesDir: resolve(modulesDir) } : {}),
       ...(inputsDir !== undefined ? { inputsDir: resolve(inputsDir) } : {}),
-      ...(fromBlock !== undefined ? { fromBlock: BigInt(fromBlock) } : {})
+      ...(fromBlock !== undefined ? { fromBlock: BigInt(fromBlock) } : {}),
+      ...(api !== undefined ? { api } : {}),
+      ...(apiToken !== undefined && apiToken !== '' ? { apiToken } : {})
     }, signal, (e) => {
       if (json || e.event !== 'request') { print(e); return }
       print({ ...e, message: `request ${String(e.requestId)}${e.provider !== undefined ? ` provider ${String(e.provider)}` : ''}: ${String(e.message ?? '')}` })

@@ -9,7 +9,7 @@ import { runDevnet } from '../../node/devnetMain.js'
 
 export const devnetCommand: Command = {
   name: 'devnet',
-  summary: 'start a local network (anvil, escrow, bootstrap, providers, mediator), run an example job, keep it up',
+  summary: 'start a local network (anvil, escrow + LilyRequests, bootstrap, providers, mediator, a creator node relaying on-chain requests and serving the HTTP API), run an example job and an on-chain request, keep it up',
   usage: 'lilynode devnet [--data-dir .devnet] [options]',
   flags: [
     { name: 'data-dir', type: 'string', description: 'where the devnet keeps keys, databases, logs and profile.json (wiped on start)', default: '.devnet' },
@@ -17,6 +17,7 @@ export const devnetCommand: Command = {
     { name: 'epoch-ms', type: 'string', description: 'epoch length in ms', default: '1000' },
     { name: 'module', type: 'string', description: 'the example job to run', default: 'cowsay:v0.0.4' },
     { name: 'input', short: 'i', type: 'string', multiple: true, description: 'input of the example job, KEY=VALUE' },
+    { name: 'api', type: 'string', description: 'host:port of the HTTP API served by relay-1 (the creator node); "off" for none', default: '127.0.0.1:7070' },
     { name: 'exit', type: 'boolean', description: 'stop after the example job instead of keeping the network up' },
     { name: 'json', type: 'boolean', description: 'one JSON event per line' }
   ],
@@ -30,6 +31,7 @@ export const devnetCommand: Command = {
       module: stringFlag(args, 'module', true),
       inputs: inputs.length > 0 ? inputs : ['Message=hello from the lilynode devnet'],
       exitAfterJob: boolFlag(args, 'exit'),
+      ...(stringFlag(args, 'api', true) !== 'off' ? { api: stringFlag(args, 'api', true) } : {}),
       json: boolFlag(args, 'json')
     }, signal)
   }

@@ -32,6 +32,11 @@ export interface ApiOptions {
    * then counted exactly, deposits included. A creator passed in must already be served.
    */
   creator?: CreatorRole
+  /**
+   * Where the gas of the node's transactions is counted. Pass the ledger behind the escrow
+   * port of a creator you pass in (see meteredEscrow) to count its gas exactly too.
+   */
+  gas?: GasLedger
   /** host:port to bind (default 127.0.0.1:7070; port 0 picks a free one). */
   listen?: string
   /** Bearer token; required when `listen` is not a loopback address. */
@@ -171,7 +176,7 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
   const maxSse = o.maxSseClients ?? 32
   const timeoutMs = o.requestTimeoutMs ?? 15_000
   const keepAliveMs = o.sseKeepAliveMs ?? 15_000
-  const gas = new GasLedger(host.identity.address, host.chain.public)
+  const gas = o.gas ?? new GasLedger(host.identity.address, host.chain.public)
   let creator = o.creator
   if (creator === undefined) {
     creator = new CreatorRole({

@@ -10,6 +10,7 @@ import { exampleModulesDir, loadModule } from '../../executor/modules.js'
 import { moduleHash, type ModuleSpec } from '../../protocol/module.js'
 import type { Profile } from '../../protocol/profile.js'
 import type { Address, Hash } from '../../protocol/types.js'
+import { GasLedger, meteredEscrow, startApi, type ApiServer } from '../api/index.js'
 import { createLogger } from '../logger.js'
 import { executorPort } from './adapters.js'
 import { CreatorRole } from './creator.js'
@@ -31,6 +32,10 @@ export interface CreatorNodeOptions {
   fromBlock?: bigint
   /** Chain polling interval (default: a quarter epoch, 250..1000 ms). */
   pollMs?: number
+  /** Serve the local HTTP API on this host:port (off when undefined). */
+  api?: string
+  /** Bearer token of the API; required when `api` is not a loopback address. */
+  apiToken?: string
 }
 
 /** Every module.json one level below `dir`, by module hash. */
@@ -61,11 +66,15 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
   const modules = requests !== undefined ? await loadModuleDirectory(o.modulesDir ?? exampleModulesDir()) : new Map<Hash, ModuleSpec>()
   const host = await RoleHost.start({ profile: o.profile, dataDir: o.dataDir, listen: o.listen, log })
   let relay: RequestRelay | undefined
+  let api: ApiServer | undefined
   try {
     const pollMs = o.pollMs ?? Math.min(1000, Math.max(250, Math.floor(o.profile.epochMs / 4)))
+    // one ledger behind every transaction this node sends (the API's /metrics reports it)
+    const gas = new GasLedger(host.identity.address, host.chain.public)
+    const escrow = meteredEscrow(host.escrow, gas)
     const role = new CreatorRole({
       net: host.net,
-      escrow: host.escrow,
+      escrow,
       executor: executorPort({ dataDir: o.dataDir }),
       store: host.deals,
       log,
@@ -77,7 +86,7 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
       relay = new RequestRelay({
         node: host.node,
         net: host.net,
-        escrow: host.escrow,
+        escrow,
         chain: host.chain,
         deals: host.deals,
         meta: host.meta,
@@ -91,16 +100,31 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
       })
       await relay.start()
     }
+    if (o.api !== undefined) {
+      api = await startApi({
+        host,
+        creator: role,
+        gas,
+        listen: o.api,
+        ...(o.apiToken !== undefined ? { token: o.apiToken } : {}),
+        ...(o.modulesDir !== undefined ? { modulesDir: o.modulesDir } : {}),
+        outputsDir: join(o.dataDir, 'api-outputs'),
+        log: log.child('api'),
+        signal
+      })
+    }
     out({
       event: 'ready',
       role: 'creator',
       address: host.identity.address,
       peerId: host.identity.peerId.toString(),
       addrs: host.addrs(),
+      ...(api !== undefined ? { api: api.url } : {}),
       ...(requests !== undefined ? { requests, modules: [...modules.values()].map((s) => `${s.name}:${s.version}`) } : {})
     })
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
   } finally {
+    await api?.stop()
     await relay?.stop()
     await host.stop()
   }
