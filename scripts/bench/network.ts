@@ -174,6 +174,7 @@ async function worker (cfg: WorkerConfig): Promise<void> {
       send({
         event: 'report',
         rss: Math.max(peakRss, process.memoryUsage().rss),
+        cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
         via,
         loopP99Ms: loop.percentile(99) / 1e6,
         rpcs,
@@ -292,6 +293,8 @@ async function parent (args: Args): Promise<void> {
     const published: Array<{ id: string, at: number, by: string, msgId: string, done: number }> = []
     let nonce = 1n
     const bytesBefore = (await report()).reduce((s, n) => s + n.bytes, 0)
+    const cpuOf = async (): Promise<number> => (await Promise.all(workers.map(async (w) => (await w.call({ cmd: 'report' }, 'report')).cpuMs as number))).reduce((a, b) => a + b, 0)
+    const cpuBefore = await cpuOf()
     for (let e = first; e <= last; e++) {
       await sleep(epochStart(profile, e) + 100 - Date.now())
       const sends: Array<Promise<void>> = []
@@ -310,6 +313,7 @@ async function parent (args: Args): Promise<void> {
     const final = await report()
     if (process.env.LILYNODE_BENCH_DEBUG === '1') process.stderr.write(`peers ${final.map((n) => n.peers).join(',')}\nmesh ${final.map((n) => n.mesh).join(',')}\n`)
     const reports = await Promise.all(workers.map(async (w) => await w.call({ cmd: 'report' }, 'report')))
+    const cpuMs = reports.reduce((a, r) => a + (r.cpuMs as number), 0) - cpuBefore
     if (process.env.LILYNODE_BENCH_DUMP !== undefined) {
       const { writeFile } = await import('node:fs/promises')
       await writeFile(process.env.LILYNODE_BENCH_DUMP, JSON.stringify({ epochMs, genesisMs: profile.genesisMs, graceMs: profile.graceMs, published, where, workers: reports.map((r) => ({ loopP99Ms: r.loopP99Ms, loopMaxMs: r.loopMaxMs, rpcs: r.rpcs })), nodes: final }))
@@ -352,6 +356,7 @@ async function parent (args: Args): Promise<void> {
       arrivedBySync: viaSync,
       convergedEpochPct: Math.round(1000 * converged / args.epochs) / 10,
       bytesPerNodePerEpoch: Math.round(bytes / args.nodes / measuredEpochs),
+      cpuMsPerNodePerEpoch: Math.round(cpuMs / args.nodes / measuredEpochs),
       rssMbPerNode: Math.round(10 * Math.max(...rss.map((r, w) => r / Math.min(args.perProcess, args.nodes - w * args.perProcess))) / 1024 / 1024) / 10
     }
     if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`)
@@ -361,6 +366,7 @@ async function parent (args: Args): Promise<void> {
       process.stdout.write(`  arrivals: ${out.arrivedByGossip} by gossip, ${out.arrivedBySync} by sync reconciliation\n`)
       process.stdout.write(`  converged epochs ${out.convergedEpochPct} %\n`)
       process.stdout.write(`  ${out.bytesPerNodePerEpoch} application bytes per node per epoch\n`)
+      process.stdout.write(`  ${out.cpuMsPerNodePerEpoch} ms of CPU per node per epoch (all worker processes, measured epochs)\n`)
       process.stdout.write(`  ${out.rssMbPerNode} MB resident per node\n`)
     }
   } finally {

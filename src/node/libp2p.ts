@@ -71,6 +71,21 @@ export class GossipConfigError extends Error {
 }
 
 export const DEFAULT_GOSSIP_TUNING: Readonly<GossipTuning> = Object.freeze({
+  D: 4,
+  Dlo: 3,
+  Dhi: 8,
+  Dout: 1,
+  Dscore: 2,
+  Dlazy: 4,
+  gossipFactor: 0.25,
+  heartbeatIntervalMs: 1000,
+  idontwantMinDataSize: 1 << 21,
+  floodPublish: true,
+  dropRedundantKeys: true
+})
+
+/** The gossipsub spec's own values, for comparison (`--gossip` of bench:network). */
+export const SPEC_GOSSIP_TUNING: Readonly<GossipTuning> = Object.freeze({
   D: 6,
   Dlo: 4,
   Dhi: 12,
