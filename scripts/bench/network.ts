@@ -1,5 +1,11 @@
 /**
  * `npm run bench:network [-- --nodes 50 --per-process 10 --epochs 8 --epoch-ms 4000 --grace-ms 800 --json]`
+ *   `--gossip '<json>'`: overrides of DEFAULT_GOSSIP_TUNING (src/node/libp2p.ts), e.g. the spec's
+ *   values `{"D":6,"Dlo":4,"Dhi":12,"Dout":2,"Dscore":4,"Dlazy":6,"idontwantMinDataSize":512,"dropRedundantKeys":false}`;
+ *   `--heartbeat-sample N`: LilyNode heartbeatSample (0 = every node gossips its heartbeat).
+ *   LILYNODE_BENCH_DEBUG=1 prints peer and mesh sizes and traces first receipt and IWANT per
+ *   message; LILYNODE_BENCH_DUMP=<file> writes every arrival with those traces, the workers'
+ *   event-loop delay (p99, max) and gossipsub RPC counts by kind.
  *
  * A real network on 127.0.0.1: `nodes` LilyNodes (2 of them bootstrap nodes) spread over
  * worker processes of `per-process` nodes each (separate OS processes, so both cores work and
@@ -12,7 +18,14 @@
  *  - convergedEpochPct: measured epochs in which every node computed the same state root;
  *  - bytesPerNodePerEpoch: application bytes (gossip payloads in + out, sync/query frames in +
  *    out) per node per epoch; libp2p framing, noise and yamux overhead not included;
+ *  - cpuMsPerNodePerEpoch: CPU time (user + system) of all workers over the measured epochs,
+ *    per node per epoch; less sensitive to other load on the machine than the latencies;
  *  - rssMbPerNode: the largest worker's resident memory divided by its node count.
+ *
+ * On a 2-core machine the latencies are set by CPU: 50 nodes keep both cores nearly busy,
+ * and a delivery waits in its worker's event loop behind the others (event-loop delay p99
+ * 100–380 ms, max 600–770 ms per worker on a quiet machine before tuning); under 1 % of the
+ * deliveries came through gossipsub's lazy IHAVE/IWANT path. Run it on a quiet machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
