@@ -4,7 +4,8 @@
  * (abi, bytecode, deployedBytecode, gas estimates), then writes the typed `as const` artifacts
  * the TypeScript code imports, so `tsc` works on a fresh clone without running solc:
  *   src/chain/artifacts.ts   — LilyEscrow, LilyRequests
- *   test/chain/artifacts.ts  — the test tokens and attackers, the example consumers
+ *   src/chain/exampleArtifacts.ts — the example consumers (contracts/examples; the devnet deploys them)
+ *   test/chain/artifacts.ts  — the test tokens and attackers (and the example consumers, re-exported)
  * Usage: npm run build:contracts  (add --check to fail when the committed artifacts are stale)
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
@@ -74,6 +75,7 @@ const output = compile()
 mkdirSync(outDir, { recursive: true })
 const main = []
 const test = []
+const examples = []
 for (const [file, contracts] of Object.entries(output.contracts)) {
   for (const [name, c] of Object.entries(contracts)) {
     if (c.evm.bytecode.object === '') continue // interfaces
@@ -86,14 +88,16 @@ for (const [file, contracts] of Object.entries(output.contracts)) {
       bytecode: `0x${c.evm.bytecode.object}`,
       deployedBytecode: `0x${c.evm.deployedBytecode.object}`
     }, null, 2) + '\n')
-    ;(file.startsWith('test/') || file.startsWith('examples/') ? test : main).push([name, c])
+    ;(file.startsWith('test/') ? test : file.startsWith('examples/') ? examples : main).push([name, c])
     process.stdout.write(`${name}: ${c.evm.deployedBytecode.object.length / 2} bytes runtime\n`)
   }
 }
 const byName = (a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
 const targets = [
   [join(root, 'src/chain/artifacts.ts'), header('LilyEscrow.sol, LilyRequests.sol') + main.sort(byName).map(([n, c]) => tsArtifact(n, c)).join('\n')],
-  [join(root, 'test/chain/artifacts.ts'), header('test/*.sol, examples/*.sol') + test.sort(byName).map(([n, c]) => tsArtifact(n, c)).join('\n')]
+  // the example consumers ship with the package: the devnet deploys them
+  [join(root, 'src/chain/exampleArtifacts.ts'), header('examples/*.sol') + examples.sort(byName).map(([n, c]) => tsArtifact(n, c)).join('\n')],
+  [join(root, 'test/chain/artifacts.ts'), header('test/*.sol') + "export * from '../../src/chain/exampleArtifacts.js'\n\n" + test.sort(byName).map(([n, c]) => tsArtifact(n, c)).join('\n')]
 ]
 let stale = false
 for (const [path, text] of targets) {

@@ -3,17 +3,18 @@
  * request from it, and wait for the companion to call it back, fulfil, settle or refund it.
  * `lilynode devnet` uses it for its demo and the e2e suite for its tests.
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { parseEventLogs, type Abi, type Hex } from 'viem'
 import { ANVIL_KEYS } from '../chain/anvil.js'
 import { lilyRequestsAbi } from '../chain/artifacts.js'
+import {
+  exampleConsumerAbi, exampleConsumerBytecode, gasBurnerConsumerAbi, gasBurnerConsumerBytecode, revertingConsumerAbi, revertingConsumerBytecode
+} from '../chain/exampleArtifacts.js'
 import { createChainClients, type ChainClients } from '../chain/client.js'
 import { getRequest } from '../chain/requests/getRequest.js'
 import type { OnChainRequest, RequestParams, RequestStatusName } from '../chain/requests/types.js'
 import { inputsHash, moduleHash, resolveInputs, type JobInputs, type ModuleSpec } from '../protocol/module.js'
 import type { Address, Hash } from '../protocol/types.js'
-import { REPO_ROOT, type Devnet } from './devnet.js'
+import type { Devnet } from './devnet.js'
 
 /** ExampleConsumer.run(p); the test consumers' run(requests, p). */
 export type ConsumerKind = 'ExampleConsumer' | 'RevertingConsumer' | 'GasBurnerConsumer'
@@ -26,9 +27,15 @@ export interface Consumer {
   client: ChainClients
 }
 
+/** The committed artifacts (src/chain/exampleArtifacts.ts), so a fresh clone needs no solc run. */
+const ARTIFACTS: Record<ConsumerKind, { abi: Abi, bytecode: Hex }> = {
+  ExampleConsumer: { abi: exampleConsumerAbi, bytecode: exampleConsumerBytecode },
+  RevertingConsumer: { abi: revertingConsumerAbi, bytecode: revertingConsumerBytecode },
+  GasBurnerConsumer: { abi: gasBurnerConsumerAbi, bytecode: gasBurnerConsumerBytecode }
+}
+
 function artifact (kind: ConsumerKind): { abi: Abi, bytecode: Hex } {
-  const j = JSON.parse(readFileSync(join(REPO_ROOT, 'contracts', 'out', `${kind}.json`), 'utf8')) as { abi: Abi, bytecode: Hex }
-  return { abi: j.abi, bytecode: j.bytecode }
+  return ARTIFACTS[kind]
 }
 
 export async function deployConsumer (net: Devnet, kind: ConsumerKind, privateKey: Hex = ANVIL_KEYS[2]): Promise<Consumer> {
