@@ -584,6 +584,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
           if (next + BigInt(Math.floor(this.keepEpochs / 2)) < this.lastClosedEpoch()) {
             this.log.info('too far behind to replay; rejoining', { next })
             this.participating = false
+            // never spin: a rejoin that cannot make progress yet waits a little before trying again
+            await sleep(Math.floor(this.profile.epochMs / 4), undefined, { signal })
             continue
           }
           await this.matchEpoch(next, signal)
@@ -631,7 +633,11 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   private async startFresh (closed: bigint): Promise<void> {
     // nobody has matched anything yet: start from the initial state at the next epoch
     if (this.head === undefined) this.headState = initialState()
-    this.nextEpoch = this.head === undefined ? closed + 1n : this.head.epoch + 1n
+    // a stored head too old to replay, and nobody to ask: the epochs in between were matched by
+    // no one this node can reach, so it goes on from its head's state at the next epoch (peers
+    // that turn up later compare roots, and a node in the minority resyncs from them)
+    const stale = this.head !== undefined && this.head.epoch + BigInt(Math.floor(this.keepEpochs / 2)) < closed
+    this.nextEpoch = this.head === undefined || stale ? closed + 1n : (this.head as EpochRecord).epoch + 1n
     this.participating = true
     this.log.info('starting', { epoch: this.nextEpoch, fresh: this.head === undefined })
   }
