@@ -59,22 +59,7 @@ export async function serveQuery (node: LilyNode): Promise<void> {
       const all = node.agreedDealsAndPending().map((d) => ({ ...d, role: own.get(d.dealId)?.role ?? null }))
       return pageOf(all, a)
     },
-    peers: async (a) => {
-      const pubsub = node.libp2p.services.pubsub
-      const all = node.libp2p.getPeers().map((p) => {
-        const id = p.toString()
-        let address: string | null = null
-        try { address = peerIdToAddress(p) } catch { address = null }
-        return {
-          peerId: id,
-          address,
-          addrs: node.libp2p.getConnections(p).map((c) => c.remoteAddr.toString()),
-          score: gossipScore(pubsub, id) ?? null,
-          rejects: Math.round(node.policing.rejectsOf(id) * 100) / 100
-        }
-      })
-      return pageOf(all.sort((x, y) => x.peerId < y.peerId ? -1 : 1), a)
-    },
+    peers: async (a) => pageOf(peerViews(node), a),
     epoch: async () => ({
       network: node.profile.name,
       networkTag: networkTag(node.profile),
@@ -138,4 +123,29 @@ export async function queryNode<T = unknown> (addr: string, what: QueryKind, opt
   } finally {
     await client.stop()
   }
+}
+
+export interface PeerView {
+  peerId: string
+  address: string | null
+  addrs: string[]
+  score: number | null
+  rejects: number
+}
+
+/** The node's connected peers, sorted by peer ID: addresses, gossip score, recent rejects (no secrets). */
+export function peerViews (node: LilyNode): PeerView[] {
+  const pubsub = node.libp2p.services.pubsub
+  return node.libp2p.getPeers().map((p) => {
+    const id = p.toString()
+    let address: string | null = null
+    try { address = peerIdToAddress(p) } catch { address = null }
+    return {
+      peerId: id,
+      address,
+      addrs: node.libp2p.getConnections(p).map((c) => c.remoteAddr.toString()),
+      score: gossipScore(pubsub, id) ?? null,
+      rejects: Math.round(node.policing.rejectsOf(id) * 100) / 100
+    }
+  }).sort((x, y) => x.peerId < y.peerId ? -1 : 1)
 }

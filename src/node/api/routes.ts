@@ -4,13 +4,12 @@
  * this table, so they cannot disagree.
  */
 import type { IncomingMessage } from 'node:http'
-import { peerIdToAddress } from '../../protocol/identity.js'
 import { resolveInputs, type JobInputs, type ModuleSpec } from '../../protocol/module.js'
 import { networkTag } from '../../protocol/profile.js'
-import { gossipScore } from '../libp2p.js'
 import { TERMINAL_STATES, type DealRecord, type DealState } from '../lifecycle/deals.js'
 import type { RoleHost } from '../lifecycle/host.js'
 import { parseInputs, resolveModule } from '../lifecycle/roles.js'
+import { peerViews } from '../query.js'
 import { describe } from '../lifecycle/util.js'
 import { isLoopback } from './auth.js'
 import type { GasLedger } from './gas.js'
@@ -184,23 +183,6 @@ async function chainHead (host: RoleHost): Promise<{ reachable: boolean, headBlo
   }
 }
 
-function peersOf (host: RoleHost): Array<Record<string, unknown>> {
-  const libp2p = host.node.libp2p
-  const pubsub = libp2p.services.pubsub
-  return libp2p.getPeers().map((p) => {
-    const id = p.toString()
-    let address: string | null = null
-    try { address = peerIdToAddress(p) } catch { address = null }
-    return {
-      peerId: id,
-      address,
-      addrs: libp2p.getConnections(p).map((c) => c.remoteAddr.toString()),
-      score: gossipScore(pubsub, id) ?? null,
-      rejects: Math.round(host.node.policing.rejectsOf(id) * 100) / 100
-    }
-  }).sort((x, y) => x.peerId < y.peerId ? -1 : 1)
-}
-
 function dealView (r: DealRecord): Record<string, unknown> {
   return {
     dealId: r.dealId,
@@ -350,7 +332,7 @@ export const ROUTES: readonly Route[] = [
     summary: 'Connected libp2p peers, their address, gossip score and rejects',
     responses: { 200: { description: 'the peers', schema: s.obj({ items: s.arr(s.open({ peerId: s.str(), address: s.nullable(ADDRESS), addrs: s.arr(s.str()), score: s.nullable(s.num()), rejects: s.num() }, ['peerId', 'address', 'addrs'])), total: s.int() }, ['items', 'total']) } },
     handler: async (i) => {
-      const items = peersOf(i.api.host)
+      const items = peerViews(i.api.host.node)
       return { status: 200, json: { items, total: items.length } }
     }
   },
