@@ -148,6 +148,19 @@ class ShapeHeap {
   }
 }
 
+/** The best move found for an unmatched job, and the assignment version it was found at. */
+interface BestMove {
+  version: number
+  found: boolean
+  bGain: bigint
+  bOwn: bigint
+  bP: number
+  bPrice: bigint
+  bJ: number
+  bQ: number
+  bQPrice: bigint
+}
+
 /** Reusable arrays a heap is collected in before it is copied out at its exact size. */
 interface Staging { idx: Int32Array, rate: Float64Array, n: number }
 
@@ -422,41 +435,29 @@ export class Market {
       atP[x] = p; atPrice[x] = greedy[g].price
       const l = onOffer.get(p); if (l === undefined) onOffer.set(p, [x]); else l.push(x)
     }
+    // What a job's search finds depends only on the assignment (capacity left, who is where),
+    // which changes only when a move is applied: `version` counts applied moves, and the
+    // alternative of a moved job (its `not` is always the offer it is on) and the best move of
+    // an unmatched job are remembered with the version they were computed at. Same results,
+    // far fewer walks (a later pass mostly re-asks what an earlier one found).
+    let version = 0
+    const altVer = new Int32Array(J).fill(-1)
+    const altQ = new Int32Array(J)
+    const altPr = new Array<bigint>(J)
+    const bestOf = new Map<number, BestMove>()
     let moved = false
     for (const slack of LOSS_PASSES) for (let u = 0; u < J; u++) {
       if (atP[u] >= 0) continue
-      const o = jobs[u].offer
-      const creator = creatorOf(u)
-      let found = false
-      let bGain = 0n; let bOwn = 0n; let bP = -1; let bPrice = 0n; let bJ = -1; let bQ = -1; let bQPrice = 0n
-      const maxNum = safeNum(o.maxPrice)
-      let n = 0
-      const walk = this.targetWalk.reset(heapOf(u))
-      for (let p = walk.next(); p >= 0; p = walk.next()) {
-        if (this.overMax(o, p, maxNum)) break
-        if (!this.admits(o, p, creator)) continue
-        if (++n > TARGET_SCAN) break
-        const price = this.priceOf(o, p)
-        const own = o.maxPrice - price
-        if (this.remCpu[p] >= o.cpu && this.remRam[p] >= o.ram && this.remGpus[p] >= o.gpus && this.remDisk[p] >= o.disk) {
-          if (!found || own > bGain) { found = true; bGain = own; bOwn = own; bP = p; bPrice = price; bJ = -1 }
-          continue
-        }
-        const on = onOffer.get(p)
-        if (on === undefined) continue
-        let k = 0
-        for (const j of on) {
-          const jo = jobs[j].offer
-          if (this.remCpu[p] + jo.cpu < o.cpu || this.remRam[p] + jo.ram < o.ram || this.remGpus[p] + jo.gpus < o.gpus || this.remDisk[p] + jo.disk < o.disk) continue
-          if (++k > JOB_SCAN) break
-          const q = this.alternative(jo, creatorOf(j), heapOf(j), p)
-          if (q < 0) continue
-          const gain = own + atPrice[j] - this.altPrice
-          if (!found || gain > bGain) { found = true; bGain = gain; bOwn = own; bP = p; bPrice = price; bJ = j; bQ = q; bQPrice = this.altPrice }
-        }
+      let best = bestOf.get(u)
+      if (best === undefined || best.version !== version) {
+        best = this.bestMove(u, jobs, atP, atPrice, onOffer, creatorOf, heapOf, version, altVer, altQ, altPr)
+        bestOf.set(u, best)
       }
+      const { found, bGain, bOwn, bP, bPrice, bJ, bQ, bQPrice } = best
       if (!found || 2n * bGain < -slack * bOwn) continue
       moved = true
+      version++
+      const o = jobs[u].offer
       const p = bP
       if (bJ >= 0) {
         const jo = jobs[bJ].offer; const q = bQ
@@ -477,6 +478,48 @@ export class Market {
       if (atP[x] >= 0) out.push({ job: jobs[x], resource: this.offers[atP[x]], price: atPrice[x] })
     }
     return out
+  }
+
+  /** The best move that adds unmatched job `u` in the current assignment (see `improve`). */
+  private bestMove (u: number, jobs: ReadonlyArray<OfferRecord<JobOffer>>, atP: Int32Array, atPrice: bigint[],
+    onOffer: Map<number, number[]>, creatorOf: (x: number) => string, heapOf: (x: number) => ShapeHeap,
+    version: number, altVer: Int32Array, altQ: Int32Array, altPr: bigint[]): BestMove {
+    const o = jobs[u].offer
+    const creator = creatorOf(u)
+    let found = false
+    let bGain = 0n; let bOwn = 0n; let bP = -1; let bPrice = 0n; let bJ = -1; let bQ = -1; let bQPrice = 0n
+    const maxNum = safeNum(o.maxPrice)
+    let n = 0
+    const walk = this.targetWalk.reset(heapOf(u))
+    for (let p = walk.next(); p >= 0; p = walk.next()) {
+      if (this.overMax(o, p, maxNum)) break
+      if (!this.admits(o, p, creator)) continue
+      if (++n > TARGET_SCAN) break
+      const price = this.priceOf(o, p)
+      const own = o.maxPrice - price
+      if (this.remCpu[p] >= o.cpu && this.remRam[p] >= o.ram && this.remGpus[p] >= o.gpus && this.remDisk[p] >= o.disk) {
+        if (!found || own > bGain) { found = true; bGain = own; bOwn = own; bP = p; bPrice = price; bJ = -1 }
+        continue
+      }
+      const on = onOffer.get(p)
+      if (on === undefined) continue
+      let k = 0
+      for (const j of on) {
+        const jo = jobs[j].offer
+        if (this.remCpu[p] + jo.cpu < o.cpu || this.remRam[p] + jo.ram < o.ram || this.remGpus[p] + jo.gpus < o.gpus || this.remDisk[p] + jo.disk < o.disk) continue
+        if (++k > JOB_SCAN) break
+        if (altVer[j] !== version) {
+          altQ[j] = this.alternative(jo, creatorOf(j), heapOf(j), p)
+          altPr[j] = this.altPrice
+          altVer[j] = version
+        }
+        const q = altQ[j]
+        if (q < 0) continue
+        const gain = own + atPrice[j] - altPr[j]
+        if (!found || gain > bGain) { found = true; bGain = gain; bOwn = own; bP = p; bPrice = price; bJ = j; bQ = q; bQPrice = altPr[j] }
+      }
+    }
+    return { version, found, bGain, bOwn, bP, bPrice, bJ, bQ, bQPrice }
   }
 
   /**
