@@ -91,6 +91,9 @@ class ShapeHeap {
     this.rate = staged.rate.slice(0, staged.n)
   }
 
+  /** Whether `heapify` ran (a shape's static set is heapified only when phase 2 walks it). */
+  ordered = false
+
   bigRate (pos: number): bigint {
     const r = this.rate[pos]
     return Number.isNaN(r) ? this.big.get(this.idx[pos]) as bigint : BigInt(r)
@@ -132,7 +135,10 @@ class ShapeHeap {
     }
   }
 
-  heapify (): void { for (let i = (this.size >> 1) - 1; i >= 0; i--) this.down(i) }
+  heapify (): void {
+    for (let i = (this.size >> 1) - 1; i >= 0; i--) this.down(i)
+    this.ordered = true
+  }
 
   push (provider: number, rate: number): void {
     this.idx[this.size] = provider; this.rate[this.size] = rate; this.size++
@@ -260,37 +266,72 @@ export class Market {
     return Number.isNaN(c) || Number.isNaN(requiredNum) ? this.offers[i].offer.collateral >= required : c >= requiredNum
   }
 
-  /** A heap of the offers that accept `module`, fit `s` now, put up ≥ `collateral` and are not `exclude`'s. */
-  private buildHeap (s: Shape, module: string, collateral: bigint, exclude?: string): ShapeHeap {
-    const collNum = safeNum(collateral)
-    const lists = [this.anyModule, this.byModule.get(module) ?? []]
-    const st = this.staging; st.n = 0
+  /**
+   * The static set of a shape key: every offer that accepts `module`, has the vram and whose
+   * whole (nominal) capacity could hold `s`, with its rate for `s` (rates not exact in a double:
+   * NaN, the exact value in `big`). Built once per shape, in offer-index order; phase 1 filters
+   * its heaps out of it and phase 2 heapifies it in place (it is never filtered again then).
+   */
+  private staticFor (key: string, s: Shape, module: string): ShapeHeap {
+    let set = this.statics.get(key)
+    if (set !== undefined) return set
+    const st = this.staging
+    const idx = st.idx; const rate = st.rate
+    const cap = this.cap; const vram = this.vram; const safe = this.priceSafe
+    const pc = this.pc; const pr = this.pr; const pg = this.pg; const pd = this.pd
+    const cpu = s.cpu; const ram = s.ram; const gpus = s.gpus; const disk = s.disk; const needVram = s.gpus > 0 ? s.vram : 0
     const big = new Map<number, bigint>()
-    for (const list of lists) {
-      for (const i of list) {
-        if (!this.fits(i, s) || (s.gpus > 0 && this.vram[i] < s.vram)) continue
-        if (collateral > 0n && !this.collateralOk(i, collateral, collNum)) continue
-        if (exclude !== undefined && this.lower[i] === exclude) continue
+    const byModule = this.byModule.get(module)
+    let n = 0
+    for (let pass = 0; pass < 2; pass++) {
+      const list = pass === 0 ? this.anyModule : byModule
+      if (list === undefined) continue
+      for (let k = 0; k < list.length; k++) {
+        const i = list[k]; const c = 4 * i
+        if (cap[c] < cpu || cap[c + 1] < ram || cap[c + 2] < gpus || cap[c + 3] < disk || vram[i] < needVram) continue
         let r = NaN
-        if (this.priceSafe[i] === 1) {
-          r = this.pc[i] * s.cpu + this.pr[i] * s.ram + this.pg[i] * s.gpus + this.pd[i] * s.disk
+        if (safe[i] === 1) {
+          r = pc[i] * cpu + pr[i] * ram + pg[i] * gpus + pd[i] * disk
           if (!(r <= EXACT)) r = NaN
         }
-        if (Number.isNaN(r)) {
+        if (r !== r) { // NaN: not exact in a double
           const o = this.offers[i].offer
-          big.set(i, o.priceCpu * BigInt(s.cpu) + o.priceRam * BigInt(s.ram) + o.priceGpu * BigInt(s.gpus) + o.priceDisk * BigInt(s.disk))
+          big.set(i, o.priceCpu * BigInt(cpu) + o.priceRam * BigInt(ram) + o.priceGpu * BigInt(gpus) + o.priceDisk * BigInt(disk))
         }
-        st.idx[st.n] = i; st.rate[st.n] = r; st.n++
+        idx[n] = i; rate[n] = r; n++
       }
     }
-    const heap = new ShapeHeap(st, big, this)
+    st.n = n
+    set = new ShapeHeap(st, big, this)
+    this.statics.set(key, set)
+    return set
+  }
+
+  /** A heap of the offers of `set` that fit `s` now, put up ≥ `collateral` and are not `exclude`'s. */
+  private buildHeap (set: ShapeHeap, s: Shape, collateral: bigint, exclude?: string): ShapeHeap {
+    const collNum = safeNum(collateral)
+    const st = this.staging
+    const idx = st.idx; const rate = st.rate
+    const remCpu = this.remCpu; const remRam = this.remRam; const remGpus = this.remGpus; const remDisk = this.remDisk
+    const cpu = s.cpu; const ram = s.ram; const gpus = s.gpus; const disk = s.disk
+    const setIdx = set.idx; const setRate = set.rate
+    let n = 0
+    for (let k = 0; k < set.size; k++) {
+      const i = setIdx[k]
+      if (remCpu[i] < cpu || remRam[i] < ram || remGpus[i] < gpus || remDisk[i] < disk) continue
+      if (collateral > 0n && !this.collateralOk(i, collateral, collNum)) continue
+      if (exclude !== undefined && this.lower[i] === exclude) continue
+      idx[n] = i; rate[n] = setRate[k]; n++
+    }
+    st.n = n
+    const heap = new ShapeHeap(st, set.big, this)
     heap.heapify()
     return heap
   }
 
-  private heapFor (key: string, s: Shape, module: string, collateral: bigint, exclude?: string): ShapeHeap {
+  private heapFor (key: string, base: string, s: Shape, module: string, collateral: bigint, exclude?: string): ShapeHeap {
     let heap = this.heaps.get(key)
-    if (heap === undefined) { heap = this.buildHeap(s, module, collateral, exclude); this.heaps.set(key, heap) }
+    if (heap === undefined) { heap = this.buildHeap(this.staticFor(base, s, module), s, collateral, exclude); this.heaps.set(key, heap) }
     return heap
   }
 
@@ -303,11 +344,11 @@ export class Market {
       const vram = o.gpus > 0 ? o.gpuVram : 0
       const shape: Shape = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk }
       const base = `${o.cpu},${o.ram},${o.gpus},${vram},${o.disk},${o.module}`
-      let found = this.matchIn(this.heapFor(base, shape, o.module, 0n), o, shape, true)
+      let found = this.matchIn(this.heapFor(base, base, shape, o.module, 0n), o, shape, true)
       if (found === SKIPPED_TOO_MANY) {
         // many cheaper offers lack the collateral or are the creator's own: a heap without them
         const creator = o.creator.toLowerCase()
-        found = this.matchIn(this.heapFor(`${base},${o.collateral},${creator}`, shape, o.module, o.collateral, creator), o, shape, false)
+        found = this.matchIn(this.heapFor(`${base},${o.collateral},${creator}`, base, shape, o.module, o.collateral, creator), o, shape, false)
       }
       if (found !== null && found !== SKIPPED_TOO_MANY) {
         const p = found.provider
@@ -321,7 +362,7 @@ export class Market {
 
   // ------------------------------------------------------------ phase 2: augmenting moves
 
-  private readonly sorted = new Map<string, ShapeHeap>()
+  private readonly statics = new Map<string, ShapeHeap>()
   private readonly greedyAt: number[] = []
   private readonly greedyJob: number[] = []
   /** Cursors of phase 2: the unmatched job's offers, and a moved job's alternatives (nested inside the first). */
@@ -359,28 +400,8 @@ export class Market {
   private sortedFor (o: JobOffer): ShapeHeap {
     const vram = o.gpus > 0 ? o.gpuVram : 0
     const key = `${o.cpu},${o.ram},${o.gpus},${vram},${o.disk},${o.module}`
-    let heap = this.sorted.get(key)
-    if (heap === undefined) {
-      const lists = [this.anyModule, this.byModule.get(o.module) ?? []]
-      const st = this.staging; st.n = 0
-      const big = new Map<number, bigint>()
-      for (const list of lists) {
-        for (const i of list) {
-          const c = 4 * i
-          if (this.cap[c] < o.cpu || this.cap[c + 1] < o.ram || this.cap[c + 2] < o.gpus || this.cap[c + 3] < o.disk || (o.gpus > 0 && this.vram[i] < vram)) continue
-          let rate = NaN
-          if (this.priceSafe[i] === 1) {
-            rate = this.pc[i] * o.cpu + this.pr[i] * o.ram + this.pg[i] * o.gpus + this.pd[i] * o.disk
-            if (!(rate <= EXACT)) rate = NaN
-          }
-          if (Number.isNaN(rate)) big.set(i, jobPrice({ ...o, timeout: 1 }, this.offers[i].offer))
-          st.idx[st.n] = i; st.rate[st.n] = rate; st.n++
-        }
-      }
-      heap = new ShapeHeap(st, big, this)
-      heap.heapify()
-      this.sorted.set(key, heap)
-    }
+    const heap = this.staticFor(key, { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk }, o.module)
+    if (!heap.ordered) heap.heapify()
     return heap
   }
 
