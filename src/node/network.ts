@@ -139,6 +139,10 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   /** Next epoch to match; undefined while joining. */
   private nextEpoch?: bigint
   private pendingConfirm?: bigint
+  /** Counterparties of this node's matches per matched epoch (see earlyConfirmable). */
+  private readonly counterparties = new Map<bigint, Set<string>>()
+  /** Ends the epoch loop's current wait early (a heartbeat made an early confirmation possible). */
+  private wakeLoop?: () => void
   private participating = false
   private readonly heartbeats = new Map<bigint, Map<Address, { root: Hash, digest: Hash, peer: string }>>()
   private readonly acceptances = new Map<Hash, { deal: Deal, creator?: Signature, provider?: Signature }>()
@@ -497,6 +501,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         this.maybeDrop()
         this.peerByAddress.set(signer, author)
         this.recordHeartbeat(e, signer, m.heartbeat.stateRoot, m.heartbeat.offerDigest, author)
+        if (e === this.pendingConfirm && this.earlyConfirmable(e)) this.wakeLoop?.()
         return
       }
       default:
@@ -575,10 +580,15 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         const matchAt = epochMatchTime(this.profile, next)
         const confirmAt = this.pendingConfirm === undefined ? Infinity : epochMatchTime(this.profile, this.pendingConfirm) + Math.floor(this.profile.epochMs / 2)
         const at = Math.min(matchAt, confirmAt)
+        const early = (): boolean => this.pendingConfirm !== undefined && this.earlyConfirmable(this.pendingConfirm)
         const wait = at - Date.now()
-        if (wait > 0) await sleep(wait, undefined, { signal })
-        if (confirmAt <= matchAt && this.pendingConfirm !== undefined) {
+        if (wait > 0 && !early()) await this.nap(wait, signal)
+        const now = Date.now()
+        if (this.pendingConfirm !== undefined && ((confirmAt <= matchAt && now >= confirmAt) || early())) {
           await this.confirm(this.pendingConfirm, signal)
+        } else if (now < matchAt) {
+          // woken for an early confirmation that a later heartbeat ruled out: wait again
+          continue
         } else {
           // so far behind that peers may have dropped the inputs to replay: rejoin through a snapshot
           if (next + BigInt(Math.floor(this.keepEpochs / 2)) < this.lastClosedEpoch()) {
@@ -772,9 +782,11 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         if (m.epoch === epoch && !m.signed) ops.push({ type: 'del', bucket: Bucket.matches, key: k })
       }
     }
+    const others = new Set<string>()
     for (const mt of res.matches) {
       const role: Party | undefined = mt.deal.creator === this.address ? 'creator' : mt.deal.provider === this.address ? 'provider' : undefined
       if (role === undefined) continue
+      others.add((role === 'creator' ? mt.deal.provider : mt.deal.creator).toLowerCase())
       const dealId = this.hasher.digest('Deal', mt.deal)
       const existing = await this.store.get<StoredMatch>(Bucket.matches, dealId)
       const sm: StoredMatch = { dealId, deal: mt.deal, jobId: mt.jobId, resourceId: mt.resourceId, role, epoch, signed: existing?.signed ?? false }
@@ -785,6 +797,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     this.headState = res.state
     this.nextEpoch = epoch + 1n
     this.roots.set(epoch, res.stateRoot)
+    this.counterparties.set(epoch, others)
+    for (const e of this.counterparties.keys()) if (e + 8n < epoch) this.counterparties.delete(e)
     for (const e of this.roots.keys()) if (e + 256n < epoch) this.roots.delete(e)
     this.emit('epoch', { epoch, stateRoot: res.stateRoot, offerDigest: digest, matches: res.matches.length, offers: offers.length })
     this.log.debug('epoch matched', { epoch, root: res.stateRoot, offers: offers.length, matches: res.matches.length })
@@ -848,7 +862,58 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     return best
   }
 
-  /** Half an epoch after matching: resync if in the minority, then sign this node's deals. */
+  /**
+   * Whether `epoch` (matched, not yet confirmed) can be confirmed before its timed point, half
+   * an epoch after matching, because waiting cannot change the outcome. All must hold:
+   * every node gossips its heartbeat each epoch (no sampling, see heartbeatDue); no heartbeat
+   * of the epoch seen so far has another root than ours; at least two peers' agree with ours;
+   * the nodes agreeing with us (ourselves included) outnumber those that gossiped a heartbeat
+   * of the previous epoch and not yet of this one, so even if every missing one disagreed we
+   * would stay the majority at the timed point; and every counterparty of our matches in the
+   * epoch has reported our root (it derived the same deals, so it signs the same ones). Any
+   * other case takes the timed path (collectRoots, majority, resync) unchanged.
+   */
+  earlyConfirmable (epoch: bigint): boolean {
+    const mine = this.roots.get(epoch)
+    if (mine === undefined || this.head?.epoch !== epoch) return false
+    const sampleSize = this.opts.heartbeatSample ?? HEARTBEAT_SAMPLE
+    if (sampleSize !== 0 && this.peerByAddress.size + 1 > sampleSize * 2) return false
+    const seen = this.heartbeats.get(epoch)
+    if (seen === undefined) return false
+    const me = this.address.toLowerCase()
+    const roots = new Map<string, Hash>()
+    for (const [addr, hb] of seen) roots.set(addr.toLowerCase(), hb.root)
+    let agree = 1
+    for (const [addr, root] of roots) {
+      if (addr === me) continue
+      if (root !== mine) return false
+      agree++
+    }
+    if (agree < 3) return false
+    let missing = 0
+    for (const addr of this.heartbeats.get(epoch - 1n)?.keys() ?? []) {
+      const a = addr.toLowerCase()
+      if (a !== me && !roots.has(a)) missing++
+    }
+    if (agree <= missing) return false
+    for (const c of this.counterparties.get(epoch) ?? []) if (roots.get(c) !== mine) return false
+    return true
+  }
+
+  /** Sleeps `ms` unless `wakeLoop` is called first. */
+  private async nap (ms: number, signal: AbortSignal): Promise<void> {
+    const ac = new AbortController()
+    this.wakeLoop = () => { ac.abort() }
+    try {
+      await sleep(ms, undefined, { signal: AbortSignal.any([signal, ac.signal]) })
+    } catch (e) {
+      if (signal.aborted) throw e
+    } finally {
+      this.wakeLoop = undefined
+    }
+  }
+
+  /** Half an epoch after matching (or earlier, see earlyConfirmable): resync if in the minority, then sign this node's deals. */
   private async confirm (epoch: bigint, signal: AbortSignal): Promise<void> {
     const t0 = Date.now()
     try {
