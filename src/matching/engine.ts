@@ -40,7 +40,7 @@ import type { Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
 import { keccak } from '../protocol/eip712.js'
 import { bytesToHex } from '../protocol/hex.js'
 import type { OfferRecord } from './types.js'
-import { writeHash32 } from './bytes.js'
+import { bufferView, writeHash32 } from './bytes.js'
 import { slotKey } from './offers.js'
 import { jobPrice } from './price.js'
 
@@ -48,7 +48,7 @@ const EXACT = 2 ** 52
 
 /** keccak(seed ‖ id) as hex, memoised per offer: tie-breaks that no party can steer. */
 export class TieBreaker {
-  private readonly buf = new Uint8Array(64)
+  private readonly buf = bufferView(new Uint8Array(64))
   constructor (seed: Uint8Array) { this.buf.set(seed, 0) }
   key (id: Hash): string {
     writeHash32(this.buf, 32, id)

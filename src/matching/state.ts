@@ -13,7 +13,7 @@ import { keccak } from '../protocol/eip712.js'
 import { bytesToHex } from '../protocol/hex.js'
 import type { Hold, MatcherState, OpenDeal, Reservation, SpentJob } from './types.js'
 import { MatchingError } from './types.js'
-import { readHex, writeAddress, writeHash32, writeU64 } from './bytes.js'
+import { bufferView, readHex, writeAddress, writeHash32, writeU64 } from './bytes.js'
 
 const MAGIC = [0x4c, 0x4d, 0x53, 0x31] // "LMS1"
 const HEADER = 4 + 1 + 8 + 12
@@ -50,8 +50,9 @@ export function encodeState (s: MatcherState): Uint8Array {
   checkOrder(s.spent, (j) => j.jobId, 'spent')
   let size = HEADER + RESERVATION * s.reserved.length + SPENT * s.spent.length
   for (const d of s.open) size += OPEN + (d.hold === null ? 0 : HOLD)
-  const buf = new Uint8Array(size)
-  const view = new DataView(buf.buffer)
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  const buf = bufferView(out)
   buf.set(MAGIC, 0)
   buf[4] = s.epoch === null ? 0 : 1
   let off = writeU64(view, 5, s.epoch ?? 0n)
@@ -74,7 +75,7 @@ export function encodeState (s: MatcherState): Uint8Array {
     off = writeHash32(buf, off, j.jobId)
     off = writeU64(view, off, j.expiryEpoch)
   }
-  return buf
+  return out
 }
 
 /** keccak256 of the canonical encoding: the root every node gossips in its heartbeat. */
