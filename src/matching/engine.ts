@@ -68,6 +68,8 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 function safeNum (v: bigint): number {
   return v <= MAX_SAFE ? Number(v) : NaN
 }
+/** Doubles below this that came from Number(bigint) are the bigint exactly. */
+const TWO53 = 2 ** 53
 
 export interface EngineMatch {
   job: OfferRecord<JobOffer>
@@ -172,9 +174,23 @@ interface Staging { idx: Int32Array, rate: Float64Array, n: number }
 
 interface Shape { cpu: number, ram: number, gpus: number, vram: number, disk: number }
 
+/** A job shape with its module (vram 0 when gpus = 0): the key of a static offer set and its heaps. */
+interface ShapeEntry extends Shape {
+  module: string
+  /** every offer that could ever serve the shape (see `staticFor`) */
+  set: ShapeHeap | undefined
+  /** phase 1: the offers that fit it now, cheapest first */
+  heap: ShapeHeap | undefined
+  /** phase 1: heaps without the offers that fail a collateral or are a creator's, by `${collateral},${creator}` */
+  byCollateral: Map<string, ShapeHeap> | undefined
+}
+
+type ShapeLevel<T> = Map<number, T>
+
 /** Offers one job may set aside (collateral, self-deal) in a shared heap before it gets a heap of its own. */
 const SKIP_LIMIT = 16
-const SKIPPED_TOO_MANY = Symbol('skipped too many')
+/** matchIn's answer when a job set aside more than SKIP_LIMIT offers (-1: no offer serves it). */
+const SKIPPED = -2
 /** Phase 2 bounds: offers tried per unmatched job, jobs tried per offer, alternatives tried per moved job. */
 export const TARGET_SCAN = 8
 export const JOB_SCAN = 4
@@ -196,6 +212,7 @@ export class Market {
   private readonly pg: Float64Array
   private readonly pd: Float64Array
   private readonly priceSafe: Uint8Array
+  /** Number(collateral): rounded, exact below 2^53; equal doubles fall back to the bigints */
   private readonly collNum: Float64Array
   private readonly lower: string[]
   private readonly slots: string[]
@@ -203,7 +220,6 @@ export class Market {
   private readonly anyModule: number[] = []
   private readonly byModule = new Map<string, number[]>()
   private readonly bySlot = new Map<string, number>()
-  private readonly heaps = new Map<string, ShapeHeap>()
   private readonly staging: Staging
 
   constructor (readonly offers: ReadonlyArray<OfferRecord<ResourceOffer>>, private readonly tie: TieBreaker) {
@@ -214,13 +230,14 @@ export class Market {
     this.priceSafe = new Uint8Array(n); this.collNum = new Float64Array(n)
     this.lower = new Array<string>(n); this.slots = new Array<string>(n); this.ties = new Array<string | undefined>(n)
     this.staging = { idx: new Int32Array(n), rate: new Float64Array(n), n: 0 }
+    this.asideIdx = new Int32Array(n); this.asideRate = new Float64Array(n)
     for (let i = 0; i < n; i++) {
       const o = offers[i].offer
       this.cap[4 * i] = o.cpu; this.cap[4 * i + 1] = o.ram; this.cap[4 * i + 2] = o.gpus; this.cap[4 * i + 3] = o.disk
       this.remCpu[i] = o.cpu; this.remRam[i] = o.ram; this.remGpus[i] = o.gpus; this.remDisk[i] = o.disk; this.vram[i] = o.gpuVram
       this.pc[i] = safeNum(o.priceCpu); this.pr[i] = safeNum(o.priceRam); this.pg[i] = safeNum(o.priceGpu); this.pd[i] = safeNum(o.priceDisk)
       this.priceSafe[i] = Number.isNaN(this.pc[i] + this.pr[i] + this.pg[i] + this.pd[i]) ? 0 : 1
-      this.collNum[i] = safeNum(o.collateral)
+      this.collNum[i] = Number(o.collateral)
       this.lower[i] = o.provider.toLowerCase()
       this.slots[i] = slotKey(o.provider, o.nonce)
       this.bySlot.set(this.slots[i], i)
@@ -257,13 +274,15 @@ export class Market {
     this.remDisk[i] = Math.max(0, this.remDisk[i] - disk)
   }
 
-  private fits (i: number, s: Shape): boolean {
-    return this.remCpu[i] >= s.cpu && this.remRam[i] >= s.ram && this.remGpus[i] >= s.gpus && this.remDisk[i] >= s.disk
-  }
-
+  /**
+   * offer i's collateral ≥ `required`, exactly; `requiredNum` is Number(required). Rounding to
+   * a double is monotonic, so unequal doubles order the bigints the same way; equal doubles are
+   * equal bigints when below 2^53, and otherwise the bigints decide.
+   */
   private collateralOk (i: number, required: bigint, requiredNum: number): boolean {
     const c = this.collNum[i]
-    return Number.isNaN(c) || Number.isNaN(requiredNum) ? this.offers[i].offer.collateral >= required : c >= requiredNum
+    if (c !== requiredNum || c < TWO53) return c >= requiredNum
+    return this.offers[i].offer.collateral >= required
   }
 
   /**
@@ -272,9 +291,7 @@ export class Market {
    * NaN, the exact value in `big`). Built once per shape, in offer-index order; phase 1 filters
    * its heaps out of it and phase 2 heapifies it in place (it is never filtered again then).
    */
-  private staticFor (key: string, s: Shape, module: string): ShapeHeap {
-    let set = this.statics.get(key)
-    if (set !== undefined) return set
+  private staticFor (s: Shape, module: string): ShapeHeap {
     const st = this.staging
     const idx = st.idx; const rate = st.rate
     const cap = this.cap; const vram = this.vram; const safe = this.priceSafe
@@ -302,14 +319,12 @@ export class Market {
       }
     }
     st.n = n
-    set = new ShapeHeap(st, big, this)
-    this.statics.set(key, set)
-    return set
+    return new ShapeHeap(st, big, this)
   }
 
   /** A heap of the offers of `set` that fit `s` now, put up ≥ `collateral` and are not `exclude`'s. */
   private buildHeap (set: ShapeHeap, s: Shape, collateral: bigint, exclude?: string): ShapeHeap {
-    const collNum = safeNum(collateral)
+    const collNum = Number(collateral)
     const st = this.staging
     const idx = st.idx; const rate = st.rate
     const remCpu = this.remCpu; const remRam = this.remRam; const remGpus = this.remGpus; const remDisk = this.remDisk
@@ -329,40 +344,65 @@ export class Market {
     return heap
   }
 
-  private heapFor (key: string, base: string, s: Shape, module: string, collateral: bigint, exclude?: string): ShapeHeap {
-    let heap = this.heaps.get(key)
-    if (heap === undefined) { heap = this.buildHeap(this.staticFor(base, s, module), s, collateral, exclude); this.heaps.set(key, heap) }
-    return heap
+  private readonly shapes = new Map<string, ShapeLevel<ShapeLevel<ShapeLevel<ShapeLevel<ShapeLevel<ShapeEntry>>>>>>()
+
+  /** The interned shape of a job: nested maps of exact numbers (no key strings to build and hash per job). */
+  private shapeOf (o: JobOffer): ShapeEntry {
+    const vram = o.gpus > 0 ? o.gpuVram : 0
+    let a = this.shapes.get(o.module)
+    if (a === undefined) { a = new Map(); this.shapes.set(o.module, a) }
+    let b = a.get(o.cpu)
+    if (b === undefined) { b = new Map(); a.set(o.cpu, b) }
+    let c = b.get(o.ram)
+    if (c === undefined) { c = new Map(); b.set(o.ram, c) }
+    let d = c.get(o.gpus)
+    if (d === undefined) { d = new Map(); c.set(o.gpus, d) }
+    let e = d.get(vram)
+    if (e === undefined) { e = new Map(); d.set(vram, e) }
+    let s = e.get(o.disk)
+    if (s === undefined) {
+      s = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk, module: o.module, set: undefined, heap: undefined, byCollateral: undefined }
+      e.set(o.disk, s)
+    }
+    return s
+  }
+
+  private setOf (s: ShapeEntry): ShapeHeap {
+    return s.set ?? (s.set = this.staticFor(s, s.module))
   }
 
   /** Matches `jobs` (already sorted in matching order) one after the other. */
   matchAll (jobs: ReadonlyArray<OfferRecord<JobOffer>>): EngineMatch[] {
     const out: EngineMatch[] = []
+    const shapes = this.jobShapes = new Array<ShapeEntry>(jobs.length)
     for (let x = 0; x < jobs.length; x++) {
       const job = jobs[x]
       const o = job.offer
-      const vram = o.gpus > 0 ? o.gpuVram : 0
-      const shape: Shape = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk }
-      const base = `${o.cpu},${o.ram},${o.gpus},${vram},${o.disk},${o.module}`
-      let found = this.matchIn(this.heapFor(base, base, shape, o.module, 0n), o, shape, true)
-      if (found === SKIPPED_TOO_MANY) {
+      const shape = shapes[x] = this.shapeOf(o)
+      const heap = shape.heap ?? (shape.heap = this.buildHeap(this.setOf(shape), shape, 0n))
+      let p = this.matchIn(heap, o, shape, true)
+      if (p === SKIPPED) {
         // many cheaper offers lack the collateral or are the creator's own: a heap without them
         const creator = o.creator.toLowerCase()
-        found = this.matchIn(this.heapFor(`${base},${o.collateral},${creator}`, base, shape, o.module, o.collateral, creator), o, shape, false)
+        const key = `${o.collateral},${creator}`
+        const by = shape.byCollateral ?? (shape.byCollateral = new Map())
+        let h = by.get(key)
+        if (h === undefined) { h = this.buildHeap(this.setOf(shape), shape, o.collateral, creator); by.set(key, h) }
+        p = this.matchIn(h, o, shape, false)
       }
-      if (found !== null && found !== SKIPPED_TOO_MANY) {
-        const p = found.provider
+      if (p >= 0) {
         this.remCpu[p] -= o.cpu; this.remRam[p] -= o.ram; this.remGpus[p] -= o.gpus; this.remDisk[p] -= o.disk
-        out.push({ job, resource: this.offers[p], price: found.price })
+        out.push({ job, resource: this.offers[p], price: this.foundPrice })
         this.greedyAt.push(p); this.greedyJob.push(x)
       }
     }
     return this.improve(jobs, out)
   }
 
+  private jobShapes: ShapeEntry[] = []
+
   // ------------------------------------------------------------ phase 2: augmenting moves
 
-  private readonly statics = new Map<string, ShapeHeap>()
   private readonly greedyAt: number[] = []
   private readonly greedyJob: number[] = []
   /** Cursors of phase 2: the unmatched job's offers, and a moved job's alternatives (nested inside the first). */
@@ -392,21 +432,8 @@ export class Market {
     return jobPrice(o, this.offers[p].offer)
   }
 
-  /**
-   * Every offer that accepts `o`'s module, has the vram and whose whole (nominal) capacity
-   * could hold `o`'s shape, cheapest first for that shape (ties: keccak(seed, id), then slot).
-   * Built once per shape and module, lazily.
-   */
-  private sortedFor (o: JobOffer): ShapeHeap {
-    const vram = o.gpus > 0 ? o.gpuVram : 0
-    const key = `${o.cpu},${o.ram},${o.gpus},${vram},${o.disk},${o.module}`
-    const heap = this.staticFor(key, { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk }, o.module)
-    if (!heap.ordered) heap.heapify()
-    return heap
-  }
-
   private admits (o: JobOffer, p: number, creator: string): boolean {
-    return this.lower[p] !== creator && this.collateralOk(p, o.collateral, safeNum(o.collateral))
+    return this.lower[p] !== creator && this.collateralOk(p, o.collateral, Number(o.collateral))
   }
 
   /**
@@ -448,7 +475,16 @@ export class Market {
     const creators = new Array<string | undefined>(J)
     const heaps = new Array<ShapeHeap | undefined>(J)
     const creatorOf = (x: number): string => creators[x] ?? (creators[x] = jobs[x].offer.creator.toLowerCase())
-    const heapOf = (x: number): ShapeHeap => heaps[x] ?? (heaps[x] = this.sortedFor(jobs[x].offer))
+    const heapOf = (x: number): ShapeHeap => {
+      let h = heaps[x]
+      if (h === undefined) {
+        // every offer that accepts the module, has the vram and whose whole (nominal) capacity
+        // could hold the shape, cheapest first (ties: keccak(seed, id), then slot)
+        h = heaps[x] = this.setOf(this.jobShapes[x])
+        if (!h.ordered) h.heapify()
+      }
+      return h
+    }
     /** job indices on each offer, in the order they landed there */
     const onOffer = new Map<number, number[]>()
     for (let g = 0; g < greedy.length; g++) {
@@ -544,21 +580,25 @@ export class Market {
   }
 
   /**
-   * The cheapest offer in `heap` that fits `o` now, or null. Offers with too little collateral
-   * or of the job's own creator are set aside and pushed back; with `mayGiveUp`, after
-   * SKIP_LIMIT of them it stops with SKIPPED_TOO_MANY (the caller then uses a heap without them).
+   * The cheapest offer in `heap` that fits `o` now (its index; its price in `foundPrice`), or -1.
+   * Offers with too little collateral or of the job's own creator are set aside and pushed back;
+   * with `mayGiveUp`, after SKIP_LIMIT of them it stops with SKIPPED (the caller then uses a heap
+   * without them).
    */
-  private matchIn (heap: ShapeHeap, o: JobOffer, shape: Shape, mayGiveUp: boolean): { provider: number, price: bigint } | null | typeof SKIPPED_TOO_MANY {
+  private matchIn (heap: ShapeHeap, o: JobOffer, shape: Shape, mayGiveUp: boolean): number {
     const maxNum = safeNum(o.maxPrice)
-    const collNum = safeNum(o.collateral)
-    const creator = o.creator.toLowerCase()
-    const asideIdx: number[] = []
-    const asideRate: number[] = []
+    const collNum = Number(o.collateral)
+    const checkColl = o.collateral > 0n
+    let creator: string | undefined
+    const asideIdx = this.asideIdx; const asideRate = this.asideRate
+    let nAside = 0
     let misses = 0
-    let result: { provider: number, price: bigint } | null | typeof SKIPPED_TOO_MANY = null
+    let result = -1
+    const cpu = shape.cpu; const ram = shape.ram; const gpus = shape.gpus; const disk = shape.disk
+    const remCpu = this.remCpu; const remRam = this.remRam; const remGpus = this.remGpus; const remDisk = this.remDisk
     while (heap.size > 0) {
       const p = heap.idx[0]
-      if (!this.fits(p, shape)) { heap.pop(); continue }
+      if (remCpu[p] < cpu || remRam[p] < ram || remGpus[p] < gpus || remDisk[p] < disk) { heap.pop(); continue }
       const r = heap.rate[0]
       let price: bigint
       const num = r * o.timeout
@@ -569,16 +609,23 @@ export class Market {
         price = heap.bigRate(0) * BigInt(o.timeout)
         if (price > o.maxPrice) break
       }
-      if (!this.collateralOk(p, o.collateral, collNum) || this.lower[p] === creator) {
-        if (mayGiveUp && ++misses > SKIP_LIMIT) { result = SKIPPED_TOO_MANY; break }
-        asideIdx.push(p); asideRate.push(r); heap.pop(); continue
+      if (creator === undefined) creator = o.creator.toLowerCase()
+      if ((checkColl && !this.collateralOk(p, o.collateral, collNum)) || this.lower[p] === creator) {
+        if (mayGiveUp && ++misses > SKIP_LIMIT) { result = SKIPPED; break }
+        asideIdx[nAside] = p; asideRate[nAside] = r; nAside++; heap.pop(); continue
       }
-      result = { provider: p, price }
+      this.foundPrice = price
+      result = p
       break
     }
-    for (let i = 0; i < asideIdx.length; i++) heap.push(asideIdx[i], asideRate[i])
+    for (let i = 0; i < nAside; i++) heap.push(asideIdx[i], asideRate[i])
     return result
   }
+
+  private foundPrice = 0n
+  /** matchIn's offers set aside (at most one heap's worth, so sized to the market) */
+  private readonly asideIdx: Int32Array
+  private readonly asideRate: Float64Array
 }
 
 /**

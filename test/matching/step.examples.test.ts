@@ -65,6 +65,22 @@ describe('matching: step examples', () => {
     }
   })
 
+  it('compares collateral exactly where the doubles of two values are equal (≥ 2^53)', () => {
+    for (const base of [2n ** 53n, 2n ** 60n, 10n ** 18n, 2n ** 255n]) {
+      assert.equal(Number(base), Number(base + 1n), 'the case under test: the doubles are equal')
+      const j = job({ collateral: base + 1n })
+      const short = res({ provider: P1, collateral: base, priceCpu: 1n })
+      const enough = res({ provider: P2, collateral: base + 1n, priceCpu: 2n })
+      assert.equal(run(initialState(), { jobs: [j], resources: [short] }, 1n).matches.length, 0, `offer ${base} < job ${base + 1n}`)
+      assert.equal(run(initialState(), { jobs: [j], resources: [short, enough] }, 1n).matches[0]?.resourceId, enough.id)
+      assert.equal(run(initialState(), { jobs: [job({ collateral: base })], resources: [short] }, 1n).matches[0]?.resourceId, short.id)
+      // more than SKIP_LIMIT cheaper offers short by one wei: the per-collateral heap must refuse them too
+      const shorts = Array.from({ length: 20 }, (_, i) => res({ provider: P1, nonce: BigInt(i + 1), collateral: base, priceCpu: 1n }))
+      const many = run(initialState(), { jobs: [j], resources: [...shorts, enough] }, 1n)
+      assert.deepEqual(many.matches.map((m) => m.resourceId), [enough.id])
+    }
+  })
+
   it('a newer version supersedes the older one from its own epoch on, sharing capacity held by the older', () => {
     const v1 = res({ version: 1, epoch: 0n, priceCpu: 1n, cpu: 2000 })
     const v2 = res({ version: 2, epoch: 3n, priceCpu: 2n, cpu: 2000 })
