@@ -902,15 +902,23 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
 
   /** Sleeps `ms` unless `wakeLoop` is called first. */
   private async nap (ms: number, signal: AbortSignal): Promise<void> {
-    const ac = new AbortController()
-    this.wakeLoop = () => { ac.abort() }
-    try {
-      await sleep(ms, undefined, { signal: AbortSignal.any([signal, ac.signal]) })
-    } catch (e) {
-      if (signal.aborted) throw e
-    } finally {
-      this.wakeLoop = undefined
-    }
+    signal.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(t)
+        signal.removeEventListener('abort', onAbort)
+        this.wakeLoop = undefined
+        resolve()
+      }
+      const onAbort = (): void => {
+        clearTimeout(t)
+        this.wakeLoop = undefined
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+      }
+      const t = setTimeout(done, ms)
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.wakeLoop = done
+    })
   }
 
   /** Half an epoch after matching (or earlier, see earlyConfirmable): resync if in the minority, then sign this node's deals. */
