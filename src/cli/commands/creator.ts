@@ -3,7 +3,6 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { boolFlag, listFlag, stringFlag } from '../args.js'
 import { CliError, type Command } from '../command.js'
-import { runCreatorNode } from '../../node/lifecycle/creatorNode.js'
 import { readProfile } from '../../node/lifecycle/roles.js'
 import { printer } from '../../node/lifecycle/output.js'
 import type { Address } from '../../protocol/types.js'
@@ -36,6 +35,8 @@ export const creatorCommand: Command = {
     const apiToken = process.env.LILYNODE_API_TOKEN
     const json = boolFlag(args, 'json')
     const print = printer(json)
+    // loaded here, not at start-up: the HTTP API and its imports only matter to this command
+    const { runCreatorNode } = await import('../../node/lifecycle/creatorNode.js')
     await runCreatorNode({
       profile,
       dataDir: stringFlag(args, 'data-dir', true),

@@ -5,7 +5,6 @@
  */
 import { boolFlag, stringFlag } from '../args.js'
 import { CliError, type Command } from '../command.js'
-import { runDevnet } from '../../node/devnetMain.js'
 
 export const devnetCommand: Command = {
   name: 'devnet',
@@ -24,6 +23,8 @@ export const devnetCommand: Command = {
   run: async (args, signal) => {
     if (args.positionals.length > 0) throw new CliError(`lilynode devnet takes no arguments, got '${args.positionals[0]}'`)
     const inputs = Array.isArray(args.flags.input) ? args.flags.input : []
+    // loaded here, not at start-up (every other command would pay for the devnet's imports)
+    const { runDevnet } = await import('../../node/devnetMain.js')
     return await runDevnet({
       dataDir: stringFlag(args, 'data-dir', true),
       providers: stringFlag(args, 'providers', true),

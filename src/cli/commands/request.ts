@@ -3,7 +3,6 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { boolFlag, listFlag, stringFlag } from '../args.js'
 import { CliError, type Command } from '../command.js'
-import { runRequest } from '../../node/requestCommand.js'
 import { parseInputs, readProfile, resolveModule } from '../../node/lifecycle/roles.js'
 import { parseCount, parseWei, printer } from '../../node/lifecycle/output.js'
 
@@ -30,6 +29,7 @@ export const requestCommand: Command = {
     const inputsDir = stringFlag(args, 'inputs-dir')
     const json = boolFlag(args, 'json')
     const print = printer(json)
+    const { runRequest } = await import('../../node/requestCommand.js')
     const r = await runRequest({
       profile: await readProfile(stringFlag(args, 'profile', true)),
       dataDir: stringFlag(args, 'data-dir', true),

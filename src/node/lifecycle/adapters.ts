@@ -4,9 +4,14 @@
 import { statfs, mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
-import Docker from 'dockerode'
-import { decodeBundle, encodeBundle, bundleHash, extractOutputTar, discoverGpus, gpuCapacity, reattach, runJob, type GpuRequest, type JobOutcome } from '../../executor/index.js'
+import type Docker from 'dockerode'
+// bundles and tars only: Docker, the runner and GPU discovery load on first use (see `engine`),
+// so that a process that never runs a job (`lilynode run`, the SDK) starts without them
+import { decodeBundle, encodeBundle, bundleHash } from '../../executor/bundle.js'
+import { extractOutputTar } from '../../executor/tar.js'
+import type { GpuRequest, JobOutcome } from '../../executor/index.js'
 import { signDigest } from '../../protocol/crypto.js'
+import { topicName } from '../../protocol/profile.js'
 import type { Hash } from '../../protocol/types.js'
 import type { LilyNode } from '../network.js'
 import type { AgreedDeal, DecodedResult, ExecutorPort, NetworkPort, RunJobResult } from './ports.js'
@@ -47,10 +52,19 @@ function toResult (o: JobOutcome): RunJobResult {
 }
 
 export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
-  const docker = o.docker ?? new Docker()
+  let loaded: Promise<{ docker: Docker, executor: typeof import('../../executor/index.js') }> | undefined
+  const engine = async (): Promise<{ docker: Docker, executor: typeof import('../../executor/index.js') }> => {
+    loaded ??= (async () => {
+      const executor = await import('../../executor/index.js')
+      const docker = o.docker ?? new (await import('dockerode')).default()
+      return { docker, executor }
+    })()
+    return await loaded
+  }
   let gpuIds: string[] = []
   return {
     run: async (req, signal) => {
+      const { docker, executor: { reattach, runJob } } = await engine()
       const again = await reattach(docker, req.dealId, { signal })
       if (again !== undefined && again.status !== 'docker_unreachable') {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted')
@@ -86,6 +100,7 @@ export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
       return ['stdout', 'stderr', 'exitCode', ...files.map((f) => join('outputs', f))]
     },
     capacity: async () => {
+      const { executor: { discoverGpus, gpuCapacity } } = await engine()
       const gpus = gpuCapacity(await discoverGpus().catch(() => []))
       gpuIds = gpus.deviceIds
       const fs = await statfs(o.dataDir)
@@ -126,6 +141,17 @@ export function networkPort (node: LilyNode): NetworkPort {
       return () => { node.off('match', listener) }
     },
     acceptances: (dealId) => node.getAcceptances(dealId),
-    peerOf: (address) => node.peerOf(address)
+    peerOf: (address) => node.peerOf(address),
+    gossipReady: async (maxWaitMs) => {
+      const topic = topicName(node.profile, 'jobs')
+      const until = Date.now() + maxWaitMs
+      try {
+        while (node.libp2p.services.pubsub.getSubscribers(topic).length === 0 && Date.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+      } catch {
+        // the node stopped: publishing fails (or is skipped) on its own
+      }
+    }
   }
 }

@@ -24,16 +24,20 @@ import { describe, Kicks, nowS, sleep } from './util.js'
 import { epochAt, epochEnd, type Profile } from '../../protocol/profile.js'
 
 /**
- * The epoch a job offer made at `nowMs` names: the current one while at least half an epoch
- * (and 300 ms) of it is left — the offer then has that time plus graceMs to reach every node
- * before they match the epoch — else the next one. Offering for the next epoch always would
- * wait a whole extra epoch on average half the time.
+ * The epoch a job offer made at `nowMs` names: the current one while at least a quarter of an
+ * epoch (and 250 ms) of it is left — the offer then has that time plus graceMs to reach every
+ * node before they match the epoch (gossip takes tens of ms; a node that missed it still pulls
+ * it from its peers when it reconciles the epoch's offer set at match time) — else the next
+ * one. Offering for the next epoch always would wait a whole extra epoch.
  */
 export function offerEpoch (p: Profile, nowMs: number): bigint {
   const cur = epochAt(p, nowMs)
   const left = epochEnd(p, cur) - nowMs
-  return left >= Math.max(300, p.epochMs / 2) ? cur : cur + 1n
+  return left >= Math.max(250, p.epochMs / 4) ? cur : cur + 1n
 }
+
+/** Poll interval (ms) while a deal waits on the chain or a counterparty for a step that comes within moments. */
+export const FAST_POLL_MS = 100
 
 export type CreatorStage =
   | 'offered' | 'matched' | 'opened' | 'running' | 'result' | 'accepted' | 'paid'
@@ -138,6 +142,9 @@ export class CreatorRole {
   /** Builds, stores and publishes the job offer; returns it with its hash. */
   async offer (job: JobRequest): Promise<{ offer: JobOffer, jobOfferHash: Hash }> {
     const { net, store, escrow } = this.o
+    // an offer published before any peer subscribes to the jobs topic reaches nobody by gossip:
+    // wait for one (bounded) while the escrow is checked
+    const gossipReady = net.gossipReady?.(Math.max(1000, net.profile.epochMs))
     const inputs = resolveInputs(job.spec, job.inputs)
     const specBytes = new TextEncoder().encode(serializeModuleSpec(job.spec))
     const inputBytes = encodeInputs(inputs)
@@ -160,6 +167,7 @@ export class CreatorRole {
       epoch,
       expiryEpoch: epoch + BigInt(job.lifetimeEpochs ?? 20)
     })
+    await gossipReady
     // the epoch is fixed just before publishing, so the time it leaves is real: if storing the
     // blobs took us past the margin (a loaded machine), the offer names the next epoch instead
     let offer = build(offerEpoch(net.profile, Date.now()))
@@ -396,7 +404,9 @@ export class CreatorRole {
         continue
       }
       const after = await store.require(dealId)
-      if (after.state === r.state && after.updatedAt === r.updatedAt) await this.kicks.sleep(dealId, this.pollMs, signal)
+      // waiting for the provider's `complete` (or its signature): it comes within moments, so look more often
+      const ms = after.state === 'accepted' || after.state === 'matched' ? Math.min(this.pollMs, FAST_POLL_MS) : this.pollMs
+      if (after.state === r.state && after.updatedAt === r.updatedAt) await this.kicks.sleep(dealId, ms, signal)
     }
   }
 

@@ -143,6 +143,8 @@ export interface NetworkPort {
   acceptances: (dealId: Hash) => { creator?: Signature, provider?: Signature }
   /** The peer an address was last seen publishing from, if any. */
   peerOf: (address: Address) => PeerId | undefined
+  /** Resolves once a peer subscribes to the jobs topic (so a job offer is gossiped), or after `maxWaitMs`. */
+  gossipReady?: (maxWaitMs: number) => Promise<void>
 }
 
 export interface OwnMatch {

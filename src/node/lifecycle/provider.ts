@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto'
 import { decodeInputs, inputsHash, moduleHash, parseModuleSpec } from '../../protocol/module.js'
 import type { Hash, JobOffer, Prices, ResourceOffer, Signature } from '../../protocol/types.js'
 import type { Logger } from '../logger.js'
-import { CreatorRole } from './creator.js'
+import { CreatorRole, FAST_POLL_MS } from './creator.js'
 import { resultData, type RequestsPort } from './requests.js'
 import { TERMINAL_STATES, type DealRecord, type DealStore } from './deals.js'
 import { fromJson } from './json.js'
@@ -288,7 +288,9 @@ export class ProviderRole {
         continue
       }
       const after = await store.require(dealId)
-      if (after.state === r.state && after.updatedAt === r.updatedAt) await this.kicks.sleep(dealId, this.pollMs, signal)
+      // an agreed deal opens on-chain within moments (the creator sends openDeal at once): look often, so the job starts soon after
+      const ms = after.state === 'agreed' || after.state === 'matched' ? Math.min(this.pollMs, FAST_POLL_MS) : this.pollMs
+      if (after.state === r.state && after.updatedAt === r.updatedAt) await this.kicks.sleep(dealId, ms, signal)
     }
   }
 
