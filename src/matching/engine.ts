@@ -93,9 +93,6 @@ class ShapeHeap {
     this.rate = staged.rate.slice(0, staged.n)
   }
 
-  /** Whether `heapify` ran (a shape's static set is heapified only when phase 2 walks it). */
-  ordered = false
-
   bigRate (pos: number): bigint {
     const r = this.rate[pos]
     return Number.isNaN(r) ? this.big.get(this.idx[pos]) as bigint : BigInt(r)
@@ -137,10 +134,7 @@ class ShapeHeap {
     }
   }
 
-  heapify (): void {
-    for (let i = (this.size >> 1) - 1; i >= 0; i--) this.down(i)
-    this.ordered = true
-  }
+  heapify (): void { for (let i = (this.size >> 1) - 1; i >= 0; i--) this.down(i) }
 
   push (provider: number, rate: number): void {
     this.idx[this.size] = provider; this.rate[this.size] = rate; this.size++
@@ -177,10 +171,8 @@ interface Shape { cpu: number, ram: number, gpus: number, vram: number, disk: nu
 /** A job shape with its module (vram 0 when gpus = 0): the key of a static offer set and its heaps. */
 interface ShapeEntry extends Shape {
   module: string
-  /** every offer that could ever serve the shape (see `staticFor`) */
-  set: ShapeHeap | undefined
-  /** phase 1: the offers that fit it now, cheapest first */
-  heap: ShapeHeap | undefined
+  /** every offer that could ever serve the shape (see `staticFor`), in order, built on first use */
+  order: ShapeOrder | undefined
   /** phase 1: heaps without the offers that fail a collateral or are a creator's, by `${collateral},${creator}` */
   byCollateral: Map<string, ShapeHeap> | undefined
 }
@@ -361,14 +353,19 @@ export class Market {
     if (e === undefined) { e = new Map(); d.set(vram, e) }
     let s = e.get(o.disk)
     if (s === undefined) {
-      s = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk, module: o.module, set: undefined, heap: undefined, byCollateral: undefined }
+      s = { cpu: o.cpu, ram: o.ram, gpus: o.gpus, vram, disk: o.disk, module: o.module, order: undefined, byCollateral: undefined }
       e.set(o.disk, s)
     }
     return s
   }
 
-  private setOf (s: ShapeEntry): ShapeHeap {
-    return s.set ?? (s.set = this.staticFor(s, s.module))
+  private orderOf (s: ShapeEntry): ShapeOrder {
+    if (s.order === undefined) {
+      const heap = this.staticFor(s, s.module)
+      heap.heapify()
+      s.order = new ShapeOrder(heap)
+    }
+    return s.order
   }
 
   /** Matches `jobs` (already sorted in matching order) one after the other. */
@@ -379,16 +376,15 @@ export class Market {
       const job = jobs[x]
       const o = job.offer
       const shape = shapes[x] = this.shapeOf(o)
-      const heap = shape.heap ?? (shape.heap = this.buildHeap(this.setOf(shape), shape, 0n))
-      let p = this.matchIn(heap, o, shape, true)
+      let p = this.matchFirst(this.orderOf(shape), o, shape)
       if (p === SKIPPED) {
         // many cheaper offers lack the collateral or are the creator's own: a heap without them
         const creator = o.creator.toLowerCase()
         const key = `${o.collateral},${creator}`
         const by = shape.byCollateral ?? (shape.byCollateral = new Map())
         let h = by.get(key)
-        if (h === undefined) { h = this.buildHeap(this.setOf(shape), shape, o.collateral, creator); by.set(key, h) }
-        p = this.matchIn(h, o, shape, false)
+        if (h === undefined) { h = this.buildHeap(this.orderOf(shape).heap, shape, o.collateral, creator); by.set(key, h) }
+        p = this.matchIn(h, o, shape)
       }
       if (p >= 0) {
         this.remCpu[p] -= o.cpu; this.remRam[p] -= o.ram; this.remGpus[p] -= o.gpus; this.remDisk[p] -= o.disk
@@ -405,9 +401,6 @@ export class Market {
 
   private readonly greedyAt: number[] = []
   private readonly greedyJob: number[] = []
-  /** Cursors of phase 2: the unmatched job's offers, and a moved job's alternatives (nested inside the first). */
-  private readonly targetWalk = new HeapWalk()
-  private readonly altWalk = new HeapWalk()
 
   /** rate·timeout of offer `p` for job `o` as an exact double, or NaN when it might not be exact. */
   private priceNum (o: JobOffer, p: number): number {
@@ -440,11 +433,12 @@ export class Market {
    * The cheapest offer other than `not` that serves `o` in what is left of its capacity, among
    * the first MOVE_SCAN that admit it; the offer index (its price in `altPrice`), or -1.
    */
-  private alternative (o: JobOffer, creator: string, heap: ShapeHeap, not: number): number {
+  private alternative (o: JobOffer, creator: string, order: ShapeOrder, not: number): number {
     const maxNum = safeNum(o.maxPrice)
     let n = 0
-    const walk = this.altWalk.reset(heap)
-    for (let q = walk.next(); q >= 0; q = walk.next()) {
+    const idx = order.heap.idx
+    for (let k = 0, pos = order.at(0); pos >= 0; pos = order.at(++k)) {
+      const q = idx[pos]
       if (this.overMax(o, q, maxNum)) break
       if (q === not || !this.admits(o, q, creator)) continue
       if (++n > MOVE_SCAN) break
@@ -471,20 +465,12 @@ export class Market {
     // per job index: the offer it is on (-1: unmatched) and its price there
     const atP = new Int32Array(J).fill(-1)
     const atPrice = new Array<bigint>(J)
-    // per job index, lazily: lower-case creator and the static heap of its shape
+    // per job index, lazily: lower-case creator; the order of its shape's static set (every
+    // offer that accepts the module, has the vram and whose whole capacity could hold the
+    // shape, cheapest first, ties keccak(seed, id) then slot) is `orderOf(jobShapes[x])`
     const creators = new Array<string | undefined>(J)
-    const heaps = new Array<ShapeHeap | undefined>(J)
     const creatorOf = (x: number): string => creators[x] ?? (creators[x] = jobs[x].offer.creator.toLowerCase())
-    const heapOf = (x: number): ShapeHeap => {
-      let h = heaps[x]
-      if (h === undefined) {
-        // every offer that accepts the module, has the vram and whose whole (nominal) capacity
-        // could hold the shape, cheapest first (ties: keccak(seed, id), then slot)
-        h = heaps[x] = this.setOf(this.jobShapes[x])
-        if (!h.ordered) h.heapify()
-      }
-      return h
-    }
+    const heapOf = (x: number): ShapeOrder => this.orderOf(this.jobShapes[x])
     /** job indices on each offer, in the order they landed there */
     const onOffer = new Map<number, number[]>()
     for (let g = 0; g < greedy.length; g++) {
@@ -539,7 +525,7 @@ export class Market {
 
   /** The best move that adds unmatched job `u` in the current assignment (see `improve`). */
   private bestMove (u: number, jobs: ReadonlyArray<OfferRecord<JobOffer>>, atP: Int32Array, atPrice: bigint[],
-    onOffer: Map<number, number[]>, creatorOf: (x: number) => string, heapOf: (x: number) => ShapeHeap,
+    onOffer: Map<number, number[]>, creatorOf: (x: number) => string, heapOf: (x: number) => ShapeOrder,
     version: number, altVer: Int32Array, altQ: Int32Array, altPr: bigint[]): BestMove {
     const o = jobs[u].offer
     const creator = creatorOf(u)
@@ -547,8 +533,10 @@ export class Market {
     let bGain = 0n; let bOwn = 0n; let bP = -1; let bPrice = 0n; let bJ = -1; let bQ = -1; let bQPrice = 0n
     const maxNum = safeNum(o.maxPrice)
     let n = 0
-    const walk = this.targetWalk.reset(heapOf(u))
-    for (let p = walk.next(); p >= 0; p = walk.next()) {
+    const order = heapOf(u)
+    const idx = order.heap.idx
+    for (let t = 0, pos = order.at(0); pos >= 0; pos = order.at(++t)) {
+      const p = idx[pos]
       if (this.overMax(o, p, maxNum)) break
       if (!this.admits(o, p, creator)) continue
       if (++n > TARGET_SCAN) break
@@ -581,18 +569,16 @@ export class Market {
 
   /**
    * The cheapest offer in `heap` that fits `o` now (its index; its price in `foundPrice`), or -1.
-   * Offers with too little collateral or of the job's own creator are set aside and pushed back;
-   * with `mayGiveUp`, after SKIP_LIMIT of them it stops with SKIPPED (the caller then uses a heap
-   * without them).
+   * Used on the per-collateral heaps, which hold no offer that fails the job's collateral or is
+   * its creator's; were one there, it would be set aside and pushed back.
    */
-  private matchIn (heap: ShapeHeap, o: JobOffer, shape: Shape, mayGiveUp: boolean): number {
+  private matchIn (heap: ShapeHeap, o: JobOffer, shape: Shape): number {
     const maxNum = safeNum(o.maxPrice)
     const collNum = Number(o.collateral)
     const checkColl = o.collateral > 0n
     let creator: string | undefined
     const asideIdx = this.asideIdx; const asideRate = this.asideRate
     let nAside = 0
-    let misses = 0
     let result = -1
     const cpu = shape.cpu; const ram = shape.ram; const gpus = shape.gpus; const disk = shape.disk
     const remCpu = this.remCpu; const remRam = this.remRam; const remGpus = this.remGpus; const remDisk = this.remDisk
@@ -611,7 +597,6 @@ export class Market {
       }
       if (creator === undefined) creator = o.creator.toLowerCase()
       if ((checkColl && !this.collateralOk(p, o.collateral, collNum)) || this.lower[p] === creator) {
-        if (mayGiveUp && ++misses > SKIP_LIMIT) { result = SKIPPED; break }
         asideIdx[nAside] = p; asideRate[nAside] = r; nAside++; heap.pop(); continue
       }
       this.foundPrice = price
@@ -622,6 +607,47 @@ export class Market {
     return result
   }
 
+  /**
+   * The cheapest offer of the shape's order that fits `o` now (its index; its price in
+   * `foundPrice`), or -1. Offers that no longer fit the shape are removed from the order for
+   * phase 1 (capacity only shrinks there); offers with too little collateral or of the job's
+   * own creator are passed over, and after SKIP_LIMIT of them it stops with SKIPPED (the caller
+   * then uses a heap without them).
+   */
+  private matchFirst (order: ShapeOrder, o: JobOffer, shape: Shape): number {
+    const maxNum = safeNum(o.maxPrice)
+    const collNum = Number(o.collateral)
+    const checkColl = o.collateral > 0n
+    let creator: string | undefined
+    let misses = 0
+    const cpu = shape.cpu; const ram = shape.ram; const gpus = shape.gpus; const disk = shape.disk
+    const remCpu = this.remCpu; const remRam = this.remRam; const remGpus = this.remGpus; const remDisk = this.remDisk
+    const heap = order.heap; const idx = heap.idx; const rates = heap.rate
+    for (let k = order.alive(0); ;) {
+      const pos = order.at(k)
+      if (pos < 0) return -1
+      const p = idx[pos]
+      if (remCpu[p] < cpu || remRam[p] < ram || remGpus[p] < gpus || remDisk[p] < disk) { k = order.remove(k); continue }
+      const num = rates[pos] * o.timeout
+      let price: bigint
+      if (num <= EXACT) {
+        if (num > maxNum) return -1 // maxNum NaN (huge) compares false: affordable
+        price = BigInt(num)
+      } else {
+        price = heap.bigRate(pos) * BigInt(o.timeout)
+        if (price > o.maxPrice) return -1
+      }
+      if (creator === undefined) creator = o.creator.toLowerCase()
+      if ((checkColl && !this.collateralOk(p, o.collateral, collNum)) || this.lower[p] === creator) {
+        if (++misses > SKIP_LIMIT) return SKIPPED
+        k = order.alive(k + 1)
+        continue
+      }
+      this.foundPrice = price
+      return p
+    }
+  }
+
   private foundPrice = 0n
   /** matchIn's offers set aside (at most one heap's worth, so sized to the market) */
   private readonly asideIdx: Int32Array
@@ -630,8 +656,8 @@ export class Market {
 
 /**
  * The offers of a heap in its order, without changing it: a frontier of heap positions,
- * smallest first, in a reusable typed array (no allocation per offer visited). `next()`
- * returns the next provider index, or -1 when the heap is exhausted.
+ * smallest first, in a growable typed array (no allocation per offer visited). `nextPos()`
+ * returns the heap position of the next offer, or -1 when the heap is exhausted.
  */
 class HeapWalk {
   private h: ShapeHeap | null = null
@@ -645,7 +671,8 @@ class HeapWalk {
     return this
   }
 
-  next (): number {
+  /** The heap position of the next offer, or -1. */
+  nextPos (): number {
     const h = this.h as ShapeHeap
     const fr = this.fr
     if (this.n === 0) return -1
@@ -664,7 +691,7 @@ class HeapWalk {
     const c = 2 * top + 1
     if (c < h.size) this.push(c)
     if (c + 1 < h.size) this.push(c + 1)
-    return h.idx[top]
+    return top
   }
 
   private push (pos: number): void {
@@ -676,6 +703,58 @@ class HeapWalk {
       if (!h.less(fr[i], fr[pp])) break
       const t = fr[pp]; fr[pp] = fr[i]; fr[i] = t; i = pp
     }
+  }
+}
+
+/**
+ * A shape's static set in its order (rate, keccak(seed, id), slot), materialized lazily:
+ * `at(k)` is the heap position of the k-th cheapest offer (-1 past the end), extending one
+ * persistent walk of the heap only as far as anyone has looked, so phase 2 reads it as an array
+ * and phase 1 pays O(log) per offer it actually reaches. Phase 1 also removes offers that no
+ * longer fit the shape (capacity only shrinks there): `next[k]` leads to the first offer at or
+ * after k still in (union-find with path compression), ignored by `at`.
+ */
+class ShapeOrder {
+  private readonly walk = new HeapWalk()
+  private seq: Int32Array
+  private next: Int32Array
+  private len = 0
+
+  constructor (readonly heap: ShapeHeap) {
+    this.walk.reset(heap)
+    const cap = Math.min(heap.size, 16)
+    this.seq = new Int32Array(cap)
+    this.next = new Int32Array(cap + 1) // next[len] = len: the first not yet materialized is "in"
+  }
+
+  at (k: number): number {
+    while (k >= this.len) {
+      const pos = this.walk.nextPos()
+      if (pos < 0) return -1
+      if (this.len === this.seq.length) {
+        const seq = new Int32Array(Math.min(2 * this.len, this.heap.size)); seq.set(this.seq); this.seq = seq
+        const next = new Int32Array(seq.length + 1); next.set(this.next); this.next = next
+      }
+      this.seq[this.len] = pos
+      this.len++
+      this.next[this.len] = this.len
+    }
+    return this.seq[k]
+  }
+
+  /** The first position ≥ k not removed (may be the first not yet materialized). */
+  alive (k: number): number {
+    const next = this.next
+    let r = k
+    while (next[r] !== r) r = next[r]
+    while (next[k] !== r) { const t = next[k]; next[k] = r; k = t }
+    return r
+  }
+
+  /** Removes position k (materialized); returns the first position after it not removed. */
+  remove (k: number): number {
+    this.next[k] = k + 1
+    return this.alive(k + 1)
   }
 }
 
