@@ -168,6 +168,9 @@ interface Staging { idx: Int32Array, rate: Float64Array, n: number }
 
 interface Shape { cpu: number, ram: number, gpus: number, vram: number, disk: number }
 
+/** Capacity held on one slot, summed over its reservations and open deals. */
+export interface Held { cpu: number, ram: number, gpus: number, disk: number }
+
 /** A job shape with its module (vram 0 when gpus = 0): the key of a static offer set and its heaps. */
 interface ShapeEntry extends Shape {
   module: string
@@ -207,20 +210,23 @@ export class Market {
   /** Number(collateral): rounded, exact below 2^53; equal doubles fall back to the bigints */
   private readonly collNum: Float64Array
   private readonly lower: string[]
-  private readonly slots: string[]
+  private readonly slots: Array<string | undefined>
   private readonly ties: Array<string | undefined>
   private readonly anyModule: number[] = []
   private readonly byModule = new Map<string, number[]>()
-  private readonly bySlot = new Map<string, number>()
   private readonly staging: Staging
 
-  constructor (readonly offers: ReadonlyArray<OfferRecord<ResourceOffer>>, private readonly tie: TieBreaker) {
+  /**
+   * `held`: capacity held by reservations and open deals, summed per slot (`slotKey`); it is
+   * taken off the effective offer of the slot, if any, down to zero.
+   */
+  constructor (readonly offers: ReadonlyArray<OfferRecord<ResourceOffer>>, private readonly tie: TieBreaker, held: ReadonlyMap<string, Held>) {
     const n = this.n = offers.length
     this.remCpu = new Float64Array(n); this.remRam = new Float64Array(n); this.remGpus = new Float64Array(n)
     this.remDisk = new Float64Array(n); this.vram = new Float64Array(n); this.cap = new Float64Array(4 * n)
     this.pc = new Float64Array(n); this.pr = new Float64Array(n); this.pg = new Float64Array(n); this.pd = new Float64Array(n)
     this.priceSafe = new Uint8Array(n); this.collNum = new Float64Array(n)
-    this.lower = new Array<string>(n); this.slots = new Array<string>(n); this.ties = new Array<string | undefined>(n)
+    this.lower = new Array<string>(n); this.slots = new Array<string | undefined>(n); this.ties = new Array<string | undefined>(n)
     this.staging = { idx: new Int32Array(n), rate: new Float64Array(n), n: 0 }
     this.asideIdx = new Int32Array(n); this.asideRate = new Float64Array(n)
     for (let i = 0; i < n; i++) {
@@ -231,39 +237,38 @@ export class Market {
       this.priceSafe[i] = Number.isNaN(this.pc[i] + this.pr[i] + this.pg[i] + this.pd[i]) ? 0 : 1
       this.collNum[i] = Number(o.collateral)
       this.lower[i] = o.provider.toLowerCase()
-      this.slots[i] = slotKey(o.provider, o.nonce)
-      this.bySlot.set(this.slots[i], i)
+      if (held.size > 0) {
+        const h = held.get(this.slotOf(i))
+        if (h !== undefined) {
+          this.remCpu[i] = Math.max(0, o.cpu - h.cpu); this.remRam[i] = Math.max(0, o.ram - h.ram)
+          this.remGpus[i] = Math.max(0, o.gpus - h.gpus); this.remDisk[i] = Math.max(0, o.disk - h.disk)
+        }
+      }
       if (o.modules.length === 0) this.anyModule.push(i)
       else {
-        for (const m of new Set(o.modules)) {
+        for (const m of o.modules) {
           const list = this.byModule.get(m)
-          if (list === undefined) this.byModule.set(m, [i]); else list.push(i)
+          if (list === undefined) this.byModule.set(m, [i]); else if (list[list.length - 1] !== i) list.push(i) // a module listed twice
         }
       }
     }
+  }
+
+  private slotOf (i: number): string {
+    return this.slots[i] ?? (this.slots[i] = slotKey(this.offers[i].offer.provider, this.offers[i].offer.nonce))
   }
 
   /** Deterministic total order of providers on equal price. */
   providerBefore (a: number, b: number): boolean {
     const ta = this.tieKey(a); const tb = this.tieKey(b)
     if (ta !== tb) return ta < tb
-    return this.slots[a] < this.slots[b]
+    return this.slotOf(a) < this.slotOf(b)
   }
 
   private tieKey (i: number): string {
     let t = this.ties[i]
     if (t === undefined) t = this.ties[i] = this.tie.key(this.offers[i].id)
     return t
-  }
-
-  /** Takes capacity held by reservations and open deals off the effective offer of `slot`, if any. */
-  hold (slot: string, cpu: number, ram: number, gpus: number, disk: number): void {
-    const i = this.bySlot.get(slot)
-    if (i === undefined) return
-    this.remCpu[i] = Math.max(0, this.remCpu[i] - cpu)
-    this.remRam[i] = Math.max(0, this.remRam[i] - ram)
-    this.remGpus[i] = Math.max(0, this.remGpus[i] - gpus)
-    this.remDisk[i] = Math.max(0, this.remDisk[i] - disk)
   }
 
   /**

@@ -52,30 +52,48 @@ function resourcesOk (o: JobOffer | ResourceOffer): boolean {
   return isU32(o.cpu) && isU32(o.ram) && isU32(o.gpus) && isU32(o.gpuVram) && isU32(o.disk)
 }
 
-/** Protocol bounds of a job offer, as far as matching depends on them. */
-export function jobOfferOk (r: OfferRecord<JobOffer>): boolean {
+/**
+ * isHash(m), remembering the module hashes already found valid in `valid`: many offers name the
+ * same few modules, and a set lookup is cheaper than checking 64 hex digits again.
+ */
+function moduleOk (m: unknown, valid: Set<unknown> | undefined): boolean {
+  if (valid === undefined) return isHash(m)
+  if (valid.has(m)) return true
+  if (!isHash(m)) return false
+  valid.add(m)
+  return true
+}
+
+/** Protocol bounds of a job offer, as far as matching depends on them (`validModules`: see moduleOk). */
+export function jobOfferOk (r: OfferRecord<JobOffer>, validModules?: Set<unknown>): boolean {
   const o = r.offer
   return isHash(r.id) && typeof o === 'object' && o !== null && resourcesOk(o) &&
-    isAddress(o.creator) && isHash(o.module) &&
+    isAddress(o.creator) && moduleOk(o.module, validModules) &&
     isU32(o.timeout) && isBig(o.maxPrice, U256) && isBig(o.collateral, U256) &&
     isBig(o.nonce, U64) && isBig(o.epoch, U64) && isBig(o.expiryEpoch, U64) && o.epoch <= o.expiryEpoch
 }
 
-/** Protocol bounds of a resource offer, as far as matching depends on them. */
-export function resourceOfferOk (r: OfferRecord<ResourceOffer>): boolean {
+/** Protocol bounds of a resource offer, as far as matching depends on them (`validModules`: see moduleOk). */
+export function resourceOfferOk (r: OfferRecord<ResourceOffer>, validModules?: Set<unknown>): boolean {
   const o = r.offer
   return isHash(r.id) && typeof o === 'object' && o !== null && resourcesOk(o) &&
     isAddress(o.provider) && isU32(o.version) &&
     isBig(o.priceCpu, U256) && isBig(o.priceRam, U256) && isBig(o.priceGpu, U256) && isBig(o.priceDisk, U256) &&
     isBig(o.collateral, U256) && isBig(o.nonce, U64) && isBig(o.epoch, U64) && isBig(o.expiryEpoch, U64) &&
-    o.epoch <= o.expiryEpoch && Array.isArray(o.modules) && o.modules.every(isHash)
+    o.epoch <= o.expiryEpoch && Array.isArray(o.modules) && modulesOk(o.modules, validModules)
+}
+
+function modulesOk (modules: unknown[], valid: Set<unknown> | undefined): boolean {
+  for (let i = 0; i < modules.length; i++) if (!moduleOk(modules[i], valid)) return false
+  return true
 }
 
 /** Job offers with epoch ≤ E ≤ expiryEpoch, one per id. Order of the result: unspecified. */
 export function effectiveJobs (jobs: Array<OfferRecord<JobOffer>>, epoch: bigint): Array<OfferRecord<JobOffer>> {
   const byId = new Map<Hash, OfferRecord<JobOffer>>()
+  const validModules = new Set<unknown>()
   for (const r of jobs) {
-    if (byId.has(r.id) || !jobOfferOk(r)) continue
+    if (byId.has(r.id) || !jobOfferOk(r, validModules)) continue
     if (r.offer.epoch <= epoch && epoch <= r.offer.expiryEpoch) byId.set(r.id, r)
   }
   return [...byId.values()]
@@ -93,8 +111,9 @@ export function slotKey (provider: string, nonce: bigint): string {
  */
 export function effectiveResources (resources: Array<OfferRecord<ResourceOffer>>, epoch: bigint): Array<OfferRecord<ResourceOffer>> {
   const bySlot = new Map<string, OfferRecord<ResourceOffer>>()
+  const validModules = new Set<unknown>()
   for (const r of resources) {
-    if (!resourceOfferOk(r) || r.offer.epoch > epoch) continue
+    if (!resourceOfferOk(r, validModules) || r.offer.epoch > epoch) continue
     const key = slotKey(r.offer.provider, r.offer.nonce)
     const cur = bySlot.get(key)
     if (cur === undefined || r.offer.version > cur.offer.version || (r.offer.version === cur.offer.version && r.id < cur.id)) {

@@ -20,6 +20,7 @@ import type { ChainFacts, EpochInput, Hold, Match, MatcherConfig, MatcherState, 
 import { MatchingError } from './types.js'
 import { effectiveJobs, effectiveResources, isHash, slotKey } from './offers.js'
 import { Market, TieBreaker, epochSeed, sortJobs } from './engine.js'
+import type { Held } from './engine.js'
 import { stateRoot } from './state.js'
 
 const U64_MAX = (1n << 64n) - 1n
@@ -105,9 +106,16 @@ export function step (prev: MatcherState, input: EpochInput, facts: ChainFacts, 
   for (const id of spent.keys()) taken.add(id)
 
   const tie = new TieBreaker(epochSeed(config.seedPrefix, epoch))
-  const market = new Market(effectiveResources(input.resources, epoch), tie)
-  for (const r of reserved.values()) market.hold(slotKey(r.hold.provider, r.hold.nonce), r.hold.cpu, r.hold.ram, r.hold.gpus, r.hold.disk)
-  for (const d of open.values()) if (d.hold !== null) market.hold(slotKey(d.hold.provider, d.hold.nonce), d.hold.cpu, d.hold.ram, d.hold.gpus, d.hold.disk)
+  const held = new Map<string, Held>()
+  const hold = (h: Hold): void => {
+    const key = slotKey(h.provider, h.nonce)
+    const sum = held.get(key)
+    if (sum === undefined) held.set(key, { cpu: h.cpu, ram: h.ram, gpus: h.gpus, disk: h.disk })
+    else { sum.cpu += h.cpu; sum.ram += h.ram; sum.gpus += h.gpus; sum.disk += h.disk }
+  }
+  for (const r of reserved.values()) hold(r.hold)
+  for (const d of open.values()) if (d.hold !== null) hold(d.hold)
+  const market = new Market(effectiveResources(input.resources, epoch), tie, held)
 
   const jobs = sortJobs(effectiveJobs(input.jobs, epoch).filter((j) => !taken.has(j.id)), tie)
   const found = market.matchAll(jobs)
