@@ -474,8 +474,7 @@ export class Market {
     // offer that accepts the module, has the vram and whose whole capacity could hold the
     // shape, cheapest first, ties keccak(seed, id) then slot) is `orderOf(jobShapes[x])`
     const creators = new Array<string | undefined>(J)
-    const creatorOf = (x: number): string => creators[x] ?? (creators[x] = jobs[x].offer.creator.toLowerCase())
-    const heapOf = (x: number): ShapeOrder => this.orderOf(this.jobShapes[x])
+    this.creators = creators
     /** job indices on each offer, in the order they landed there */
     const onOffer = new Map<number, number[]>()
     for (let g = 0; g < greedy.length; g++) {
@@ -498,7 +497,7 @@ export class Market {
       if (atP[u] >= 0) continue
       let best = bestOf.get(u)
       if (best === undefined || best.version !== version) {
-        best = this.bestMove(u, jobs, atP, atPrice, onOffer, creatorOf, heapOf, version, altVer, altQ, altPr)
+        best = this.bestMove(u, jobs, atP, atPrice, onOffer, version, altVer, altQ, altPr)
         bestOf.set(u, best)
       }
       const { found, bGain, bOwn, bP, bPrice, bJ, bQ, bQPrice } = best
@@ -528,17 +527,23 @@ export class Market {
     return out
   }
 
+  /** Phase 2, per job index, lazily: the lower-case creator (methods and fields, not closures: see KEEP_MAPS_ALIVE). */
+  private creators: Array<string | undefined> = []
+  private creatorOf (x: number, jobs: ReadonlyArray<OfferRecord<JobOffer>>): string {
+    return this.creators[x] ?? (this.creators[x] = jobs[x].offer.creator.toLowerCase())
+  }
+
   /** The best move that adds unmatched job `u` in the current assignment (see `improve`). */
   private bestMove (u: number, jobs: ReadonlyArray<OfferRecord<JobOffer>>, atP: Int32Array, atPrice: bigint[],
-    onOffer: Map<number, number[]>, creatorOf: (x: number) => string, heapOf: (x: number) => ShapeOrder,
+    onOffer: Map<number, number[]>,
     version: number, altVer: Int32Array, altQ: Int32Array, altPr: bigint[]): BestMove {
     const o = jobs[u].offer
-    const creator = creatorOf(u)
+    const creator = this.creatorOf(u, jobs)
     let found = false
     let bGain = 0n; let bOwn = 0n; let bP = -1; let bPrice = 0n; let bJ = -1; let bQ = -1; let bQPrice = 0n
     const maxNum = safeNum(o.maxPrice)
     let n = 0
-    const order = heapOf(u)
+    const order = this.orderOf(this.jobShapes[u])
     const idx = order.heap.idx
     for (let t = 0, pos = order.at(0); pos >= 0; pos = order.at(++t)) {
       const p = idx[pos]
@@ -559,7 +564,7 @@ export class Market {
         if (this.remCpu[p] + jo.cpu < o.cpu || this.remRam[p] + jo.ram < o.ram || this.remGpus[p] + jo.gpus < o.gpus || this.remDisk[p] + jo.disk < o.disk) continue
         if (++k > JOB_SCAN) break
         if (altVer[j] !== version) {
-          altQ[j] = this.alternative(jo, creatorOf(j), heapOf(j), p)
+          altQ[j] = this.alternative(jo, this.creatorOf(j, jobs), this.orderOf(this.jobShapes[j]), p)
           altPr[j] = this.altPrice
           altVer[j] = version
         }
@@ -784,3 +789,20 @@ export function sortJobs (jobs: Array<OfferRecord<JobOffer>>, tie: TieBreaker): 
   })
   return order.map((i) => jobs[i])
 }
+
+/**
+ * One small instance of each class of the engine, alive for the life of the process. V8's
+ * optimized code refers to the hidden classes ("maps") of these objects weakly; a map lives only
+ * while some object has it, so once every object of a step is garbage a full collection drops
+ * the maps, and every hot function that embedded one is deoptimized ("embedded weak objects
+ * cleared") and warms up again in the next step — which made a step after a full GC (as between
+ * two epochs of a node) ~2.5× slower than a step run straight after another. These instances go
+ * through the same construction as the real ones, so they keep those maps alive; they hold no
+ * offers (a few hundred bytes).
+ */
+export const KEEP_MAPS_ALIVE: readonly unknown[] = (() => {
+  const market = new Market([], new TieBreaker(new Uint8Array(32)), new Map())
+  market.matchAll([])
+  const heap = new ShapeHeap({ idx: new Int32Array(0), rate: new Float64Array(0), n: 0 }, new Map(), market)
+  return [market, heap, new ShapeOrder(heap)]
+})()

@@ -35,19 +35,24 @@ function writeHold (buf: Uint8Array, view: DataView, off: number, h: Hold): numb
   return off + 16
 }
 
-function checkOrder<T> (list: readonly T[], key: (x: T) => string, what: string): void {
-  for (let i = 1; i < list.length; i++) {
-    if (!(key(list[i - 1]) < key(list[i]))) {
-      throw new MatchingError('MATCHING_BAD_STATE', `${what} must be sorted by id without duplicates (entry ${i})`)
-    }
-  }
+/**
+ * Lists sorted by id without duplicates. Written out per list rather than with a key callback:
+ * V8's optimized code would embed each call's fresh closure and be thrown away when it dies.
+ */
+function checkOrder (s: MatcherState): void {
+  const r = s.reserved; const d = s.open; const j = s.spent
+  for (let i = 1; i < r.length; i++) if (!(r[i - 1].jobId < r[i].jobId)) unsorted('reserved', i)
+  for (let i = 1; i < d.length; i++) if (!(d[i - 1].dealId < d[i].dealId)) unsorted('open', i)
+  for (let i = 1; i < j.length; i++) if (!(j[i - 1].jobId < j[i].jobId)) unsorted('spent', i)
+}
+
+function unsorted (what: string, i: number): never {
+  throw new MatchingError('MATCHING_BAD_STATE', `${what} must be sorted by id without duplicates (entry ${i})`)
 }
 
 /** Canonical bytes of a state. Throws MATCHING_BAD_STATE when the lists are not in canonical order. */
 export function encodeState (s: MatcherState): Uint8Array {
-  checkOrder(s.reserved, (r) => r.jobId, 'reserved')
-  checkOrder(s.open, (d) => d.dealId, 'open')
-  checkOrder(s.spent, (j) => j.jobId, 'spent')
+  checkOrder(s)
   let size = HEADER + RESERVATION * s.reserved.length + SPENT * s.spent.length
   for (const d of s.open) size += OPEN + (d.hold === null ? 0 : HOLD)
   const out = new Uint8Array(size)
@@ -130,9 +135,7 @@ export function decodeState (b: Uint8Array): MatcherState {
   if (r.off !== b.length) throw new MatchingError('MATCHING_BAD_SNAPSHOT', `${b.length - r.off} trailing bytes after the state snapshot`)
   const state: MatcherState = { epoch: hasEpoch === 1 ? epochRaw : null, reserved, open, spent }
   try {
-    checkOrder(reserved, (x) => x.jobId, 'reserved')
-    checkOrder(open, (x) => x.dealId, 'open')
-    checkOrder(spent, (x) => x.jobId, 'spent')
+    checkOrder(state)
   } catch (e) {
     throw new MatchingError('MATCHING_BAD_SNAPSHOT', `state snapshot is not canonical: ${(e as Error).message}`, { cause: e })
   }
