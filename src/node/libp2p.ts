@@ -7,6 +7,8 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { StreamState, YamuxStream } from '@chainsafe/libp2p-yamux/stream'
+import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -42,6 +44,8 @@ export const SCORE_THRESHOLDS = {
   opportunisticGraftThreshold: 20
 } as const
 export const DISCONNECT_SCORE = -80
+/** How often libp2p's connection monitor pings each connection (libp2p's default: 10 s). */
+export const CONNECTION_PING_INTERVAL_MS = 60_000
 
 /**
  * Gossipsub mesh and gossip parameters (see `createNodeLibp2p` for why these values).
@@ -157,6 +161,8 @@ function topicParams (): TopicScoreParams {
 
 export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<NodeLibp2p> {
   installFastSecp256k1(opts.privateKey)
+  installLazyWindowUpdates()
+  installCheapEndOfBuffer()
   const p = opts.profile
   const g = gossipTuning(opts.gossip)
   const topics: Record<string, TopicScoreParams> = {}
@@ -178,6 +184,11 @@ export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<Node
       denyInboundEncryptedConnection: async (peer: PeerId) => isBanned(peer),
       denyOutboundEncryptedConnection: async (peer: PeerId) => isBanned(peer)
     },
+    // libp2p pings every connection every 10 s by default, a new stream each time (protocol
+    // negotiation, peer store update): with ~15 connections per node that was ~2 % of a node's
+    // CPU in bench:network. A closed socket is noticed at once anyway, and yamux keeps its own
+    // keep-alive; a silent peer is now dropped after about a minute instead of 10 s.
+    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS },
     connectionManager: {
       maxConnections: 200,
       // many nodes behind one address (a local network, a test run) connect to the same bootstrap at once
@@ -258,6 +269,72 @@ function dropRedundantKeys (node: NodeLibp2p): void {
       if (m.key !== undefined && m.from !== undefined && isInlinedKey(m.from, m.key)) m.key = undefined
     }
     return rpc
+  }
+}
+
+interface YamuxStreamInternals { state: StreamState, recvWindow: number, recvWindowCapacity: number, sendWindowUpdate: () => void }
+
+let lazyWindowUpdates = false
+export const windowUpdateStats = { skipped: 0, sent: 0 }
+
+/**
+ * @chainsafe/libp2p-yamux 8 answers every data frame it receives with a window-update frame,
+ * even when its receive window is nearly full: for gossip (one small RPC per frame) that
+ * doubled the frames on every connection, and each frame costs a noise encryption, a socket
+ * write and, on the other side, a read, a decryption and a frame dispatch — about a tenth
+ * of a node's CPU in bench:network. The yamux spec leaves the timing of updates to the
+ * receiver; go-yamux sends one only once at least half the window is used up. This does the
+ * same for established streams (at most half of the 256 KiB window is ever withheld, so a
+ * sender never stalls on a window the receiver could have opened); updates that carry a flag
+ * (SYN, ACK) and those of paused or closing streams go through unchanged.
+ * LILYNODE_EAGER_YAMUX_WINDOW=1 keeps yamux's own behaviour.
+ */
+export function installLazyWindowUpdates (): void {
+  if (lazyWindowUpdates || process.env.LILYNODE_EAGER_YAMUX_WINDOW === '1') return
+  const proto = YamuxStream.prototype as unknown as YamuxStreamInternals
+  const eager = proto.sendWindowUpdate
+  if (typeof eager !== 'function') return
+  lazyWindowUpdates = true
+  proto.sendWindowUpdate = function (this: YamuxStreamInternals): void {
+    if (this.state === StreamState.Established && this.recvWindowCapacity * 2 > this.recvWindow) {
+      windowUpdateStats.skipped++
+      return
+    }
+    windowUpdateStats.sent++
+    eager.call(this)
+  }
+}
+
+type LengthDecoder = (data: { byteLength: number }) => number
+interface DecoderInternals { lengthDecoder: LengthDecoder, decode: (buf: Uint8Array) => Generator<unknown> }
+let cheapEndOfBuffer = false
+const EMPTY_BUFFER = new RangeError('no length prefix in an empty buffer')
+const WRAPPED = Symbol('lilynode.cheapEndOfBuffer')
+
+/**
+ * @libp2p/utils' LengthPrefixedDecoder (noise's transport frames: every chunk read from every
+ * connection) finds out that its buffer holds no further frame by calling its length decoder
+ * and catching the RangeError that throws, so every chunk read cost a new Error with a stack
+ * trace: about 5 % of a node's CPU in bench:network. Here a decoder's length decoder throws one
+ * RangeError made once when the buffer is empty (the decoder's loop stops on it exactly as
+ * before); any other input goes to the original length decoder unchanged.
+ */
+export function installCheapEndOfBuffer (): void {
+  if (cheapEndOfBuffer) return
+  const proto = LengthPrefixedDecoder.prototype as unknown as DecoderInternals
+  const decode = proto.decode
+  if (typeof decode !== 'function') return
+  cheapEndOfBuffer = true
+  proto.decode = function (this: DecoderInternals & { [WRAPPED]?: true }, buf: Uint8Array): Generator<unknown> {
+    if (this[WRAPPED] !== true && typeof this.lengthDecoder === 'function') {
+      const lengthOf = this.lengthDecoder
+      this.lengthDecoder = function (this: unknown, data: { byteLength: number }): number {
+        if (data.byteLength === 0) throw EMPTY_BUFFER
+        return lengthOf.call(this, data)
+      }
+      this[WRAPPED] = true
+    }
+    return decode.call(this, buf)
   }
 }
 
