@@ -40,7 +40,7 @@ import { bytesToHex, hexToBytes } from '../../src/protocol/hex.js'
 import { epochAt, epochStart, parseProfile, serializeProfile, topicName, type Profile } from '../../src/protocol/profile.js'
 import type { Address, Hash, JobOffer, ResourceOffer } from '../../src/protocol/types.js'
 import { LilyNode } from '../../src/node/network.js'
-import { gossipTuning, type GossipTuning } from '../../src/node/libp2p.js'
+import { connectedPeers, gossipTuning, type GossipTuning } from '../../src/node/libp2p.js'
 import { createLogger } from '../../src/node/logger.js'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createHash } from 'node:crypto'
@@ -186,6 +186,9 @@ async function worker (cfg: WorkerConfig): Promise<void> {
     } else if (c.cmd === 'report') {
       send({
         event: 'report',
+        // wall clock and the monotonic clock of --cpu-prof samples, read together
+        clock: { wallMs: Date.now(), monoUs: Number(process.hrtime.bigint() / 1000n) },
+        pid: process.pid,
         rss: Math.max(peakRss, process.memoryUsage().rss),
         cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
         via,
@@ -200,7 +203,7 @@ async function worker (cfg: WorkerConfig): Promise<void> {
           received: debug ? Object.fromEntries(received[i].entries()) : {},
           iwanted: debug ? Object.fromEntries(iwanted[i].entries()) : {},
           bytes: n.metrics.bytesIn + n.metrics.bytesOut + n.metrics.rpcBytesIn + n.metrics.rpcBytesOut,
-          peers: n.libp2p.getPeers().length,
+          peers: connectedPeers(n.libp2p).length,
           mesh: (n.libp2p.services.pubsub as unknown as { getMeshPeers?: (t: string) => string[] }).getMeshPeers?.(topicName(profile, 'jobs')).length ?? -1
         }))
       })
@@ -216,7 +219,7 @@ async function worker (cfg: WorkerConfig): Promise<void> {
 
 // ------------------------------------------------------------------ parent side
 
-interface NodeReport { address: string, participating: boolean, roots: Record<string, string>, arrivals: Record<string, number>, received: Record<string, number>, iwanted: Record<string, number>, bytes: number, peers: number, mesh: number }
+interface NodeReport { worker?: number, address: string, participating: boolean, roots: Record<string, string>, arrivals: Record<string, number>, received: Record<string, number>, iwanted: Record<string, number>, bytes: number, peers: number, mesh: number }
 
 class Worker {
   readonly proc: ChildProcess
@@ -245,6 +248,20 @@ class Worker {
     this.proc.stdin!.write(`${JSON.stringify(cmd)}\n`)
     return await p
   }
+}
+
+/**
+ * Worker and index of node k: `perProcess` nodes per worker in order, except that bootstrap
+ * node 1 trades places with the first ordinary node of worker 1, so that the two bootstrap
+ * nodes run in different processes. Each bootstrap node is the first node of its worker.
+ */
+function placeNodes (nodes: number, perProcess: number): Array<{ w: number, i: number }> {
+  const where = Array.from({ length: nodes }, (_, k) => ({ w: Math.floor(k / perProcess), i: k % perProcess }))
+  if (nodes > perProcess && perProcess >= 2) {
+    const other = perProcess
+    ;[where[1], where[other]] = [where[other], where[1]]
+  }
+  return where
 }
 
 async function freePorts (n: number): Promise<number[]> {
@@ -277,24 +294,30 @@ async function parent (args: Args): Promise<void> {
   })
   const dataRoot = await mkdtemp(join(tmpdir(), 'lilynode-bench-'))
   const workers: Worker[] = []
-  const where: Array<{ w: number, i: number }> = []
+  // node k → (worker, index in it); the two bootstrap nodes go to different workers (each is
+  // connected to every other node, which makes it the busiest node of the network)
+  const where = placeNodes(args.nodes, args.perProcess)
   try {
-    for (let start = 0; start < args.nodes; start += args.perProcess) {
-      const slice = keys.slice(start, start + args.perProcess)
-      slice.forEach((_, i) => where.push({ w: workers.length, i }))
-      workers.push(new Worker({
+    const count = Math.ceil(args.nodes / args.perProcess)
+    // workers holding a bootstrap node start first (it is the first node in its worker), so the others find them
+    const bootWorkers = [...new Set([where[0].w, where[1].w])]
+    const order = [...bootWorkers, ...Array.from({ length: count }, (_, w) => w).filter((w) => !bootWorkers.includes(w))]
+    const started: Array<Promise<unknown>> = []
+    for (const w of order) {
+      if (w === order[bootWorkers.length]) await Promise.all(started)
+      const mine = where.map((p, k) => ({ ...p, k })).filter((p) => p.w === w).sort((a, b) => a.i - b.i).map((p) => p.k)
+      workers[w] = new Worker({
         profile: serializeProfile(profile),
-        keys: slice.map((k) => bytesToHex(k.privateKey)),
-        bootstrapPorts: slice.map((_, i) => start + i < 2 ? ports[start + i] : null),
+        keys: mine.map((k) => bytesToHex(keys[k].privateKey)),
+        bootstrapPorts: mine.map((k) => k < 2 ? ports[k] : null),
         dataRoot,
         gossip: args.gossip,
         heartbeatSample: args.heartbeatSample
-      }))
-      // bootstrap nodes first, so the others find them
-      if (start === 0) await workers[0].next('ready')
+      })
+      started.push(workers[w].next('ready'))
     }
-    await Promise.all(workers.slice(1).map(async (w) => await w.next('ready')))
-    const report = async (): Promise<NodeReport[]> => (await Promise.all(workers.map(async (w) => (await w.call({ cmd: 'report' }, 'report')).nodes as NodeReport[]))).flat()
+    await Promise.all(started)
+    const report = async (): Promise<NodeReport[]> => (await Promise.all(workers.map(async (w, wi) => ((await w.call({ cmd: 'report' }, 'report')).nodes as NodeReport[]).map((n) => ({ ...n, worker: wi }))))).flat()
     // wait until every node takes part
     for (let i = 0; i < 60; i++) {
       const r = await report()
@@ -329,7 +352,7 @@ async function parent (args: Args): Promise<void> {
     const cpuMs = reports.reduce((a, r) => a + (r.cpuMs as number), 0) - cpuBefore
     if (process.env.LILYNODE_BENCH_DUMP !== undefined) {
       const { writeFile } = await import('node:fs/promises')
-      await writeFile(process.env.LILYNODE_BENCH_DUMP, JSON.stringify({ epochMs, genesisMs: profile.genesisMs, graceMs: profile.graceMs, published, where, workers: reports.map((r) => ({ loopP99Ms: r.loopP99Ms, loopMaxMs: r.loopMaxMs, rpcs: r.rpcs })), nodes: final }))
+      await writeFile(process.env.LILYNODE_BENCH_DUMP, JSON.stringify({ epochMs, genesisMs: profile.genesisMs, graceMs: profile.graceMs, published, where, workers: reports.map((r) => ({ loopP99Ms: r.loopP99Ms, loopMaxMs: r.loopMaxMs, rpcs: r.rpcs, clock: r.clock, pid: r.pid, cpuMs: r.cpuMs })), nodes: final }))
     }
     const rss = reports.map((r) => r.rss as number)
     const viaGossip = reports.reduce((s, r) => s + (r.via as { gossip: number }).gossip, 0)
