@@ -282,6 +282,8 @@ function main (): void {
   let lilyAt10k: Welfare | undefined; let oursAt10k: Welfare | undefined; let lilySharedAt10k: Welfare | undefined
   let allAtLeast = true
   let smallAtLeast = true
+  /** single small markets in which ours matches fewer jobs than the Lilypad rule, of all small markets */
+  let smallFewer = 0; let smallMarkets = 0
   for (const n of welfareSizes) {
     const m = generate(n, n, 7 + n)
     const a = welfare(m.jobs, ours(m))
@@ -301,16 +303,16 @@ function main (): void {
   const families: Array<[string, (j: number, p: number, s: number) => Market]> = [['random 2-D fit (cpu, ram)', generateUnit], ['single-GPU machines', generateUnitGpu]]
   let sumOurs = 0n; let sumOpt = 0n
   const familyRatios: Record<string, number> = {}
-  const familyMatched: Record<string, { ours: number, optimum: number, lilypadRule: number, atLeastLilypad: boolean, surplusTargetMet: boolean }> = {}
+  const familyMatched: Record<string, { ours: number, optimum: number, lilypadRule: number, atLeastLilypad: boolean, singleMarketsFewer: number, surplusTargetMet: boolean }> = {}
   if (speedOnly) families.length = 0
   for (const [name, gen] of families) {
-    let fOurs = 0n; let fOpt = 0n; let fLily = 0n; let worst = 1; let mOurs = 0; let mOpt = 0; let mLily = 0
+    let fOurs = 0n; let fOpt = 0n; let fLily = 0n; let worst = 1; let mOurs = 0; let mOpt = 0; let mLily = 0; let fewer = 0
     for (let s = 0; s < 20; s++) {
       const m = gen(40, 40, 1000 + s)
       const a = welfare(m.jobs, ours(m)); const o = welfare(m.jobs, optimalUnitCapacity(m.jobs, m.resources)); const l = welfare(m.jobs, lilypad(m))
       fOurs += a.surplus; fOpt += o.surplus; fLily += l.surplus
       mOurs += a.matched; mOpt += o.matched; mLily += l.matched
-      if (a.matched < l.matched) smallAtLeast = false
+      if (a.matched < l.matched) { smallAtLeast = false; fewer++ }
       if (o.surplus > 0n) worst = Math.min(worst, Number(a.surplus) / Number(o.surplus))
     }
     sumOurs += fOurs; sumOpt += fOpt
@@ -319,8 +321,10 @@ function main (): void {
     log(`    ours          matched ${mOurs}  surplus ${fOurs}`)
     log(`    optimum       matched ${mOpt}  surplus ${fOpt}`)
     log(`    lilypad rule  matched ${mLily}  surplus ${fLily}`)
+    log(`    single markets where ours matches fewer jobs than the lilypad rule: ${fewer} of 20`)
+    smallFewer += fewer; smallMarkets += 20
     log(`    ours / optimum surplus: ${(familyRatios[name] * 100).toFixed(2)} % over the family, worst market ${(worst * 100).toFixed(2)} % (target ≥ 95 %)`)
-    familyMatched[name] = { ours: mOurs, optimum: mOpt, lilypadRule: mLily, atLeastLilypad: mOurs >= mLily, surplusTargetMet: familyRatios[name] >= 0.95 }
+    familyMatched[name] = { ours: mOurs, optimum: mOpt, lilypadRule: mLily, atLeastLilypad: mOurs >= mLily, singleMarketsFewer: fewer, surplusTargetMet: familyRatios[name] >= 0.95 }
     log(`    target surplus ≥ 95 % of optimum: ${familyRatios[name] >= 0.95 ? 'MET' : 'NOT MET'}; target jobs ours ≥ lilypad rule (family total): ${mOurs >= mLily ? 'MET' : 'NOT MET'}`)
   }
   const ratio = Number(sumOurs) / Number(sumOpt)
@@ -360,6 +364,8 @@ function main (): void {
       matchedSmallByFamily: familyMatched,
       matchedAtLeastLilypad: allAtLeast,
       matchedAtLeastLilypadSmallMarkets: smallAtLeast,
+      smallMarketsFewerThanLilypad: smallFewer,
+      smallMarkets,
       stepCpuMsMedian: Number(at10k.cpuMsMedian.toFixed(2)),
       stepMsMedianNextEpoch: Number(at10k.steadyMsMedian.toFixed(2)),
       sizes: results.map((r) => ({ jobs: r.jobs, providers: r.providers, stepMsMedian: Number(r.stepMsMedian.toFixed(2)), stepCpuMsMedian: Number(r.cpuMsMedian.toFixed(2)), peakRssMb: Number(r.peakRssMb.toFixed(1)), rssMarketLoadedMb: Number(r.rssBeforeMb.toFixed(1)) }))
