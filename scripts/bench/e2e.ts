@@ -7,7 +7,8 @@
  *      creators at once (each runs its jobs in turn), jobs per minute;
  *   gas per deal: openDeal + complete, from the receipts.
  * `--json` prints one line: jobs (paid), failed, latencyMsP50, latencyMsP95, jobsPerMinute, gasPerDeal,
- * stagesMsP50 (median of each stage of the latency jobs: start→offered is process start + join).
+ * stagesMsP50 (median of each stage of the latency jobs: start→offered is process start + join,
+ * paid→exit the process stopping after the payment).
  * A job that is not paid is counted in `failed` (and the exit code is 1), not hidden.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -43,8 +44,8 @@ const failures: string[] = []
 /** One job; undefined (and the reason recorded) when it did not end paid. */
 const STAGES = ['offered', 'matched', 'opened', 'running', 'result', 'paid'] as const
 
-/** Per-stage durations of one job: start → offered (process start, join, deposit), then between consecutive stages (last event of each). */
-function stagesOf (t0: number, events: Array<Record<string, unknown>>): Record<string, number> {
+/** Per-stage durations of one job: start → offered (process start, join, deposit), then between consecutive stages (last event of each), then paid → exit (the process stopping). */
+function stagesOf (t0: number, events: Array<Record<string, unknown>>, tExit: number): Record<string, number> {
   const out: Record<string, number> = {}
   let prev = t0
   let prevName = 'start'
@@ -55,6 +56,7 @@ function stagesOf (t0: number, events: Array<Record<string, unknown>>): Record<s
     prev = e.at
     prevName = s
   }
+  out[`${prevName}→exit`] = tExit - prev
   return out
 }
 
@@ -64,7 +66,8 @@ async function runOne (net: Devnet, creator: string, i: number, timed = false): 
   const t0 = Date.now()
   const p = net.run(creator, 'probe:v1.0.0', ['action=echo', `arg=bench ${i}`])
   const code = await p.done
-  const ms = Date.now() - t0
+  const tExit = Date.now()
+  const ms = tExit - t0
   if (code !== 0) {
     failures.push(`job ${i} (${creator}) exit ${String(code)}: ${p.stderrTail.trim().split('\n').pop() ?? ''}`)
     say(`job ${i} NOT paid: ${failures[failures.length - 1]}`)
@@ -72,7 +75,7 @@ async function runOne (net: Devnet, creator: string, i: number, timed = false): 
   }
   const m = p.events.filter((e) => e.stage === 'matched').pop()
   if (timed) {
-    for (const [k, v] of Object.entries(stagesOf(t0, p.events))) stageSamples.set(k, [...(stageSamples.get(k) ?? []), v])
+    for (const [k, v] of Object.entries(stagesOf(t0, p.events, tExit))) stageSamples.set(k, [...(stageSamples.get(k) ?? []), v])
   }
   return { ms, dealId: m?.dealId as Hash }
 }

@@ -69,11 +69,25 @@ if (isEntry) {
   const controller = new AbortController()
   installSignals(controller)
   main(process.argv.slice(2), controller.signal).then((code) => {
-    process.exitCode = code
+    exitWhenFlushed(code)
   }, (e: unknown) => {
     process.stderr.write(`lilynode: error: ${describeError(e)}\n`)
-    process.exitCode = 1
+    exitWhenFlushed(1)
   })
+}
+
+/**
+ * Exits once stdout and stderr are flushed. By now the command has stopped everything it
+ * started (node, database, chain follower), but libp2p leaves timers behind after stop (its
+ * address manager's 1 s debounce, a gossipsub timer) that would hold the process for another
+ * second: a `lilynode run` would report its paid result and exit 1 s later.
+ */
+function exitWhenFlushed (code: number): void {
+  process.exitCode = code
+  let pending = 2
+  const done = (): void => { if (--pending === 0) process.exit(code) }
+  process.stdout.write('', done)
+  process.stderr.write('', done)
 }
 
 export { commandName }

@@ -4,6 +4,7 @@
  * order and stopped in reverse, database last.
  */
 import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createChainClients, type ChainClients } from '../../chain/client.js'
 import { loadOrCreateIdentity, type Identity } from '../../protocol/identity.js'
 import type { Profile } from '../../protocol/profile.js'
@@ -65,6 +66,15 @@ export class RoleHost {
       chainFacts: async (epoch) => await (await factsReady).facts(epoch)
     })
     await node.start()
+    // dial the bootstrap nodes now rather than when discovery gets to them: a `lilynode run`
+    // publishes its offer once a peer subscribes to the jobs topic, a few hundred ms sooner so
+    const self = identity.peerId.toString()
+    for (const addr of o.profile.bootstrap) {
+      if (addr.endsWith(`/p2p/${self}`)) continue
+      Promise.resolve().then(async () => await node.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(3000) })).catch((e: unknown) => {
+        log.debug('early bootstrap dial failed (discovery retries)', { addr, err: e })
+      })
+    }
     let facts: ChainFactsSource | undefined
     try {
       facts = new ChainFactsSource({ profile: o.profile, client: chain, db: node.store.sublevel('chainlog'), log: log.child('chainfacts') })
