@@ -5,19 +5,23 @@
  * capacity, charges at most maxPrice, accepts the module, puts up enough collateral and is not
  * the creator. Exact integer semantics; see `jobPrice` for the reference formula.
  *
- * Cost: the price order of providers depends on a job's resource vector, so providers are kept
- * in one binary heap per job shape (cpu, ram, gpus, vram, disk, module) — built lazily in O(P)
- * when the first job of that shape comes up, holding only offers that accept the module and
- * fit the shape at that moment. Capacity only shrinks within an epoch, so an offer that no
- * longer fits is popped for good; an offer that fails only this job's collateral or self-deal
- * test is set aside and pushed back. A job that meets more than SKIP_LIMIT such offers before
- * an answer moves to a heap of (shape, collateral, creator) that holds none of them, so no job
- * pays more than O(SKIP_LIMIT·log P) for skipping. Which heap answers never changes the
- * answer: each holds every offer that can still serve the job, in the same total order.
- * Total: O(S·P + J·log J + (J + pops)·log P) for S distinct shapes (counting the extra
- * heaps) — O(J·P) at worst, when every job has a shape of its own.
+ * Cost: the price order of providers depends on a job's resource vector, so each job shape
+ * (cpu, ram, gpus, vram, disk, module; interned in nested maps of numbers) gets, when its first
+ * job comes up, its static set — every offer that accepts the module, has the vram and whose
+ * whole capacity could hold the shape, with its rate for the shape — in one binary heap (O(P)),
+ * and a `ShapeOrder` over it that materializes the sorted order lazily, O(log) per offer reached.
+ * Phase 1 walks that order from the first offer not yet removed: capacity only shrinks within
+ * the phase, so an offer that no longer fits the shape is removed for good (next-alive pointers
+ * with path compression); an offer that fails only this job's collateral or self-deal test is
+ * passed over. A job that meets more than SKIP_LIMIT such offers before an answer moves to a
+ * heap of (shape, collateral, creator) that holds none of them, so no job pays more than
+ * O(SKIP_LIMIT) for skipping. Which structure answers never changes the answer: each holds
+ * every offer that can still serve the job, in the same total order (rate, keccak, slot).
+ * Total: O(S·P + J·log J + (J + reached)·log P) for S distinct shapes — O(J·P) at worst, when
+ * every job has a shape of its own.
  * Prices are computed in doubles only when every intermediate stays below 2^52 (so they are
- * exact integers), otherwise in bigint.
+ * exact integers), otherwise in bigint. Collateral is compared as rounded doubles, which order
+ * two bigints correctly whenever they differ; equal doubles ≥ 2^53 fall back to the bigints.
  *
  * Phase 2 (augmenting moves; a rule change on top of DESIGN §4's greedy, which stays phase 1).
  * Passes with slack s ∈ LOSS_PASSES = [0, 3]; in each, every job u still unmatched, in matching
@@ -32,9 +36,12 @@
  * The move with the largest gain wins (first found on ties) and is applied when
  * 2·gain ≥ −s·own. Every applied move adds one matched job and no job loses its match;
  * pass 0 never lowers surplus, pass 3 may lower it by at most 1.5 × the new job's own surplus.
- * Cost: one static heap per shape (O(P) build) walked in order without popping
- * (O(log k) per offer visited), so phase 2 is O(S·P + U·TARGET_SCAN·JOB_SCAN·MOVE_SCAN·log P)
- * for U unmatched jobs, plus collateral/self-deal skips.
+ * Cost: phase 2 reads the same per-shape orders as arrays (materializing further as needed),
+ * and remembers each moved job's alternative and each unmatched job's best move with the number
+ * of moves applied so far (the assignment they depend on changes only with a move): a pass
+ * visits at most U·TARGET_SCAN·JOB_SCAN·MOVE_SCAN offers for U unmatched jobs (plus
+ * collateral/self-deal skips), as without the memo, and far fewer when few moves apply (at 10k
+ * none does: ~21,900 alternative searches became 164).
  */
 import type { Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
 import { keccak } from '../protocol/eip712.js'
