@@ -9,7 +9,8 @@ if ! command -v dockerd >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker.io busybox-static >/dev/null
 fi
 if ! docker info >/dev/null 2>&1; then
-  $SUDO sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+  # its own session: killing the shell or process group that ran this script leaves the engine up
+  $SUDO sh -c 'setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &'
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 1
