@@ -93,6 +93,12 @@ export interface LilyNodeOptions {
    * many nodes (default 8); 0: every node gossips it every epoch. See `heartbeatDue`.
    */
   heartbeatSample?: number
+  /**
+   * Nodes reconcile and match an epoch at its match time plus a per-node delay in
+   * [0, matchSpreadMs) (see `matchDelay`; default DEFAULT_MATCH_SPREAD_MS, at most an eighth of
+   * the epoch; 0: all at the match time).
+   */
+  matchSpreadMs?: number
 }
 
 /** What the node stores per matched epoch. */
@@ -113,6 +119,8 @@ const TARGET_PEERS = 8
 /** Heartbeats gossiped per epoch in large networks (all nodes gossip below twice this); see heartbeatDue. */
 const HEARTBEAT_SAMPLE = 8
 const MAX_HEARTBEAT_EPOCHS = 16
+/** Default of LilyNodeOptions.matchSpreadMs. */
+export const DEFAULT_MATCH_SPREAD_MS = 500
 const MAX_HEARTBEATS_PER_EPOCH = 4096
 
 export class LilyNode extends EventEmitter<LilyNodeEvents> {
@@ -577,7 +585,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
           continue
         }
         const next = this.nextEpoch as bigint
-        const matchAt = epochMatchTime(this.profile, next)
+        const matchAt = epochMatchTime(this.profile, next) + this.matchDelay(next)
         const confirmAt = this.pendingConfirm === undefined ? Infinity : epochMatchTime(this.profile, this.pendingConfirm) + Math.floor(this.profile.epochMs / 2)
         const at = Math.min(matchAt, confirmAt)
         const early = (): boolean => this.pendingConfirm !== undefined && this.earlyConfirmable(this.pendingConfirm)
@@ -830,6 +838,22 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     if (sampleSize === 0 || known <= sampleSize * 2) return true
     const h = keccak(concatBytes(hexToBytes(this.address, 20), hexToBytes(`0x${epoch.toString(16).padStart(16, '0')}`, 8)))
     return (h[0] * 256 + h[1]) % Math.ceil(known / sampleSize) === 0
+  }
+
+  /**
+   * How long after `epochMatchTime(epoch)` this node reconciles and matches `epoch`: keccak(
+   * address ‖ uint64 epoch), bytes 2–3 as a big-endian number, mod the spread (a different
+   * order of nodes each epoch). Every node reconciling at the same instant made a burst of
+   * sync streams, matcher steps and heartbeats that held the CPU of a 50-node network on two
+   * cores for about a second, and gossip arriving meanwhile waited behind it (bench:network's
+   * p99). The inputs do not depend on it: gossip for the epoch is refused from its match
+   * time on, and a node that matches later takes the frozen input of peers that matched.
+   */
+  matchDelay (epoch: bigint): number {
+    const spread = Math.min(this.opts.matchSpreadMs ?? DEFAULT_MATCH_SPREAD_MS, Math.floor(this.profile.epochMs / 8))
+    if (!(spread > 0)) return 0
+    const h = keccak(concatBytes(hexToBytes(this.address, 20), hexToBytes(`0x${epoch.toString(16).padStart(16, '0')}`, 8)))
+    return (h[2] * 256 + h[3]) % Math.floor(spread)
   }
 
   private async gossipHeartbeat (epoch: bigint): Promise<void> {
