@@ -3,6 +3,7 @@
  *   `--gossip '<json>'`: overrides of DEFAULT_GOSSIP_TUNING (src/node/libp2p.ts), e.g. the spec's
  *   values `{"D":6,"Dlo":4,"Dhi":12,"Dout":2,"Dscore":4,"Dlazy":6,"idontwantMinDataSize":512,"dropRedundantKeys":false}`;
  *   `--heartbeat-sample N`: LilyNode heartbeatSample (0 = every node gossips its heartbeat).
+ *   `--match-spread MS`: LilyNode matchSpreadMs (0 = every node matches at the match time).
  *   LILYNODE_BENCH_DEBUG=1 prints peer and mesh sizes and traces first receipt and IWANT per
  *   message; LILYNODE_BENCH_DUMP=<file> writes every arrival with those traces, the workers'
  *   event-loop delay (p99, max) and gossipsub RPC counts by kind.
@@ -45,7 +46,7 @@ import { createLogger } from '../../src/node/logger.js'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createHash } from 'node:crypto'
 
-interface Args { nodes: number, perProcess: number, epochs: number, epochMs: number, graceMs: number, offersPerEpoch: number, json: boolean, gossip: Partial<GossipTuning>, heartbeatSample?: number }
+interface Args { nodes: number, perProcess: number, epochs: number, epochMs: number, graceMs: number, offersPerEpoch: number, json: boolean, gossip: Partial<GossipTuning>, heartbeatSample?: number, matchSpreadMs?: number }
 
 function parseArgs (argv: string[]): Args {
   const a: Args = { nodes: 50, perProcess: 10, epochs: 8, epochMs: 4000, graceMs: 800, offersPerEpoch: 10, json: false, gossip: {} }
@@ -64,6 +65,7 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--offers-per-epoch') a.offersPerEpoch = num()
     else if (k === '--json') a.json = true
     else if (k === '--heartbeat-sample') { const v = Number(argv[++i]); if (!Number.isSafeInteger(v) || v < 0) throw new Error('--heartbeat-sample needs a non-negative integer'); a.heartbeatSample = v }
+    else if (k === '--match-spread') { const v = Number(argv[++i]); if (!Number.isSafeInteger(v) || v < 0) throw new Error('--match-spread needs a non-negative integer'); a.matchSpreadMs = v }
     else if (k === '--gossip') a.gossip = JSON.parse(argv[++i]) as Partial<GossipTuning>
     else throw new Error(`unknown option ${k}; see the comment at the top of scripts/bench/network.ts`)
   }
@@ -74,7 +76,7 @@ function parseArgs (argv: string[]): Args {
 
 // ------------------------------------------------------------------ worker side
 
-interface WorkerConfig { profile: string, keys: string[], bootstrapPorts: Array<number | null>, dataRoot: string, gossip: Partial<GossipTuning>, heartbeatSample?: number }
+interface WorkerConfig { profile: string, keys: string[], bootstrapPorts: Array<number | null>, dataRoot: string, gossip: Partial<GossipTuning>, heartbeatSample?: number, matchSpreadMs?: number }
 type Command = { cmd: 'publish', node: number, kind: 'job' | 'resource', epoch: string, nonce: string } | { cmd: 'report' } | { cmd: 'stop' }
 
 function hashOf (s: string): Hash { return bytesToHex(keccak_256(new TextEncoder().encode(s))) }
@@ -117,6 +119,7 @@ async function worker (cfg: WorkerConfig): Promise<void> {
       dhtServer: port !== null,
       gossip: cfg.gossip,
       heartbeatSample: cfg.heartbeatSample,
+      matchSpreadMs: cfg.matchSpreadMs,
       logger: createLogger(`bench:${identity.address.slice(2, 8)}`)
     })
     const seen = new Map<Hash, number>()
@@ -312,7 +315,8 @@ async function parent (args: Args): Promise<void> {
         bootstrapPorts: mine.map((k) => k < 2 ? ports[k] : null),
         dataRoot,
         gossip: args.gossip,
-        heartbeatSample: args.heartbeatSample
+        heartbeatSample: args.heartbeatSample,
+        matchSpreadMs: args.matchSpreadMs
       })
       started.push(workers[w].next('ready'))
     }
