@@ -6,12 +6,14 @@
  *   `--match-spread MS`: LilyNode matchSpreadMs (0 = every node matches at the match time).
  *   LILYNODE_BENCH_DEBUG=1 prints peer and mesh sizes and traces first receipt and IWANT per
  *   message; LILYNODE_BENCH_DUMP=<file> writes every arrival with those traces, the workers'
- *   event-loop delay (p99, max) and gossipsub RPC counts by kind.
+ *   event-loop delay (p99, max), CPU, clocks and gossipsub RPC counts by kind (with DEBUG).
  *
  * A real network on 127.0.0.1: `nodes` LilyNodes (2 of them bootstrap nodes) spread over
  * worker processes of `per-process` nodes each (separate OS processes, so both cores work and
- * memory is measured per process), real TCP, noise, yamux, gossipsub, kad-dht. Every epoch a
- * handful of nodes publish offers; each node records when every offer reached it.
+ * memory is measured per process), real TCP, noise, yamux, gossipsub, kad-dht. The two
+ * bootstrap nodes run in different workers (each is connected to every other node, the
+ * busiest nodes of the network; worker 0 used to hold both). Every epoch a handful of nodes
+ * publish offers (in the first half of the epoch); each node records when every offer reached it.
  *
  * Figures:
  *  - propagationP50Ms / P99Ms: publish → arrival in another node's pool (gossip or sync), over
@@ -23,10 +25,16 @@
  *    per node per epoch; less sensitive to other load on the machine than the latencies;
  *  - rssMbPerNode: the largest worker's resident memory divided by its node count.
  *
- * On a 2-core machine the latencies are set by CPU: 50 nodes keep both cores nearly busy,
- * and a delivery waits in its worker's event loop behind the others (event-loop delay p99
- * 100–380 ms, max 600–770 ms per worker on a quiet machine before tuning); under 1 % of the
- * deliveries came through gossipsub's lazy IHAVE/IWANT path. Run it on a quiet machine.
+ * On a 2-core machine the latencies are set by CPU: a delivery waits in its worker's event
+ * loop behind the other nodes' work. Profiles (LILYNODE_BENCH_PROF=<dir> runs the workers with
+ * --cpu-prof; the dump's per-worker `clock` maps sample times to epoch phases) showed the CPU
+ * idle for most of the epoch and saturated for ~1 s from the match time (end of epoch + grace),
+ * when every node opened its sync streams, stepped the matcher and gossiped its heartbeat at
+ * the same instant; offers published in that second waited behind it (all of the p99). The
+ * per-node match delay (LilyNode matchSpreadMs, default 500 ms) spreads that burst; per-frame
+ * costs were cut in src/node/libp2p.ts (yamux window updates, noise decoder, ping interval).
+ * Under 1 % of the deliveries come through gossipsub's lazy IHAVE/IWANT path. Run it on a
+ * quiet machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
