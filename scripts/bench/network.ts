@@ -31,7 +31,7 @@
  * idle for most of the epoch and saturated for ~1 s from the match time (end of epoch + grace),
  * when every node opened its sync streams, stepped the matcher and gossiped its heartbeat at
  * the same instant; offers published in that second waited behind it (all of the p99). The
- * per-node match delay (LilyNode matchSpreadMs, default 500 ms) spreads that burst; per-frame
+ * per-node match delay (LilyNode matchSpreadMs, default min(1000 ms, a quarter epoch)) spreads that burst; per-frame
  * costs were cut in src/node/libp2p.ts (yamux window updates, noise decoder, ping interval).
  * Under 1 % of the deliveries come through gossipsub's lazy IHAVE/IWANT path. Run it on a
  * quiet machine.

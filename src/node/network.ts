@@ -95,7 +95,7 @@ export interface LilyNodeOptions {
   heartbeatSample?: number
   /**
    * Nodes reconcile and match an epoch at its match time plus a per-node delay in
-   * [0, matchSpreadMs) (see `matchDelay`; default DEFAULT_MATCH_SPREAD_MS, at most an eighth of
+   * [0, matchSpreadMs) (see `matchDelay`; default DEFAULT_MATCH_SPREAD_MS, at most a quarter of
    * the epoch; 0: all at the match time).
    */
   matchSpreadMs?: number
@@ -120,7 +120,7 @@ const TARGET_PEERS = 8
 const HEARTBEAT_SAMPLE = 8
 const MAX_HEARTBEAT_EPOCHS = 16
 /** Default of LilyNodeOptions.matchSpreadMs. */
-export const DEFAULT_MATCH_SPREAD_MS = 500
+export const DEFAULT_MATCH_SPREAD_MS = 1000
 const MAX_HEARTBEATS_PER_EPOCH = 4096
 
 export class LilyNode extends EventEmitter<LilyNodeEvents> {
@@ -850,7 +850,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
    * time on, and a node that matches later takes the frozen input of peers that matched.
    */
   matchDelay (epoch: bigint): number {
-    const spread = Math.min(this.opts.matchSpreadMs ?? DEFAULT_MATCH_SPREAD_MS, Math.floor(this.profile.epochMs / 8))
+    const spread = Math.min(this.opts.matchSpreadMs ?? DEFAULT_MATCH_SPREAD_MS, Math.floor(this.profile.epochMs / 4))
     if (!(spread > 0)) return 0
     const h = keccak(concatBytes(hexToBytes(this.address, 20), hexToBytes(`0x${epoch.toString(16).padStart(16, '0')}`, 8)))
     return (h[2] * 256 + h[3]) % Math.floor(spread)
