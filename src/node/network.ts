@@ -833,11 +833,20 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
    * by the others.
    */
   heartbeatDue (epoch: bigint): boolean {
+    if (this.everyNodeGossipsHeartbeats()) return true
+    const h = this.epochDraw(epoch)
+    return (h[0] * 256 + h[1]) % Math.ceil((this.peerByAddress.size + 1) / (this.opts.heartbeatSample ?? HEARTBEAT_SAMPLE)) === 0
+  }
+
+  /** Whether, by this node's estimate of the network size, every node gossips its heartbeat each epoch (see heartbeatDue). */
+  private everyNodeGossipsHeartbeats (): boolean {
     const sampleSize = this.opts.heartbeatSample ?? HEARTBEAT_SAMPLE
-    const known = this.peerByAddress.size + 1
-    if (sampleSize === 0 || known <= sampleSize * 2) return true
-    const h = keccak(concatBytes(hexToBytes(this.address, 20), hexToBytes(`0x${epoch.toString(16).padStart(16, '0')}`, 8)))
-    return (h[0] * 256 + h[1]) % Math.ceil(known / sampleSize) === 0
+    return sampleSize === 0 || this.peerByAddress.size + 1 <= sampleSize * 2
+  }
+
+  /** keccak(address ‖ uint64 epoch): this node's per-epoch draw for heartbeatDue and matchDelay, recomputable by anyone. */
+  private epochDraw (epoch: bigint): Uint8Array {
+    return keccak(concatBytes(hexToBytes(this.address, 20), hexToBytes(`0x${epoch.toString(16).padStart(16, '0')}`, 8)))
   }
 
   /**
@@ -852,7 +861,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   matchDelay (epoch: bigint): number {
     const spread = Math.min(this.opts.matchSpreadMs ?? DEFAULT_MATCH_SPREAD_MS, Math.floor(this.profile.epochMs / 4))
     if (!(spread > 0)) return 0
-    const h = keccak(concatBytes(hexToBytes(this.address, 20), hexToBytes(`0x${epoch.toString(16).padStart(16, '0')}`, 8)))
+    const h = this.epochDraw(epoch)
     return (h[2] * 256 + h[3]) % Math.floor(spread)
   }
 
@@ -900,8 +909,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   earlyConfirmable (epoch: bigint): boolean {
     const mine = this.roots.get(epoch)
     if (mine === undefined || this.head?.epoch !== epoch) return false
-    const sampleSize = this.opts.heartbeatSample ?? HEARTBEAT_SAMPLE
-    if (sampleSize !== 0 && this.peerByAddress.size + 1 > sampleSize * 2) return false
+    if (!this.everyNodeGossipsHeartbeats()) return false
     const seen = this.heartbeats.get(epoch)
     if (seen === undefined) return false
     const me = this.address.toLowerCase()
