@@ -504,7 +504,7 @@ export class Market {
       if (atP[u] >= 0) continue
       let best = bestOf.get(u)
       if (best === undefined || best.version !== version) {
-        best = this.bestMove(u, jobs, atP, atPrice, onOffer, version, altVer, altQ, altPr)
+        best = this.bestMove(u, jobs, atPrice, onOffer, version, altVer, altQ, altPr)
         bestOf.set(u, best)
       }
       const { found, bGain, bOwn, bP, bPrice, bJ, bQ, bQPrice } = best
@@ -541,7 +541,7 @@ export class Market {
   }
 
   /** The best move that adds unmatched job `u` in the current assignment (see `improve`). */
-  private bestMove (u: number, jobs: ReadonlyArray<OfferRecord<JobOffer>>, atP: Int32Array, atPrice: bigint[],
+  private bestMove (u: number, jobs: ReadonlyArray<OfferRecord<JobOffer>>, atPrice: bigint[],
     onOffer: Map<number, number[]>,
     version: number, altVer: Int32Array, altQ: Int32Array, altPr: bigint[]): BestMove {
     const o = jobs[u].offer
