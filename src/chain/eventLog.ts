@@ -47,6 +47,8 @@ export interface DealFacts {
 
 const CURSOR = 'cursor'
 const EVENT_PREFIX = 'ev:'
+/** dealId → where its DealOpened event is (block, transaction), written with the event. */
+const OPENED_PREFIX = 'opened:'
 const CLOSING = new Set(['DealCompleted', 'DealClaimed', 'DealTimedOut', 'DealResolved'])
 
 function eventKey (block: bigint, logIndex: number): string {
@@ -87,11 +89,26 @@ export class ChainEventLog implements CursorStore {
 
   /** Stores a batch's events and the cursor after it, atomically. Use as the follower's onEvents. */
   readonly record = async (batch: EventBatch): Promise<void> => {
-    const ops: Array<{ type: 'put', key: string, value: string }> = batch.events.map((e) => ({
-      type: 'put', key: eventKey(e.blockNumber, e.logIndex), value: JSON.stringify(toStored(e))
-    }))
+    const ops: Array<{ type: 'put', key: string, value: string }> = []
+    for (const e of batch.events) {
+      ops.push({ type: 'put', key: eventKey(e.blockNumber, e.logIndex), value: JSON.stringify(toStored(e)) })
+      if (e.eventName === 'DealOpened') {
+        ops.push({ type: 'put', key: `${OPENED_PREFIX}${e.args.dealId.toLowerCase()}`, value: JSON.stringify({ block: e.blockNumber.toString(), tx: e.transactionHash }) })
+      }
+    }
     ops.push({ type: 'put', key: CURSOR, value: JSON.stringify({ block: batch.toBlock.toString(), timestamp: batch.toBlockTimestamp.toString() }) })
     await this.db.batch(ops)
+  }
+
+  /**
+   * Where the deal's DealOpened event is, if the log has seen it (one read, whatever the
+   * log's size): the block and the transaction that opened it.
+   */
+  async openedIn (dealId: Hex): Promise<{ blockNumber: bigint, transactionHash: Hex } | undefined> {
+    const raw = await this.db.get(`${OPENED_PREFIX}${dealId.toLowerCase()}`)
+    if (raw === undefined) return undefined
+    const v = JSON.parse(raw) as { block: string, tx: Hex }
+    return { blockNumber: BigInt(v.block), transactionHash: v.tx }
   }
 
   /** Every stored event from block `sinceBlock` (default 0) on, in chain order. */

@@ -34,7 +34,7 @@ import { ChainEventLog, type StoredEvent, type StringStore } from '../chain/even
 import { EventFollower } from '../chain/follower.js'
 import type { ChainClients } from '../chain/client.js'
 import type { ChainFacts, OpenedFact } from '../matching/types.js'
-import { epochStart, type Profile } from '../protocol/profile.js'
+import { epochStart, escrowStartBlock, type Profile } from '../protocol/profile.js'
 import type { Hash } from '../protocol/types.js'
 import type { Logger } from './logger.js'
 
@@ -63,7 +63,7 @@ export interface ChainFactsOptions {
   client: ChainClients
   /** Where the event log lives (a sublevel of the node's database). */
   db: StringStore | ReturnType<Level<string, string>['sublevel']>
-  /** First block to read on a fresh log (default 0: the devnet; set the deployment block elsewhere). */
+  /** First block to read on a fresh log (default: the profile's `escrowBlock`, else 0). */
   fromBlock?: bigint
   /** Poll interval of the background follower (default min(500, epochMs / 2)). */
   pollMs?: number
@@ -98,7 +98,7 @@ export class ChainFactsSource {
     this.follower = new EventFollower({
       client: o.client,
       address: o.profile.escrow,
-      fromBlock: o.fromBlock ?? 0n,
+      fromBlock: o.fromBlock ?? escrowStartBlock(o.profile),
       cursorStore: this.log,
       confirmations: o.confirmations ?? 0,
       onEvents: async (b) => {
@@ -164,6 +164,11 @@ export class ChainFactsSource {
     const f = await this.window(lo, hi)
     if (f.opened.length + f.closed.length > 0) this.o.log.debug('chain facts', { epoch, cutoff: hi, opened: f.opened.map((o) => o.dealId), closed: f.closed })
     return f
+  }
+
+  /** Where the deal's DealOpened event is, if the log has seen it. */
+  async openedIn (dealId: Hash): Promise<{ blockNumber: bigint, transactionHash: Hash } | undefined> {
+    return await this.log.openedIn(dealId)
   }
 
   /** Every block with timestamp ≤ `cutoff` is in the log. */

@@ -205,6 +205,7 @@ export class Devnet {
       chainId: 31337,
       rpcUrl: this.rpcUrl,
       escrow: d.address,
+      escrowBlock: Number(d.blockNumber),
       requests: req.address,
       token: null,
       epochMs,

@@ -38,6 +38,12 @@ export interface Profile {
   rpcUrl: string
   /** The LilyEscrow contract; also the EIP-712 verifyingContract. */
   escrow: Address
+  /**
+   * The block the escrow was deployed in (`lilynode chain deploy` prints it). Nodes read the
+   * escrow's events from here on a fresh database; left out, from block 0 — fine on a devnet,
+   * but on Arbitrum One that is hundreds of millions of empty blocks to page through.
+   */
+  escrowBlock?: number
   /** ERC-20 settlement token, or null for native ETH. */
   token: Address | null
   /**
@@ -70,6 +76,11 @@ export const DEFAULT_LIMITS: Readonly<ProfileLimits> = Object.freeze({
   maxTransferBytes: 256 * 1024 * 1024
 })
 
+/** The first block whose escrow events a node reads on a fresh database. */
+export function escrowStartBlock (p: Profile): bigint {
+  return BigInt(p.escrowBlock ?? 0)
+}
+
 /** Inclusive bounds of each limit. */
 const LIMIT_BOUNDS: Readonly<Record<keyof ProfileLimits, readonly [number, number]>> = {
   maxMessageBytes: [1024, 1024 * 1024],
@@ -81,7 +92,7 @@ const LIMIT_BOUNDS: Readonly<Record<keyof ProfileLimits, readonly [number, numbe
   maxTransferBytes: [1024, 64 * 1024 * 1024 * 1024]
 }
 
-const PROFILE_KEYS = ['name', 'chainId', 'rpcUrl', 'escrow', 'token', 'requests', 'epochMs', 'graceMs', 'genesisMs',
+const PROFILE_KEYS = ['name', 'chainId', 'rpcUrl', 'escrow', 'escrowBlock', 'token', 'requests', 'epochMs', 'graceMs', 'genesisMs',
   'reserveEpochs', 'challengeWindowS', 'bootstrap', 'limits'] as const
 const REQUIRED_KEYS = new Set<string>(['name', 'chainId', 'rpcUrl', 'escrow', 'epochMs', 'genesisMs', 'bootstrap'])
 const DAY_MS = 86_400_000
@@ -183,6 +194,7 @@ export function parseProfile (json: unknown): Profile {
     p.requests = address('requests', json.requests)
     if (p.requests === p.escrow) throw bad('requests', 'must be the LilyRequests contract, not the escrow itself')
   }
+  if (json.escrowBlock !== undefined) p.escrowBlock = int('escrowBlock', json.escrowBlock, 0, Number.MAX_SAFE_INTEGER)
   if (json.challengeWindowS !== undefined) p.challengeWindowS = int('challengeWindowS', json.challengeWindowS, 1, 30 * 86_400)
   return p
 }

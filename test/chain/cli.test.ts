@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Address } from 'viem'
 import { identityFromPrivateKey, saveIdentity, createIdentity, KEY_FILE } from '../../src/protocol/identity.js'
-import { DEFAULT_LIMITS, serializeProfile, type Profile } from '../../src/protocol/profile.js'
+import { DEFAULT_LIMITS, parseProfile, serializeProfile, type Profile } from '../../src/protocol/profile.js'
 import { hexToBytes } from '../../src/protocol/hex.js'
 import { startAnvil, freePort, type Anvil } from '../../src/chain/anvil.js'
 import { isChainError } from '../../src/chain/errors.js'
@@ -50,8 +50,13 @@ describe('chain: CLI facade (lilynode chain …)', function () {
     assert.equal(r.token, null)
     assert.match(r.escrow, /^0x[0-9a-fA-F]{40}$/)
     escrow = r.escrow
+    // the block it reports is the deployment's: the profile's escrowBlock, where nodes start reading events
+    const res = await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getTransactionReceipt', params: [r.hash] }) })
+    const receipt = (await res.json() as { result: { blockNumber: string, contractAddress: string } }).result
+    assert.equal(r.blockNumber, BigInt(receipt.blockNumber))
+    assert.equal(receipt.contractAddress.toLowerCase(), escrow.toLowerCase())
     const p: Profile = {
-      name: 'cli-test', chainId: BigInt(anvil.chainId), rpcUrl: anvil.rpcUrl, escrow: escrow.toLowerCase() as Address, token: null,
+      name: 'cli-test', chainId: BigInt(anvil.chainId), rpcUrl: anvil.rpcUrl, escrow: escrow.toLowerCase() as Address, escrowBlock: Number(r.blockNumber), token: null,
       epochMs: 1000, graceMs: 250, genesisMs: 0, reserveEpochs: 3, bootstrap: [], limits: { ...DEFAULT_LIMITS }
     }
     profile = join(dir, 'profile.json')
@@ -91,6 +96,25 @@ describe('chain: CLI facade (lilynode chain …)', function () {
     assert.equal(r.amount, '77')
     assert.equal(r.escrowBalance, '77')
     assert.equal(r.escrow.toLowerCase(), escrow.toLowerCase())
+  })
+
+  it('deploy tells which profile fields to set (escrow, escrowBlock, token)', async () => {
+    const deploy = chainCommand.subcommands?.find((c) => c.name === 'deploy')
+    assert.ok(deploy?.run !== undefined)
+    let out = ''
+    const write = process.stdout.write.bind(process.stdout)
+    process.stdout.write = ((s: string) => { out += s; return true }) as typeof process.stdout.write
+    try {
+      await deploy.run({ positionals: [], flags: { rpc: anvil.rpcUrl, 'chain-id': String(anvil.chainId), key: keyFile, 'challenge-window': '3600', 'mediation-fee': '0', 'min-stake': '1000', 'mediator-timeout': '60', 'unstake-delay': '60' } }, new AbortController().signal)
+    } finally {
+      process.stdout.write = write
+    }
+    const m = /network profile: "escrow": "(0x[0-9a-fA-F]{40})", "escrowBlock": ([0-9]+), "token": null/.exec(out)
+    assert.ok(m !== null, out)
+    const fields = JSON.parse(`{${m[0].slice('network profile: '.length)}}`) as { escrow: string, escrowBlock: number }
+    const p = parseProfile({ name: 'from-deploy', chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, epochMs: 1000, genesisMs: 0, bootstrap: [], ...fields })
+    assert.equal(p.escrow, m[1].toLowerCase())
+    assert.equal(p.escrowBlock, Number(m[2]))
   })
 
   it('a wrong chain id is refused before anything is signed', async () => {

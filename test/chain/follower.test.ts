@@ -12,6 +12,7 @@ import { keccak256, toHex, type Hex } from 'viem'
 import type { Deal } from '../../src/protocol/types.js'
 import { EventFollower, type EventBatch } from '../../src/chain/follower.js'
 import { ChainEventLog } from '../../src/chain/eventLog.js'
+import { lilyEscrowAbi } from '../../src/chain/artifacts.js'
 import { openDeal } from '../../src/chain/openDeal.js'
 import { completeDeal } from '../../src/chain/complete.js'
 import { timeoutDeal } from '../../src/chain/timeout.js'
@@ -145,7 +146,7 @@ describe('chain: event follower and LevelDB event log', function () {
     }
   })
 
-  it('dealFactsUpTo: deals opened and closed in blocks up to a time', async () => {
+  it('dealFactsUpTo: deals opened and closed in blocks up to a time; openedIn: where each deal was opened', async () => {
     const db = new Level<string, string>(join(dir, 'facts'))
     try {
       const log = new ChainEventLog(db.sublevel<string, string>('chain', {}))
@@ -172,6 +173,15 @@ describe('chain: event follower and LevelDB event log', function () {
       await fx.increaseTime(5)
       await follower.catchUp()
       assert.equal((await log.dealFactsUpTo(t2)).complete, true)
+      // the index of DealOpened events answers where a deal was opened without a getLogs search
+      for (const d of [early, late]) {
+        const where = await log.openedIn(fx.dealId(d))
+        assert.ok(where !== undefined, 'every followed DealOpened is indexed')
+        const [ev] = await fx.admin.client.public.getContractEvents({ abi: lilyEscrowAbi, address: fx.escrow, eventName: 'DealOpened', args: { dealId: fx.dealId(d) }, fromBlock: 0n, strict: true })
+        assert.equal(where.transactionHash, ev.transactionHash)
+        assert.equal(where.blockNumber, ev.blockNumber)
+      }
+      assert.equal(await log.openedIn(keccak256(toHex('never opened'))), undefined)
       const since = await log.dealFactsUpTo(t2, { sinceBlock: at2.opened.find((o) => o.dealId === fx.dealId(late))?.blockNumber })
       assert.deepEqual(since.opened.map((o) => o.dealId), [fx.dealId(late)])
       assert.deepEqual(since.closed, [])

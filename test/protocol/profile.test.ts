@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ProtocolError } from '../../src/protocol/errors.js'
 import {
-  DEFAULT_LIMITS, domainOf, dhtProtocol, epochAt, epochEnd, epochMatchTime, epochStart, loadProfile, parseProfile,
+  DEFAULT_LIMITS, domainOf, dhtProtocol, epochAt, epochEnd, epochMatchTime, epochStart, escrowStartBlock, loadProfile, parseProfile,
   parseTopic, profileHash, protocolId, serializeProfile, topicName, type Profile
 } from '../../src/protocol/profile.js'
 
@@ -37,6 +37,8 @@ describe('protocol/profile', () => {
     assert.equal(p.reserveEpochs, 3)
     assert.deepEqual(p.limits, DEFAULT_LIMITS)
     assert.equal(p.challengeWindowS, undefined)
+    assert.equal(p.escrowBlock, undefined)
+    assert.equal(escrowStartBlock(p), 0n, 'without escrowBlock events are read from block 0')
   })
 
   it('takes every optional field', () => {
@@ -47,8 +49,11 @@ describe('protocol/profile', () => {
       graceMs: 100,
       reserveEpochs: 5,
       challengeWindowS: 3600,
+      escrowBlock: 123_456_789,
       limits: { maxEpochSkew: 4, maxMessageBytes: 8192 }
     })
+    assert.equal(p.escrowBlock, 123_456_789)
+    assert.equal(escrowStartBlock(p), 123_456_789n)
     assert.equal(p.chainId, 42161n)
     assert.equal(p.token, '0xaf88d065e77c8cc2239327c5edb3a432268e5831')
     assert.equal(p.challengeWindowS, 3600)
@@ -82,6 +87,9 @@ describe('protocol/profile', () => {
       ['genesisMs', { genesisMs: 1e20 }],
       ['reserveEpochs', { reserveEpochs: 0 }],
       ['challengeWindowS', { challengeWindowS: 0 }],
+      ['escrowBlock', { escrowBlock: -1 }],
+      ['escrowBlock', { escrowBlock: '12' }],
+      ['escrowBlock', { escrowBlock: 2 ** 53 }],
       ['bootstrap', { bootstrap: '/ip4/127.0.0.1/tcp/1' }],
       ['bootstrap[0]', { bootstrap: ['not a multiaddr'] }],
       ['bootstrap', { bootstrap: Array.from({ length: 65 }, () => '/ip4/127.0.0.1/tcp/1') }],
@@ -114,6 +122,7 @@ describe('protocol/profile', () => {
       parseProfile({ ...VALID, epochMs: 3000 }),
       parseProfile({ ...VALID, genesisMs: VALID.genesisMs + 1 }),
       parseProfile({ ...VALID, bootstrap: [] }),
+      parseProfile({ ...VALID, escrowBlock: 7 }),
       parseProfile({ ...VALID, limits: { maxEpochSkew: 3 } })
     ]
     const hashes = new Set([base, ...variants].map(profileHash))

@@ -73,7 +73,8 @@ const deployCommand: Command = {
       mediatorTimeout: parseAmount('mediator-timeout', stringFlag(args, 'mediator-timeout', true)),
       unstakeDelay: parseAmount('unstake-delay', stringFlag(args, 'unstake-delay', true))
     })
-    print(args, { ...r }, `LilyEscrow deployed at ${r.escrow} on chain ${r.chainId} (${r.token === null ? 'native ETH' : `token ${r.token}`}), tx ${r.hash}, ${r.gasUsed} gas`)
+    print(args, { ...r }, `LilyEscrow deployed at ${r.escrow} in block ${r.blockNumber} on chain ${r.chainId} (${r.token === null ? 'native ETH' : `token ${r.token}`}), tx ${r.hash}, ${r.gasUsed} gas\n` +
+      `network profile: "escrow": "${r.escrow}", "escrowBlock": ${r.blockNumber}, "token": ${r.token === null ? 'null' : `"${r.token}"`}`)
     return 0
   }
 }

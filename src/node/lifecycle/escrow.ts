@@ -57,7 +57,15 @@ export type KnownAcceptances = (dealId: Hash) => { creator?: Signature, provider
  * (the gossiped acceptances), and answers undefined when it cannot — callers then reach the
  * party by address (NetworkPort.peerOf) instead of by signature.
  */
-export function escrowPort (client: ChainClients, escrow: Address, hasher: DomainHasher, known: KnownAcceptances = () => ({})): EscrowPort {
+/** Where to look for a deal's DealOpened event. */
+export interface OpenedLookup {
+  /** The block and transaction of the deal's DealOpened event, when this node's event log has it. */
+  openedIn?: (dealId: Hash) => Promise<{ blockNumber: bigint, transactionHash: Hash } | undefined>
+  /** First block a getLogs search for it reads (the escrow's deployment block; default 0). */
+  fromBlock?: bigint
+}
+
+export function escrowPort (client: ChainClients, escrow: Address, hasher: DomainHasher, known: KnownAcceptances = () => ({}), lookup: OpenedLookup = {}): EscrowPort {
   const account = client.account?.address.toLowerCase() as Address | undefined
   if (account === undefined) throw new TypeError('escrowPort needs a signing client')
   let params: EscrowParams | undefined
@@ -73,11 +81,14 @@ export function escrowPort (client: ChainClients, escrow: Address, hasher: Domai
 
   /** The parties' signatures over a deal, from the calldata of the transaction that opened it. */
   async function openingSignatures (dealId: Hash): Promise<{ sigCreator: Signature, sigProvider: Signature } | undefined> {
-    const logs = await read('getLogs', async () => await client.public.getContractEvents({
-      abi: lilyEscrowAbi, address: escrow, eventName: 'DealOpened', args: { dealId }, fromBlock: 0n, strict: true
-    }))
-    for (const log of logs) {
-      const t = await read('getTransaction', async () => await client.public.getTransaction({ hash: log.transactionHash }))
+    const indexed = await lookup.openedIn?.(dealId)
+    const txs = indexed !== undefined
+      ? [indexed.transactionHash]
+      : (await read('getLogs', async () => await client.public.getContractEvents({
+          abi: lilyEscrowAbi, address: escrow, eventName: 'DealOpened', args: { dealId }, fromBlock: lookup.fromBlock ?? 0n, strict: true
+        }))).map((log) => log.transactionHash)
+    for (const hash of txs) {
+      const t = await read('getTransaction', async () => await client.public.getTransaction({ hash }))
       try {
         const call = decodeFunctionData({ abi: lilyEscrowAbi, data: t.input })
         if (call.functionName === 'openDeal') return complete(dealId, call.args[1], call.args[2])

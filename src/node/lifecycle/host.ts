@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createChainClients, type ChainClients } from '../../chain/client.js'
 import { loadOrCreateIdentity, type Identity } from '../../protocol/identity.js'
-import type { Profile } from '../../protocol/profile.js'
+import { escrowStartBlock, type Profile } from '../../protocol/profile.js'
 import { ChainFactsSource } from '../chainFacts.js'
 import { createLogger, type Logger } from '../logger.js'
 import { LilyNode } from '../network.js'
@@ -81,7 +81,11 @@ export class RoleHost {
       facts.start()
       setFacts(facts)
       const net = networkPort(node)
-      const escrow = escrowPort(chain, o.profile.escrow, node.hasher, (dealId) => node.getAcceptances(dealId))
+      const opened = facts
+      const escrow = escrowPort(chain, o.profile.escrow, node.hasher, (dealId) => node.getAcceptances(dealId), {
+        openedIn: async (dealId) => await opened.openedIn(dealId),
+        fromBlock: escrowStartBlock(o.profile)
+      })
       const deals = new DealStore(node.store.sublevel('deals'), join(o.dataDir, 'blobs'))
       return new RoleHost(o.profile, identity, node, net, chain, escrow, deals, node.store.sublevel('lifecycle'), log, facts)
     } catch (e) {

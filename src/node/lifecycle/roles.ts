@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join, resolve as resolvePath } from 'node:path'
 import { exampleModulesDir, loadModule } from '../../executor/modules.js'
-import { loadProfile, type Profile } from '../../protocol/profile.js'
+import { escrowStartBlock, loadProfile, type Profile } from '../../protocol/profile.js'
 import type { InputValue, JobInputs, ModuleSpec } from '../../protocol/module.js'
 import type { Address, Hash, Prices } from '../../protocol/types.js'
 import { createLogger } from '../logger.js'
@@ -162,7 +162,8 @@ export async function runMediator (o: MediatorRunOptions, signal: AbortSignal, o
       meta: host.meta,
       log,
       stake: o.stake,
-      maxTransferBytes: host.maxTransferBytes
+      maxTransferBytes: host.maxTransferBytes,
+      fromBlock: escrowStartBlock(o.profile)
     })
     role.onEvent = (e) => out({ event: 'mediation', ...e })
     await role.start()

@@ -105,6 +105,22 @@ describe('node: chain facts for the matcher', function () {
     assert.equal((await late.facts(first - 1n)).opened.length, 0)
   })
 
+  it("a fresh log starts at the profile's escrowBlock, and indexes where each deal opened", async () => {
+    const before = fx.makeDeal()
+    await openDeal(fx.provider.client, { escrow: fx.escrow, deal: before, sigCreator: signDeal(fx.hasher, before, fx.creator.key) })
+    const start = await fx.admin.client.public.getBlockNumber() + 1n
+    const after = fx.makeDeal()
+    await openDeal(fx.provider.client, { escrow: fx.escrow, deal: after, sigCreator: signDeal(fx.hasher, after, fx.creator.key) })
+    const t = await blockTime()
+    const s = await source('from-escrow-block', { profile: { ...profile, escrowBlock: Number(start) } })
+    const opened: string[] = []
+    for (let e = t - 8n; e <= t + 3n; e++) opened.push(...(await s.facts(e)).opened.map((o) => o.dealId))
+    assert.deepEqual(opened, [fx.dealId(after).toLowerCase()], 'only the deal opened from escrowBlock on')
+    assert.equal(await s.openedIn(fx.dealId(before)), undefined, 'blocks before escrowBlock are never read')
+    const where = await s.openedIn(fx.dealId(after))
+    assert.ok(where !== undefined && where.blockNumber >= start)
+  })
+
   it('deferred: a node that asks before the source is attached waits for it; one stopped first gets an error', async () => {
     const d = new DeferredChainFacts()
     const epoch = BigInt(Math.floor(Date.now() / 1000)) - 1n
