@@ -111,6 +111,8 @@ export class RequestRelay {
   private readonly controller = new AbortController()
   private loop: Promise<void> | undefined
   private readonly pollMs: number
+  /** Ids of the requests not yet in a final state (read from the store once, at start). */
+  private readonly unfinished = new Set<bigint>()
 
   constructor (private readonly o: RequestRelayOptions) {
     this.pollMs = o.pollMs ?? 1000
@@ -121,6 +123,10 @@ export class RequestRelay {
     if (await this.o.meta.get(CURSOR_KEY) === undefined) {
       const from = this.o.fromBlock ?? await this.o.chain.public.getBlockNumber()
       await this.o.meta.put(CURSOR_KEY, (from - 1n).toString())
+    }
+    for await (const v of this.o.meta.values({ gte: RECORD_PREFIX, lt: `${RECORD_PREFIX}~` })) {
+      const r = fromJson<RelayRecord>(v)
+      if (!FINAL.has(r.state)) this.unfinished.add(r.requestId)
     }
     const signal = this.controller.signal
     this.loop = (async () => {
@@ -141,13 +147,15 @@ export class RequestRelay {
     this.loop = undefined
   }
 
-  /** One pass: new JobRequested events, then one step for every unfinished request. */
+  /** One pass: new JobRequested events, then one step for every unfinished request (finished ones are not read again). */
   async tick (): Promise<void> {
     await this.follow()
-    for await (const v of this.o.meta.values({ gte: RECORD_PREFIX, lt: `${RECORD_PREFIX}~` })) {
+    for (const id of [...this.unfinished].sort((a, b) => a < b ? -1 : a > b ? 1 : 0)) {
       this.controller.signal.throwIfAborted()
+      const v = await this.o.meta.get(recordKey(id))
+      if (v === undefined) { this.unfinished.delete(id); continue }
       const r = fromJson<RelayRecord>(v)
-      if (FINAL.has(r.state)) continue
+      if (FINAL.has(r.state)) { this.unfinished.delete(id); continue }
       try {
         await this.step(r)
       } catch (e) {
@@ -176,6 +184,8 @@ export class RequestRelay {
   private async save (r: RelayRecord, event?: Omit<RelayEvent, 'requestId' | 'state' | 'at'>): Promise<void> {
     const prev = await this.o.meta.get(recordKey(r.requestId))
     await this.o.meta.put(recordKey(r.requestId), toJson(r))
+    if (FINAL.has(r.state)) this.unfinished.delete(r.requestId)
+    else this.unfinished.add(r.requestId)
     const changed = prev === undefined || fromJson<RelayRecord>(prev).state !== r.state
     if (changed || event !== undefined) this.o.onEvent?.({ requestId: r.requestId, state: r.state, at: Date.now(), ...(event ?? {}), ...(r.note !== undefined && event?.message === undefined ? { message: r.note } : {}) })
   }
