@@ -18,6 +18,7 @@ import { domainOf, epochAt, epochEnd, epochMatchTime, profileHash, topicName, ty
 import type { Address, Deal, Hash, JobOffer, Party, ResourceOffer, Signature } from '../protocol/types.js'
 import { decodeState, encodeState, initialState, jobPrice, offerSetDigest, step, stateRoot } from '../matching/index.js'
 import type { ChainFacts, MatcherConfig, MatcherState } from '../matching/types.js'
+import { heartbeatsConfirmEarly } from './earlyConfirm.js'
 import { GossipRefusal, NodeError } from './errors.js'
 import { actionOf, GOSSIP_CODES, GossipMetrics, PeerPolicing, toValidatorResult, type PolicingOptions } from './gossip.js'
 import { connectedPeers, createNodeLibp2p, DISCONNECT_SCORE, GossipConfigError, gossipScore, type GossipTuning, type NodeLibp2p } from './libp2p.js'
@@ -904,7 +905,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
    * of the previous epoch and not yet of this one, so even if every missing one disagreed we
    * would stay the majority at the timed point; and every counterparty of our matches in the
    * epoch has reported our root (it derived the same deals, so it signs the same ones). Any
-   * other case takes the timed path (collectRoots, majority, resync) unchanged.
+   * other case takes the timed path (collectRoots, majority, resync) unchanged. The heartbeat
+   * rule itself is `heartbeatsConfirmEarly` (earlyConfirm.ts).
    */
   earlyConfirmable (epoch: bigint): boolean {
     const mine = this.roots.get(epoch)
@@ -912,24 +914,13 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     if (!this.everyNodeGossipsHeartbeats()) return false
     const seen = this.heartbeats.get(epoch)
     if (seen === undefined) return false
-    const me = this.address.toLowerCase()
-    const roots = new Map<string, Hash>()
-    for (const [addr, hb] of seen) roots.set(addr.toLowerCase(), hb.root)
-    let agree = 1
-    for (const [addr, root] of roots) {
-      if (addr === me) continue
-      if (root !== mine) return false
-      agree++
-    }
-    if (agree < 3) return false
-    let missing = 0
-    for (const addr of this.heartbeats.get(epoch - 1n)?.keys() ?? []) {
-      const a = addr.toLowerCase()
-      if (a !== me && !roots.has(a)) missing++
-    }
-    if (agree <= missing) return false
-    for (const c of this.counterparties.get(epoch) ?? []) if (roots.get(c) !== mine) return false
-    return true
+    return heartbeatsConfirmEarly({
+      me: this.address,
+      mine,
+      seen: [...seen].map(([addr, hb]) => [addr, hb.root] as const),
+      previous: this.heartbeats.get(epoch - 1n)?.keys() ?? [],
+      counterparties: this.counterparties.get(epoch) ?? []
+    })
   }
 
   /** Sleeps `ms` unless `wakeLoop` is called first. */
