@@ -44,6 +44,21 @@ describe('chain: CLI facade (lilynode chain …)', function () {
 
   const conn = (): { rpcUrl: string, chainId: bigint, keyFile: string } => ({ rpcUrl: anvil.rpcUrl, chainId: BigInt(anvil.chainId), keyFile })
 
+  /** Runs `lilynode chain <name>` with already-parsed flags; returns what it printed. */
+  async function runChainCommand (name: string, flags: Record<string, string | boolean>): Promise<string> {
+    const cmd = chainCommand.subcommands?.find((c) => c.name === name)
+    assert.ok(cmd?.run !== undefined)
+    let out = ''
+    const write = process.stdout.write.bind(process.stdout)
+    process.stdout.write = ((s: string) => { out += s; return true }) as typeof process.stdout.write
+    try {
+      await cmd.run({ positionals: [], flags }, new AbortController().signal)
+    } finally {
+      process.stdout.write = write
+    }
+    return out
+  }
+
   it('deploys an ETH escrow with a key file', async () => {
     const r = await chainDeploy({ ...conn(), minStake: 1000n })
     assert.equal(r.chainId, anvil.chainId)
@@ -82,16 +97,7 @@ describe('chain: CLI facade (lilynode chain …)', function () {
   })
 
   it('the command prints one JSON object with --json', async () => {
-    const deposit = chainCommand.subcommands?.find((c) => c.name === 'deposit')
-    assert.ok(deposit?.run !== undefined)
-    let out = ''
-    const write = process.stdout.write.bind(process.stdout)
-    process.stdout.write = ((s: string) => { out += s; return true }) as typeof process.stdout.write
-    try {
-      await deposit.run({ positionals: [], flags: { profile, key: keyFile, amount: '77', json: true } }, new AbortController().signal)
-    } finally {
-      process.stdout.write = write
-    }
+    const out = await runChainCommand('deposit', { profile, key: keyFile, amount: '77', json: true })
     const r = JSON.parse(out) as { amount: string, escrowBalance: string, escrow: string }
     assert.equal(r.amount, '77')
     assert.equal(r.escrowBalance, '77')
@@ -99,16 +105,7 @@ describe('chain: CLI facade (lilynode chain …)', function () {
   })
 
   it('deploy tells which profile fields to set (escrow, escrowBlock, token)', async () => {
-    const deploy = chainCommand.subcommands?.find((c) => c.name === 'deploy')
-    assert.ok(deploy?.run !== undefined)
-    let out = ''
-    const write = process.stdout.write.bind(process.stdout)
-    process.stdout.write = ((s: string) => { out += s; return true }) as typeof process.stdout.write
-    try {
-      await deploy.run({ positionals: [], flags: { rpc: anvil.rpcUrl, 'chain-id': String(anvil.chainId), key: keyFile, 'challenge-window': '3600', 'mediation-fee': '0', 'min-stake': '1000', 'mediator-timeout': '60', 'unstake-delay': '60' } }, new AbortController().signal)
-    } finally {
-      process.stdout.write = write
-    }
+    const out = await runChainCommand('deploy', { rpc: anvil.rpcUrl, 'chain-id': String(anvil.chainId), key: keyFile, 'challenge-window': '3600', 'mediation-fee': '0', 'min-stake': '1000', 'mediator-timeout': '60', 'unstake-delay': '60' })
     const m = /network profile: "escrow": "(0x[0-9a-fA-F]{40})", "escrowBlock": ([0-9]+), "token": null/.exec(out)
     assert.ok(m !== null, out)
     const fields = JSON.parse(`{${m[0].slice('network profile: '.length)}}`) as { escrow: string, escrowBlock: number }
