@@ -111,7 +111,12 @@ export interface EpochRecord {
   inputIds: Hash[]
 }
 
-interface StoredMatch extends OwnMatch { signed: boolean }
+/**
+ * `deferred`: matched in an epoch that no other node confirmed (no peer reported a root for it:
+ * a node replaying missed epochs before it reaches anyone). Signed at the next epoch a peer
+ * confirms, if the agreed state still holds its reservation; never signed otherwise.
+ */
+interface StoredMatch extends OwnMatch { signed: boolean, deferred?: boolean }
 interface StoredAcceptance { dealId: Hash, party: Party, signature: Signature, wire: string }
 
 const HEAD_KEY = 'head'
@@ -153,6 +158,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   /** Ends the epoch loop's current wait early (a heartbeat made an early confirmation possible). */
   private wakeLoop?: () => void
   private participating = false
+  /** Whether stored matches may wait for a peer-confirmed epoch (true at start: a previous run may have left some). */
+  private deferredMayExist = true
   private readonly heartbeats = new Map<bigint, Map<Address, { root: Hash, digest: Hash, peer: string }>>()
   private readonly acceptances = new Map<Hash, { deal: Deal, creator?: Signature, provider?: Signature }>()
   private readonly pendingAcceptances = new Set<string>()
@@ -969,7 +976,46 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       this.log.info('state root in the minority; resyncing', { epoch, mine, majority: maj.root, count: maj.count, total: maj.total })
       await (this._sync as SyncService).resync(epoch, maj.root, maj.peers, signal)
     }
-    await this.signOwnMatches((m) => m.epoch === epoch)
+    if (!this.peerConfirmed(epoch)) {
+      // nobody else has reported this epoch (a restart replaying epochs before any peer is
+      // reached): what it matched may not be what the network matched, and a signed deal would
+      // block the right one for the job (one deal per job offer). Sign later, if still agreed.
+      const ops: StoreOp[] = []
+      for await (const [k, m] of this.store.entries<StoredMatch>(Bucket.matches)) {
+        if (m.epoch === epoch && !m.signed && m.deferred !== true) ops.push({ type: 'put', bucket: Bucket.matches, key: k, value: { ...m, deferred: true } satisfies StoredMatch })
+      }
+      if (ops.length > 0) {
+        await this.store.batch(ops)
+        this.deferredMayExist = true
+        this.log.info('no peer has confirmed the epoch; its deals wait for a confirmed epoch before they are signed', { epoch, deals: ops.length })
+      }
+      return
+    }
+    let held: Set<string> | undefined
+    if (this.deferredMayExist) {
+      held = await this.heldReservations(epoch)
+      this.deferredMayExist = false
+    }
+    const nowS = BigInt(Math.floor(Date.now() / 1000))
+    await this.signOwnMatches((m) => m.epoch === epoch ||
+      (held !== undefined && m.deferred === true && m.deal.openBy >= nowS && held.has(`${m.jobId}:${m.resourceId}:${m.epoch}`)))
+  }
+
+  /** Whether another node reported the same root for `epoch` as this node (heartbeat or direct answer). */
+  private peerConfirmed (epoch: bigint): boolean {
+    const mine = this.roots.get(epoch)
+    if (mine === undefined) return false
+    const me = this.address.toLowerCase()
+    for (const [addr, hb] of this.heartbeats.get(epoch) ?? []) {
+      if (addr.toLowerCase() !== me && hb.root === mine) return true
+    }
+    return false
+  }
+
+  /** `jobId:resourceId:matchEpoch` of every reservation in the state of `epoch`. */
+  private async heldReservations (epoch: bigint): Promise<Set<string>> {
+    const state = await this.stateAt(epoch)
+    return new Set((state?.reserved ?? []).map((r) => `${r.jobId}:${r.resourceId}:${r.matchEpoch}`))
   }
 
   /** Signs (once per job offer) the stored, unsigned matches that `which` selects. */
