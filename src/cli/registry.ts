@@ -8,12 +8,14 @@ import { mediatorCommand } from './commands/mediator.js'
 import { providerCommand } from './commands/provider.js'
 import { queryCommand } from './commands/query.js'
 import { requestCommand } from './commands/request.js'
+import { resumeCommand } from './commands/resume.js'
 import { runCommand } from './commands/run.js'
 
 export const commands: Command[] = [
   bootstrapCommand,
   providerCommand,
   runCommand,
+  resumeCommand,
   creatorCommand,
   requestCommand,
   mediatorCommand,

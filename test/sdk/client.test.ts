@@ -119,6 +119,12 @@ describe('sdk: LilyClient runs real jobs, queries and moves escrow funds', funct
     assert.equal(await closedBy(net(), rb.dealId), 'DealCompleted')
   })
 
+  it('has no unfinished deal once its jobs are settled, and refuses to resume a deal it does not hold', async () => {
+    assert.deepEqual(await c().unfinished(), [])
+    const e = await rejectsWith(c().resume(`0x${'ab'.repeat(32)}`).result, 'SDK_UNKNOWN_DEAL')
+    assert.match(e.message, /unfinished\(\) lists them/)
+  })
+
   it('queries its own node and the bootstrap, and deposits, withdraws and reads balances (the CLI agrees)', async () => {
     const epoch = await c().query('epoch')
     assert.equal(epoch.network, 'devnet')

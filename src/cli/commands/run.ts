@@ -33,13 +33,18 @@ export const runCommand: Command = {
     const timeoutS = parseCount('timeout', stringFlag(args, 'timeout', true))
     const outDir = stringFlag(args, 'out')
     const print = creatorPrinter(boolFlag(args, 'json'))
+    const dataDir = stringFlag(args, 'data-dir', true)
     const client = await LilyClient.connect({
       profile,
-      dataDir: stringFlag(args, 'data-dir', true),
+      dataDir,
       ...(listFlag(args, 'listen').length > 0 ? { listen: listFlag(args, 'listen') } : {}),
       signal
     })
     try {
+      const left = await client.unfinished()
+      if (left.length > 0) {
+        process.stderr.write(`note: ${left.length} deal${left.length > 1 ? 's' : ''} of an earlier run in ${dataDir} did not settle; 'lilynode resume --profile <profile.json> --data-dir ${dataDir}' settles ${left.length > 1 ? 'them' : 'it'}\n`)
+      }
       const job = client.run(spec, inputs, { maxPrice, collateral, timeoutS, signal, ...(outDir !== undefined ? { outDir } : {}) })
       for await (const e of job) print(e)
       const r = await job.result

@@ -91,7 +91,7 @@ export interface CreatorOptions {
 
 export class CreatorError extends Error {
   override readonly name = 'CreatorError'
-  constructor (readonly code: 'CREATOR_NO_MATCH' | 'CREATOR_FAILED' | 'CREATOR_BAD_RESULT', message: string) { super(message) }
+  constructor (readonly code: 'CREATOR_NO_MATCH' | 'CREATOR_FAILED' | 'CREATOR_BAD_RESULT' | 'CREATOR_UNKNOWN_DEAL' | 'CREATOR_BUSY', message: string) { super(message) }
 }
 
 /** How many times a job is offered when its matches are not opened in time. */
@@ -102,6 +102,8 @@ interface AcceptanceBlob { resultHash: Hash, signature: Signature }
 export class CreatorRole {
   private readonly pollMs: number
   private readonly kicks = new Kicks()
+  /** Deals a `drive` loop of this process follows now. */
+  private readonly driving = new Set<Hash>()
 
   constructor (private readonly o: CreatorOptions) {
     this.pollMs = o.pollMs ?? 500
@@ -244,7 +246,8 @@ export class CreatorRole {
         deal: a.deal,
         jobOffer: offer,
         ...(acc.creator !== undefined ? { sigCreator: acc.creator } : {}),
-        ...(acc.provider !== undefined ? { sigProvider: acc.provider } : {})
+        ...(acc.provider !== undefined ? { sigProvider: acc.provider } : {}),
+        ...(job.outDir !== undefined ? { outDir: job.outDir } : {})
       })
       emit('matched', { dealId: a.dealId, provider: a.deal.provider, price: a.deal.price, collateral: a.deal.collateral })
       return await this.drive(a.dealId, signal, emit, job.outDir)
@@ -299,8 +302,42 @@ export class CreatorRole {
     await pushBlob(net.libp2p, net.profile, target, r.dealId, 'acceptance', new TextEncoder().encode(JSON.stringify(blob)), { maxBytes: maxTransferBytes })
   }
 
-  /** The main loop of one deal: one step per tick, from what the store and the chain say. */
+  /**
+   * This node's own deals that have not settled and that no loop of this process follows: what
+   * a run that stopped or crashed left behind (its deal may still need the result checked, the
+   * acceptance sent, a challenge, or the timeout refund taken). Oldest first.
+   */
+  async unfinished (): Promise<DealRecord[]> {
+    const me = this.o.net.address.toLowerCase()
+    const left = (await this.o.store.active('creator')).filter((r) => r.deal.creator.toLowerCase() === me && !this.driving.has(r.dealId))
+    return left.sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  /** Follows one of `unfinished()` to settlement, from its stored state, reporting each stage as `run` does. */
+  async resume (dealId: Hash, signal: AbortSignal, onEvent: (e: CreatorEvent) => void): Promise<DealRecord> {
+    const r = await this.o.store.get(dealId)
+    if (r === undefined || r.role !== 'creator' || r.deal.creator.toLowerCase() !== this.o.net.address.toLowerCase()) {
+      throw new CreatorError('CREATOR_UNKNOWN_DEAL', `no deal ${dealId} of this creator in its store; unfinished() lists the ones to resume`)
+    }
+    const t0 = Date.now()
+    return await this.drive(dealId, signal, (stage, extra = {}) => {
+      const at = Date.now()
+      onEvent({ stage, at, elapsedMs: at - t0, ...extra })
+    }, r.outDir)
+  }
+
+  /** The main loop of one deal (one at a time per deal): one step per tick, from what the store and the chain say. */
   async drive (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string): Promise<DealRecord> {
+    if (this.driving.has(dealId)) throw new CreatorError('CREATOR_BUSY', `deal ${dealId} is already followed by this node`)
+    this.driving.add(dealId)
+    try {
+      return await this.driveLoop(dealId, signal, emit, outDir)
+    } finally {
+      this.driving.delete(dealId)
+    }
+  }
+
+  private async driveLoop (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string): Promise<DealRecord> {
     const { store, escrow, log, executor, net } = this.o
     let runningEmitted = false
     let sentAcceptanceAt = 0

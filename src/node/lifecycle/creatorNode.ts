@@ -2,7 +2,8 @@
  * `lilynode creator`: a long-running creator node. One RoleHost and one CreatorRole whose
  * `transfer` service serves every deal in the node's store; with a LilyRequests companion
  * (`--requests` or the profile's `requests`) it also relays on-chain job requests
- * (requestRelay.ts) until the signal aborts.
+ * (requestRelay.ts) until the signal aborts. Deals of its own that it left unsettled when it
+ * last stopped are followed to settlement again at start.
  */
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -67,6 +68,7 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
   const host = await RoleHost.start({ profile: o.profile, dataDir: o.dataDir, listen: o.listen, log })
   let relay: RequestRelay | undefined
   let api: ApiServer | undefined
+  const resuming: Array<Promise<void>> = []
   try {
     const pollMs = o.pollMs ?? Math.min(1000, Math.max(250, Math.floor(o.profile.epochMs / 4)))
     // one ledger behind every transaction this node sends (the API's /metrics reports it)
@@ -82,6 +84,14 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
       pollMs
     })
     await host.serve(role.transferService())
+    // deals this node left unsettled when it last stopped: follow each to settlement again
+    for (const r of await role.unfinished()) {
+      out({ event: 'resuming', dealId: r.dealId, state: r.state })
+      resuming.push(role.resume(r.dealId, signal, (e) => out({ event: 'deal', state: e.stage, ...e })).then(
+        (done) => out({ event: 'resumed', dealId: done.dealId, state: done.state }),
+        (e: unknown) => { if (!signal.aborted) log.warn('a resumed deal stopped', { dealId: r.dealId, error: e instanceof Error ? e.message : String(e) }) }
+      ))
+    }
     if (requests !== undefined) {
       relay = new RequestRelay({
         node: host.node,
@@ -126,6 +136,7 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
   } finally {
     await api?.stop()
     await relay?.stop()
+    await Promise.allSettled(resuming)
     await host.stop()
   }
 }

@@ -109,6 +109,8 @@ export interface DealRecord {
   settleTx?: Hash
   /** Last error, for humans. */
   error?: string
+  /** Creator: the folder the job's outputs go to, so a deal resumed after a restart writes them there too. */
+  outDir?: string
   /** How many times the current step was tried (reset on each move). */
   attempts: number
   createdAt: number

@@ -3,8 +3,9 @@
  * RoleHost — libp2p, gossip, matcher, chain client, deal store, `transfer` server — and one
  * CreatorRole), and the client then runs jobs on the network (`run`, several at once), asks
  * nodes about their state (`query`) and moves escrow funds (`balance`, `deposit`,
- * `withdraw`). `lilynode run`, `query` and `chain deposit|withdraw|balance` are built on
- * this class, so the CLI and the SDK never disagree.
+ * `withdraw`), and settles deals an earlier client left unsettled (`unfinished`, `resume`).
+ * `lilynode run`, `resume`, `query` and `chain deposit|withdraw|balance` are built on this
+ * class, so the CLI and the SDK never disagree.
  *
  *   await using client = await LilyClient.connect({ profile: '.devnet/profile.json', dataDir: '.devnet/creator-1' })
  *   const job = client.run('cowsay:v0.0.4', { Message: 'moo' })
@@ -19,7 +20,7 @@ import { createLogger, type Logger } from '../logger.js'
 import { queryNode, QUERY_KINDS, type QueryKind, type QueryPage } from '../query.js'
 import { executorPort } from '../lifecycle/adapters.js'
 import { CreatorError, CreatorRole, type CreatorEvent } from '../lifecycle/creator.js'
-import type { DealRecord } from '../lifecycle/deals.js'
+import type { DealRecord, DealState } from '../lifecycle/deals.js'
 import { RoleHost } from '../lifecycle/host.js'
 import { creatorExitCode } from '../lifecycle/output.js'
 import type { ExecutorPort } from '../lifecycle/ports.js'
@@ -90,6 +91,21 @@ export type QueryAnswer<K extends QueryKind> = K extends 'epoch' ? EpochInfo : Q
 
 /** A module: `name:version` (from the modules folder), a path to a module.json (or its folder), or a ModuleSpec. */
 export type ModuleRef = string | ModuleSpec
+
+/** A deal an earlier run from this data dir left unsettled (see `LilyClient.unfinished`). */
+export interface UnfinishedDeal {
+  dealId: Hash
+  /** Where the stored deal stands (matched, agreed, opened, running, result, accepted, challenged, …). */
+  state: DealState
+  provider: Address
+  price: bigint
+  collateral: bigint
+  /** Unix ms the deal was recorded and last moved. */
+  createdAt: number
+  updatedAt: number
+  /** The folder its outputs go to, when the run that made it asked for one. */
+  outDir?: string
+}
 
 export const DEFAULT_MAX_PRICE = 10n ** 15n
 export const DEFAULT_COLLATERAL = 10n ** 14n
@@ -260,17 +276,8 @@ export class LilyClient implements AsyncDisposable {
     if (o.outDir !== undefined && (typeof o.outDir !== 'string' || o.outDir === '')) throw new LilyError('SDK_BAD_OPTION', 'outDir must be a folder path')
     if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
 
-    const signal = o.signal !== undefined ? AbortSignal.any([o.signal, this.controller.signal]) : this.controller.signal
-    signal.throwIfAborted()
     const id = this.nextJob++
-    const events: JobEvent[] = []
-    const onEvent = (ce: CreatorEvent): void => {
-      const e = toJobEvent(ce)
-      events.push(e)
-      if (e.stage === 'opened' || e.stage === 'refunded' || e.stage === 'paid') this.reserved.delete(id)
-      emit(e)
-    }
-    const work = (async (): Promise<DealRecord> => {
+    return await this.follow(o.signal, emit, o.outDir, async (signal, onEvent) => {
       try {
         await this.fund(id, maxPrice)
         return await this.role.run({
@@ -282,23 +289,71 @@ export class LilyClient implements AsyncDisposable {
           ...(o.resources !== undefined ? { resources: o.resources } : {}),
           ...(lifetime !== undefined ? { lifetimeEpochs: lifetime } : {}),
           ...(o.outDir !== undefined ? { outDir: o.outDir } : {})
-        }, signal, onEvent)
+        }, signal, (e) => {
+          if (e.stage === 'opened' || e.stage === 'refunded' || e.stage === 'paid') this.reserved.delete(id)
+          onEvent(e)
+        })
       } finally {
         this.reserved.delete(id)
       }
-    })()
-    this.jobs.add(work)
-    void work.catch(() => undefined).finally(() => this.jobs.delete(work))
+    })
+  }
+
+  /**
+   * Deals that earlier runs from this data dir left unsettled (the run was stopped or crashed
+   * before its deal closed). Each may still need its result checked and accepted, a challenge,
+   * or the timeout refund: `resume` takes it there. Oldest first.
+   */
+  async unfinished (): Promise<UnfinishedDeal[]> {
+    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    return (await this.role.unfinished()).map((r) => ({
+      dealId: r.dealId,
+      state: r.state,
+      provider: r.deal.provider,
+      price: r.deal.price,
+      collateral: r.deal.collateral,
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+      ...(r.outDir !== undefined ? { outDir: r.outDir } : {})
+    }))
+  }
+
+  /**
+   * Follows an unsettled deal (one of `unfinished()`) to settlement from where it stands, with
+   * the same events and result as `run`; its outputs go where its run asked.
+   */
+  resume (dealId: Hash, options: { signal?: AbortSignal } = {}): LilyJob {
+    return new LilyJob(async (emit) => {
+      if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+      const known = (await this.role.unfinished()).find((r) => r.dealId === dealId)
+      if (known === undefined) throw new LilyError('SDK_UNKNOWN_DEAL', `${String(dealId).slice(0, 80)} is not an unsettled deal of this data dir (or it is already followed); unfinished() lists them`)
+      return await this.follow(options.signal, emit, known.outDir, async (signal, onEvent) => await this.role.resume(dealId, signal, onEvent))
+    })
+  }
+
+  /** Runs `work` (one deal of the creator role) under the client's signal, gathering its events for the result. */
+  private async follow (userSignal: AbortSignal | undefined, emit: (e: JobEvent) => void, outDir: string | undefined,
+    work: (signal: AbortSignal, onEvent: (e: CreatorEvent) => void) => Promise<DealRecord>): Promise<JobResult> {
+    const signal = userSignal !== undefined ? AbortSignal.any([userSignal, this.controller.signal]) : this.controller.signal
+    signal.throwIfAborted()
+    const events: JobEvent[] = []
+    const running = work(signal, (ce) => {
+      const e = toJobEvent(ce)
+      events.push(e)
+      emit(e)
+    })
+    this.jobs.add(running)
+    void running.catch(() => undefined).finally(() => this.jobs.delete(running))
     let record: DealRecord
     try {
-      record = await work
+      record = await running
     } catch (e) {
       if (signal.aborted) throw signal.reason
       if (e instanceof CreatorError && e.code === 'CREATOR_NO_MATCH') throw new LilyError('SDK_NO_MATCH', e.message, { cause: e })
       if (e instanceof LilyError) throw e
       throw new LilyError('SDK_JOB_FAILED', `the job failed: ${describe(e)}`, { cause: e })
     }
-    return await this.resultOf(record, events, o.outDir)
+    return await this.resultOf(record, events, outDir)
   }
 
   /**
@@ -400,7 +455,10 @@ export class LilyClient implements AsyncDisposable {
     return await this.funding.run(async () => await this.wallet.withdraw(wei))
   }
 
-  /** Stops following running jobs (their deals still settle on-chain), then stops the node. Idempotent. */
+  /**
+   * Stops following running jobs, then stops the node. Idempotent. A job's deal that was open
+   * stays in the data dir's store: a later client's `unfinished()` lists it and `resume` settles it.
+   */
   async close (): Promise<void> {
     this.closing ??= (async () => {
       if (this.onAbort !== undefined) this.onAbort.signal.removeEventListener('abort', this.onAbort.listener)

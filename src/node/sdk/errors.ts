@@ -13,6 +13,8 @@ export type LilyErrorCode =
   | 'SDK_NO_MATCH'
   /** The job stopped before its deal settled (aborted, or an unexpected failure). */
   | 'SDK_JOB_FAILED'
+  /** `resume` named a deal that is not an unsettled deal of this client's data dir. */
+  | 'SDK_UNKNOWN_DEAL'
 
 export class LilyError extends Error {
   override readonly name = 'LilyError'
