@@ -185,6 +185,44 @@ describe('api: a node\'s local HTTP API (real anvil, bootstrap, provider process
     assert.equal(sampleValue(fams, 'lilynode_chain_reachable'), 1)
   })
 
+  it('keeps its jobs across a restart: a job running when the API stopped is resumed to paid, finished ones read the same', async () => {
+    const h = host as RoleHost
+    const before = await call(base, 'GET', '/jobs')
+    const post = await call(base, 'POST', '/jobs', postJson({ module: 'probe:v1.0.0', inputs: { action: 'slowecho', n: 3, arg: 'across a restart' }, timeoutS: 90 }))
+    assert.equal(post.status, 202, post.text)
+    const id = (post.body as { id: string }).id
+    for (const until = Date.now() + 120_000; ;) {
+      const j = await call(base, 'GET', `/jobs/${id}`)
+      if ((j.body as { stage: string | null }).stage === 'running') break
+      assert.ok(Date.now() < until, `the job never ran: ${j.text}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    await (api as ApiServer).stop()
+
+    // a new API on the same node (its own creator: the node's transfer service stays the first one's)
+    const creator = new CreatorRole({ net: h.net, escrow: h.escrow, executor: executorPort({ dataDir: tmpdir() }), store: h.deals, log: createLogger('api-test'), maxTransferBytes: h.maxTransferBytes, pollMs: 250 })
+    api = await startApi({ host: h, listen: '127.0.0.1:0', creator })
+    base = api.url
+    let job: { state: string, events: Array<{ stage: string }>, result: { dealId: Hash, stdout: string } | null } | undefined
+    for (const until = Date.now() + 150_000; ;) {
+      const j = await call(base, 'GET', `/jobs/${id}`)
+      assert.equal(j.status, 200, j.text)
+      job = j.body as typeof job
+      if (job?.state !== 'running') break
+      assert.ok(Date.now() < until, `the resumed job did not settle: ${j.text}`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    assert.equal(job?.state, 'paid', JSON.stringify(job))
+    assert.match(job.result?.stdout ?? '', /across a restart/)
+    assert.ok(job.events.some((e) => e.stage === 'accepted'), 'the resumed creator accepted the result')
+    assert.equal(await closedBy((t as TestNet).net, job.result?.dealId as Hash), 'DealCompleted')
+    // every job from before the restart is still there, as it was
+    const after = await call(base, 'GET', '/jobs')
+    const ids = (after.body as { items: Array<{ id: string }> }).items.map((j) => j.id)
+    for (const j of (before.body as { items: Array<{ id: string }> }).items) assert.ok(ids.includes(j.id), `job ${j.id} kept`)
+    assert.ok(ids.includes(id))
+  })
+
   it('answers every malformed request with a 4xx JSON error and its code', async () => {
     const big = JSON.stringify({ module: 'cowsay:v0.0.4', inputs: { Message: 'x'.repeat(70 * 1024) } })
     const cases: Array<{ what: string, method: string, path: string, body?: string, headers?: Record<string, string>, status: number, code: string }> = [

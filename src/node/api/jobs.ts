@@ -2,6 +2,11 @@
  * Jobs started through the API: each runs through the node's CreatorRole in the background,
  * its CreatorEvents are kept (bounded) and fanned out to server-sent-event listeners, and its
  * final state and result are read from the settled deal record and the result bundle.
+ *
+ * Each job is stored in the node's database as it moves, so a node that stops (or crashes)
+ * keeps its jobs: at the next start `load` reads them back, and a job that was running is
+ * resumed from its deal's stored state (`CreatorRole.resume`), or ends cancelled when it had
+ * no deal yet.
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -9,7 +14,7 @@ import { decodeBundle, readTar } from '../../executor/index.js'
 import type { Hash } from '../../protocol/types.js'
 import type { Logger } from '../logger.js'
 import { CreatorError, type CreatorEvent, type CreatorRole, type JobRequest } from '../lifecycle/creator.js'
-import type { DealRecord, DealStore } from '../lifecycle/deals.js'
+import type { DealRecord, DealStore, KvStore } from '../lifecycle/deals.js'
 import { describe } from '../lifecycle/util.js'
 import type { GasLedger } from './gas.js'
 import { ApiError } from './schema.js'
@@ -69,13 +74,16 @@ export interface JobManagerOptions {
   gas: GasLedger
   log: Logger
   maxConcurrentJobs: number
-  /** Finished jobs kept in memory (oldest dropped first). */
+  /** Finished jobs kept (oldest dropped first, from memory and from the store). */
   keepFinished?: number
   /** When set, each job's outputs are written to `<outputsDir>/<job id>`. */
   outputsDir?: string
+  /** Where jobs are kept across restarts (the node's database); in memory only without it. */
+  store?: KvStore
 }
 
 const MAX_EVENTS = 256
+const JOB_PREFIX = 'apijob:'
 const MAX_STDOUT = 64 * 1024
 
 function eventJson (e: CreatorEvent): JobEventJson {
@@ -104,8 +112,42 @@ function stateOf (r: DealRecord): JobState {
 export class JobManager {
   private readonly jobs = new Map<string, Entry>()
   private running = 0
+  /** The last store write of each job (writes of one job go in order). */
+  private readonly writes = new Map<string, Promise<void>>()
+  private stopping = false
 
   constructor (private readonly o: JobManagerOptions) {}
+
+  /**
+   * Reads the stored jobs back (call once, before serving): finished ones as they were; a job
+   * that was running resumes following its deal, or ends cancelled when it had none yet.
+   */
+  async load (): Promise<void> {
+    const { store } = this.o
+    if (store === undefined) return
+    for await (const v of store.values({ gte: JOB_PREFIX, lt: `${JOB_PREFIX}~` })) {
+      let job: ApiJob
+      try {
+        job = JSON.parse(v) as ApiJob
+      } catch {
+        continue
+      }
+      if (typeof job?.id !== 'string' || this.jobs.has(job.id) || !(JOB_STATES as readonly string[]).includes(job.state)) continue
+      const entry: Entry = { job, controller: new AbortController(), done: Promise.resolve(), listeners: new Set() }
+      this.jobs.set(job.id, entry)
+      if (job.state !== 'running') continue
+      const dealId = job.events.findLast((e) => typeof e.dealId === 'string')?.dealId as Hash | undefined
+      if (dealId === undefined) {
+        job.state = 'cancelled'
+        job.error = { code: 'API_JOB_CANCELLED', message: 'the node stopped before the job was matched; submit it again' }
+        job.updatedAt = Date.now()
+        this.save(job)
+        continue
+      }
+      this.track(entry, async (signal, onEvent) => await this.o.creator.resume(dealId, signal, onEvent))
+    }
+    this.prune()
+  }
 
   get active (): number { return this.running }
 
@@ -132,41 +174,50 @@ export class JobManager {
       result: null,
       error: null
     }
-    const controller = new AbortController()
-    const entry: Entry = { job, controller, done: Promise.resolve(), listeners: new Set() }
+    const entry: Entry = { job, controller: new AbortController(), done: Promise.resolve(), listeners: new Set() }
     this.jobs.set(id, entry)
-    this.running++
+    this.save(job)
     const outDir = this.o.outputsDir === undefined ? undefined : join(this.o.outputsDir, id)
-    entry.done = this.drive(entry, { ...req, ...(outDir !== undefined ? { outDir } : {}) }).finally(() => {
-      this.running--
-      this.prune()
-    })
+    this.track(entry, async (signal, onEvent) => await this.o.creator.run({ ...req, ...(outDir !== undefined ? { outDir } : {}) }, signal, onEvent))
     return job
   }
 
-  private async drive (entry: Entry, req: JobRequest): Promise<void> {
+  /** Follows `work` (the job's deal, run or resumed) in the background until it settles. */
+  private track (entry: Entry, work: (signal: AbortSignal, onEvent: (e: CreatorEvent) => void) => Promise<DealRecord>): void {
+    this.running++
+    entry.done = this.drive(entry, work).finally(() => {
+      this.running--
+      this.prune()
+    })
+  }
+
+  private async drive (entry: Entry, work: (signal: AbortSignal, onEvent: (e: CreatorEvent) => void) => Promise<DealRecord>): Promise<void> {
     const { job } = entry
-    let seq = 0
+    let seq = job.events.length
     const onEvent = (e: CreatorEvent): void => {
       const ev = eventJson(e)
       this.o.gas.note(e.tx)
       if (job.events.length < MAX_EVENTS) job.events.push(ev)
       job.stage = e.stage
       job.updatedAt = Date.now()
+      this.save(job)
       const m: JobMessage = { kind: 'event', seq: seq++, event: ev }
       for (const l of entry.listeners) l(m)
     }
+    let keepStored = false
     try {
-      const record = await this.o.creator.run(req, entry.controller.signal, onEvent)
+      const record = await work(entry.controller.signal, onEvent)
       this.o.gas.note(record.openTx)
       this.o.gas.note(record.settleTx)
       job.state = stateOf(record)
-      job.result = await this.resultOf(record, req.outDir)
+      job.result = await this.resultOf(record, record.outDir)
       if (job.state === 'failed') job.error = { code: 'API_JOB_FAILED', message: record.error ?? `the deal ended ${record.state}` }
     } catch (e) {
       if (entry.controller.signal.aborted) {
         job.state = 'cancelled'
-        job.error = { code: 'API_JOB_CANCELLED', message: 'the API stopped before the job settled; the deal (if any) resumes when the node runs its creator again' }
+        job.error = { code: 'API_JOB_CANCELLED', message: 'the API stopped before the job settled; the node follows its deal again when it restarts' }
+        // stored as it was (running): the next start resumes it, or cancels it if it had no deal yet
+        keepStored = this.stopping
       } else {
         job.state = 'failed'
         job.error = e instanceof CreatorError ? { code: e.code, message: e.message } : { code: 'API_JOB_FAILED', message: describe(e) }
@@ -174,8 +225,22 @@ export class JobManager {
       }
     }
     job.updatedAt = Date.now()
+    if (!keepStored) this.save(job)
     for (const l of entry.listeners) l({ kind: 'end', job })
     entry.listeners.clear()
+  }
+
+  /** Writes the job to the store (in the background; a failure is logged, the job goes on). */
+  private save (job: ApiJob): void {
+    const { store } = this.o
+    if (store === undefined) return
+    const text = JSON.stringify(job)
+    const prev = this.writes.get(job.id) ?? Promise.resolve()
+    const next = prev.then(async () => await store.put(`${JOB_PREFIX}${job.id}`, text)).catch((e: unknown) => {
+      this.o.log.warn('could not store an API job', { id: job.id, error: describe(e) })
+    })
+    this.writes.set(job.id, next)
+    void next.finally(() => { if (this.writes.get(job.id) === next) this.writes.delete(job.id) })
   }
 
   private async resultOf (r: DealRecord, outDir: string | undefined): Promise<JobResult> {
@@ -207,7 +272,7 @@ export class JobManager {
 
   get (id: string): ApiJob {
     const e = this.jobs.get(id)
-    if (e === undefined) throw new ApiError('API_UNKNOWN_JOB', 404, `no job ${JSON.stringify(id.slice(0, 80))} on this node (jobs are kept in memory until the node restarts); GET /jobs lists them`)
+    if (e === undefined) throw new ApiError('API_UNKNOWN_JOB', 404, `no job ${JSON.stringify(id.slice(0, 80))} on this node (it keeps the last ${this.o.keepFinished ?? 1000} finished jobs); GET /jobs lists them`)
     return e.job
   }
 
@@ -240,13 +305,23 @@ export class JobManager {
 
   private prune (): void {
     const keep = this.o.keepFinished ?? 1000
-    const finished = [...this.jobs.values()].filter((e) => e.job.state !== 'running')
-    for (const e of finished.slice(0, Math.max(0, finished.length - keep))) this.jobs.delete(e.job.id)
+    const finished = [...this.jobs.values()].filter((e) => e.job.state !== 'running').sort((a, b) => a.job.createdAt - b.job.createdAt)
+    for (const e of finished.slice(0, Math.max(0, finished.length - keep))) {
+      this.jobs.delete(e.job.id)
+      const { store } = this.o
+      if (store === undefined) continue
+      const id = e.job.id
+      const next = (this.writes.get(id) ?? Promise.resolve()).then(async () => await store.del(`${JOB_PREFIX}${id}`)).catch(() => undefined)
+      this.writes.set(id, next)
+      void next.finally(() => { if (this.writes.get(id) === next) this.writes.delete(id) })
+    }
   }
 
-  /** Cancels every running job and waits for them to stop. */
+  /** Stops following every running job (their stored records stay as they were, for the next start) and waits for the store writes. */
   async stop (): Promise<void> {
+    this.stopping = true
     for (const e of this.jobs.values()) e.controller.abort(new Error('API stopping'))
     await Promise.all([...this.jobs.values()].map(async (e) => await e.done))
+    await Promise.all([...this.writes.values()])
   }
 }

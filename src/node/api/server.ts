@@ -190,7 +190,8 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
     })
     await host.serve(creator.transferService())
   }
-  const jobs = new JobManager({ creator, deals: host.deals, gas, log, maxConcurrentJobs: o.maxConcurrentJobs ?? 8, ...(o.outputsDir !== undefined ? { outputsDir: o.outputsDir } : {}) })
+  const jobs = new JobManager({ creator, deals: host.deals, gas, log, maxConcurrentJobs: o.maxConcurrentJobs ?? 8, store: host.meta, ...(o.outputsDir !== undefined ? { outputsDir: o.outputsDir } : {}) })
+  await jobs.load()
   const epochs = new EpochWatch(host.node)
   const streams = new Set<ServerResponse>()
   let openapi: Record<string, unknown> | undefined

@@ -315,23 +315,29 @@ export class CreatorRole {
 
   /** Follows one of `unfinished()` to settlement, from its stored state, reporting each stage as `run` does. */
   async resume (dealId: Hash, signal: AbortSignal, onEvent: (e: CreatorEvent) => void): Promise<DealRecord> {
-    const r = await this.o.store.get(dealId)
-    if (r === undefined || r.role !== 'creator' || r.deal.creator.toLowerCase() !== this.o.net.address.toLowerCase()) {
-      throw new CreatorError('CREATOR_UNKNOWN_DEAL', `no deal ${dealId} of this creator in its store; unfinished() lists the ones to resume`)
-    }
     const t0 = Date.now()
+    // claimed at once (before any await), so `unfinished()` no longer lists it
     return await this.drive(dealId, signal, (stage, extra = {}) => {
       const at = Date.now()
       onEvent({ stage, at, elapsedMs: at - t0, ...extra })
-    }, r.outDir)
+    }, async () => {
+      const r = await this.o.store.get(dealId)
+      if (r === undefined || r.role !== 'creator' || r.deal.creator.toLowerCase() !== this.o.net.address.toLowerCase()) {
+        throw new CreatorError('CREATOR_UNKNOWN_DEAL', `no deal ${dealId} of this creator in its store; unfinished() lists the ones to resume`)
+      }
+      return r.outDir
+    })
   }
 
-  /** The main loop of one deal (one at a time per deal): one step per tick, from what the store and the chain say. */
-  async drive (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string): Promise<DealRecord> {
+  /**
+   * The main loop of one deal (one loop per deal at a time): one step per tick, from what the
+   * store and the chain say. `outDir` may be looked up once the deal is claimed.
+   */
+  async drive (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string | (() => Promise<string | undefined>)): Promise<DealRecord> {
     if (this.driving.has(dealId)) throw new CreatorError('CREATOR_BUSY', `deal ${dealId} is already followed by this node`)
     this.driving.add(dealId)
     try {
-      return await this.driveLoop(dealId, signal, emit, outDir)
+      return await this.driveLoop(dealId, signal, emit, typeof outDir === 'function' ? await outDir() : outDir)
     } finally {
       this.driving.delete(dealId)
     }

@@ -84,14 +84,6 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
       pollMs
     })
     await host.serve(role.transferService())
-    // deals this node left unsettled when it last stopped: follow each to settlement again
-    for (const r of await role.unfinished()) {
-      out({ event: 'resuming', dealId: r.dealId, state: r.state })
-      resuming.push(role.resume(r.dealId, signal, (e) => out({ event: 'deal', state: e.stage, ...e })).then(
-        (done) => out({ event: 'resumed', dealId: done.dealId, state: done.state }),
-        (e: unknown) => { if (!signal.aborted) log.warn('a resumed deal stopped', { dealId: r.dealId, error: e instanceof Error ? e.message : String(e) }) }
-      ))
-    }
     if (requests !== undefined) {
       relay = new RequestRelay({
         node: host.node,
@@ -122,6 +114,15 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
         log: log.child('api'),
         signal
       })
+    }
+    // deals this node left unsettled when it last stopped (those of API jobs the API resumed
+    // as it loaded its jobs): follow each to settlement again
+    for (const r of await role.unfinished()) {
+      out({ event: 'resuming', dealId: r.dealId, state: r.state })
+      resuming.push(role.resume(r.dealId, signal, (e) => out({ event: 'deal', state: e.stage, ...e })).then(
+        (done) => out({ event: 'resumed', dealId: done.dealId, state: done.state }),
+        (e: unknown) => { if (!signal.aborted) log.warn('a resumed deal stopped', { dealId: r.dealId, error: e instanceof Error ? e.message : String(e) }) }
+      ))
     }
     out({
       event: 'ready',

@@ -129,6 +129,7 @@ export class DealStoreError extends Error {
 export interface KvStore {
   get: (key: string) => Promise<string | undefined>
   put: (key: string, value: string) => Promise<void>
+  del: (key: string) => Promise<void>
   values: (options?: { gte?: string, lt?: string }) => AsyncIterable<string>
 }
 
