@@ -7,10 +7,10 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { boolFlag, listFlag, stringFlag } from '../args.js'
 import { CliError, type Command } from '../command.js'
-import { readProfile } from '../../node/lifecycle/roles.js'
 import { creatorPrinter } from '../../node/lifecycle/output.js'
-import { LilyClient } from '../../node/sdk/index.js'
+import { readProfile } from '../../node/lifecycle/roles.js'
 import type { Hash } from '../../protocol/types.js'
+import { connectCreator } from './creatorClient.js'
 
 export const resumeCommand: Command = {
   name: 'resume',
@@ -29,16 +29,10 @@ export const resumeCommand: Command = {
       if (!/^0x[0-9a-fA-F]{64}$/.test(d)) throw new CliError(`--deal needs a deal id (0x + 64 hex), got '${d}'`)
       return d.toLowerCase() as Hash
     })
-    const profile = await readProfile(stringFlag(args, 'profile', true))
-    const dataDir = stringFlag(args, 'data-dir', true)
     const json = boolFlag(args, 'json')
     const print = creatorPrinter(json)
-    const client = await LilyClient.connect({
-      profile,
-      dataDir,
-      ...(listFlag(args, 'listen').length > 0 ? { listen: listFlag(args, 'listen') } : {}),
-      signal
-    })
+    const profile = await readProfile(stringFlag(args, 'profile', true))
+    const { client, dataDir } = await connectCreator(args, profile, signal)
     try {
       const left = await client.unfinished()
       const missing = only.filter((id) => !left.some((d) => d.dealId === id))

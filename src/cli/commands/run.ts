@@ -6,6 +6,7 @@ import { CliError, type Command } from '../command.js'
 import { parseInputs, readProfile } from '../../node/lifecycle/roles.js'
 import { creatorPrinter, parseWei, parseCount } from '../../node/lifecycle/output.js'
 import { LilyClient } from '../../node/sdk/index.js'
+import { connectCreator } from './creatorClient.js'
 
 export const runCommand: Command = {
   name: 'run',
@@ -33,13 +34,7 @@ export const runCommand: Command = {
     const timeoutS = parseCount('timeout', stringFlag(args, 'timeout', true))
     const outDir = stringFlag(args, 'out')
     const print = creatorPrinter(boolFlag(args, 'json'))
-    const dataDir = stringFlag(args, 'data-dir', true)
-    const client = await LilyClient.connect({
-      profile,
-      dataDir,
-      ...(listFlag(args, 'listen').length > 0 ? { listen: listFlag(args, 'listen') } : {}),
-      signal
-    })
+    const { client, dataDir } = await connectCreator(args, profile, signal)
     try {
       const left = await client.unfinished()
       if (left.length > 0) {
