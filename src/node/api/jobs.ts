@@ -232,15 +232,19 @@ export class JobManager {
 
   /** Writes the job to the store (in the background; a failure is logged, the job goes on). */
   private save (job: ApiJob): void {
+    const text = JSON.stringify(job)
+    this.write(job.id, async (store) => await store.put(`${JOB_PREFIX}${job.id}`, text))
+  }
+
+  /** Queues a store write for job `id` after the ones already queued for it. */
+  private write (id: string, op: (store: KvStore) => Promise<void>): void {
     const { store } = this.o
     if (store === undefined) return
-    const text = JSON.stringify(job)
-    const prev = this.writes.get(job.id) ?? Promise.resolve()
-    const next = prev.then(async () => await store.put(`${JOB_PREFIX}${job.id}`, text)).catch((e: unknown) => {
-      this.o.log.warn('could not store an API job', { id: job.id, error: describe(e) })
+    const next = (this.writes.get(id) ?? Promise.resolve()).then(async () => await op(store)).catch((e: unknown) => {
+      this.o.log.warn('could not store an API job', { id, error: describe(e) })
     })
-    this.writes.set(job.id, next)
-    void next.finally(() => { if (this.writes.get(job.id) === next) this.writes.delete(job.id) })
+    this.writes.set(id, next)
+    void next.finally(() => { if (this.writes.get(id) === next) this.writes.delete(id) })
   }
 
   private async resultOf (r: DealRecord, outDir: string | undefined): Promise<JobResult> {
@@ -308,12 +312,7 @@ export class JobManager {
     const finished = [...this.jobs.values()].filter((e) => e.job.state !== 'running').sort((a, b) => a.job.createdAt - b.job.createdAt)
     for (const e of finished.slice(0, Math.max(0, finished.length - keep))) {
       this.jobs.delete(e.job.id)
-      const { store } = this.o
-      if (store === undefined) continue
-      const id = e.job.id
-      const next = (this.writes.get(id) ?? Promise.resolve()).then(async () => await store.del(`${JOB_PREFIX}${id}`)).catch(() => undefined)
-      this.writes.set(id, next)
-      void next.finally(() => { if (this.writes.get(id) === next) this.writes.delete(id) })
+      this.write(e.job.id, async (store) => await store.del(`${JOB_PREFIX}${e.job.id}`))
     }
   }
 

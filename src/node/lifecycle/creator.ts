@@ -316,31 +316,35 @@ export class CreatorRole {
   /** Follows one of `unfinished()` to settlement, from its stored state, reporting each stage as `run` does. */
   async resume (dealId: Hash, signal: AbortSignal, onEvent: (e: CreatorEvent) => void): Promise<DealRecord> {
     const t0 = Date.now()
-    // claimed at once (before any await), so `unfinished()` no longer lists it
-    return await this.drive(dealId, signal, (stage, extra = {}) => {
-      const at = Date.now()
-      onEvent({ stage, at, elapsedMs: at - t0, ...extra })
-    }, async () => {
+    this.claim(dealId) // at once, before any await: `unfinished()` no longer lists it
+    try {
       const r = await this.o.store.get(dealId)
       if (r === undefined || r.role !== 'creator' || r.deal.creator.toLowerCase() !== this.o.net.address.toLowerCase()) {
         throw new CreatorError('CREATOR_UNKNOWN_DEAL', `no deal ${dealId} of this creator in its store; unfinished() lists the ones to resume`)
       }
-      return r.outDir
-    })
-  }
-
-  /**
-   * The main loop of one deal (one loop per deal at a time): one step per tick, from what the
-   * store and the chain say. `outDir` may be looked up once the deal is claimed.
-   */
-  async drive (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string | (() => Promise<string | undefined>)): Promise<DealRecord> {
-    if (this.driving.has(dealId)) throw new CreatorError('CREATOR_BUSY', `deal ${dealId} is already followed by this node`)
-    this.driving.add(dealId)
-    try {
-      return await this.driveLoop(dealId, signal, emit, typeof outDir === 'function' ? await outDir() : outDir)
+      return await this.driveLoop(dealId, signal, (stage, extra = {}) => {
+        const at = Date.now()
+        onEvent({ stage, at, elapsedMs: at - t0, ...extra })
+      }, r.outDir)
     } finally {
       this.driving.delete(dealId)
     }
+  }
+
+  /** The main loop of one deal (one loop per deal at a time): one step per tick, from what the store and the chain say. */
+  async drive (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string): Promise<DealRecord> {
+    this.claim(dealId)
+    try {
+      return await this.driveLoop(dealId, signal, emit, outDir)
+    } finally {
+      this.driving.delete(dealId)
+    }
+  }
+
+  /** Marks the deal followed by this process; CREATOR_BUSY when it already is. */
+  private claim (dealId: Hash): void {
+    if (this.driving.has(dealId)) throw new CreatorError('CREATOR_BUSY', `deal ${dealId} is already followed by this node`)
+    this.driving.add(dealId)
   }
 
   private async driveLoop (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string): Promise<DealRecord> {
