@@ -82,6 +82,13 @@ export interface LilyNodeOptions {
   chainFacts?: (epoch: bigint) => Promise<ChainFacts>
   /** Whether to sign a deal of this node's (default: always). */
   acceptDeal?: (m: OwnMatch) => boolean | Promise<boolean>
+  /**
+   * Sign a deal where this node is the creator only when something registered with `followJobs`
+   * wants its job offer (a run waiting for it). Role hosts set it: an offer of a run that stopped
+   * can still be matched later, and a signed deal nobody follows would cost the creator its price
+   * for a result it never takes. Default false (every own match is signed).
+   */
+  followedJobsOnly?: boolean
   testHooks?: TestHooks
   logger?: Logger
   policing?: PolicingOptions
@@ -153,6 +160,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   /** Next epoch to match; undefined while joining. */
   private nextEpoch?: bigint
   private pendingConfirm?: bigint
+  /** Who follows this node's job offers (see LilyNodeOptions.followedJobsOnly). */
+  private readonly jobFollowers = new Set<(jobOfferHash: Hash) => boolean>()
   /** Counterparties of this node's matches per matched epoch (see earlyConfirmable). */
   private readonly counterparties = new Map<bigint, Set<string>>()
   /** Ends the epoch loop's current wait early (a heartbeat made an early confirmation possible). */
@@ -1018,6 +1027,12 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     return new Set((state?.reserved ?? []).map((r) => `${r.jobId}:${r.resourceId}:${r.matchEpoch}`))
   }
 
+  /** Registers `wants`: asked before a deal for one of this node's job offers is signed. Returns the unregister function. */
+  followJobs (wants: (jobOfferHash: Hash) => boolean): () => void {
+    this.jobFollowers.add(wants)
+    return () => { this.jobFollowers.delete(wants) }
+  }
+
   /** Signs (once per job offer) the stored, unsigned matches that `which` selects. */
   private async signOwnMatches (which: (m: StoredMatch) => boolean): Promise<void> {
     const todo: StoredMatch[] = []
@@ -1029,6 +1044,10 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       if (prior !== undefined && prior !== m.dealId) {
         this.metrics.count('deals', 'ignore', 'NODE_DOUBLE_SIGN')
         this.log.warn('refusing to sign a second deal for one job offer', { jobId: m.jobId, signed: prior, refused: m.dealId })
+        continue
+      }
+      if (m.role === 'creator' && this.opts.followedJobsOnly === true && ![...this.jobFollowers].some((wants) => wants(m.jobId))) {
+        this.log.info('not signing a deal for a job offer no run follows', { jobId: m.jobId, dealId: m.dealId })
         continue
       }
       const accept = this.opts.acceptDeal === undefined ? true : await this.opts.acceptDeal(m)

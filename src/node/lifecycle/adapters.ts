@@ -142,6 +142,7 @@ export function networkPort (node: LilyNode): NetworkPort {
     },
     acceptances: (dealId) => node.getAcceptances(dealId),
     peerOf: (address) => node.peerOf(address),
+    followJobs: (wants) => node.followJobs(wants),
     gossipReady: async (maxWaitMs) => {
       const topic = topicName(node.profile, 'jobs')
       const until = Date.now() + maxWaitMs

@@ -104,9 +104,12 @@ export class CreatorRole {
   private readonly kicks = new Kicks()
   /** Deals a `drive` loop of this process follows now. */
   private readonly driving = new Set<Hash>()
+  /** Job offers a `run` of this process waits on: the node signs deals for these only. */
+  private readonly offering = new Set<Hash>()
 
   constructor (private readonly o: CreatorOptions) {
     this.pollMs = o.pollMs ?? 500
+    o.net.followJobs?.((jobOfferHash) => this.offering.has(jobOfferHash))
   }
 
   /** What this creator serves over `transfer`: offer/module/inputs to its provider or drawn mediator; it takes bundles from its provider. */
@@ -183,6 +186,7 @@ export class CreatorRole {
       offer = build(now)
       jobOfferHash = net.hasher.digest('JobOffer', offer)
     }
+    this.offering.add(jobOfferHash)
     await net.publishJobOffer(offer)
     return { offer, jobOfferHash }
   }
@@ -254,6 +258,7 @@ export class CreatorRole {
     } finally {
       offMatch()
       offAgreed()
+      if (wantedHash !== undefined) this.offering.delete(wantedHash)
     }
   }
 

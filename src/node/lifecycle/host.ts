@@ -62,6 +62,8 @@ export class RoleHost {
       // whose head is older than keepEpochs/2 then loops between rejoin and start-fresh forever
       // (seen in bench:e2e under load: every creator stuck, logs stopped)
       dhtServer: o.dhtServer ?? o.profile.bootstrap.length === 0,
+      // a creator signs deals only for the job offers of its live runs (CreatorRole follows them)
+      followedJobsOnly: true,
       logger: log.child('node'),
       chainFacts: async (epoch) => await (await factsReady).facts(epoch)
     })

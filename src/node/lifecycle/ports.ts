@@ -145,6 +145,8 @@ export interface NetworkPort {
   peerOf: (address: Address) => PeerId | undefined
   /** Resolves once a peer subscribes to the jobs topic (so a job offer is gossiped), or after `maxWaitMs`. */
   gossipReady?: (maxWaitMs: number) => Promise<void>
+  /** Registers `wants`: the node signs a deal for one of its job offers only when some `wants` says yes. */
+  followJobs?: (wants: (jobOfferHash: Hash) => boolean) => () => void
 }
 
 export interface OwnMatch {
