@@ -10,3 +10,6 @@ export { callRpc, serveRpc, withTimeout, RpcRefusal, type RpcHandler } from './r
 export { OfferPool, type PoolOffer } from './pool.js'
 export { runBootstrap, bootstrapIdentity, type BootstrapOptions } from './bootstrapNode.js'
 export * from './api/index.js'
+/** The wire types the CLI names (it imports nothing below src/node, DESIGN §9). */
+export type { Address, Hash } from '../protocol/types.js'
+export type { Profile } from '../protocol/profile.js'

@@ -5,7 +5,7 @@ import { boolFlag, listFlag, stringFlag } from '../args.js'
 import { CliError, type Command } from '../command.js'
 import { readProfile } from '../../node/lifecycle/roles.js'
 import { printer } from '../../node/lifecycle/output.js'
-import type { Address } from '../../protocol/types.js'
+import type { Address } from '../../node/index.js'
 
 export const creatorCommand: Command = {
   name: 'creator',

@@ -2,7 +2,7 @@
 import { listFlag, stringFlag } from '../args.js'
 import type { ParsedArgs } from '../command.js'
 import { LilyClient } from '../../node/sdk/index.js'
-import type { Profile } from '../../protocol/profile.js'
+import type { Profile } from '../../node/index.js'
 
 /** Connects a LilyClient on `profile` (read from --profile by the caller) from the --data-dir and --listen flags. */
 export async function connectCreator (args: ParsedArgs, profile: Profile, signal: AbortSignal): Promise<{ client: LilyClient, dataDir: string }> {

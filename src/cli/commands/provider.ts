@@ -5,7 +5,7 @@ import { boolFlag, listFlag, stringFlag } from '../args.js'
 import { CliError, type Command } from '../command.js'
 import { readProfile, runProvider } from '../../node/lifecycle/roles.js'
 import { printer, parseWei, parseCount } from '../../node/lifecycle/output.js'
-import type { Hash } from '../../protocol/types.js'
+import type { Hash } from '../../node/index.js'
 
 export const providerCommand: Command = {
   name: 'provider',

@@ -9,7 +9,7 @@ import { boolFlag, listFlag, stringFlag } from '../args.js'
 import { CliError, type Command } from '../command.js'
 import { creatorPrinter } from '../../node/lifecycle/output.js'
 import { readProfile } from '../../node/lifecycle/roles.js'
-import type { Hash } from '../../protocol/types.js'
+import type { Hash } from '../../node/index.js'
 import { connectCreator } from './creatorClient.js'
 
 export const resumeCommand: Command = {
