@@ -36,12 +36,14 @@ export const runCommand: Command = {
     const print = creatorPrinter(boolFlag(args, 'json'))
     const { client, dataDir } = await connectCreator(args, profile, signal)
     try {
-      const left = await client.unfinished()
-      if (left.length > 0) {
+      // looked up beside the job, not before it: a run's start-up is on its latency path
+      const leftover = client.unfinished().then((left) => {
+        if (left.length === 0) return
         process.stderr.write(`note: ${left.length} deal${left.length > 1 ? 's' : ''} of an earlier run in ${dataDir} did not settle; 'lilynode resume --profile <profile.json> --data-dir ${dataDir}' settles ${left.length > 1 ? 'them' : 'it'}\n`)
-      }
+      }, () => undefined)
       const job = client.run(spec, inputs, { maxPrice, collateral, timeoutS, signal, ...(outDir !== undefined ? { outDir } : {}) })
       for await (const e of job) print(e)
+      await leftover
       const r = await job.result
       if (r.exitStatus !== 0) throw new CliError(r.reason, r.exitStatus)
       return 0

@@ -20,7 +20,7 @@ import { createLogger, type Logger } from '../logger.js'
 import { queryNode, QUERY_KINDS, type QueryKind, type QueryPage } from '../query.js'
 import { executorPort } from '../lifecycle/adapters.js'
 import { CreatorError, CreatorRole, type CreatorEvent } from '../lifecycle/creator.js'
-import type { DealRecord, DealState } from '../lifecycle/deals.js'
+import { TERMINAL_STATES, type DealRecord, type DealState } from '../lifecycle/deals.js'
 import { RoleHost } from '../lifecycle/host.js'
 import { creatorExitCode } from '../lifecycle/output.js'
 import type { ExecutorPort } from '../lifecycle/ports.js'
@@ -325,9 +325,12 @@ export class LilyClient implements AsyncDisposable {
   resume (dealId: Hash, options: { signal?: AbortSignal } = {}): LilyJob {
     return new LilyJob(async (emit) => {
       if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
-      const known = (await this.role.unfinished()).find((r) => r.dealId === dealId)
-      if (known === undefined) throw new LilyError('SDK_UNKNOWN_DEAL', `${String(dealId).slice(0, 80)} is not an unsettled deal of this data dir (or it is already followed); unfinished() lists them`)
-      return await this.follow(options.signal, emit, known.outDir, async (signal, onEvent) => await this.role.resume(dealId, signal, onEvent))
+      const unknown = (): LilyError => new LilyError('SDK_UNKNOWN_DEAL', `${String(dealId).slice(0, 80)} is not an unsettled deal of this data dir (or it is already followed); unfinished() lists them`)
+      const known = await this.host.deals.get(dealId)
+      if (known === undefined || known.role !== 'creator' || known.deal.creator.toLowerCase() !== this.host.identity.address.toLowerCase() || TERMINAL_STATES.has(known.state)) throw unknown()
+      return await this.follow(options.signal, emit, known.outDir, async (signal, onEvent) => await this.role.resume(dealId, signal, onEvent).catch((e: unknown) => {
+        throw e instanceof CreatorError && e.code === 'CREATOR_BUSY' ? unknown() : e
+      }))
     })
   }
 
