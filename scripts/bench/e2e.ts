@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lilyEscrowAbi } from '../../src/chain/artifacts.js'
-import { Devnet } from '../../src/node/devnet.js'
+import { Devnet } from '../../src/devnet/devnet.js'
 import type { Hash } from '../../src/protocol/types.js'
 
 function arg (name: string, def: number): number {

@@ -1,15 +1,15 @@
 /** Every command of the binary, in the order `lilynode --help` lists them. */
 import type { Command } from './command.js'
-import { bootstrapCommand } from './commands/bootstrap.js'
-import { chainCommand } from './commands/chain.js'
-import { creatorCommand } from './commands/creator.js'
-import { devnetCommand } from './commands/devnet.js'
-import { mediatorCommand } from './commands/mediator.js'
-import { providerCommand } from './commands/provider.js'
-import { queryCommand } from './commands/query.js'
-import { requestCommand } from './commands/request.js'
-import { resumeCommand } from './commands/resume.js'
-import { runCommand } from './commands/run.js'
+import { bootstrapCommand } from './cmds/bootstrap/index.js'
+import { chainCommand } from './cmds/chain/index.js'
+import { creatorCommand } from './cmds/creator/index.js'
+import { devnetCommand } from './cmds/devnet/index.js'
+import { mediatorCommand } from './cmds/mediator/index.js'
+import { providerCommand } from './cmds/provider/index.js'
+import { queryCommand } from './cmds/query/index.js'
+import { requestCommand } from './cmds/request/index.js'
+import { resumeCommand } from './cmds/resume/index.js'
+import { runCommand } from './cmds/run/index.js'
 
 export const commands: Command[] = [
   bootstrapCommand,

@@ -9,7 +9,7 @@ import type { Address } from '../protocol/types.js'
 import { createChainClients } from '../chain/client.js'
 import { DeferredChainFacts } from './chainFacts.js'
 import { LilyNode } from './network.js'
-import { createLogger } from './logger.js'
+import { createLogger } from '../protocol/logger.js'
 
 export interface BootstrapOptions {
   profile: Profile

@@ -36,7 +36,7 @@ import type { ChainClients } from '../chain/client.js'
 import type { ChainFacts, OpenedFact } from '../matching/types.js'
 import { epochStart, escrowStartBlock, type Profile } from '../protocol/profile.js'
 import type { Hash } from '../protocol/types.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../protocol/logger.js'
 
 /** How far behind an epoch's start its chain facts stop (ms): the same on every node of a profile. */
 export function factsLagMs (p: Profile): number {

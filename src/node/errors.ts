@@ -1,6 +1,6 @@
 /**
- * Typed errors of the node. Codes are AREA_REASON and stable; the gossip codes are the ones the
- * validators count (see gossip.ts) next to the PROTOCOL_* codes of src/protocol.
+ * Typed errors of the node. Codes are AREA_REASON and stable; the codes of the p2p layer
+ * (RPC, gossip) are in src/p2p/errors.ts.
  */
 export type NodeErrorCode =
   | 'NODE_DB_LOCKED'
@@ -11,27 +11,14 @@ export type NodeErrorCode =
   | 'NODE_RATE_LIMITED'
   | 'NODE_EPOCH_FULL'
   | 'NODE_WRONG_TOPIC'
-  | 'NODE_RPC_TIMEOUT'
-  | 'NODE_RPC_TOO_LARGE'
-  | 'NODE_RPC_BAD_REQUEST'
-  | 'NODE_RPC_REMOTE'
   | 'NODE_SYNC_FAILED'
   | 'NODE_SNAPSHOT_UNVERIFIED'
   | 'NODE_DOUBLE_SIGN'
   | 'NODE_NOT_A_PARTY'
-  | 'NODE_BAD_ADDRESS'
 
 export class NodeError extends Error {
   override readonly name = 'NodeError'
   constructor (readonly code: NodeErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
-  }
-}
-
-/** A gossip-level refusal: the code is counted, the action becomes the validator result. */
-export class GossipRefusal extends Error {
-  override readonly name = 'GossipRefusal'
-  constructor (readonly code: string, readonly action: 'reject' | 'ignore', message: string) {
-    super(message)
   }
 }

@@ -5,7 +5,7 @@
 import type { Address, Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
 import type { EpochInput, OfferRecord } from '../matching/types.js'
 import { Bucket, epochKey, type NodeStore, type StoreOp } from './store.js'
-import { decodeMessage } from './wire.js'
+import { decodeMessage } from '../p2p/wire.js'
 
 export interface PoolOffer {
   id: Hash

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises'
 import { Level } from 'level'
 import type { AbstractSublevel } from 'abstract-level'
 import { NodeError } from './errors.js'
+import { fromJson, toJson } from '../protocol/json.js'
 
 /** Bucket ids. Never renumber or reuse a retired number: data on disk depends on them. */
 export enum Bucket {
@@ -36,21 +37,8 @@ export function epochKey (epoch: bigint): string {
   return epoch.toString(16).padStart(16, '0')
 }
 
-/** JSON with bigints as {"$n": "decimal"}. */
-export function toJson (v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => typeof x === 'bigint' ? { $n: x.toString(10) } : x)
-}
-
-export function fromJson<T> (s: string): T {
-  return JSON.parse(s, (_k, x: unknown) => {
-    if (typeof x === 'object' && x !== null && !Array.isArray(x)) {
-      const o = x as Record<string, unknown>
-      const keys = Object.keys(o)
-      if (keys.length === 1 && keys[0] === '$n' && typeof o.$n === 'string') return BigInt(o.$n)
-    }
-    return x
-  }) as T
-}
+/** Values are stored with the one bounded bigint-JSON codec of src/protocol. */
+export { toJson, fromJson }
 
 export interface PutOp { type: 'put', bucket: Bucket, key: string, value: unknown }
 export interface DelOp { type: 'del', bucket: Bucket, key: string }

@@ -22,12 +22,12 @@ import { protocolId } from '../protocol/profile.js'
 import type { Address, Hash } from '../protocol/types.js'
 import { decodeState, offerSetDigest, stateRoot } from '../matching/index.js'
 import { NodeError } from './errors.js'
-import { PeerPolicing } from './gossip.js'
-import { connectedPeers } from './libp2p.js'
+import { PeerPolicing } from '../p2p/gossip/policing.js'
+import { connectedPeers } from '../p2p/libp2p.js'
 import type { LilyNode } from './network.js'
 import { OfferPool, type PoolOffer } from './pool.js'
-import { callRpc, RpcRefusal, serveRpc, type RpcHandler } from './rpc.js'
-import { decodeMessage, verifyMessage } from './wire.js'
+import { callRpc, RpcRefusal, serveRpc, type RpcHandler } from '../p2p/reqresp/rpc.js'
+import { decodeMessage, verifyMessage } from '../p2p/wire.js'
 
 const MAX_IDS_PAGE = 2000
 const MAX_OFFERS_PER_CALL = 64
@@ -52,13 +52,13 @@ interface SnapshotAnswer { epoch: bigint, state: string, root: Hash, digest: Has
 
 function asEpoch (a: unknown): bigint {
   const e = (a as { epoch?: unknown } | null)?.epoch
-  if (typeof e !== 'bigint' || e < 0n || e >= 1n << 64n) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', 'epoch must be a uint64')
+  if (typeof e !== 'bigint' || e < 0n || e >= 1n << 64n) throw new RpcRefusal('P2P_RPC_BAD_REQUEST', 'epoch must be a uint64')
   return e
 }
 
 function asInt (v: unknown, def: number, max: number): number {
   if (v === undefined) return def
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', 'expected a non-negative integer')
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RpcRefusal('P2P_RPC_BAD_REQUEST', 'expected a non-negative integer')
   return Math.min(v, max)
 }
 
@@ -121,7 +121,7 @@ export class SyncService {
       },
       offers: async (a) => {
         const ids = (a as { ids?: unknown } | null)?.ids
-        if (!Array.isArray(ids) || ids.length > MAX_OFFERS_PER_CALL) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', `ids must be an array of at most ${MAX_OFFERS_PER_CALL}`)
+        if (!Array.isArray(ids) || ids.length > MAX_OFFERS_PER_CALL) throw new RpcRefusal('P2P_RPC_BAD_REQUEST', `ids must be an array of at most ${MAX_OFFERS_PER_CALL}`)
         const out: string[] = []
         for (const id of ids) {
           const o = typeof id === 'string' ? node.pool.get(id as Hash) : undefined
@@ -153,7 +153,7 @@ export class SyncService {
       accGet: async (a) => {
         const e = asEpoch(a)
         const keys = (a as { keys?: unknown }).keys
-        if (!Array.isArray(keys) || keys.length > MAX_OFFERS_PER_CALL) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', `keys must be an array of at most ${MAX_OFFERS_PER_CALL}`)
+        if (!Array.isArray(keys) || keys.length > MAX_OFFERS_PER_CALL) throw new RpcRefusal('P2P_RPC_BAD_REQUEST', `keys must be an array of at most ${MAX_OFFERS_PER_CALL}`)
         const known = node.acceptancesOfEpoch(e)
         return { wires: keys.map((k) => typeof k === 'string' ? known.get(k) : undefined).filter((w): w is string => w !== undefined) }
       },
@@ -169,10 +169,10 @@ export class SyncService {
       },
       accept: async (a, peer) => {
         const wire = (a as { wire?: unknown } | null)?.wire
-        if (typeof wire !== 'string' || wire.length > 8192) throw new RpcRefusal('NODE_RPC_BAD_REQUEST', 'wire must be base64 of at most 6 KiB')
+        if (typeof wire !== 'string' || wire.length > 8192) throw new RpcRefusal('P2P_RPC_BAD_REQUEST', 'wire must be base64 of at most 6 KiB')
         const bytes = new Uint8Array(Buffer.from(wire, 'base64'))
         const m = decodeMessage(bytes, 'acceptance')
-        if (m.kind !== 'acceptance') throw new RpcRefusal('NODE_RPC_BAD_REQUEST', 'not an acceptance')
+        if (m.kind !== 'acceptance') throw new RpcRefusal('P2P_RPC_BAD_REQUEST', 'not an acceptance')
         const { id } = verifyMessage(node.hasher, m, peerIdToAddress(peer))
         return { stored: await node.ingestAcceptance(id, m, bytes) }
       }

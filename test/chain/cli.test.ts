@@ -16,8 +16,8 @@ import { isChainError } from '../../src/chain/errors.js'
 import { createChainClients } from '../../src/chain/client.js'
 import {
   ChainCommandError, chainBalance, chainDeploy, chainDeposit, chainMediatorRegister, chainWithdraw
-} from '../../src/node/chainCommands.js'
-import { chainCommand } from '../../src/cli/commands/chain.js'
+} from '../../src/sdk/chainChores.js'
+import { chainCommand } from '../../src/cli/cmds/chain/index.js'
 
 describe('chain: CLI facade (lilynode chain …)', function () {
   this.timeout(60_000)

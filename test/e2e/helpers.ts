@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lilyEscrowAbi } from '../../src/chain/artifacts.js'
-import { Devnet, type Balance, type DevnetOptions } from '../../src/node/devnet.js'
+import { Devnet, type Balance, type DevnetOptions } from '../../src/devnet/devnet.js'
 import type { Address, Hash } from '../../src/protocol/types.js'
 
 export function dockerAvailable (): boolean {

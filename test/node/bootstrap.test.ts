@@ -1,7 +1,7 @@
 /** `lilynode bootstrap`: a DHT server with a stable key, printing its address, stopped by its AbortSignal. */
 import assert from 'node:assert/strict'
 import { bootstrapIdentity, runBootstrap } from '../../src/node/bootstrapNode.js'
-import { bootstrapCommand } from '../../src/cli/commands/bootstrap.js'
+import { bootstrapCommand } from '../../src/cli/cmds/bootstrap/index.js'
 import { Cleanup, freePorts, tempDir, testProfile, waitFor } from './helpers.js'
 
 describe('node: bootstrap role', function () {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { createIdentity } from '../../src/protocol/identity.js'
-import { DEFAULT_GOSSIP_TUNING, GossipConfigError, gossipTuning, isInlinedKey } from '../../src/node/libp2p.js'
+import { DEFAULT_GOSSIP_TUNING, GossipConfigError, gossipTuning, isInlinedKey } from '../../src/p2p/libp2p.js'
 import { Cleanup, jobOffer, startNode, testProfile, waitFor, addrOf } from './helpers.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { topicName } from '../../src/protocol/profile.js'

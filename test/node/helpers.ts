@@ -8,7 +8,7 @@ import { createIdentity, type Identity } from '../../src/protocol/identity.js'
 import { bytesToHex } from '../../src/protocol/hex.js'
 import type { Address, Hash, JobOffer, ResourceOffer } from '../../src/protocol/types.js'
 import { LilyNode, type LilyNodeOptions } from '../../src/node/network.js'
-import { createLogger } from '../../src/node/logger.js'
+import { createLogger } from '../../src/protocol/logger.js'
 
 export const ESCROW: Address = '0x5fbdb2315678afecb367f032d93f642f64180aa3'
 

@@ -10,7 +10,7 @@ import { createIdentity, type Identity } from '../../src/protocol/identity.js'
 import { topicName } from '../../src/protocol/profile.js'
 import { encodeMessage } from '../../src/protocol/codec.js'
 import { signJobOffer } from '../../src/protocol/message.js'
-import { createNodeLibp2p, gossipScore, type NodeLibp2p } from '../../src/node/libp2p.js'
+import { createNodeLibp2p, gossipScore, type NodeLibp2p } from '../../src/p2p/libp2p.js'
 import type { LilyNode } from '../../src/node/network.js'
 import { agreement, addrOf, Cleanup, jobOffer, planNetwork, resourceOffer, sleepMs, startNode, waitFor } from './helpers.js'
 

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { NodeStore, Bucket, fromJson, toJson } from '../../src/node/store.js'
-import { PeerPolicing, toValidatorResult, actionOf } from '../../src/node/gossip.js'
+import { PeerPolicing, toValidatorResult, actionOf } from '../../src/p2p/gossip/policing.js'
 import { ProtocolError } from '../../src/protocol/errors.js'
-import { GossipRefusal } from '../../src/node/errors.js'
+import { GossipRefusal } from '../../src/p2p/errors.js'
 import { Cleanup, tempDir } from './helpers.js'
 
 describe('node: store and gossip policing', function () {

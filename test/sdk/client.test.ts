@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { LilyClient, LilyError, type JobEvent, type JobStage, type QueryPage } from '../../src/index.js'
-import { LILYNODE_BIN } from '../../src/node/devnet.js'
+import { LILYNODE_BIN } from '../../src/devnet/devnet.js'
 import { closedBy, requireDocker, startNet, stopNet, type TestNet } from '../e2e/helpers.js'
 
 const run = promisify(execFile)

@@ -1,0 +1,3 @@
+/** The devnet: a whole lilynode network on one machine (anvil, contracts, role processes, an example job). */
+export { runDevnet, type DevnetMainOptions } from './main.js'
+export { Devnet, NodeProcess, LILYNODE_BIN, REPO_ROOT, type DevnetOptions, type DevnetParty, type DevnetRole, type Balance } from './devnet.js'

@@ -1,0 +1,118 @@
+/**
+ * One process's node for a role: its identity, the LilyNode (libp2p, gossip, matcher, store),
+ * the chain client of its account, the deal store, and the `transfer` server. Started in that
+ * order and stopped in reverse, database last.
+ */
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createChainClients, type ChainClients } from '../../chain/client.js'
+import { loadOrCreateIdentity, type Identity } from '../../protocol/identity.js'
+import { escrowStartBlock, type Profile } from '../../protocol/profile.js'
+import { ChainFactsSource } from '../chainFacts.js'
+import { createLogger, type Logger } from '../../protocol/logger.js'
+import { LilyNode } from '../network.js'
+import { networkPort } from './adapters.js'
+import { DealStore, type KvStore } from './deals.js'
+import { escrowPort } from './escrow.js'
+import type { EscrowPort, NetworkPort } from './ports.js'
+import { TransferServer, type TransferService } from '../../p2p/reqresp/transfer.js'
+
+export interface RoleHostOptions {
+  profile: Profile
+  dataDir: string
+  /** libp2p listen multiaddrs (default /ip4/0.0.0.0/tcp/0). */
+  listen?: string[]
+  /** Default: true only when the profile names no bootstrap node. */
+  dhtServer?: boolean
+  log?: Logger
+}
+
+export class RoleHost {
+  private server?: TransferServer
+
+  private constructor (
+    readonly profile: Profile,
+    readonly identity: Identity,
+    readonly node: LilyNode,
+    readonly net: NetworkPort,
+    readonly chain: ChainClients,
+    readonly escrow: EscrowPort,
+    readonly deals: DealStore,
+    readonly meta: KvStore,
+    readonly log: Logger,
+    private readonly facts: ChainFactsSource
+  ) {}
+
+  static async start (o: RoleHostOptions): Promise<RoleHost> {
+    const log = o.log ?? createLogger('lilynode')
+    const identity = await loadOrCreateIdentity(o.dataDir)
+    const chain = await createChainClients({ rpcUrl: o.profile.rpcUrl, chainId: o.profile.chainId, privateKey: identity.privateKey })
+    // the facts source needs the node's database, which exists once the node has started; the
+    // epoch loop may ask before that, and then waits for it
+    let setFacts: (f: ChainFactsSource) => void = () => {}
+    const factsReady = new Promise<ChainFactsSource>((resolve) => { setFacts = resolve })
+    const node = new LilyNode({
+      profile: o.profile,
+      identity,
+      dataDir: join(o.dataDir, 'db'),
+      listen: o.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+      // a DHT server by default only where the profile names no bootstrap node (then this node
+      // may be the network's first). Elsewhere the bootstrap nodes serve the DHT — and a node
+      // that is a DHT server and has no peer yet "starts fresh" from its stored head: a `run`
+      // whose head is older than keepEpochs/2 then loops between rejoin and start-fresh forever
+      // (seen in bench:e2e under load: every creator stuck, logs stopped)
+      dhtServer: o.dhtServer ?? o.profile.bootstrap.length === 0,
+      // a creator signs deals only for the job offers of its live runs (CreatorRole follows them)
+      followedJobsOnly: true,
+      logger: log.child('node'),
+      chainFacts: async (epoch) => await (await factsReady).facts(epoch)
+    })
+    await node.start()
+    // dial the bootstrap nodes now rather than when discovery gets to them: a `lilynode run`
+    // publishes its offer once a peer subscribes to the jobs topic, a few hundred ms sooner so
+    const self = identity.peerId.toString()
+    for (const addr of o.profile.bootstrap) {
+      if (addr.endsWith(`/p2p/${self}`)) continue
+      Promise.resolve().then(async () => await node.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(3000) })).catch((e: unknown) => {
+        log.debug('early bootstrap dial failed (discovery retries)', { addr, err: e })
+      })
+    }
+    let facts: ChainFactsSource | undefined
+    try {
+      facts = new ChainFactsSource({ profile: o.profile, client: chain, db: node.store.sublevel('chainlog'), log: log.child('chainfacts') })
+      facts.start()
+      setFacts(facts)
+      const net = networkPort(node)
+      const opened = facts
+      const escrow = escrowPort(chain, o.profile.escrow, node.hasher, (dealId) => node.getAcceptances(dealId), {
+        openedIn: async (dealId) => await opened.openedIn(dealId),
+        fromBlock: escrowStartBlock(o.profile)
+      })
+      const deals = new DealStore(node.store.sublevel('deals'), join(o.dataDir, 'blobs'))
+      return new RoleHost(o.profile, identity, node, net, chain, escrow, deals, node.store.sublevel('lifecycle'), log, facts)
+    } catch (e) {
+      await facts?.stop()
+      await node.stop()
+      throw e
+    }
+  }
+
+  get maxTransferBytes (): number { return this.profile.limits.maxTransferBytes }
+
+  /** Serves `transfer` for the role. */
+  async serve (service: TransferService): Promise<void> {
+    this.server = new TransferServer(this.node.libp2p, this.profile, service, { maxBytes: this.maxTransferBytes })
+    await this.server.start()
+  }
+
+  /** Multiaddrs others can dial (with /p2p/<peer id>). */
+  addrs (): string[] {
+    return this.node.libp2p.getMultiaddrs().map((a) => a.toString())
+  }
+
+  async stop (): Promise<void> {
+    await this.server?.stop()
+    await this.facts.stop()
+    await this.node.stop()
+  }
+}

@@ -1,0 +1,18 @@
+/** The SDK: LilyClient and everything its API names. */
+export {
+  LilyClient, DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE, DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S,
+  type LilyClientOptions, type RunOptions, type QueryOptions, type QueryAnswer, type EpochInfo, type ModuleRef, type UnfinishedDeal
+} from './client.js'
+export { LilyJob } from './job.js'
+export { LilyError, type LilyErrorCode } from './errors.js'
+export { LilyWallet, type ChainBalanceResult, type ChainConnectOptions, type ChainTxResult } from './wallet.js'
+export type {
+  JobEvent, JobStage, JobResult, JobOutcome,
+  OfferedEvent, MatchedEvent, OpenedEvent, RunningEvent, ResultEvent, AcceptedEvent, OutputsEvent,
+  PaidEvent, ChallengedEvent, ResolvedEvent, RefundedEvent, FailedEvent
+} from './events.js'
+export {
+  chainDeploy, chainBalance, chainDeposit, chainWithdraw, chainMediatorRegister, parseAddress, parseAmount, ChainCommandError,
+  type ChainDeployResult, type ChainMediatorResult
+} from './chainChores.js'
+export { runRequest, type RequestCommandOptions, type RequestOutcome } from './request.js'
