@@ -13,7 +13,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID, scrypt as scryptCb, timingSafeEqual } from 'node:crypto'
 import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
@@ -202,7 +202,12 @@ async function decryptV3 (ks: V3Keystore, password: string, path: string): Promi
   return concatBytes(decipher.update(ciphertext), decipher.final())
 }
 
-/** Refuses a key file that anyone but its owner can read or write. */
+/**
+ * Refuses a key file that anyone but its owner can read or write, one owned by another user,
+ * and one in a folder that someone else could swap it in (a folder writable by group or others
+ * without the sticky bit, at any level above the file): there, another account could replace
+ * key.json with a key of its own, and the node would sign — and deposit — as that account.
+ */
 async function checkMode (path: string): Promise<void> {
   if (process.platform === 'win32') return
   const st = await stat(path)
@@ -210,6 +215,18 @@ async function checkMode (path: string): Promise<void> {
     const mode = (st.mode & 0o777).toString(8).padStart(3, '0')
     throw badKey(`key file ${path} has mode ${mode}: group or others have access to it, so the key must be ` +
       `treated as leaked if it held funds; lilynode refuses to use it. Fix it with: chmod 600 ${path}`)
+  }
+  const uid = process.getuid?.()
+  if (uid !== undefined && st.uid !== uid) {
+    throw badKey(`key file ${path} belongs to user ${st.uid}, not to this process's user ${uid}: another account could read or replace it; lilynode refuses to use it. Fix it with: chown ${uid} ${path}`)
+  }
+  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+    const d = await stat(dir)
+    if ((d.mode & 0o022) !== 0 && (d.mode & 0o1000) === 0) {
+      const mode = (d.mode & 0o7777).toString(8).padStart(4, '0')
+      throw badKey(`key file ${path} is inside ${dir} (mode ${mode}), which group or others may write: another account could swap the key for its own; lilynode refuses to use it. Fix it with: chmod go-w ${dir} (or move the data dir)`)
+    }
+    if (dirname(dir) === dir) break
   }
 }
 

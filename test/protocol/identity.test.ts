@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert'
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -111,6 +111,31 @@ describe('protocol/identity', function () {
     }
     await chmod(path, 0o600)
     await loadOrCreateIdentity(dir)
+  })
+
+  it('refuses a 0600 key file in a folder others may write (they could swap the key), at any level above it, unless sticky', async () => {
+    const outer = join(dir, 'shared')
+    const dataDir = join(outer, 'node')
+    await loadOrCreateIdentity(dataDir)
+    const path = join(dataDir, KEY_FILE)
+    for (const [target, mode] of [[dataDir, 0o777], [dataDir, 0o770], [outer, 0o757]] as const) {
+      await chmod(target, mode)
+      await assert.rejects(loadOrCreateIdentity(dataDir), isBadKey(`chmod go-w ${target}`))
+      await chmod(target, 0o700)
+    }
+    await chmod(outer, 0o1777) // like /tmp: others can write, but cannot replace our file
+    await loadOrCreateIdentity(dataDir)
+    await chmod(outer, 0o700)
+    await chmod(path, 0o600)
+  })
+
+  it('refuses a key file owned by another user', async function () {
+    if (process.getuid?.() !== 0) this.skip() // only root can give a file away
+    await loadOrCreateIdentity(dir)
+    const path = join(dir, KEY_FILE)
+    await chown(path, 4242, 4242)
+    await assert.rejects(loadOrCreateIdentity(dir), isBadKey('belongs to user 4242'))
+    await chown(path, 0, 0)
   })
 
   it('does not create a key when told not to', async () => {
