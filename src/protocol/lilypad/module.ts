@@ -101,7 +101,7 @@ function checkInputs (inputs: Record<string, string>): Record<string, string> {
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-function field (o: Obj, key: string, where: string): unknown {
+function field (o: Obj, key: string, _where?: string): unknown {
   return Object.hasOwn(o, key) ? o[key] : undefined
 }
 
