@@ -5,6 +5,7 @@ import { chainCommand } from './commands/chain.js'
 import { creatorCommand } from './commands/creator.js'
 import { devnetCommand } from './commands/devnet.js'
 import { mediatorCommand } from './commands/mediator.js'
+import { moduleCommand } from './commands/module.js'
 import { providerCommand } from './commands/provider.js'
 import { queryCommand } from './commands/query.js'
 import { requestCommand } from './commands/request.js'
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   requestCommand,
   mediatorCommand,
   queryCommand,
+  moduleCommand,
   chainCommand,
   devnetCommand
 ]
