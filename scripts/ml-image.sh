@@ -44,7 +44,11 @@ if docker image inspect "$TAG" >/dev/null 2>&1; then
   echo "$TAG"
   exit 0
 fi
-command -v mmdebstrap >/dev/null 2>&1 || { echo "mmdebstrap is missing: apt-get install -y mmdebstrap (or bash scripts/setup-docker.sh)" >&2; exit 1; }
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+  [ "$(id -u)" -eq 0 ] || { echo "mmdebstrap is missing: sudo apt-get install -y mmdebstrap" >&2; exit 1; }
+  echo "installing Debian's mmdebstrap" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
+fi
 
 # The Debian archive lines this machine's apt uses for the suite (main only), e.g.
 # "deb http://deb.debian.org/debian/ bookworm main".
