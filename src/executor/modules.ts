@@ -116,7 +116,7 @@ export async function findModule (ref: string, modulesDir = exampleModulesDir())
     const tmpl = join(dir, LILYPAD_TEMPLATE_FILE)
     if (await kindOf(tmpl) === 'file') return await loadLilypad(tmpl, name, version ?? 'local')
   }
-  throw new ModuleNotFoundError(`no module '${ref}' in ${modulesDir} (looked for ${name}/module.json${version !== undefined ? `, ${name}/${version}/${LILYPAD_TEMPLATE_FILE}, ${name}-${version}/${LILYPAD_TEMPLATE_FILE}` : ''} and ${name}/${LILYPAD_TEMPLATE_FILE})`)
+  throw new ModuleNotFoundError(`no module '${name}'${version !== undefined ? ` (version ${version})` : ''} in ${modulesDir} (looked for ${name}/module.json${version !== undefined ? `, ${name}/${version}/${LILYPAD_TEMPLATE_FILE}, ${name}-${version}/${LILYPAD_TEMPLATE_FILE}` : ''} and ${name}/${LILYPAD_TEMPLATE_FILE})`)
 }
 
 /**

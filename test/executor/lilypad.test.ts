@@ -86,7 +86,7 @@ describe('executor: Lilypad module folders on local images', function () {
     assert.equal((await findModule('plain', modules)).path, join(modules, 'plain', 'lilypad_module.json.tmpl'))
     const byPath = await findModule(join(modules, 'plain'))
     assert.equal(byPath.kind === 'lilypad' ? byPath.module.name : '', 'plain')
-    await assert.rejects(findModule('say:v9', modules), /no module 'say:v9'/)
+    await assert.rejects(findModule('say:v9', modules), /no module 'say' \(version v9\)/)
   })
 
   it('runs the rendered module: defaults when inputs are absent, else the given values', async () => {
