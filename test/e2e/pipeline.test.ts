@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Hash } from '../../src/protocol/types.js'
 import { assertConserved, closedBy, eventOf, requireDocker, runFailure, startNet, stopNet, type TestNet } from './helpers.js'
@@ -23,7 +23,7 @@ describe('e2e (ML): train → infer through lilynode run, the weights of the fir
   this.timeout(420_000)
   let t: TestNet | undefined
   before(async function () {
-    requireDocker(this, ['lilynode/digits:v1.0.0'])
+    requireDocker(this, ['lilynode/digits:v1.0.0', 'lilynode/probe:v1.0.0'])
     t = await startNet({ providers: 1, mediators: 0, creators: 1 })
   })
   let failed = false
@@ -62,5 +62,31 @@ describe('e2e (ML): train → infer through lilynode run, the weights of the fir
       assert.equal(await closedBy(net, dealId), 'DealCompleted')
     }
     await assertConserved(net)
+  })
+
+  it('runs a Lilypad module folder as it is (lilypad_module.json.tmpl), its hostile input kept as one argument', async () => {
+    const net = (t as TestNet).net
+    const dir = join((t as TestNet).dir, 'lilypad-say')
+    await mkdir(dir, { recursive: true })
+    await writeFile(join(dir, 'lilypad_module.json.tmpl'), `{
+  "machine": { "gpu": 0, "cpu": 250, "ram": 32 },
+  "job": { "APIVersion": "V1beta1", "Spec": {
+    "Docker": {
+      "Entrypoint": ["/bin/sh", "/app/probe.sh", "echo", "1", {{ if .Message }}{{ .Message }}{{ else }}"moo"{{ end }}],
+      "Image": "lilynode/probe:v1.0.0"
+    },
+    "Engine": "Docker", "Network": { "Type": "None" }, "Outputs": [{ "Name": "outputs", "Path": "/outputs" }],
+    "PublisherSpec": { "Type": "IPFS" }, "Timeout": 60, "Verifier": "Noop"
+  } }
+}
+`)
+    const out = join((t as TestNet).dir, 'lilypad-out')
+    const message = 'hi"; touch /outputs/pwned; echo "'
+    const job = net.run('creator-1', dir, [`Message=${message}`], ['--out', out])
+    assert.equal(await job.done, 0, runFailure('lilynode run <lilypad folder> failed', job))
+    assert.equal(await readFile(join(out, 'outputs', 'echo.txt'), 'utf8'), `${message}\n`)
+    await assert.rejects(readFile(join(out, 'outputs', 'pwned')), 'nothing but the output was written')
+    const dealId = (eventOf(job.events, 'matched') as Record<string, unknown>).dealId as Hash
+    assert.equal(await closedBy(net, dealId), 'DealCompleted')
   })
 })
