@@ -5,13 +5,17 @@
  *      `lilynode run` to its exit after the payment (p50, p95);
  *   2. throughput: `--jobs` trivial jobs over `--providers` providers, from `--creators`
  *      creators at once (each runs its jobs in turn), jobs per minute;
- *   gas per deal: openDeal + complete, from the receipts.
+ *   gas per deal: openDeal + complete, from the receipts;
+ *   3. the ML pipeline (`--pipeline 0` skips it): train:v2.0.0 then infer:v1.0.0 with the first
+ *      job's weights and held-back digits as the second's file inputs, each stage's time and the
+ *      accuracy the second job measured.
  * `--json` prints one line: jobs (paid), failed, latencyMsP50, latencyMsP95, jobsPerMinute, gasPerDeal,
  * stagesMsP50 (median of each stage of the latency jobs: start→offered is process start + join,
- * paid→exit the process stopping after the payment).
+ * paid→exit the process stopping after the payment), pipeline ({ accuracy, train, infer }: each
+ * job's wall ms and stages, or null when skipped).
  * A job that is not paid is counted in `failed` (and the exit code is 1), not hidden.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lilyEscrowAbi } from '../../src/chain/artifacts.js'
@@ -31,6 +35,7 @@ const latencyJobs = arg('latency-jobs', 10)
 const jobs = arg('jobs', 100)
 const providers = arg('providers', 4)
 const creators = Math.max(1, arg('creators', 5))
+const pipeline = arg('pipeline', 1) !== 0
 const say = (s: string): void => { if (!json) process.stdout.write(`${s}\n`) }
 
 function pct (xs: number[], p: number): number {
@@ -80,6 +85,35 @@ async function runOne (net: Devnet, creator: string, i: number, timed = false): 
   return { ms, dealId: m?.dealId as Hash }
 }
 
+interface PipelineJob { ms: number, stagesMs: Record<string, number> }
+
+/** train → infer through `lilynode run`: the weights and held-back digits of the first are the second's inputs. */
+async function runPipeline (net: Devnet, dir: string): Promise<{ accuracy: number, train: PipelineJob, infer: PipelineJob } | undefined> {
+  const one = async (module: string, inputs: string[], out: string): Promise<PipelineJob | undefined> => {
+    const t0 = Date.now()
+    const p = net.run('creator-1', module, inputs, ['--out', out])
+    const code = await p.done
+    const tExit = Date.now()
+    if (code !== 0) {
+      failures.push(`pipeline ${module} exit ${String(code)}: ${p.stderrTail.trim().split('\n').pop() ?? ''}`)
+      return undefined
+    }
+    return { ms: tExit - t0, stagesMs: stagesOf(t0, p.events, tExit) }
+  }
+  const trainOut = join(dir, 'pipeline-train')
+  const train = await one('train:v2.0.0', [], trainOut)
+  if (train === undefined) return undefined
+  say(`pipeline train: ${train.ms} ms (${Object.entries(train.stagesMs).map(([k, v]) => `${k} ${v}`).join(', ')} ms)`)
+  const inferOut = join(dir, 'pipeline-infer')
+  const infer = await one('infer:v1.0.0', [`model=${join(trainOut, 'outputs', 'model.safetensors')}`, `data=${join(trainOut, 'outputs', 'holdout.csv')}`], inferOut)
+  if (infer === undefined) return undefined
+  say(`pipeline infer: ${infer.ms} ms (${Object.entries(infer.stagesMs).map(([k, v]) => `${k} ${v}`).join(', ')} ms)`)
+  const m = /^accuracy (0\.\d+) \((\d+)\/(\d+)/.exec(await readFile(join(inferOut, 'stdout'), 'utf8'))
+  const accuracy = m === null ? 0 : Number(m[2]) / Number(m[3])
+  if (accuracy < 0.9) failures.push(`pipeline accuracy ${accuracy} < 0.9`)
+  return { accuracy, train, infer }
+}
+
 async function gasOf (net: Devnet, dealIds: Hash[]): Promise<number> {
   let total = 0n
   let n = 0
@@ -125,6 +159,7 @@ async function main (): Promise<void> {
       }
     }))
     const wallMs = Date.now() - t0
+    const ml = pipeline ? await runPipeline(net, dir) : undefined
     const result = {
       jobs: dealIds.length,
       failed: failures.length,
@@ -132,7 +167,8 @@ async function main (): Promise<void> {
       latencyMsP95: pct(lat, 95),
       jobsPerMinute: jobs === 0 ? 0 : Math.round((done / (wallMs / 60_000)) * 10) / 10,
       gasPerDeal: await gasOf(net, dealIds),
-      stagesMsP50: Object.fromEntries([...stageSamples].map(([k, v]) => [k, pct(v, 50)]))
+      stagesMsP50: Object.fromEntries([...stageSamples].map(([k, v]) => [k, pct(v, 50)])),
+      pipeline: ml ?? null
     }
     if (failures.length > 0) process.exitCode = 1
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`)
@@ -142,6 +178,7 @@ async function main (): Promise<void> {
       say(`throughput           ${result.jobsPerMinute} jobs/min (${jobs} jobs, ${providers} providers, ${creators} creators at once)`)
       say(`gas per deal         ${result.gasPerDeal} (openDeal + complete)`)
       say(`latency stages p50   ${Object.entries(result.stagesMsP50).map(([k, v]) => `${k} ${v}`).join(', ')} ms`)
+      if (ml !== undefined) say(`ML pipeline          train ${ml.train.ms} ms → infer ${ml.infer.ms} ms; accuracy ${ml.accuracy.toFixed(4)} on the held-back digits`)
     }
   } finally {
     await net.stop()

@@ -78,7 +78,9 @@ const JOB_BODY = s.obj({
   inputs: { ...s.obj({}, [], { maxProperties: 32 }), additionalProperties: INPUT_VALUE, description: 'input name → value: a string, an integer, a boolean, or {"base64": …} for a file input' },
   maxPrice: { ...WEI, description: `most the job may cost, in wei (default ${DEFAULT_MAX_PRICE})` },
   collateral: { ...WEI, description: `collateral the provider must put up, in wei (default ${DEFAULT_COLLATERAL})` },
-  timeoutS: s.int({ minimum: 1, maximum: 86400, description: `seconds the provider has to deliver (default ${DEFAULT_TIMEOUT_S})` })
+  timeoutS: s.int({ minimum: 1, maximum: 86400, description: `seconds the provider has to deliver (default: the module's timeoutS, else ${DEFAULT_TIMEOUT_S})` }),
+  gpus: s.int({ minimum: 0, maximum: 64, description: 'GPUs the job needs (default: the module\'s resources.gpus)' }),
+  gpuVram: s.int({ minimum: 0, maximum: 1_048_576, description: 'least memory per GPU in MiB (default: the module\'s resources.gpuVram; needs gpus > 0)' })
 }, ['module'])
 
 const ERROR = s.obj({ error: s.obj({ code: s.str({ pattern: '^API_[A-Z_]+$' }), message: s.str() }, ['code', 'message']) }, ['error'])
@@ -255,14 +257,17 @@ export const ROUTES: readonly Route[] = [
     body: JOB_BODY,
     responses: { 202: { description: 'the job started', schema: JOB } },
     handler: async (i) => {
-      const body = i.body as { module: string, inputs?: Record<string, InputValueJson>, maxPrice?: string, collateral?: string, timeoutS?: number }
+      const body = i.body as { module: string, inputs?: Record<string, InputValueJson>, maxPrice?: string, collateral?: string, timeoutS?: number, gpus?: number, gpuVram?: number }
       const { spec, inputs } = await jobRequestOf(body, i)
+      const resources = { ...spec.resources, ...(body.gpus !== undefined ? { gpus: body.gpus } : {}), ...(body.gpuVram !== undefined ? { gpuVram: body.gpuVram } : {}) }
+      if (resources.gpus === 0 && resources.gpuVram > 0) throw new ApiError('API_BAD_VALUE', 400, `body.gpuVram ${resources.gpuVram} MiB asks for GPU memory but the job asks for no GPU: give body.gpus too`)
       const job = i.api.jobs.start({
         spec,
         inputs,
+        resources,
         maxPrice: body.maxPrice === undefined ? DEFAULT_MAX_PRICE : BigInt(body.maxPrice),
         collateral: body.collateral === undefined ? DEFAULT_COLLATERAL : BigInt(body.collateral),
-        timeoutS: body.timeoutS ?? DEFAULT_TIMEOUT_S
+        timeoutS: body.timeoutS ?? spec.timeoutS ?? DEFAULT_TIMEOUT_S
       }, body.module)
       return { status: 202, json: job, headers: { location: `/jobs/${job.id}` } }
     }

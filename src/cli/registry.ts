@@ -5,6 +5,7 @@ import { chainCommand } from './cmds/chain/index.js'
 import { creatorCommand } from './cmds/creator/index.js'
 import { devnetCommand } from './cmds/devnet/index.js'
 import { mediatorCommand } from './cmds/mediator/index.js'
+import { moduleCommand } from './cmds/module/index.js'
 import { providerCommand } from './cmds/provider/index.js'
 import { queryCommand } from './cmds/query/index.js'
 import { requestCommand } from './cmds/request/index.js'
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   requestCommand,
   mediatorCommand,
   queryCommand,
+  moduleCommand,
   chainCommand,
   devnetCommand
 ]

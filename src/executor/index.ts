@@ -9,3 +9,5 @@ export { ensureImage, isUnreachable, type ImageResolution, type PullProgress } f
 export { loadModule, loadExampleModules, exampleModulesDir } from './modules.js'
 export { ExecutorError, type ExecutorErrorCode } from './errors.js'
 export { Executor, DEFAULT_LIMITS, type ExecutorOptions, type ExecutorJob } from './executor.js'
+export { findModule, loadModuleFolder, jobSpec, moduleNameOf, ModuleNotFoundError, type FoundModule } from './modules.js'
+export { judgeResult, dockerVerifier, verifierSpec, type Verdict, type VerifierRun, type DockerVerifierOptions } from './verify.js'

@@ -80,6 +80,32 @@ export interface FileInputSpec {
 
 export type InputSpec = StringInputSpec | IntInputSpec | BoolInputSpec | FileInputSpec
 
+/**
+ * How a disputed result is checked (the creator's acceptance and the mediator's ruling follow it):
+ * - `exact`: the mediator's re-run must give the same result hash (the default);
+ * - `verifier`: the module's own program, run in its image by the mediator, decides whether the
+ *   provider's outputs are acceptable next to the re-run's (within the module's tolerance);
+ * - `none`: results are not mediated; the creator is told so before the deal opens.
+ */
+export type Verification =
+  | { kind: 'exact' }
+  | {
+    kind: 'verifier'
+    /**
+     * argv in the module's image; two paths are appended: the tar of the provider's output
+     * folder, then the tar of the re-run's. Exit 0 accepts, 1 rejects, anything else (or a
+     * timeout) leaves the ruling to the exact comparison.
+     */
+    cmd: string[]
+    /** Seconds the verifier may run. Default 120. */
+    timeoutS: number
+  }
+  | { kind: 'none' }
+
+export const DEFAULT_VERIFIER_TIMEOUT_S = 120
+export const MAX_VERIFIER_TIMEOUT_S = 3600
+export const MAX_MODULE_TIMEOUT_S = 7 * 24 * 3600
+
 /** A parsed, normalized module spec (defaults filled in, so equal specs hash equally). */
 export interface ModuleSpec {
   name: string
@@ -102,6 +128,15 @@ export interface ModuleSpec {
   resources: Resources
   /** Whether the module needs network access (the provider must also allow it). */
   network: boolean
+  /** How a result is checked; absent means `{ kind: 'exact' }` (see `verificationOf`). */
+  verification?: Verification
+  /** The job timeout a creator uses when it names none, in seconds. */
+  timeoutS?: number
+}
+
+/** The spec's verification, with the default filled in. */
+export function verificationOf (spec: Pick<ModuleSpec, 'verification'>): Verification {
+  return spec.verification ?? { kind: 'exact' }
 }
 
 /** A value of a job input: string, safe integer, boolean or file bytes. */
@@ -490,7 +525,30 @@ function checkTemplate (element: string, where: string, inputs: Record<string, I
   }
 }
 
-const SPEC_KEYS = ['name', 'version', 'image', 'description', 'entrypoint', 'cmd', 'env', 'inputs', 'inputPath', 'outputPath', 'resources', 'network'] as const
+const SPEC_KEYS = ['name', 'version', 'image', 'description', 'entrypoint', 'cmd', 'env', 'inputs', 'inputPath', 'outputPath', 'resources', 'network', 'verification', 'timeoutS'] as const
+
+/** `{kind:'exact'}` normalizes to absent, so that a spec saying it hashes as one that does not. */
+function parseVerification (v: unknown): Verification | undefined {
+  if (!isObj(v)) throw bad('verification must be an object {kind: "exact" | "verifier" | "none", …}')
+  switch (v.kind) {
+    case 'exact':
+      onlyKeys(v, ['kind'], 'verification')
+      return undefined
+    case 'none':
+      onlyKeys(v, ['kind'], 'verification')
+      return { kind: 'none' }
+    case 'verifier':
+      onlyKeys(v, ['kind', 'cmd', 'timeoutS'], 'verification')
+      if (v.cmd === undefined) throw bad('verification: a verifier needs "cmd", its argv in the module\'s image')
+      return {
+        kind: 'verifier',
+        cmd: strArray(v.cmd, 'verification.cmd', MAX_ENTRYPOINT_ELEMENTS, 1),
+        timeoutS: v.timeoutS === undefined ? DEFAULT_VERIFIER_TIMEOUT_S : int(v.timeoutS, 'verification.timeoutS', 1, MAX_VERIFIER_TIMEOUT_S)
+      }
+    default:
+      throw bad(`verification.kind must be exact, verifier or none, got ${JSON.stringify(String(v.kind)).slice(0, 40)}`)
+  }
+}
 
 /**
  * Parses and validates a module spec from JSON text, UTF-8 bytes or a plain object, and
@@ -541,6 +599,11 @@ export function parseModuleSpec (json: string | Uint8Array | unknown): ModuleSpe
     if (typeof v.network !== 'boolean') throw bad('network must be a boolean')
     spec.network = v.network
   }
+  if (v.verification !== undefined) {
+    const verification = parseVerification(v.verification)
+    if (verification !== undefined) spec.verification = verification
+  }
+  if (v.timeoutS !== undefined) spec.timeoutS = int(v.timeoutS, 'timeoutS', 1, MAX_MODULE_TIMEOUT_S)
   if (v.env !== undefined) {
     if (!isObj(v.env)) throw bad('env must be an object of NAME → value')
     const keys = Object.keys(v.env).sort()

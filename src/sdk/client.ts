@@ -12,8 +12,8 @@
  *   for await (const e of job) console.log(e.stage, e.elapsedMs)
  *   const { outcome, stdout } = await job.result
  */
-import { exampleModulesDir } from '../executor/modules.js'
-import { parseModuleSpec, resolveInputs, type JobInputs, type ModuleSpec } from '../protocol/module.js'
+import { exampleModulesDir, findModule, jobSpec, type FoundModule } from '../executor/modules.js'
+import { parseModuleSpec, resolveInputs, RESOURCE_BOUNDS, type JobInputs, type ModuleSpec } from '../protocol/module.js'
 import { loadProfile, type Profile } from '../protocol/profile.js'
 import type { Address, Hash, Resources } from '../protocol/types.js'
 import { createLogger, type Logger } from '../protocol/logger.js'
@@ -52,12 +52,16 @@ export interface RunOptions {
   maxPrice?: bigint
   /** Collateral the provider must put up, in wei (default 10^14). */
   collateral?: bigint
-  /** Seconds the provider has to deliver (default 60). */
+  /** Seconds the provider has to deliver (default: the module's `timeoutS`, else 60). */
   timeoutS?: number
   /** Write stdout, stderr and the output files here. */
   outDir?: string
   /** Resources to ask for (default: the module's). */
   resources?: Resources
+  /** GPUs to ask for, over the module's default (0..64). */
+  gpus?: number
+  /** Least VRAM per GPU in MiB, over the module's default (needs gpus > 0). */
+  gpuVram?: number
   /** Epochs the offer stays matchable (default 20). */
   lifetimeEpochs?: number
   /** Aborting it stops following the job (the deal, once open, still settles on-chain). */
@@ -89,8 +93,29 @@ export interface EpochInfo {
 
 export type QueryAnswer<K extends QueryKind> = K extends 'epoch' ? EpochInfo : QueryPage
 
-/** A module: `name:version` (from the modules folder), a path to a module.json (or its folder), or a ModuleSpec. */
+/**
+ * A module: `name:version` (from the modules folder), a path to a module.json, to a Lilypad
+ * lilypad_module.json.tmpl, or to a folder holding one, or a ModuleSpec.
+ */
 export type ModuleRef = string | ModuleSpec
+
+/**
+ * The resources of a job: the module's defaults, or `resources`, with `gpus` and `gpuVram`
+ * over them. Throws LilyError SDK_BAD_OPTION naming the field.
+ */
+export function jobResources (spec: ModuleSpec, o: Pick<RunOptions, 'resources' | 'gpus' | 'gpuVram'> = {}): Resources {
+  const base = o.resources ?? spec.resources
+  const out: Resources = { ...base }
+  if (o.gpus !== undefined) out.gpus = o.gpus
+  if (o.gpuVram !== undefined) out.gpuVram = o.gpuVram
+  for (const k of Object.keys(RESOURCE_BOUNDS) as Array<keyof Resources>) {
+    const [lo, hi] = RESOURCE_BOUNDS[k]
+    const v = out[k]
+    if (!Number.isSafeInteger(v) || v < lo || v > hi) throw new LilyError('SDK_BAD_OPTION', `${k === 'gpus' || k === 'gpuVram' ? k : `resources.${k}`} must be an integer from ${lo} to ${hi}, got ${String(v)}`)
+  }
+  if (out.gpus === 0 && out.gpuVram > 0) throw new LilyError('SDK_BAD_OPTION', `gpuVram ${out.gpuVram} MiB asks for GPU memory but the job asks for no GPU: give gpus too`)
+  return out
+}
 
 /** A deal an earlier run from this data dir left unsettled (see `LilyClient.unfinished`). */
 export interface UnfinishedDeal {
@@ -198,7 +223,8 @@ export class LilyClient implements AsyncDisposable {
         store: host.deals,
         log,
         maxTransferBytes: host.maxTransferBytes,
-        pollMs: o.pollMs ?? Math.min(500, Math.max(100, Math.floor(profile.epochMs / 4)))
+        pollMs: o.pollMs ?? Math.min(500, Math.max(100, Math.floor(profile.epochMs / 4))),
+        ...(process.env.LILYNODE_TEST_DISPUTE === '1' ? { disputeAll: true } : {})
       })
       await host.serve(role.transferService())
       let client: LilyClient | undefined
@@ -218,6 +244,44 @@ export class LilyClient implements AsyncDisposable {
    * (default: the repository's modules/), a path to a module.json or its folder, or a
    * ModuleSpec (validated). Throws LilyError SDK_BAD_MODULE.
    */
+  /**
+   * The spec and inputs a job runs: as `resolveModule` and `checkInputs` for a lilynode module;
+   * a Lilypad module (lilypad_module.json.tmpl) is rendered with `inputs` (strings, as Lilypad's
+   * `-i K=V`), which are then fixed in the spec. Throws SDK_BAD_MODULE / SDK_BAD_INPUT.
+   */
+  static async resolveJob (ref: ModuleRef, inputs: unknown = {}, modulesDir = exampleModulesDir()): Promise<{ spec: ModuleSpec, inputs: JobInputs, lilypad: boolean }> {
+    if (typeof ref === 'string') {
+      let found: FoundModule
+      try {
+        found = await findModule(ref, modulesDir)
+      } catch (e) {
+        throw new LilyError('SDK_BAD_MODULE', describe(e), { cause: e })
+      }
+      if (found.kind === 'lilypad') {
+        if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || !Object.values(inputs).every((v) => typeof v === 'string')) {
+          throw new LilyError('SDK_BAD_INPUT', `${ref} is a Lilypad module: its inputs are strings, such as { Message: 'moo' }`)
+        }
+        try {
+          return { spec: jobSpec(found, inputs as Record<string, string>), inputs: {}, lilypad: true }
+        } catch (e) {
+          throw new LilyError('SDK_BAD_INPUT', `Lilypad module ${ref}: ${describe(e)}`, { cause: e })
+        }
+      }
+      return { spec: found.spec, inputs: LilyClient.checkInputs(found.spec, inputs), lilypad: false }
+    }
+    const spec = await LilyClient.resolveModule(ref, modulesDir)
+    return { spec, inputs: LilyClient.checkInputs(spec, inputs), lilypad: false }
+  }
+
+  /** Finds a module on disk (a lilynode spec, or a Lilypad template to render). Throws SDK_BAD_MODULE. */
+  static async findModule (ref: string, modulesDir = exampleModulesDir()): Promise<FoundModule> {
+    try {
+      return await findModule(ref, modulesDir)
+    } catch (e) {
+      throw new LilyError('SDK_BAD_MODULE', describe(e), { cause: e })
+    }
+  }
+
   static async resolveModule (ref: ModuleRef, modulesDir = exampleModulesDir()): Promise<ModuleSpec> {
     try {
       if (typeof ref === 'string') return await resolveModule(ref, modulesDir)
@@ -265,11 +329,11 @@ export class LilyClient implements AsyncDisposable {
 
   private async runJob (module: ModuleRef, inputs: Record<string, unknown>, o: RunOptions, emit: (e: JobEvent) => void): Promise<JobResult> {
     if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
-    const spec = await LilyClient.resolveModule(module, this.modulesDir)
-    const jobInputs = LilyClient.checkInputs(spec, inputs)
+    const { spec, inputs: jobInputs } = await LilyClient.resolveJob(module, inputs, this.modulesDir)
+    const resources = jobResources(spec, o)
     const maxPrice = checkWei('maxPrice', o.maxPrice ?? DEFAULT_MAX_PRICE, false)
     const collateral = checkWei('collateral', o.collateral ?? DEFAULT_COLLATERAL, true)
-    const timeoutS = o.timeoutS ?? DEFAULT_TIMEOUT_S
+    const timeoutS = o.timeoutS ?? spec.timeoutS ?? DEFAULT_TIMEOUT_S
     if (!Number.isSafeInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_TIMEOUT_S) throw new LilyError('SDK_BAD_OPTION', `timeoutS must be an integer from 1 to ${MAX_TIMEOUT_S}, got ${String(timeoutS)}`)
     const lifetime = o.lifetimeEpochs
     if (lifetime !== undefined && (!Number.isSafeInteger(lifetime) || lifetime < 1 || lifetime > 1000)) throw new LilyError('SDK_BAD_OPTION', `lifetimeEpochs must be an integer from 1 to 1000, got ${String(lifetime)}`)
@@ -286,7 +350,7 @@ export class LilyClient implements AsyncDisposable {
           maxPrice,
           collateral,
           timeoutS,
-          ...(o.resources !== undefined ? { resources: o.resources } : {}),
+          resources,
           ...(lifetime !== undefined ? { lifetimeEpochs: lifetime } : {}),
           ...(o.outDir !== undefined ? { outDir: o.outDir } : {})
         }, signal, (e) => {

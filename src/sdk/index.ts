@@ -1,6 +1,6 @@
 /** The SDK: LilyClient and everything its API names. */
 export {
-  LilyClient, DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE, DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S,
+  LilyClient, jobResources, DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE, DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S,
   type LilyClientOptions, type RunOptions, type QueryOptions, type QueryAnswer, type EpochInfo, type ModuleRef, type UnfinishedDeal
 } from './client.js'
 export { LilyJob } from './job.js'

@@ -106,7 +106,7 @@ describe('executor against dockerd', function () {
       assert.match(text(o.bundle.stderr), /bad header/)
     })
 
-    it('train fits y = a·x + b exactly, as an independent BigInt computation does', async () => {
+    it('linfit fits y = a·x + b exactly, as an independent BigInt computation does', async () => {
       // y = 2x + 1 plus deterministic noise
       const rows: Array<[string, string]> = []
       for (let i = 0; i < 40; i++) {
@@ -115,11 +115,11 @@ describe('executor against dockerd', function () {
         rows.push([(x / 4).toFixed(2), ((2 * x + 4 + noise / 10) / 4).toFixed(2)])
       }
       const csv = 'x,y\n' + rows.map((r) => r.join(',')).join('\n') + '\n'
-      const o = completed(await run('train', { data: Buffer.from(csv) }))
+      const o = completed(await run('linfit', { data: Buffer.from(csv) }))
       const weights = JSON.parse(files(o)['weights.json']) as { a: string, b: string, n: number }
       assert.deepEqual(weights, { ...expectedFit(rows, 6), n: 40 })
       assert.match(weights.a, /^1\.99|^2\.0/)
-      const exact = completed(await run('train', { data: Buffer.from('x,y\n1,3\n2,5\n3,7.5\n4,9\n'), digits: 3 }))
+      const exact = completed(await run('linfit', { data: Buffer.from('x,y\n1,3\n2,5\n3,7.5\n4,9\n'), digits: 3 }))
       assert.equal(files(exact)['weights.json'], '{"a":"2.050","b":"1.000","n":4}\n')
     })
   })
@@ -412,7 +412,7 @@ describe('executor against dockerd', function () {
   })
 })
 
-/** Least squares with BigInt, truncated toward zero like modules/train/train.sh. */
+/** Least squares with BigInt, truncated toward zero like modules/linfit/linfit.sh. */
 function expectedFit (rows: Array<[string, string]>, digits: number): { a: string, b: string } {
   const sc = (s: string): bigint => BigInt(Math.round(Number(s) * 100))
   let n = 0n; let sx = 0n; let sy = 0n; let sxx = 0n; let sxy = 0n

@@ -39,16 +39,42 @@ export async function requireDocker (ctx: Mocha.Context): Promise<Map<string, Mo
 let images: Promise<void> | undefined
 
 /**
- * Runs scripts/images.sh once per test process: the builds are cached by content, so this
- * costs a few seconds and guarantees that the images match the scripts in modules/.
+ * Runs scripts/images.sh (the busybox modules) once per test process: the builds are cached by
+ * content, so this costs a few seconds and guarantees that the images match the scripts in modules/.
  */
-async function buildImages (): Promise<void> {
+async function buildImages (args: string[] = ['--busybox'], timeoutMs = 300_000): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    execFile('bash', [join(REPO_ROOT, 'scripts', 'images.sh')], { timeout: 300_000 }, (err, _out, stderr) => {
-      if (err !== null) reject(new Error(`scripts/images.sh failed: ${stderr}`))
+    execFile('bash', [join(REPO_ROOT, 'scripts', 'images.sh'), ...args], { timeout: timeoutMs }, (err, _out, stderr) => {
+      if (err !== null) reject(new Error(`scripts/images.sh ${args.join(' ')} failed: ${stderr}`))
       else resolve()
     })
   })
+}
+
+let mlImages: Promise<void> | undefined
+
+/** Whether the ML base image (scripts/ml-image.sh) is on this engine. */
+async function mlBasePresent (): Promise<boolean> {
+  const tag = await new Promise<string>((resolve, reject) => {
+    execFile('bash', [join(REPO_ROOT, 'scripts', 'ml-image.sh'), '--tag'], (err, out) => { if (err !== null) reject(err); else resolve(out.trim()) })
+  })
+  return await docker.getImage(tag).inspect().then(() => true, () => false)
+}
+
+/**
+ * For the ML suites: Docker as `requireDocker`, and the ML module image (lilynode/digits). The
+ * ML base takes minutes to build the first time (`npm run images` does it, and CI): without it
+ * the suite is skipped visibly, unless LILYNODE_REQUIRE_DOCKER=1, which builds it here.
+ */
+export async function requireMlImages (ctx: Mocha.Context): Promise<Map<string, ModuleSpec>> {
+  const modules = await requireDocker(ctx)
+  if (!await mlBasePresent() && process.env.LILYNODE_REQUIRE_DOCKER !== '1') {
+    console.log('    [skipped] the ML base image is not built: npm run images (takes a few minutes once)')
+    ctx.skip()
+  }
+  mlImages ??= buildImages(['train'], 900_000)
+  await mlImages
+  return modules
 }
 
 /** Removes the job containers whose job folder lies in `workDir` (so parallel runs elsewhere are left alone). */

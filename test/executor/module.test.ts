@@ -95,7 +95,7 @@ describe('protocol/module: module specs', () => {
 
   it('every example module parses', async () => {
     const mods = await loadExampleModules(join(REPO_ROOT, 'modules'))
-    assert.deepEqual([...mods.keys()], ['cowsay', 'etl', 'probe', 'train'])
+    assert.deepEqual([...mods.keys()], ['cowsay', 'etl', 'infer', 'linfit', 'probe', 'train'])
     assert.equal(mods.get('cowsay')?.version, 'v0.0.4')
     assert.equal(mods.get('cowsay')?.image, 'lilynode/cowsay:v0.0.4')
   })

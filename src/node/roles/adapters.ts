@@ -9,7 +9,7 @@ import type Docker from 'dockerode'
 // so that a process that never runs a job (`lilynode run`, the SDK) starts without them
 import { decodeBundle, encodeBundle, bundleHash } from '../../executor/bundle.js'
 import { extractOutputTar } from '../../executor/tar.js'
-import type { GpuRequest, JobOutcome } from '../../executor/index.js'
+import type { ExecFn, GpuRequest, JobOutcome } from '../../executor/index.js'
 import { signDigest } from '../../protocol/crypto.js'
 import { topicName } from '../../protocol/profile.js'
 import type { Hash } from '../../protocol/types.js'
@@ -25,6 +25,13 @@ export interface ExecutorAdapterOptions {
   maxOutputBytes?: number
   /** Parent of the per-job folders (must be visible to dockerd). */
   workDir?: string
+  /** How nvidia-smi is run (tests replay recorded output). */
+  nvidiaSmi?: ExecFn
+}
+
+/** The GPUs a job with `gpus` GPUs gets: that many of the discovered devices, by UUID (none when too few). */
+export function gpuRequestFor (gpus: number, deviceIds: readonly string[]): GpuRequest | undefined {
+  return gpus > 0 && deviceIds.length >= gpus ? { deviceIds: deviceIds.slice(0, gpus) } : undefined
 }
 
 export class ExecutorRunError extends Error {
@@ -70,7 +77,7 @@ export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted')
         return toResult(again)
       }
-      const gpus: GpuRequest | undefined = req.resources.gpus > 0 && gpuIds.length >= req.resources.gpus ? { deviceIds: gpuIds.slice(0, req.resources.gpus) } : undefined
+      const gpus = gpuRequestFor(req.resources.gpus, gpuIds)
       const outcome = await runJob(docker, {
         dealId: req.dealId,
         spec: req.spec,
@@ -101,7 +108,7 @@ export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
     },
     capacity: async () => {
       const { executor: { discoverGpus, gpuCapacity } } = await engine()
-      const gpus = gpuCapacity(await discoverGpus().catch(() => []))
+      const gpus = gpuCapacity(await discoverGpus(o.nvidiaSmi).catch(() => []))
       gpuIds = gpus.deviceIds
       const fs = await statfs(o.dataDir)
       return {
@@ -112,6 +119,11 @@ export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
         disk: Math.min(16_777_216, Math.floor(Number(BigInt(fs.bavail) * BigInt(fs.bsize) / (1024n * 1024n)))),
         gpuModel: gpus.gpuModel
       }
+    },
+    judge: async (req, signal) => {
+      const { docker, executor: { judgeResult, dockerVerifier } } = await engine()
+      const limits = { maxLogBytes: o.maxLogBytes ?? 1024 * 1024, maxOutputBytes: o.maxOutputBytes ?? 64 * 1024 * 1024 }
+      return await judgeResult(req.spec, req.claimed, req.reference, dockerVerifier(docker, { dealId: req.dealId, limits, signal, ...(o.workDir !== undefined ? { workDir: o.workDir } : {}) }))
     }
   }
 }

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { verifySigner } from '../../protocol/crypto.js'
-import { encodeInputs, resolveInputs, serializeModuleSpec, moduleHash, inputsHash, type JobInputs, type ModuleSpec } from '../../protocol/module.js'
+import { encodeInputs, resolveInputs, serializeModuleSpec, moduleHash, inputsHash, parseModuleSpec, verificationOf, type JobInputs, type ModuleSpec, type Verification } from '../../protocol/module.js'
 import type { Address, Deal, Hash, JobOffer, Resources, Signature } from '../../protocol/types.js'
 import type { Logger } from '../../protocol/logger.js'
 import { TERMINAL_STATES, type DealRecord, type DealStore } from './deals.js'
@@ -87,6 +87,11 @@ export interface CreatorOptions {
   maxTransferBytes: number
   /** Chain/store polling interval (default 500 ms). */
   pollMs?: number
+  /**
+   * TEST ONLY (env LILYNODE_TEST_DISPUTE=1): refuse every result, so that the provider puts it
+   * on-chain and it is challenged and mediated (how tests reach a verifier's tolerance).
+   */
+  disputeAll?: boolean
 }
 
 export class CreatorError extends Error {
@@ -121,7 +126,12 @@ export class CreatorRole {
         if (r === undefined || r.role !== 'creator') return false
         if (op === 'put') return kind === 'bundle' && remote === r.deal.provider
         if (kind === 'signature') return remote === r.deal.provider
-        if (kind !== 'offer' && kind !== 'module' && kind !== 'inputs') return false
+        if (kind !== 'offer' && kind !== 'module' && kind !== 'inputs' && kind !== 'bundle') return false
+        if (kind === 'bundle') {
+          // the drawn mediator may need the claimed bundle for the module's verifier
+          const d = await escrow.disputeOf(dealId).catch(() => undefined)
+          return d?.mediator !== undefined && d.mediator === remote
+        }
         if (remote === r.deal.provider) return true
         const d = await escrow.disputeOf(dealId).catch(() => undefined)
         return d?.mediator !== undefined && d.mediator === remote
@@ -130,6 +140,7 @@ export class CreatorRole {
         const r = await store.get(dealId)
         if (r === undefined) return undefined
         if (kind === 'signature') return ownSignatureBlob(this.o.net, r)
+        if (kind === 'bundle') return await store.getBlob(dealId, 'bundle')
         const data = await store.getBlob(r.deal.jobOfferHash, kind)
         if (data !== undefined && kind === 'inputs' && r.state === 'opened') {
           await store.move(dealId, 'running', {}, 'provider fetched the inputs').catch(() => undefined)
@@ -233,7 +244,8 @@ export class CreatorRole {
       const { offer, jobOfferHash } = await this.offer(job)
       wantedHash = jobOfferHash
       found = early.find((a) => a.deal.jobOfferHash === jobOfferHash)
-      emit('offered', { jobOfferHash, message: `max price ${offer.maxPrice} wei, epochs ${offer.epoch}..${offer.expiryEpoch}${attempt > 1 ? ` (attempt ${attempt}: the previous match was not opened in time)` : ''}` })
+      const unmediated = verificationOf(job.spec).kind === 'none' ? `; NOTE: module ${job.spec.name} declares verification none: no mediator will check its result, and a result you do not accept is paid after the challenge window` : ''
+      emit('offered', { jobOfferHash, message: `max price ${offer.maxPrice} wei, epochs ${offer.epoch}..${offer.expiryEpoch}${attempt > 1 ? ` (attempt ${attempt}: the previous match was not opened in time)` : ''}${unmediated}` })
       const { profile } = net
       const giveUpAt = Date.now() + Number(offer.expiryEpoch - offer.epoch + 3n) * profile.epochMs + profile.graceMs
       while (found === undefined) {
@@ -281,9 +293,20 @@ export class CreatorRole {
     try {
       const d = this.o.executor.decodeBundle(bundle)
       if (d.exitCode !== 0) return { ok: false, why: `the job did not succeed (${d.outcome}, exit code ${String(d.exitCode)})`, exitCode: d.exitCode, stdout: d.stdout }
+      if (this.o.disputeAll === true) return { ok: false, why: 'LILYNODE_TEST_DISPUTE=1: disputing every result (test only)', exitCode: d.exitCode, stdout: d.stdout }
       return { ok: true, why: '', exitCode: d.exitCode, stdout: d.stdout }
     } catch (e) {
       return { ok: false, why: `the bundle is malformed: ${describe(e)}`, exitCode: null, stdout: '' }
+    }
+  }
+
+  /** The job's verification kind, from the module spec stored with its offer (`exact` when unknown). */
+  private async verificationKind (r: DealRecord): Promise<Verification['kind']> {
+    const spec = await this.o.store.getBlob(r.deal.jobOfferHash, 'module').catch(() => undefined)
+    try {
+      return spec === undefined ? 'exact' : verificationOf(parseModuleSpec(spec)).kind
+    } catch {
+      return 'exact'
     }
   }
 
@@ -430,6 +453,7 @@ export class CreatorRole {
             } else {
               // not accepted: the provider must put its claim on-chain, and we challenge it there
               if (r.error !== v.why) await store.update(dealId, { error: v.why })
+              if (chain.status === 'submitted' && await this.verificationKind(r) === 'none') break // nothing to challenge: it is paid after the window
               if (chain.status === 'submitted') await this.checkSubmitted(r, emit)
               else if (chain.status === 'open' && (await escrow.blockTime()) > chain.deadline) await escrow.timeout(r.deal)
             }
@@ -483,6 +507,12 @@ export class CreatorRole {
       }
     }
     const v = bundle === undefined ? { ok: false, why: `no bundle with the claimed hash ${claimed} was delivered` } : this.verify(bundle)
+    // kept whatever it holds: a drawn mediator running the module's verifier may fetch it from us
+    if (bundle !== undefined && !v.ok) await store.putBlob(r.dealId, 'bundle', bundle)
+    if (!v.ok && await this.verificationKind(r) === 'none') {
+      if (r.error !== v.why) await store.update(r.dealId, { error: `${v.why}; not challenged: the module declares verification none` })
+      return
+    }
     if (v.ok && bundle !== undefined) {
       await store.putBlob(r.dealId, 'bundle', bundle)
       const acceptance = net.sign(this.acceptanceDigest(r.dealId, claimed))

@@ -2,12 +2,13 @@
  * The mediator role (DESIGN §5, §6; `lilynode mediator`): registers with stake, follows the
  * chain for challenged deals, makes the draw when it can (anyone may), and when it is the one
  * drawn fetches the job offer, module spec and inputs from the creator, re-runs the job with
- * the executor, compares the result hash with the provider's claim, and calls `resolve`.
+ * the executor, rules as the module's `verification` says (the same result hash; the module's
+ * verifier within its tolerance; or no mediation), and calls `resolve`.
  *
  * Like the other roles it writes each step to the deal store first; the chain cursor is
  * stored too, so a restarted mediator neither misses a challenge nor handles one twice.
  */
-import { decodeInputs, inputsHash, moduleHash, parseModuleSpec } from '../../protocol/module.js'
+import { decodeInputs, inputsHash, moduleHash, parseModuleSpec, verificationOf } from '../../protocol/module.js'
 import type { Hash, JobOffer, Signature } from '../../protocol/types.js'
 import type { Logger } from '../../protocol/logger.js'
 import { TERMINAL_STATES, type DealRecord, type DealStore, type KvStore } from './deals.js'
@@ -171,22 +172,69 @@ export class MediatorRole {
     }
     if (r.state === 'running') {
       const offer = r.jobOffer as JobOffer
+      const spec = parseModuleSpec(await store.getBlob(r.dealId, 'module') as Uint8Array)
+      if (verificationOf(spec).kind === 'none') {
+        await store.move(r.dealId, 'result', {}, 'the module declares verification none: nothing to re-run')
+        return
+      }
       const res = await executor.run({
         dealId: r.dealId,
-        spec: parseModuleSpec(await store.getBlob(r.dealId, 'module') as Uint8Array),
+        spec,
         inputs: decodeInputs(await store.getBlob(r.dealId, 'inputs') as Uint8Array),
         resources: { cpu: offer.cpu, ram: offer.ram, gpus: offer.gpus, gpuVram: offer.gpuVram, disk: offer.disk },
         timeoutS: offer.timeout
       }, this.controller.signal)
+      await store.putBlob(r.dealId, 'bundle', res.bundle)
       await store.move(r.dealId, 'result', { resultHash: res.resultHash }, `re-run gave ${res.resultHash}`)
       return
     }
     if (r.state === 'result') {
       const claimed = await escrow.resultOf(r.dealId)
-      const providerWins = claimed !== undefined && claimed === r.resultHash
+      const { providerWins, reason } = await this.rule(r, claimed)
       const tx = await escrow.resolve(r.deal, providerWins)
       await store.update(r.dealId, { settleTx: tx.hash })
-      this.emit(r.dealId, 'ruled', tx.hash, providerWins ? 'the provider\'s result stands' : `the provider claimed ${String(claimed)}, the re-run gave ${String(r.resultHash)}`)
+      this.emit(r.dealId, 'ruled', tx.hash, `${providerWins ? 'the provider\'s result stands' : 'the provider\'s result is rejected'}: ${reason}`)
     }
+  }
+
+  /**
+   * The ruling, as the module's verification says: `exact` compares the claimed hash with the
+   * re-run's; `verifier` runs the module's verifier on the claimed bundle (fetched from the
+   * provider, else the creator, and checked against the claimed hash) and the re-run's;
+   * `none` lets the claim stand.
+   */
+  private async rule (r: DealRecord, claimed: Hash | undefined): Promise<{ providerWins: boolean, reason: string }> {
+    if (claimed === undefined) return { providerWins: false, reason: 'no result was claimed on-chain' }
+    const spec = parseModuleSpec(await this.o.store.getBlob(r.dealId, 'module') as Uint8Array)
+    const kind = verificationOf(spec).kind
+    if (kind === 'none') return { providerWins: true, reason: `module ${spec.name} declares verification none` }
+    if (claimed === r.resultHash) return { providerWins: true, reason: `the re-run gave the same result ${claimed}` }
+    if (kind === 'exact') return { providerWins: false, reason: `the provider claimed ${claimed}, the re-run gave ${String(r.resultHash)}` }
+    const bundle = await this.claimedBundle(r, claimed)
+    if (bundle === undefined) return { providerWins: false, reason: `neither party delivered a bundle with the claimed hash ${claimed}` }
+    const reference = await this.o.store.getBlob(r.dealId, 'bundle')
+    const j = await this.o.executor.judge({ dealId: r.dealId, spec, claimed: bundle, reference }, this.controller.signal)
+    return { providerWins: j.providerWins, reason: `${j.by}: ${j.reason}` }
+  }
+
+  /** The bundle the provider claimed: from the provider (its interest), else from the creator; only with the claimed hash. */
+  private async claimedBundle (r: DealRecord, claimed: Hash): Promise<Uint8Array | undefined> {
+    const { net, escrow, executor, maxTransferBytes, log } = this.o
+    const digest = net.hasher.digestBytes('Deal', r.deal)
+    const sigs = await escrow.openingSignatures(r.dealId, r.deal).catch(() => undefined)
+    const peers = [
+      sigs !== undefined ? peerIdFromSignature(digest, sigs.sigProvider) : net.peerOf(r.deal.provider),
+      r.sigCreator !== undefined ? peerIdFromSignature(digest, r.sigCreator as Signature) : net.peerOf(r.deal.creator)
+    ]
+    for (const target of peers) {
+      if (target === undefined) continue
+      try {
+        const b = await fetchBlob(net.libp2p, net.profile, target, r.dealId, 'bundle', { maxBytes: maxTransferBytes, signal: this.controller.signal, expectHash: undefined })
+        if (executor.hashBundle(b) === claimed) return b
+      } catch (e) {
+        log.info('could not fetch the claimed bundle', { dealId: r.dealId, peer: target.toString(), error: describe(e) })
+      }
+    }
+    return undefined
   }
 }

@@ -115,6 +115,24 @@ export interface ExecutorPort {
   writeOutputs: (bundle: Uint8Array, dir: string) => Promise<string[]>
   /** What this machine really has. */
   capacity: () => Promise<Resources & { gpuModel: string }>
+  /**
+   * A mediator's ruling on a claimed bundle against its re-run (undefined when the module's
+   * verification is `none` and nothing was re-run), as the module's `verification` says.
+   */
+  judge: (req: JudgeRequest, signal: AbortSignal) => Promise<Judgement>
+}
+
+export interface JudgeRequest {
+  dealId: Hash
+  spec: ModuleSpec
+  claimed: Uint8Array
+  reference: Uint8Array | undefined
+}
+
+export interface Judgement {
+  providerWins: boolean
+  by: 'exact' | 'verifier' | 'none'
+  reason: string
 }
 
 export interface AgreedDeal {

@@ -54,11 +54,21 @@ export interface ProviderConfig {
   /** Where the offer's nonce and version persist across restarts. */
   offerStatePath: string
   /**
-   * TEST ONLY (env LILYNODE_TEST_CHEAT=1): skip the job and claim a made-up result, to
-   * exercise challenge and mediation end to end. Never set it on a real provider: it loses
-   * its collateral.
+   * TEST ONLY (env LILYNODE_TEST_CHEAT): `true` (=1) skips the job and claims a made-up result;
+   * `{ input, value }` (=input:NAME=VALUE) runs the job with that input changed (a result that
+   * looks right but differs: within or beyond a verifier's tolerance), to exercise challenge
+   * and mediation end to end. Never set it on a real provider: it loses its collateral.
    */
-  cheat?: boolean
+  cheat?: boolean | { input: string, value: string }
+}
+
+/** The test-only cheat of LILYNODE_TEST_CHEAT (see ProviderConfig.cheat); undefined when unset. */
+export function parseCheat (env: string | undefined): ProviderConfig['cheat'] {
+  if (env === undefined || env === '' || env === '0') return undefined
+  if (env === '1') return true
+  const m = /^input:([A-Za-z][A-Za-z0-9_]{0,63})=(.{0,256})$/.exec(env)
+  if (m === null) throw new Error(`LILYNODE_TEST_CHEAT must be 1 or input:NAME=VALUE, got '${env.slice(0, 80)}'`)
+  return { input: m[1], value: m[2] }
 }
 
 export interface ProviderOptions {
@@ -101,7 +111,13 @@ export class ProviderRole {
     return {
       authorize: async (dealId, remote, op, kind) => {
         const r = await store.get(dealId)
-        if (r === undefined || r.role !== 'provider' || remote !== r.deal.creator) return false
+        if (r === undefined || r.role !== 'provider') return false
+        if (remote !== r.deal.creator) {
+          // the drawn mediator takes the claimed bundle to run the module's verifier on it
+          if (op !== 'get' || kind !== 'bundle') return false
+          const d = await this.o.escrow.disputeOf(dealId).catch(() => undefined)
+          return d?.mediator !== undefined && d.mediator === remote
+        }
         return op === 'get' ? kind === 'bundle' || kind === 'signature' : kind === 'acceptance'
       },
       get: async (dealId, kind) => {
@@ -427,6 +443,10 @@ export class ProviderRole {
     } else {
       const spec = parseModuleSpec(await store.getBlob(r.dealId, 'module') as Uint8Array)
       const inputs = decodeInputs(await store.getBlob(r.dealId, 'inputs') as Uint8Array)
+      if (typeof config.cheat === 'object') {
+        const { input, value } = config.cheat
+        inputs[input] = spec.inputs[input]?.type === 'int' ? Number(value) : spec.inputs[input]?.type === 'bool' ? value === 'true' : value
+      }
       const res = await executor.run({
         dealId: r.dealId,
         spec,

@@ -3,9 +3,9 @@
  * the role, reports what happens through `out`, and stops everything in reverse order when
  * `signal` aborts (or, for the creator, when its job is settled).
  */
-import { readFile, stat } from 'node:fs/promises'
-import { join, resolve as resolvePath } from 'node:path'
-import { exampleModulesDir, loadModule } from '../../executor/modules.js'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { exampleModulesDir, findModule, ModuleNotFoundError } from '../../executor/modules.js'
 import { escrowStartBlock, loadProfile, type Profile } from '../../protocol/profile.js'
 import type { InputValue, JobInputs, ModuleSpec } from '../../protocol/module.js'
 import type { Address, Hash, Prices } from '../../protocol/types.js'
@@ -15,7 +15,7 @@ import { CreatorRole, type CreatorEvent } from './creator.js'
 import type { DealRecord } from './deals.js'
 import { RoleHost } from './host.js'
 import { MediatorRole } from './mediator.js'
-import { ProviderRole } from './provider.js'
+import { parseCheat, ProviderRole } from './provider.js'
 import { requestsPort } from './requests.js'
 
 export class RoleError extends Error {
@@ -36,25 +36,17 @@ export async function readProfile (path: string): Promise<Profile> {
 }
 
 /**
- * Resolves a module reference: `name:version` from the modules folder (the repository's
- * examples by default), or a path to a module.json (or to a folder holding one).
+ * Resolves a module reference to a lilynode spec: `name:version` from the modules folder (the
+ * repository's examples by default), or a path to a module.json (or to a folder holding one).
+ * A Lilypad module needs its inputs to be rendered: LilyClient.resolveJob does that.
  */
 export async function resolveModule (ref: string, modulesDir = exampleModulesDir()): Promise<ModuleSpec> {
-  const looksLikePath = ref.includes('/') || ref.endsWith('.json') || ref.startsWith('.')
-  if (looksLikePath) {
-    const p = resolvePath(ref)
-    const s = await stat(p).catch(() => undefined)
-    if (s === undefined) throw new RoleError('ROLE_BAD_MODULE', `no module spec at ${p}`)
-    return await loadModule(s.isDirectory() ? join(p, 'module.json') : p)
-  }
-  const m = /^([a-z0-9][a-z0-9._-]{0,63})(?::([A-Za-z0-9._-]{1,64}))?$/.exec(ref)
-  if (m === null) throw new RoleError('ROLE_BAD_MODULE', `module '${ref}' is neither name:version nor a path to a module.json`)
-  const spec = await loadModule(join(modulesDir, m[1], 'module.json')).catch((e: unknown) => {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new RoleError('ROLE_BAD_MODULE', `no module '${m[1]}' in ${modulesDir}; give name:version of an example module or a path to a module.json`)
+  const found = await findModule(ref, modulesDir).catch((e: unknown) => {
+    if (e instanceof ModuleNotFoundError) throw new RoleError('ROLE_BAD_MODULE', e.message)
     throw e
   })
-  if (m[2] !== undefined && spec.version !== m[2]) throw new RoleError('ROLE_BAD_MODULE', `module ${m[1]} in ${modulesDir} is version ${spec.version}, not ${m[2]}`)
-  return spec
+  if (found.kind === 'lilypad') throw new RoleError('ROLE_BAD_MODULE', `${ref} is a Lilypad module (${found.path}): it is rendered with its inputs; run it with lilynode run or LilyClient.run`)
+  return found.spec
 }
 
 /** Parses `K=V` pairs against the spec's input types (file inputs take a path to read). */
@@ -107,7 +99,7 @@ export async function runProvider (o: ProviderRunOptions, signal: AbortSignal, o
   const host = await RoleHost.start({ profile: o.profile, dataDir: o.dataDir, listen: o.listen, log })
   let role: ProviderRole | undefined
   try {
-    const cheat = process.env.LILYNODE_TEST_CHEAT === '1'
+    const cheat = parseCheat(process.env.LILYNODE_TEST_CHEAT)
     role = new ProviderRole({
       net: host.net,
       escrow: host.escrow,
@@ -134,7 +126,7 @@ export async function runProvider (o: ProviderRunOptions, signal: AbortSignal, o
     await host.serve(role.transferService())
     await role.start()
     const offer = role.offer
-    out({ event: 'ready', role: 'provider', address: host.identity.address, peerId: host.identity.peerId.toString(), addrs: host.addrs(), cpu: offer?.cpu, ram: offer?.ram, gpus: offer?.gpus, gpuModel: offer?.gpuModel, ...(cheat ? { warning: 'LILYNODE_TEST_CHEAT=1: this provider fakes results (test only)' } : {}) })
+    out({ event: 'ready', role: 'provider', address: host.identity.address, peerId: host.identity.peerId.toString(), addrs: host.addrs(), cpu: offer?.cpu, ram: offer?.ram, gpus: offer?.gpus, gpuModel: offer?.gpuModel, ...(cheat !== undefined ? { warning: `LILYNODE_TEST_CHEAT=${String(process.env.LILYNODE_TEST_CHEAT)}: this provider fakes results (test only)` } : {}) })
     await untilAborted(signal)
   } finally {
     await role?.stop()

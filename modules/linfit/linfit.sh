@@ -1,5 +1,5 @@
 #!/bin/sh
-# train.sh DATA DIGITS: least squares y = a*x + b. Values are read as integers scaled by 100,
+# linfit.sh DATA DIGITS: least squares y = a*x + b. Values are read as integers scaled by 100,
 # the normal equations are solved as exact integer fractions, and a and b are printed by long
 # division (truncated toward zero) to DIGITS decimals. Every intermediate must stay below
 # 2^53 so that it is exact; otherwise the job fails with exit 3 rather than round.
