@@ -9,3 +9,4 @@ export { ensureImage, isUnreachable, type ImageResolution, type PullProgress } f
 export { loadModule, loadExampleModules, exampleModulesDir } from './modules.js'
 export { ExecutorError, type ExecutorErrorCode } from './errors.js'
 export { Executor, DEFAULT_LIMITS, type ExecutorOptions, type ExecutorJob } from './executor.js'
+export * from './backends/index.js'
