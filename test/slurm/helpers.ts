@@ -110,3 +110,13 @@ export async function waitUntil (what: string, pred: () => Promise<boolean>, tim
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
 }
+
+/** Brings a node back (drained or down) and waits until it takes jobs again. */
+export async function resume (node: string): Promise<void> {
+  // "Invalid node state specified" when it came back by itself already (ReturnToService)
+  await scontrol('update', `nodename=${node}`, 'state=resume').catch(() => undefined)
+  await waitUntil(`${node} to take jobs`, async () => {
+    const state = /State=(\S+)/.exec(await scontrol('show', 'node', node, '--oneliner'))?.[1] ?? ''
+    return /^(IDLE|MIXED|ALLOCATED)$/.test(state)
+  }, 30_000)
+}

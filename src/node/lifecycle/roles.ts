@@ -133,7 +133,7 @@ export async function runProvider (o: ProviderRunOptions, signal: AbortSignal, o
       }
     })
     role.onEvent = (e) => out({ event: 'deal', ...e })
-    role.onOffer = (e) => out({ event: 'offer', version: e.offer.version, withdrawn: e.withdrawn, cpu: e.offer.cpu, ram: e.offer.ram, gpus: e.offer.gpus, gpuVram: e.offer.gpuVram, gpuModel: e.offer.gpuModel, disk: e.offer.disk, ...(e.source !== undefined ? { source: e.source } : {}) })
+    role.onOffer = (e) => out({ event: 'offer', message: e.withdrawn ? `v${e.offer.version} withdrawn: nothing can run now` : `v${e.offer.version}: ${e.offer.cpu} millicores, ${e.offer.ram} MiB, ${e.offer.gpus} GPU(s)${e.offer.gpus > 0 ? ` ${e.offer.gpuModel}` : ''}, ${e.offer.disk} MiB disk${e.source !== undefined ? ` — ${e.source}` : ''}`, version: e.offer.version, withdrawn: e.withdrawn, cpu: e.offer.cpu, ram: e.offer.ram, gpus: e.offer.gpus, gpuVram: e.offer.gpuVram, gpuModel: e.offer.gpuModel, disk: e.offer.disk, ...(e.source !== undefined ? { source: e.source } : {}) })
     await host.serve(role.transferService())
     await role.start()
     const offer = role.offer

@@ -32,7 +32,7 @@ export class SlurmCli implements SlurmClient {
       execFile(file, args, { env, timeout: this.o.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
         if (err === null) { resolve({ stdout, stderr }); return }
         const code = (err as NodeJS.ErrnoException).code
-        const why = (stderr.trim() || err.message).split('\n').slice(0, 3).join(' | ').slice(0, 400)
+        const why = (stderr.trim() || stdout.trim() || err.message).split('\n').slice(0, 3).join(' | ').slice(0, 400)
         if (code === 'ENOENT') reject(new SlurmError('SLURM_UNREACHABLE', `${file} is not installed (install slurm-client, or point --slurm-bin at the Slurm commands)`, { cause: err }))
         else if (/Unable to contact slurm controller|Connection refused|Zero Bytes were transmitted|Socket timed out|Invalid authentication credential|Munge/i.test(why) || err.killed) reject(new SlurmError('SLURM_UNREACHABLE', `${cmd}: the Slurm controller does not answer: ${why}`, { cause: err }))
         else reject(Object.assign(new SlurmError('SLURM_BAD_REPLY', `${cmd} ${args[0] ?? ''}: ${why}`, { cause: err }), { stderr }))
