@@ -26,7 +26,7 @@ function completed (o: BackendOutcome, status: 'succeeded' | 'failed' = 'succeed
 
 describe('slurm backend on a real cluster', function () {
   this.timeout(240_000)
-  let cluster: TestCluster
+  let cluster: TestCluster | undefined
   let probe: ModuleSpec
   let workDir: string
   let n = 0x5100
@@ -50,8 +50,9 @@ describe('slurm backend on a real cluster', function () {
     workDir = await mkdtemp(join(tmpdir(), 'lily-slurm-'))
   })
   after(async () => {
-    for (const node of ['lily1', 'lily2', 'lily3']) await resume(node).catch(() => {})
     if (workDir !== undefined) await rm(workDir, { recursive: true, force: true })
+    if (cluster === undefined) return
+    for (const node of ['lily1', 'lily2', 'lily3']) await resume(node).catch(() => {})
     await releaseSlurm()
   })
 
@@ -169,7 +170,7 @@ describe('slurm backend on a real cluster', function () {
   })
 
   it('also through slurmrestd: the same capacity and the same result', async () => {
-    const rest = await restClient(cluster)
+    const rest = await restClient(cluster as TestCluster)
     const b = slurm({}, rest)
     assert.deepEqual(await b.capacity(), await slurm().capacity())
     const j = job({ action: 'echo', arg: 'via slurmrestd' })

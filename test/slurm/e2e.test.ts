@@ -19,7 +19,7 @@ import { jobState, releaseSlurm, requireSlurm, resume, scontrol, sh, waitUntil, 
 describe('slurm e2e: a devnet whose provider runs its deals on a Slurm cluster', function () {
   this.timeout(300_000)
   let t: TestNet | undefined
-  let cluster: TestCluster
+  let cluster: TestCluster | undefined
   let probe: ModuleSpec
   let failed = false
   before(async function () {
@@ -31,7 +31,7 @@ describe('slurm e2e: a devnet whose provider runs its deals on a Slurm cluster',
       mediators: 0,
       creators: 1,
       providerArgs: () => [
-        '--backend', 'slurm', '--slurm-partition', 'lily', '--slurm-conf', cluster.conf,
+        '--backend', 'slurm', '--slurm-partition', 'lily', '--slurm-conf', (cluster as TestCluster).conf,
         '--slurm-poll-ms', '300', '--slurm-refresh-ms', '1000', '--slurm-overhead', '60'
       ]
     })
@@ -39,6 +39,7 @@ describe('slurm e2e: a devnet whose provider runs its deals on a Slurm cluster',
   afterEach(function () { if (this.currentTest?.state === 'failed') failed = true })
   after(async () => {
     await stopNet(t, failed)
+    if (cluster === undefined) return
     for (const node of ['lily1', 'lily2']) await resume(node).catch(() => {})
     await releaseSlurm()
   })
@@ -103,7 +104,7 @@ describe('slurm e2e: a devnet whose provider runs its deals on a Slurm cluster',
     await waitUntil('the job running', async () => await jobState(jobId) === 'RUNNING', 60_000)
     await provider().stop('SIGKILL')
     const restarted = await net.startProvider('provider-1', {}, [
-      '--backend', 'slurm', '--slurm-partition', 'lily', '--slurm-conf', cluster.conf, '--slurm-poll-ms', '300', '--slurm-refresh-ms', '1000', '--slurm-overhead', '60'
+      '--backend', 'slurm', '--slurm-partition', 'lily', '--slurm-conf', (cluster as TestCluster).conf, '--slurm-poll-ms', '300', '--slurm-refresh-ms', '1000', '--slurm-overhead', '60'
     ])
     assert.equal(await run.done, 0, JSON.stringify(run.events.slice(-3)))
     assert.equal((eventOf(run.events, 'result') as Record<string, unknown>).stdout, 'survived a SIGKILL\n')
