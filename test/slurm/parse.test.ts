@@ -4,8 +4,11 @@
  * script, and the provider's --slurm-* flags.
  */
 import assert from 'node:assert/strict'
+import { chmod, mkdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
-  allocatedGpus, batchScript, clusterCapacity, jobFromScontrol, nodeFromScontrol, parseGres, parseNodeState, parseOneliner,
+  allocatedGpus, batchScript, ensureDir, clusterCapacity, jobFromScontrol, nodeFromScontrol, parseGres, parseNodeState, parseOneliner,
   parseOneliners, parseTimeLimit, partitionFromScontrol, shQuote, unusableBecause, type SlurmNode, type SlurmPartition
 } from '../../src/executor/index.js'
 import { parseArgs } from '../../src/cli/args.js'
@@ -108,6 +111,21 @@ describe('slurm: the batch script and the compute node', () => {
     assert.ok(s.includes(`exec '/opt/node 24/bin/node' '/srv/lily'\\''s/nodeRunner.js' '/scratch/d'`), s)
     assert.ok(s.includes("DOCKER_HOST='unix:///run/user/1001/podman/podman.sock'; export DOCKER_HOST"))
     assert.throws(() => shQuote('a\nb'))
+  })
+
+  it('keeps the deal folders private: a folder others could write is closed, a link refused', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lily-stage-'))
+    try {
+      const open = join(root, 'open')
+      await mkdir(open)
+      await chmod(open, 0o777)
+      await ensureDir(open)
+      assert.equal((await stat(open)).mode & 0o777, 0o700)
+      await symlink(open, join(root, 'link'))
+      await assert.rejects(ensureDir(join(root, 'link')), /must be a folder owned by this user .*not a link/)
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
   })
 
   it('gives the container the GPUs Slurm allocated (global indexes first)', () => {

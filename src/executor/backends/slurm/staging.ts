@@ -12,7 +12,7 @@
  * The module's container never sees this folder: the compute node copies the inputs to its
  * local disk, and only the result bundle comes back.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { chmod, lstat, mkdir, open, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Hash, Resources } from '../../../protocol/types.js'
 import type { JobLimits } from '../../runner.js'
@@ -82,8 +82,18 @@ export async function readCapped (path: string, max: number): Promise<Uint8Array
   }
 }
 
-export async function ensureDir (dir: string, mode = 0o700): Promise<void> {
-  await mkdir(dir, { recursive: true, mode })
+/**
+ * A folder of ours that no one else may write to: whoever could write the deal folder could
+ * rewrite a staged job (its limits, its network consent) or forge the result staged back.
+ */
+export async function ensureDir (dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const st = await lstat(dir)
+  const uid = process.getuid?.()
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) {
+    throw new Error(`${dir} must be a folder owned by this user (uid ${uid ?? '?'}), not a link or someone else's`)
+  }
+  if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700)
 }
 
 /** The job ids submitted for a deal, oldest first. */
