@@ -2,11 +2,13 @@
  * A devnet (anvil, bootstrap, creator: separate OS processes) whose provider runs
  * `lilynode provider --backend slurm` in front of the test cluster: a job end to end (its
  * result hash the docker backend's), the offer following a drain, the provider SIGKILLed
- * mid-job and re-attached to the same Slurm job, and a deal that closes on-chain while its job
+ * mid-job and re-attached to the same Slurm job (the restarted provider reaching the controller
+ * through slurmrestd, which then also scancels), and a deal that closes on-chain while its job
  * runs, which scancels the job.
  */
 import assert from 'node:assert/strict'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
+import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { createTestClient, http } from 'viem'
 import { DockerBackend, jobIdOf, type CompletedOutcome } from '../../src/executor/index.js'
@@ -94,7 +96,7 @@ describe('slurm e2e: a devnet whose provider runs its deals on a Slurm cluster',
     await offerAfter((e) => e.cpu === 2000 && e.withdrawn === false, 'the full offer back')
   })
 
-  it('re-attaches to the same Slurm job after the provider is SIGKILLed mid-job', async () => {
+  it('re-attaches to the same Slurm job after the provider is SIGKILLed mid-job (and comes back through slurmrestd)', async () => {
     const net = (t as TestNet).net
     const run = net.run('creator-1', 'probe:v1.0.0', ['action=slowecho', 'n=10', 'arg=survived a SIGKILL'], ['--timeout', '180'])
     const before = provider().events.length
@@ -103,9 +105,16 @@ describe('slurm e2e: a devnet whose provider runs its deals on a Slurm cluster',
     const jobId = jobIdOf(String(e.message)) as string
     await waitUntil('the job running', async () => await jobState(jobId) === 'RUNNING', 60_000)
     await provider().stop('SIGKILL')
+    // the restarted provider reaches the controller through slurmrestd instead of the commands
+    const tokenFile = join((t as TestNet).dir, 'slurm.jwt')
+    const token = /SLURM_JWT=(\S+)/.exec(await scontrol('token', `username=${userInfo().username}`, 'lifespan=3600'))?.[1]
+    assert.ok(token !== undefined)
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 })
     const restarted = await net.startProvider('provider-1', {}, [
-      '--backend', 'slurm', '--slurm-partition', 'lily', '--slurm-conf', (cluster as TestCluster).conf, '--slurm-poll-ms', '300', '--slurm-refresh-ms', '1000', '--slurm-overhead', '60'
+      '--backend', 'slurm', '--slurm-partition', 'lily', '--slurm-rest-url', (cluster as TestCluster).restUrl, '--slurm-token-file', tokenFile,
+      '--slurm-poll-ms', '300', '--slurm-refresh-ms', '1000', '--slurm-overhead', '60'
     ])
+    assert.match(String((await restarted.waitFor((e) => e.event === 'ready', 1000)).backend), /^slurm \(partition lily, slurmrestd http:\/\/127\.0\.0\.1:[0-9]+\)$/)
     assert.equal(await run.done, 0, JSON.stringify(run.events.slice(-3)))
     assert.equal((eventOf(run.events, 'result') as Record<string, unknown>).stdout, 'survived a SIGKILL\n')
     await restarted.waitFor((x) => x.dealId === dealId && x.state === 'completed', 60_000, 'the deal completed')
