@@ -53,6 +53,8 @@ export interface DevnetOptions {
   fundWei?: bigint
   /** Extra environment per provider index (0-based), e.g. the test-only cheat flag. */
   providerEnv?: (i: number) => Record<string, string>
+  /** Extra `lilynode provider` arguments per provider index (0-based), e.g. `--backend slurm …`. */
+  providerArgs?: (i: number) => string[]
   /** Progress lines for people. */
   log?: (line: string) => void
 }
@@ -225,7 +227,7 @@ export class Devnet {
     for (const p of this.parties.values()) {
       if (p.role === 'provider') {
         const i = Number(p.name.split('-')[1]) - 1
-        starting.push(this.startProvider(p.name, this.o.providerEnv?.(i) ?? {}))
+        starting.push(this.startProvider(p.name, this.o.providerEnv?.(i) ?? {}, this.o.providerArgs?.(i) ?? []))
       } else if (p.role === 'mediator') {
         starting.push(this.startMediator(p.name))
       } else if (p.role === 'relay') {

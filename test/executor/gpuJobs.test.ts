@@ -12,7 +12,8 @@ import { parseArgs } from '../../src/cli/args.js'
 import { CliError } from '../../src/cli/command.js'
 import { root } from '../../src/cli/main.js'
 import { containerCreateOptions, discoverGpus, gpuCapacity, loadExampleModules, type ContainerPlan } from '../../src/executor/index.js'
-import { executorPort, gpuRequestFor } from '../../src/node/roles/adapters.js'
+import { executorPort } from '../../src/node/roles/adapters.js'
+import { gpuRequestFor } from '../../src/executor/index.js'
 import { jobResources, LilyError } from '../../src/sdk/index.js'
 import type { ModuleSpec } from '../../src/protocol/module.js'
 import { dealId, dockerProblem, REPO_ROOT, requireDocker } from './helpers.js'
@@ -61,6 +62,7 @@ describe('executor: GPU jobs from --gpus to DeviceRequests', function () {
     const dir = await mkdtemp(join(tmpdir(), 'lilynode-gpu-'))
     try {
       const cap = await executorPort({ dataDir: dir, nvidiaSmi: replay(csv) }).capacity()
+      assert.ok(cap !== undefined)
       assert.equal(cap.gpus, 1)
       assert.equal(cap.gpuVram, 81559)
       assert.equal(cap.gpuModel, 'NVIDIA H100 80GB HBM3')

@@ -1,15 +1,14 @@
 /**
- * The ExecutorPort over src/executor (Docker) and the NetworkPort over LilyNode.
+ * The ExecutorPort over src/executor (its docker or slurm backend) and the NetworkPort over LilyNode.
  */
-import { statfs, mkdir, writeFile } from 'node:fs/promises'
-import { cpus, totalmem } from 'node:os'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type Docker from 'dockerode'
 // bundles and tars only: Docker, the runner and GPU discovery load on first use (see `engine`),
 // so that a process that never runs a job (`lilynode run`, the SDK) starts without them
 import { decodeBundle, encodeBundle, bundleHash } from '../../executor/bundle.js'
 import { extractOutputTar } from '../../executor/tar.js'
-import type { ExecFn, GpuRequest, JobOutcome } from '../../executor/index.js'
+import type { BackendOutcome, ExecFn, ExecutorBackend, GpuType } from '../../executor/index.js'
 import { signDigest } from '../../protocol/crypto.js'
 import { topicName } from '../../protocol/profile.js'
 import type { Hash } from '../../protocol/types.js'
@@ -25,14 +24,38 @@ export interface ExecutorAdapterOptions {
   maxOutputBytes?: number
   /** Parent of the per-job folders (must be visible to dockerd). */
   workDir?: string
+  /** Run jobs as Slurm batch jobs instead of on this machine's Docker Engine. */
+  slurm?: SlurmSettings
   /** How nvidia-smi is run (tests replay recorded output). */
   nvidiaSmi?: ExecFn
 }
 
-/** The GPUs a job with `gpus` GPUs gets: that many of the discovered devices, by UUID (none when too few). */
-export function gpuRequestFor (gpus: number, deviceIds: readonly string[]): GpuRequest | undefined {
-  return gpus > 0 && deviceIds.length >= gpus ? { deviceIds: deviceIds.slice(0, gpus) } : undefined
+/** `lilynode provider --backend slurm`: where the cluster is and what the provider may use of it. */
+export interface SlurmSettings {
+  partition: string
+  account?: string
+  qos?: string
+  /** Reach the controller through slurmrestd at this URL (JWT from tokenFile or SLURM_JWT); else the Slurm commands. */
+  restUrl?: string
+  tokenFile?: string
+  restUser?: string
+  /** slurm.conf for the Slurm commands (SLURM_CONF). */
+  conf?: string
+  /** Deal folders: on a file system the compute nodes mount at the same path. */
+  workDir: string
+  gpuTypes?: Record<string, GpuType>
+  pollMs?: number
+  capacityRefreshMs?: number
+  maxAttempts?: number
+  overheadS?: number
+  /** Node.js and nodeRunner.js as the compute nodes see them. */
+  node?: string
+  runner?: string
+  dockerHost?: string
+  log?: (msg: string, fields?: Record<string, unknown>) => void
 }
+
+const DEFAULT_CAPACITY_REFRESH_MS = 30_000
 
 export class ExecutorRunError extends Error {
   override readonly name = 'ExecutorRunError'
@@ -48,7 +71,7 @@ const dec = new TextDecoder()
  */
 const STOPPED_EXIT: Record<string, number> = { timed_out: 124, oom: 137, output_too_large: 125, invalid_job: 126 }
 
-function toResult (o: JobOutcome): RunJobResult {
+function toResult (o: BackendOutcome): RunJobResult {
   if (o.status === 'succeeded' || o.status === 'failed') {
     return { bundle: encodeBundle(o.bundle), resultHash: o.resultHash, outcome: o.status, exitCode: o.exitCode }
   }
@@ -59,37 +82,49 @@ function toResult (o: JobOutcome): RunJobResult {
 }
 
 export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
-  let loaded: Promise<{ docker: Docker, executor: typeof import('../../executor/index.js') }> | undefined
-  const engine = async (): Promise<{ docker: Docker, executor: typeof import('../../executor/index.js') }> => {
+  let loaded: Promise<ExecutorBackend> | undefined
+  const limits = { maxLogBytes: o.maxLogBytes ?? 1024 * 1024, maxOutputBytes: o.maxOutputBytes ?? 64 * 1024 * 1024 }
+  let dockerd: Promise<Docker> | undefined
+  const docker = async (): Promise<Docker> => {
+    dockerd ??= o.docker !== undefined ? Promise.resolve(o.docker) : import('dockerode').then((m) => new m.default())
+    return await dockerd
+  }
+  const backend = async (): Promise<ExecutorBackend> => {
     loaded ??= (async () => {
       const executor = await import('../../executor/index.js')
-      const docker = o.docker ?? new (await import('dockerode')).default()
-      return { docker, executor }
+      const s = o.slurm
+      if (s !== undefined) {
+        const client = s.restUrl !== undefined
+          ? new executor.SlurmRest({ url: s.restUrl, ...(s.tokenFile !== undefined ? { tokenFile: s.tokenFile } : {}), ...(s.restUser !== undefined ? { user: s.restUser } : {}) })
+          : new executor.SlurmCli(s.conf !== undefined ? { conf: s.conf } : {})
+        return new executor.SlurmBackend({ ...s, client, limits, allowNetwork: o.allowNetwork ?? false })
+      }
+      return new executor.DockerBackend({
+        docker: await docker(),
+        dataDir: o.dataDir,
+        limits,
+        allowNetwork: o.allowNetwork ?? false,
+        ...(o.workDir !== undefined ? { workDir: o.workDir } : {}),
+        ...(o.nvidiaSmi !== undefined ? { nvidiaSmi: o.nvidiaSmi } : {})
+      })
     })()
     return await loaded
   }
-  let gpuIds: string[] = []
+  const stopped = (signal: AbortSignal, cancel: AbortSignal | undefined): Error => {
+    const why: unknown = signal.aborted ? signal.reason : cancel?.reason
+    return why instanceof Error ? why : new Error('job cancelled')
+  }
   return {
-    run: async (req, signal) => {
-      const { docker, executor: { reattach, runJob } } = await engine()
-      const again = await reattach(docker, req.dealId, { signal })
-      if (again !== undefined && again.status !== 'docker_unreachable') {
-        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted')
-        return toResult(again)
-      }
-      const gpus = gpuRequestFor(req.resources.gpus, gpuIds)
-      const outcome = await runJob(docker, {
-        dealId: req.dealId,
-        spec: req.spec,
-        inputs: req.inputs,
-        resources: req.resources,
-        timeoutS: req.timeoutS,
-        limits: { maxLogBytes: o.maxLogBytes ?? 1024 * 1024, maxOutputBytes: o.maxOutputBytes ?? 64 * 1024 * 1024 },
-        allowNetwork: o.allowNetwork ?? false,
-        ...(gpus !== undefined ? { gpus } : {}),
-        ...(o.workDir !== undefined ? { workDir: o.workDir } : {})
-      }, { signal })
-      if (outcome.status === 'cancelled' || signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('job cancelled')
+    ...(o.slurm !== undefined ? { capacityRefreshMs: o.slurm.capacityRefreshMs ?? DEFAULT_CAPACITY_REFRESH_MS } : {}),
+    run: async (req, signal, cancel) => {
+      const b = await backend()
+      const outcome = await b.run({ dealId: req.dealId, spec: req.spec, inputs: req.inputs, resources: req.resources, timeoutS: req.timeoutS }, {
+        detach: signal,
+        ...(cancel !== undefined ? { signal: cancel } : {}),
+        ...(req.handle !== undefined ? { handle: req.handle } : {}),
+        ...(req.onHandle !== undefined ? { onHandle: req.onHandle } : {})
+      })
+      if (outcome.status === 'cancelled' || outcome.status === 'detached' || signal.aborted || cancel?.aborted === true) throw stopped(signal, cancel)
       return toResult(outcome)
     },
     hashBundle: (bundle) => bundleHash(bundle),
@@ -107,23 +142,13 @@ export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
       return ['stdout', 'stderr', 'exitCode', ...files.map((f) => join('outputs', f))]
     },
     capacity: async () => {
-      const { executor: { discoverGpus, gpuCapacity } } = await engine()
-      const gpus = gpuCapacity(await discoverGpus(o.nvidiaSmi).catch(() => []))
-      gpuIds = gpus.deviceIds
-      const fs = await statfs(o.dataDir)
-      return {
-        cpu: cpus().length * 1000,
-        ram: Math.floor(totalmem() / (1024 * 1024)),
-        gpus: gpus.gpus,
-        gpuVram: gpus.gpuVram,
-        disk: Math.min(16_777_216, Math.floor(Number(BigInt(fs.bavail) * BigInt(fs.bsize) / (1024n * 1024n)))),
-        gpuModel: gpus.gpuModel
-      }
+      const c = await (await backend()).capacity()
+      return c === undefined ? undefined : { cpu: c.cpu, ram: c.ram, gpus: c.gpus, gpuVram: c.gpuVram, disk: c.disk, gpuModel: c.gpuModel, source: c.source }
     },
+    // the mediator's ruling runs the module's verifier in this machine's Docker Engine, whatever the backend
     judge: async (req, signal) => {
-      const { docker, executor: { judgeResult, dockerVerifier } } = await engine()
-      const limits = { maxLogBytes: o.maxLogBytes ?? 1024 * 1024, maxOutputBytes: o.maxOutputBytes ?? 64 * 1024 * 1024 }
-      return await judgeResult(req.spec, req.claimed, req.reference, dockerVerifier(docker, { dealId: req.dealId, limits, signal, ...(o.workDir !== undefined ? { workDir: o.workDir } : {}) }))
+      const { judgeResult, dockerVerifier } = await import('../../executor/index.js')
+      return await judgeResult(req.spec, req.claimed, req.reference, dockerVerifier(await docker(), { dealId: req.dealId, limits, signal, ...(o.workDir !== undefined ? { workDir: o.workDir } : {}) }))
     }
   }
 }

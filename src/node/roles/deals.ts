@@ -110,6 +110,8 @@ export interface DealRecord {
   settleTx?: Hash
   /** Last error, for humans. */
   error?: string
+  /** Provider: the executor backend's handle of the deal's job (e.g. `slurm:<job id>`), kept to re-attach after a restart. */
+  jobHandle?: string
   /** Creator: the folder the job's outputs go to, so a deal resumed after a restart writes them there too. */
   outDir?: string
   /** How many times the current step was tried (reset on each move). */

@@ -85,6 +85,10 @@ export interface RunJobRequest {
   inputs: JobInputs
   resources: Resources
   timeoutS: number
+  /** The backend's handle of this deal's job from an earlier run (a Slurm job id): re-attach to it. */
+  handle?: string
+  /** Keeps the handle as soon as the job exists, before the wait (the provider writes it to its deal store). */
+  onHandle?: (handle: string) => Promise<void>
 }
 
 export interface RunJobResult {
@@ -105,16 +109,22 @@ export interface DecodedResult {
 
 /** The container runner, as a provider or mediator uses it. */
 export interface ExecutorPort {
-  /** Runs the job, or re-attaches to its container when one with this deal id already runs. */
-  run: (req: RunJobRequest, signal: AbortSignal) => Promise<RunJobResult>
+  /**
+   * Runs the job, or re-attaches to it when one with this deal id already runs. `signal`: the
+   * node is stopping (docker kills the container; slurm leaves the batch job to be re-attached);
+   * `cancel`: the deal is over, stop the job for good (docker kill, scancel).
+   */
+  run: (req: RunJobRequest, signal: AbortSignal, cancel?: AbortSignal) => Promise<RunJobResult>
   /** The result hash of an encoded bundle (the one the contract sees). */
   hashBundle: (bundle: Uint8Array) => Hash
   /** Decodes a received bundle; throws when it is malformed. */
   decodeBundle: (bundle: Uint8Array) => DecodedResult
   /** Writes the bundle's outputs, stdout and stderr into `dir`; returns the files written. */
   writeOutputs: (bundle: Uint8Array, dir: string) => Promise<string[]>
-  /** What this machine really has. */
-  capacity: () => Promise<Resources & { gpuModel: string }>
+  /** What this machine (or cluster) can really run; undefined when nothing can be scheduled now. */
+  capacity: () => Promise<(Resources & { gpuModel: string, source?: string }) | undefined>
+  /** Read capacity() again this often and re-offer when it changed (undefined: only when the offer is renewed). */
+  readonly capacityRefreshMs?: number
   /**
    * A mediator's ruling on a claimed bundle against its re-run (undefined when the module's
    * verification is `none` and nothing was re-run), as the module's `verification` says.

@@ -14,9 +14,16 @@
  * then calls the consumer back, whose failure never undoes the payment.
  *
  * Each step is written to the deal store before it is acted on. On start every unfinished
- * deal is resumed from its stored state: a job whose container still runs is re-attached by
- * the executor (containers carry the deal id), a bundle is re-sent, a transaction is only
- * re-sent after the chain says it is still needed.
+ * deal is resumed from its stored state: a job that still runs is re-attached by the executor
+ * (containers carry the deal id; a Slurm job's id is kept in the deal record as `jobHandle`),
+ * a bundle is re-sent, a transaction is only re-sent after the chain says it is still needed.
+ * A job whose deal closes on-chain while it runs (the creator took the timeout refund) is
+ * cancelled with it.
+ *
+ * The offer follows what the executor can run: an executor that names a `capacityRefreshMs`
+ * (a cluster whose nodes come, go and drain) is read again that often and a changed capacity is
+ * offered at once as a new version; with no capacity at all the offer is withdrawn (a version
+ * that expires in its own epoch and fits no job).
  */
 import { readFile, writeFile, rename } from 'node:fs/promises'
 import type { PeerId } from '@libp2p/interface'
@@ -29,7 +36,7 @@ import { resultData, type RequestsPort } from './requests.js'
 import { TERMINAL_STATES, type DealRecord, type DealStore } from './deals.js'
 import { fromJson } from '../../protocol/json.js'
 import { peerIdFromSignature } from '../../p2p/peers.js'
-import { CLOSED_STATUSES, type AgreedDeal, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort, type OwnMatch } from './ports.js'
+import { CLOSED_STATUSES, type AgreedDeal, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort, type OwnMatch, type RunJobResult } from './ports.js'
 import { fetchCounterpartySignature, ownSignatureBlob } from './signatures.js'
 import { blobHash, fetchBlob, pushBlob, TransferError, type TransferService } from '../../p2p/reqresp/transfer.js'
 import { describe, Kicks, sleep } from './util.js'
@@ -88,6 +95,9 @@ interface OfferState { nonce: string, version: number }
 
 export type ProviderEvent = { dealId: Hash, state: string, at: number, tx?: Hash, message?: string }
 
+/** A new version of the resource offer (`withdrawn`: one that fits no job and expires at once). */
+export type OfferEvent = { offer: ResourceOffer, withdrawn: boolean, source?: string }
+
 export class ProviderRole {
   private readonly controller = new AbortController()
   private readonly drivers = new Map<Hash, Promise<void>>()
@@ -99,6 +109,10 @@ export class ProviderRole {
   private readonly kicks = new Kicks()
   /** Called on every state change (for the CLI's output and for tests). */
   onEvent: (e: ProviderEvent) => void = () => {}
+  /** Called for every version of the offer published. */
+  onOffer: (e: OfferEvent) => void = () => {}
+  private capacityReadAt = 0
+  private withdrawn = false
 
   constructor (private readonly o: ProviderOptions) {
     this.pollMs = o.pollMs ?? 500
@@ -173,34 +187,67 @@ export class ProviderRole {
     await Promise.allSettled([...this.drivers.values()])
   }
 
-  /** Publishes a new version of the offer when none is live or the live one is near its end. */
+  /**
+   * Publishes a new version of the offer when none is live or the live one is near its end, or
+   * (executors that name a refresh interval) when the capacity read again differs from the offer's.
+   */
   private async publishOffer (): Promise<void> {
     const { net, executor, config } = this.o
     const epoch = net.currentEpoch()
-    if (this.current !== undefined && this.current.expiryEpoch - epoch > 2n) return
+    const renew = this.current === undefined || this.current.expiryEpoch - epoch <= 2n
+    const refresh = executor.capacityRefreshMs
+    const reread = refresh !== undefined && Date.now() - this.capacityReadAt >= refresh
+    if (this.withdrawn ? !reread : (!renew && !reread)) return
     const cap = await executor.capacity()
-    const state = await this.loadOfferState()
-    state.version++
-    await this.saveOfferState(state)
-    const offer: ResourceOffer = {
-      provider: net.address,
-      nonce: BigInt(state.nonce),
-      version: state.version,
+    this.capacityReadAt = Date.now()
+    if (cap === undefined) {
+      if (!this.withdrawn) await this.withdraw(epoch)
+      return
+    }
+    const fields = {
       cpu: Math.min(cap.cpu, config.maxCpu ?? cap.cpu),
       ram: Math.min(cap.ram, config.maxRam ?? cap.ram),
       gpus: cap.gpus,
       gpuVram: cap.gpuVram,
       disk: cap.disk,
-      gpuModel: cap.gpuModel,
+      gpuModel: cap.gpuModel
+    }
+    const same = this.current !== undefined && !this.withdrawn && (Object.keys(fields) as Array<keyof typeof fields>).every((k) => this.current?.[k] === fields[k])
+    if (!renew && same) return
+    const offer = await this.nextVersion(epoch, fields, epoch + BigInt(config.offerLifetimeEpochs))
+    await net.publishResourceOffer(offer)
+    this.current = offer
+    this.withdrawn = false
+    this.onOffer({ offer, withdrawn: false, ...(cap.source !== undefined ? { source: cap.source } : {}) })
+    this.o.log.info('resource offer published', { version: offer.version, cpu: offer.cpu, ram: offer.ram, gpus: offer.gpus, epoch: offer.epoch, ...(cap.source !== undefined ? { source: cap.source } : {}) })
+  }
+
+  /** Nothing can run: a version that supersedes the live one, fits no job and expires in its own epoch. */
+  private async withdraw (epoch: bigint): Promise<void> {
+    const offer = await this.nextVersion(epoch, { cpu: 1, ram: 1, gpus: 0, gpuVram: 0, disk: 0, gpuModel: '' }, epoch)
+    await this.o.net.publishResourceOffer(offer)
+    this.current = undefined
+    this.withdrawn = true
+    this.onOffer({ offer, withdrawn: true })
+    this.o.log.warn('resource offer withdrawn: the executor can run nothing now', { version: offer.version, epoch })
+  }
+
+  private async nextVersion (epoch: bigint, fields: Pick<ResourceOffer, 'cpu' | 'ram' | 'gpus' | 'gpuVram' | 'disk' | 'gpuModel'>, expiryEpoch: bigint): Promise<ResourceOffer> {
+    const { net, config } = this.o
+    const state = await this.loadOfferState()
+    state.version++
+    await this.saveOfferState(state)
+    return {
+      provider: net.address,
+      nonce: BigInt(state.nonce),
+      version: state.version,
+      ...fields,
       ...config.prices,
       modules: config.modules,
       collateral: config.collateral,
       epoch,
-      expiryEpoch: epoch + BigInt(config.offerLifetimeEpochs)
+      expiryEpoch
     }
-    await net.publishResourceOffer(offer)
-    this.current = offer
-    this.o.log.info('resource offer published', { version: offer.version, cpu: offer.cpu, ram: offer.ram, gpus: offer.gpus, epoch: offer.epoch })
   }
 
   private async loadOfferState (): Promise<OfferState> {
@@ -447,18 +494,48 @@ export class ProviderRole {
         const { input, value } = config.cheat
         inputs[input] = spec.inputs[input]?.type === 'int' ? Number(value) : spec.inputs[input]?.type === 'bool' ? value === 'true' : value
       }
-      const res = await executor.run({
-        dealId: r.dealId,
-        spec,
-        inputs,
-        resources: { cpu: offer.cpu, ram: offer.ram, gpus: offer.gpus, gpuVram: offer.gpuVram, disk: offer.disk },
-        timeoutS: offer.timeout
-      }, this.controller.signal)
+      const cancel = new AbortController()
+      const unwatch = this.cancelWhenClosed(r, cancel)
+      let res: RunJobResult
+      try {
+        res = await executor.run({
+          dealId: r.dealId,
+          spec,
+          inputs,
+          resources: { cpu: offer.cpu, ram: offer.ram, gpus: offer.gpus, gpuVram: offer.gpuVram, disk: offer.disk },
+          timeoutS: offer.timeout,
+          ...(r.jobHandle !== undefined ? { handle: r.jobHandle } : {}),
+          onHandle: async (handle) => {
+            if (handle === (await store.require(r.dealId)).jobHandle) return
+            await store.update(r.dealId, { jobHandle: handle })
+            this.emit(r.dealId, 'job', undefined, handle)
+          }
+        }, this.controller.signal, cancel.signal)
+      } catch (e) {
+        if (cancel.signal.aborted) this.emit(r.dealId, 'cancelled', undefined, describe(cancel.signal.reason))
+        throw e
+      } finally {
+        unwatch()
+      }
       bundle = res.bundle
       resultHash = res.resultHash
     }
     await store.putBlob(r.dealId, 'bundle', bundle)
     await this.move(r, 'result', { resultHash }, `result ${resultHash}`)
+  }
+
+  /** Aborts `cancel` once the deal is closed on-chain (the job's result can no longer be paid for). */
+  private cancelWhenClosed (r: DealRecord, cancel: AbortController): () => void {
+    let busy = false
+    const timer = setInterval(() => {
+      if (busy) return
+      busy = true
+      this.o.escrow.dealState(r.deal)
+        .then((c) => { if (CLOSED_STATUSES.has(c.status)) cancel.abort(new Error(`the deal closed on-chain (${c.status}) while its job ran: job cancelled`)) })
+        .catch(() => {})
+        .finally(() => { busy = false })
+    }, Math.max(this.pollMs, 1000))
+    return () => clearInterval(timer)
   }
 
   private async finish (r: DealRecord, status: ChainStatus): Promise<void> {

@@ -10,7 +10,7 @@ import { escrowStartBlock, loadProfile, type Profile } from '../../protocol/prof
 import type { InputValue, JobInputs, ModuleSpec } from '../../protocol/module.js'
 import type { Address, Hash, Prices } from '../../protocol/types.js'
 import { createLogger } from '../../protocol/logger.js'
-import { executorPort } from './adapters.js'
+import { executorPort, type SlurmSettings } from './adapters.js'
 import { CreatorRole, type CreatorEvent } from './creator.js'
 import type { DealRecord } from './deals.js'
 import { RoleHost } from './host.js'
@@ -92,6 +92,8 @@ export interface ProviderRunOptions {
   maxRam?: number
   allowNetwork?: boolean
   offerLifetimeEpochs?: number
+  /** Run deals as Slurm batch jobs (`--backend slurm`); this machine's Docker Engine when omitted. */
+  slurm?: SlurmSettings
 }
 
 export async function runProvider (o: ProviderRunOptions, signal: AbortSignal, out: RoleOutput): Promise<void> {
@@ -103,7 +105,7 @@ export async function runProvider (o: ProviderRunOptions, signal: AbortSignal, o
     role = new ProviderRole({
       net: host.net,
       escrow: host.escrow,
-      executor: executorPort({ dataDir: o.dataDir, allowNetwork: o.allowNetwork }),
+      executor: executorPort({ dataDir: o.dataDir, allowNetwork: o.allowNetwork, ...(o.slurm !== undefined ? { slurm: { ...o.slurm, log: (msg, fields) => log.info(msg, fields) } } : {}) }),
       store: host.deals,
       log,
       maxTransferBytes: host.maxTransferBytes,
@@ -123,10 +125,11 @@ export async function runProvider (o: ProviderRunOptions, signal: AbortSignal, o
       }
     })
     role.onEvent = (e) => out({ event: 'deal', ...e })
+    role.onOffer = (e) => out({ event: 'offer', message: e.withdrawn ? `v${e.offer.version} withdrawn: nothing can run now` : `v${e.offer.version}: ${e.offer.cpu} millicores, ${e.offer.ram} MiB, ${e.offer.gpus} GPU(s)${e.offer.gpus > 0 ? ` ${e.offer.gpuModel}` : ''}, ${e.offer.disk} MiB disk${e.source !== undefined ? ` — ${e.source}` : ''}`, version: e.offer.version, withdrawn: e.withdrawn, cpu: e.offer.cpu, ram: e.offer.ram, gpus: e.offer.gpus, gpuVram: e.offer.gpuVram, gpuModel: e.offer.gpuModel, disk: e.offer.disk, ...(e.source !== undefined ? { source: e.source } : {}) })
     await host.serve(role.transferService())
     await role.start()
     const offer = role.offer
-    out({ event: 'ready', role: 'provider', address: host.identity.address, peerId: host.identity.peerId.toString(), addrs: host.addrs(), cpu: offer?.cpu, ram: offer?.ram, gpus: offer?.gpus, gpuModel: offer?.gpuModel, ...(cheat !== undefined ? { warning: `LILYNODE_TEST_CHEAT=${String(process.env.LILYNODE_TEST_CHEAT)}: this provider fakes results (test only)` } : {}) })
+    out({ event: 'ready', role: 'provider', backend: o.slurm !== undefined ? `slurm (partition ${o.slurm.partition}${o.slurm.restUrl !== undefined ? `, slurmrestd ${o.slurm.restUrl}` : ', Slurm commands'})` : 'docker', address: host.identity.address, peerId: host.identity.peerId.toString(), addrs: host.addrs(), cpu: offer?.cpu, ram: offer?.ram, gpus: offer?.gpus, gpuModel: offer?.gpuModel, ...(cheat !== undefined ? { warning: `LILYNODE_TEST_CHEAT=${String(process.env.LILYNODE_TEST_CHEAT)}: this provider fakes results (test only)` } : {}) })
     await untilAborted(signal)
   } finally {
     await role?.stop()
