@@ -33,8 +33,7 @@ export interface Opt<T> {
   readonly parse: (raw: string[], flag: string) => T
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Options = Record<string, Opt<any>>
+export type Options = Record<string, Opt<unknown>>
 
 type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S
 
