@@ -1,32 +1,24 @@
 /**
- * The OpenAPI 3.1 document, generated from the route table (routes.ts). Every route's error
- * answers share one schema: `{ error: { code: 'API_…', message } }`.
+ * The OpenAPI 3.1 document, written by @fastify/swagger from the routes as they are registered
+ * (routes.ts → fastify). Every route's error answers share one schema, `Error`:
+ * `{ error: { code: 'API_…', message } }`.
  */
+import swagger from '@fastify/swagger'
+import type { FastifyInstance, FastifySchema } from 'fastify'
 import type { Route } from './routes.js'
-import type { ObjectSchema, Schema } from './schema.js'
+import type { Schema } from './schema.js'
 
-export interface OpenApiOptions {
-  version: string
-  /** Base URL of this server (listed under `servers`). */
-  url?: string
-  errorSchema: Schema
-}
+export const ERROR_REF = { $ref: 'Error#' }
 
-function parameters (where: 'path' | 'query', o: ObjectSchema | undefined): Array<Record<string, unknown>> {
-  if (o === undefined) return []
-  return Object.entries(o.properties).map(([name, schema]) => ({
-    name,
-    in: where,
-    required: where === 'path' || (o.required ?? []).includes(name),
-    ...(schema.description !== undefined ? { description: schema.description } : {}),
-    schema
-  }))
-}
+const DESCRIPTION = 'A node\'s local API: run jobs through its creator and follow them, read its offers, deals, peers, health and metrics. ' +
+  'Loopback callers need no token; any other caller sends Authorization: Bearer <token>. The Host header must name the address the API listens on, ' +
+  'and browsers on other origins are refused unless the node allows that origin (--api-allow-origin).'
 
 function errorResponses (r: Route): Record<string, unknown> {
-  const err = (description: string): Record<string, unknown> => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } })
+  const err = (description: string): Record<string, unknown> => ({ description, content: { 'application/json': { schema: ERROR_REF } } })
   const out: Record<string, unknown> = {
     401: err('API_UNAUTHORIZED: a non-loopback caller without the right bearer token'),
+    403: err('API_BAD_HOST (the Host header does not name this API) or API_BAD_ORIGIN (a browser page of another origin)'),
     404: err('API_NOT_FOUND (no such route) or API_UNKNOWN_JOB'),
     405: err('API_METHOD_NOT_ALLOWED: the path exists with another method (see the Allow header)')
   }
@@ -40,39 +32,43 @@ function errorResponses (r: Route): Record<string, unknown> {
   return out
 }
 
-export function buildOpenApi (routes: readonly Route[], o: OpenApiOptions): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {}
-  for (const r of routes) {
-    const responses: Record<string, unknown> = {}
-    for (const [status, def] of Object.entries(r.responses)) {
-      const content: Record<string, unknown> = { [def.contentType ?? 'application/json']: { schema: def.schema } }
-      if (r.operationId === 'getJob' && status === '200') content['text/event-stream'] = { schema: { type: 'string', description: 'event: progress (data: a CreatorEvent), then event: end (data: the job)' } }
-      responses[status] = { description: def.description, content }
-    }
-    Object.assign(responses, errorResponses(r))
-    const op: Record<string, unknown> = {
-      operationId: r.operationId,
-      summary: r.summary,
-      ...(r.description !== undefined ? { description: r.description } : {}),
-      parameters: [...parameters('path', r.params), ...parameters('query', r.query)],
-      ...(r.body !== undefined ? { requestBody: { required: true, content: { 'application/json': { schema: r.body } } } } : {}),
-      responses
-    }
-    paths[r.path] = { ...(paths[r.path] ?? {}), [r.method.toLowerCase()]: op }
+/** The fastify schema of a route: what ajv validates (params, querystring, body) and what swagger documents. */
+export function routeSchema (r: Route): FastifySchema & Record<string, unknown> {
+  const response: Record<string, unknown> = {}
+  for (const [status, def] of Object.entries(r.responses)) {
+    const content: Record<string, { schema: Schema | Record<string, unknown> }> = { [def.contentType ?? 'application/json']: { schema: def.schema } }
+    if (r.operationId === 'getJob' && status === '200') content['text/event-stream'] = { schema: { type: 'string', description: 'event: progress (data: a CreatorEvent), then event: end (data: the job)' } }
+    response[status] = { description: def.description, content }
   }
+  Object.assign(response, errorResponses(r))
   return {
-    openapi: '3.1.0',
-    info: {
-      title: 'lilynode local HTTP API',
-      version: o.version,
-      description: 'A node\'s local API: run jobs through its creator and follow them, read its offers, deals, peers, health and metrics. Loopback callers need no token; any other caller sends Authorization: Bearer <token>.'
-    },
-    ...(o.url !== undefined ? { servers: [{ url: o.url }] } : {}),
-    paths,
-    components: {
-      schemas: { Error: o.errorSchema },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'required from non-loopback callers' } }
-    },
-    security: [{}, { bearer: [] }]
+    operationId: r.operationId,
+    summary: r.summary,
+    ...(r.description !== undefined ? { description: r.description } : {}),
+    ...(r.params !== undefined ? { params: r.params } : {}),
+    // every route has a query schema: an unknown query parameter is refused, not ignored
+    querystring: r.query ?? { type: 'object', properties: {}, additionalProperties: false },
+    ...(r.body !== undefined ? { body: r.body } : {}),
+    response
   }
+}
+
+/** Registers @fastify/swagger on `app` (before its routes); `app.swagger()` then returns the document. */
+export async function registerOpenApi (app: FastifyInstance, o: { version: string, errorSchema: Schema }): Promise<void> {
+  app.addSchema({ $id: 'Error', ...o.errorSchema })
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'lilynode local HTTP API', version: o.version, description: DESCRIPTION },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'required from non-loopback callers' } } },
+      security: [{}, { bearer: [] }]
+    },
+    // shared schemas keep their own names: the error schema is #/components/schemas/Error
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+  })
+}
+
+/** The path of a route as fastify writes it (/jobs/{id} → /jobs/:id). */
+export function fastifyPath (path: string): string {
+  return path.replace(/\{([a-zA-Z]+)\}/g, ':$1')
 }

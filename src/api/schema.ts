@@ -1,8 +1,10 @@
 /**
- * The API's typed errors and the small JSON Schema subset its routes are written in. One
- * schema serves twice: `validate` checks requests against it (so a bad request is always a
- * 4xx naming the field and what it should be), and the OpenAPI document embeds it as is.
+ * The API's typed errors and the JSON Schema subset its routes are written in. One schema
+ * serves twice: ajv checks requests against it (fastify's validation; `toApiError` turns ajv's
+ * first error into a 4xx naming the field and what it should be), and @fastify/swagger embeds
+ * it as is in the OpenAPI document.
  */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 
 export type ApiErrorCode =
   | 'API_BAD_JSON'
@@ -25,6 +27,8 @@ export type ApiErrorCode =
   | 'API_INTERNAL'
   | 'API_TOKEN_REQUIRED'
   | 'API_BAD_LISTEN'
+  | 'API_BAD_HOST'
+  | 'API_BAD_ORIGIN'
 
 export class ApiError extends Error {
   override readonly name = 'ApiError'
@@ -87,70 +91,87 @@ function describeSchema (x: Schema): string {
   return x.type === 'object' ? 'an object' : x.type === 'array' ? 'an array' : `a${x.type === 'integer' ? 'n' : ''} ${x.type}`
 }
 
-const patternCache = new Map<string, RegExp>()
-function regex (p: string): RegExp {
-  let r = patternCache.get(p)
-  if (r === undefined) { r = new RegExp(p, 'u'); patternCache.set(p, r) }
-  return r
+/** `where` plus ajv's JSON pointer, as the old messages wrote it: body.inputs.Message, query.limit. */
+function fieldName (where: string, pointer: string): string {
+  return pointer.split('/').slice(1).reduce((acc, seg) => {
+    const key = seg.replace(/~1/g, '/').replace(/~0/g, '~')
+    return /^[0-9]+$/.test(key) ? `${acc}[${key}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${acc}.${key}` : `${acc}.${JSON.stringify(key.slice(0, 64))}`
+  }, where)
 }
 
-/** Checks `v` against `schema`; throws an ApiError (400) that names the field at `where`. */
-export function validate (schema: Schema, v: unknown, where: string): void {
-  if ('oneOf' in schema) {
-    const errors: ApiError[] = []
-    for (const alt of schema.oneOf) {
-      try { validate(alt, v, where); return } catch (e) { errors.push(e as ApiError) }
+const quote = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v.slice(0, 64) : v)
+
+/**
+ * The one ApiError for a failed validation: ajv (allErrors off) stops at the first failing
+ * keyword, except inside oneOf, where every alternative reports; there the alternative of the
+ * value's own type says best what is wrong, so a non-type error is preferred.
+ */
+export function toApiError (errors: readonly ErrorObject[], where: string): ApiError {
+  const real = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf')
+  const e = real.find((x) => x.keyword !== 'type') ?? real[0] ?? errors[0]
+  const field = fieldName(where, e.instancePath)
+  const schema = e.parentSchema as Schema | undefined
+  switch (e.keyword) {
+    case 'required': {
+      const k = (e.params as { missingProperty: string }).missingProperty
+      const sub = (schema as ObjectSchema | undefined)?.properties?.[k]
+      return new ApiError('API_MISSING_FIELD', 400, `${field}.${k} is required${sub !== undefined ? ` (${describeSchema(sub)})` : ''}`)
     }
-    // the alternative of the right type says best what is wrong
-    const sameType = errors.find((e) => e.code !== 'API_BAD_TYPE')
-    if (sameType !== undefined) throw sameType
-    throw new ApiError('API_BAD_TYPE', 400, `${where} must be ${describeSchema(schema)}, got ${typeName(v)}`)
-  }
-  const bad = (msg: string): never => { throw new ApiError('API_BAD_VALUE', 400, `${where} ${msg}`) }
-  const t = typeName(v)
-  const okType = schema.type === t || (schema.type === 'number' && t === 'integer')
-  if (!okType) throw new ApiError('API_BAD_TYPE', 400, `${where} must be ${describeSchema(schema)}, got ${t}`)
-  switch (schema.type) {
-    case 'string': {
-      const str = v as string
-      if (schema.maxLength !== undefined && str.length > schema.maxLength) bad(`is ${str.length} characters long; at most ${schema.maxLength}`)
-      if (schema.minLength !== undefined && str.length < schema.minLength) bad(`must be at least ${schema.minLength} characters long`)
-      if (schema.enum !== undefined && !schema.enum.includes(str)) bad(`must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(str.slice(0, 64))}`)
-      if (schema.pattern !== undefined && !regex(schema.pattern).test(str)) bad(`must match ${schema.pattern}${schema.description !== undefined ? ` (${schema.description})` : ''}, got ${JSON.stringify(str.slice(0, 64))}`)
-      return
+    case 'additionalProperties': {
+      const k = (e.params as { additionalProperty: string }).additionalProperty
+      const known = Object.keys((schema as ObjectSchema | undefined)?.properties ?? {})
+      return new ApiError('API_UNKNOWN_FIELD', 400, `${field} has an unknown ${where === 'query' ? 'parameter' : 'field'} ${JSON.stringify(k.slice(0, 64))}; allowed: ${known.join(', ') || 'none'}`)
     }
-    case 'integer': {
-      const n = v as number
-      if (!Number.isSafeInteger(n)) bad('must be a safe integer')
-      if (schema.minimum !== undefined && n < schema.minimum) bad(`must be at least ${schema.minimum}, got ${n}`)
-      if (schema.maximum !== undefined && n > schema.maximum) bad(`must be at most ${schema.maximum}, got ${n}`)
-      return
+    case 'type': {
+      // a type error inside oneOf: name every alternative
+      const alt = errors.find((x) => x.keyword === 'oneOf' && x.instancePath === e.instancePath)
+      const want = alt !== undefined ? describeSchema(alt.parentSchema as Schema) : schema !== undefined ? describeSchema(schema) : String((e.params as { type: string }).type)
+      return new ApiError('API_BAD_TYPE', 400, `${field} must be ${want}, got ${typeName(e.data)}`)
     }
-    case 'array': {
-      const a = v as unknown[]
-      if (schema.maxItems !== undefined && a.length > schema.maxItems) bad(`has ${a.length} items; at most ${schema.maxItems}`)
-      a.forEach((item, i) => { validate(schema.items, item, `${where}[${i}]`) })
-      return
+    case 'pattern': {
+      const desc = (schema as StringSchema | undefined)?.description
+      return new ApiError('API_BAD_VALUE', 400, `${field} must match ${String((e.params as { pattern: string }).pattern)}${desc !== undefined ? ` (${desc})` : ''}, got ${quote(e.data)}`)
     }
-    case 'object': {
-      const o = v as Record<string, unknown>
-      const keys = Object.keys(o)
-      if (schema.maxProperties !== undefined && keys.length > schema.maxProperties) bad(`has ${keys.length} fields; at most ${schema.maxProperties}`)
-      for (const k of schema.required ?? []) {
-        if (!Object.hasOwn(o, k)) throw new ApiError('API_MISSING_FIELD', 400, `${where}.${k} is required (${describeSchema(schema.properties[k])})`)
-      }
-      for (const k of keys) {
-        const sub = Object.hasOwn(schema.properties, k) ? schema.properties[k] : undefined
-        if (sub !== undefined) { validate(sub, o[k], `${where}.${k}`); continue }
-        const extra = schema.additionalProperties
-        if (extra === false || extra === undefined) {
-          const known = Object.keys(schema.properties)
-          throw new ApiError('API_UNKNOWN_FIELD', 400, `${where} has an unknown field ${JSON.stringify(k.slice(0, 64))}; allowed: ${known.join(', ') || 'none'}`)
-        }
-        if (extra !== true) validate(extra, o[k], `${where}.${JSON.stringify(k.slice(0, 64))}`)
-      }
-      return
-    }
+    case 'enum':
+      return new ApiError('API_BAD_VALUE', 400, `${field} must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}, got ${quote(e.data)}`)
+    case 'minimum':
+    case 'maximum':
+      return new ApiError('API_BAD_VALUE', 400, `${field} must be at ${e.keyword === 'minimum' ? 'least' : 'most'} ${String((e.params as { limit: number }).limit)}, got ${quote(e.data)}`)
+    case 'maxLength':
+      return new ApiError('API_BAD_VALUE', 400, `${field} is ${String((e.data as string).length)} characters long; at most ${String((e.params as { limit: number }).limit)}`)
+    case 'maxProperties':
+      return new ApiError('API_BAD_VALUE', 400, `${field} has ${String(Object.keys(e.data as object).length)} fields; at most ${String((e.params as { limit: number }).limit)}`)
+    case 'maxItems':
+      return new ApiError('API_BAD_VALUE', 400, `${field} has ${String((e.data as unknown[]).length)} items; at most ${String((e.params as { limit: number }).limit)}`)
+    case 'minLength':
+      return new ApiError('API_BAD_VALUE', 400, `${field} must be at least ${String((e.params as { limit: number }).limit)} characters long`)
     default:
+      return new ApiError('API_BAD_VALUE', 400, `${field} ${e.message ?? 'is not valid'}`)
   }
+}
+
+/**
+ * The ajv instances behind the API. Bodies are checked as sent (no coercion: `7` is not the
+ * string "7", unknown fields are refused, not removed); path and query values arrive as text,
+ * so there ajv turns "10" into 10 for integer fields (and "ten" fails as a type).
+ */
+export const ajvBody = new Ajv({ allErrors: false, verbose: true, coerceTypes: false, removeAdditional: false, useDefaults: false, strict: true })
+export const ajvText = new Ajv({ allErrors: false, verbose: true, coerceTypes: true, removeAdditional: false, useDefaults: false, strict: true })
+
+const compiled = new WeakMap<object, ValidateFunction>()
+
+/** A compiled validator for `schema` (cached per schema object). */
+export function compile (schema: Schema, ajv: Ajv = ajvBody): ValidateFunction {
+  let fn = compiled.get(schema)
+  if (fn === undefined) {
+    fn = ajv.compile(schema)
+    compiled.set(schema, fn)
+  }
+  return fn
+}
+
+/** Checks `v` against `schema` (as a request body is checked); throws an ApiError (400) that names the field at `where`. */
+export function validate (schema: Schema, v: unknown, where: string): void {
+  const fn = compile(schema)
+  if (!fn(v)) throw toApiError(fn.errors ?? [], where)
 }

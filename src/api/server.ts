@@ -1,27 +1,32 @@
 /**
- * The node's local HTTP API (node:http, no framework): off unless started, loopback by
- * default, bearer-token protected for any other caller. Requests are routed through the route
- * table (routes.ts); bodies are bounded, requests time out, running jobs and open event
- * streams are capped, and every refusal is a JSON `{ error: { code, message } }`.
+ * The node's local HTTP API on fastify: off unless started, loopback by default, bearer-token
+ * protected for any other caller, and only for requests that name it in their Host header
+ * (no DNS rebinding) and come from no foreign browser origin unless allowed. Each route of the
+ * table (routes.ts) is registered once: ajv validates its path, query and body against the
+ * route's schemas, @fastify/swagger documents it. Bodies are bounded, requests time out,
+ * running jobs and open event streams are capped, and every refusal is a JSON
+ * `{ error: { code, message } }` with a 4xx status.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { Registry } from 'prom-client'
 import { createLogger, type Logger } from '../protocol/logger.js'
 import { executorPort } from '../node/roles/adapters.js'
 import { CreatorRole } from '../node/roles/creator.js'
 import type { RoleHost } from '../node/roles/host.js'
 import { describe } from '../node/roles/util.js'
-import { authorize, checkBindToken, isLoopback } from './auth.js'
+import { authorize, checkBindToken, checkHost, checkOrigin, isLoopback, normalizeOrigin } from './auth.js'
 import { GasLedger, meteredEscrow } from '../node/roles/gas.js'
 import { JobManager, type JobMessage } from './jobs.js'
-import { EpochWatch } from './metrics.js'
-import { buildOpenApi } from './openapi.js'
-import { ERROR_SCHEMA, ROUTES, type ApiContext, type Reply, type Route } from './routes.js'
-import { ApiError, validate, type ObjectSchema } from './schema.js'
+import { EpochWatch, registerNodeFamilies, type NodeMetrics } from './metrics.js'
+import { fastifyPath, registerOpenApi, routeSchema } from './openapi.js'
+import { ERROR_SCHEMA, nodeSnapshot, ROUTES, type ApiContext, type Reply, type Route } from './routes.js'
+import { ajvBody, ajvText, ApiError, toApiError } from './schema.js'
 
 export const DEFAULT_API_LISTEN = '127.0.0.1:7070'
-export const API_VERSION = '1.0.0'
+export const API_VERSION = '1.1.0'
 
 export interface ApiOptions {
   /** The node (its LilyNode, chain client, deal store). */
@@ -41,6 +46,18 @@ export interface ApiOptions {
   listen?: string
   /** Bearer token; required when `listen` is not a loopback address. */
   token?: string
+  /**
+   * Browser origins (scheme://host[:port]) whose pages may call the API (CORS); pages of any
+   * other origin are refused. The API's own origin is always allowed.
+   */
+  allowedOrigins?: string[]
+  /** Host names, besides the bind address, that requests may name (e.g. behind a reverse proxy). */
+  allowedHosts?: string[]
+  /**
+   * The node's metrics (createNodeMetrics, given to the node when it started): /metrics then
+   * serves libp2p's and gossipsub's metrics beside the node's own.
+   */
+  metrics?: Pick<NodeMetrics, 'registry'>
   /** Where name:version modules are looked up (default: the repository's examples). */
   modulesDir?: string
   /** When set, each job's outputs are written to `<outputsDir>/<job id>`. */
@@ -74,102 +91,37 @@ export function parseListen (listen: string): { host: string, port: number } {
   return { host: m[1].replace(/^\[|\]$/g, ''), port }
 }
 
-interface CompiledRoute { route: Route, re: RegExp, names: string[] }
-
-function compile (routes: readonly Route[]): CompiledRoute[] {
-  return routes.map((route) => {
-    const names: string[] = []
-    const re = new RegExp(`^${route.path.replace(/[.]/g, '\\.').replace(/\{([a-zA-Z]+)\}/g, (_m, n: string) => { names.push(n); return '([^/]+)' })}$`)
-    return { route, re, names }
-  })
-}
-
-function match (table: CompiledRoute[], method: string, path: string): { route: Route, params: Record<string, string> } {
-  const allowed: string[] = []
-  for (const c of table) {
-    const m = c.re.exec(path)
-    if (m === null) continue
-    if (c.route.method !== method) { allowed.push(c.route.method); continue }
-    const params: Record<string, string> = {}
-    c.names.forEach((n, i) => {
-      try { params[n] = decodeURIComponent(m[i + 1]) } catch { throw new ApiError('API_BAD_VALUE', 400, `path parameter ${n} is not valid percent-encoding`) }
-    })
-    return { route: c.route, params }
-  }
-  if (allowed.length > 0) throw new ApiError('API_METHOD_NOT_ALLOWED', 405, `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, { allow: allowed.join(', ') })
-  const known = [...new Set(table.map((c) => `${c.route.method} ${c.route.path}`))].join(', ')
-  throw new ApiError('API_NOT_FOUND', 404, `no route ${path.slice(0, 128)}; the API has: ${known} (see GET /openapi.json)`)
-}
-
-function parseQuery (schema: ObjectSchema | undefined, sp: URLSearchParams): Record<string, string | number> {
-  const out: Record<string, string | number> = {}
-  const props = schema?.properties ?? {}
-  for (const k of new Set(sp.keys())) {
-    if (!Object.hasOwn(props, k)) throw new ApiError('API_UNKNOWN_FIELD', 400, `unknown query parameter ${JSON.stringify(k.slice(0, 64))}; allowed: ${Object.keys(props).join(', ') || 'none'}`)
-    const all = sp.getAll(k)
-    if (all.length > 1) throw new ApiError('API_BAD_VALUE', 400, `query parameter ${k} is given ${all.length} times; give it once`)
-    const p = props[k]
-    const v = all[0]
-    if ('type' in p && p.type === 'integer') {
-      if (!/^-?[0-9]{1,15}$/.test(v)) throw new ApiError('API_BAD_TYPE', 400, `query parameter ${k} must be an integer, got ${JSON.stringify(v.slice(0, 64))}`)
-      out[k] = Number(v)
-    } else {
-      out[k] = v
-    }
-  }
-  if (schema !== undefined) validate(schema, out, 'query')
-  return out
-}
-
-async function readBody (req: IncomingMessage, max: number): Promise<unknown> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
-  if (type !== 'application/json') {
-    throw new ApiError('API_UNSUPPORTED_MEDIA_TYPE', 415, `the body must be JSON sent with Content-Type: application/json${type !== '' ? `, not ${type.slice(0, 64)}` : ''} (curl: -H 'Content-Type: application/json')`)
-  }
-  const declared = Number(req.headers['content-length'] ?? NaN)
-  const tooLarge = (): ApiError => new ApiError('API_BODY_TOO_LARGE', 413, `the body is over ${max} bytes; send a smaller request (file inputs larger than this go through lilynode run)`, { connection: 'close' })
-  if (Number.isFinite(declared) && declared > max) { req.resume(); throw tooLarge() }
-  // read with events, not for-await: leaving a for-await early would destroy the socket before
-  // the 413 is sent; an oversized body is drained (up to 16× the cap) so the client reads the answer
-  const chunks: Buffer[] = []
-  const over = await new Promise<boolean>((resolve, reject) => {
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= max) chunks.push(chunk)
-      else if (size > 16 * max) req.destroy()
-    })
-    req.on('end', () => resolve(size > max))
-    req.on('error', reject)
-    req.on('close', () => resolve(size > max))
-  })
-  if (over) throw tooLarge()
-  const text = Buffer.concat(chunks).toString('utf8')
-  if (text.trim() === '') throw new ApiError('API_BAD_JSON', 400, 'the body is empty; send a JSON object (see GET /openapi.json for its fields)')
-  try {
-    return JSON.parse(text) as unknown
-  } catch (e) {
-    throw new ApiError('API_BAD_JSON', 400, `the body is not valid JSON: ${(e as Error).message}`)
-  }
-}
-
 function jsonText (v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => typeof x === 'bigint' ? x.toString() : x)
 }
 
 const BASE_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'] as const
+const WHERE: Record<string, string> = { body: 'body', querystring: 'query', params: 'path' }
 
-function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) { res.destroy(); return }
-  const text = jsonText(body)
-  res.writeHead(status, { ...BASE_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers })
-  res.end(text)
+/** fastify's own errors (body parsing, limits, validation) as the API's error codes. */
+function fromFastify (e: FastifyError, maxBody: number): ApiError | undefined {
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('API_UNSUPPORTED_MEDIA_TYPE', 415, 'the body must be JSON sent with Content-Type: application/json (curl: -H \'Content-Type: application/json\')')
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('API_BODY_TOO_LARGE', 413, `the body is over ${maxBody} bytes; send a smaller request (file inputs larger than this go through lilynode run)`, { connection: 'close' })
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError('API_BAD_VALUE', 400, 'the Content-Length header does not match the body')
+    case 'FST_ERR_BAD_URL':
+      return new ApiError('API_BAD_VALUE', 400, 'the path is not valid percent-encoding')
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError('API_BAD_VALUE', 400, 'a path parameter is too long')
+    default:
+      return undefined
+  }
 }
 
 /** Starts the API; resolves once it listens. */
 export async function startApi (o: ApiOptions): Promise<ApiServer> {
   const { host: bindHost, port } = parseListen(o.listen ?? DEFAULT_API_LISTEN)
   checkBindToken(bindHost, o.token)
+  const allowedOrigins = (o.allowedOrigins ?? []).map((x) => normalizeOrigin(x))
   const log = o.log ?? createLogger('api')
   const host = o.host
   const maxBody = o.maxBodyBytes ?? 64 * 1024
@@ -193,9 +145,11 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
   const jobs = new JobManager({ creator, deals: host.deals, gas, log, maxConcurrentJobs: o.maxConcurrentJobs ?? 8, store: host.meta, ...(o.outputsDir !== undefined ? { outputsDir: o.outputsDir } : {}) })
   await jobs.load()
   const epochs = new EpochWatch(host.node)
+  const registry = o.metrics?.registry ?? new Registry()
   const streams = new Set<ServerResponse>()
-  let openapi: Record<string, unknown> | undefined
   let url = ''
+  let actualPort = port
+  let app: FastifyInstance | undefined
   const api: ApiContext = {
     host,
     jobs,
@@ -203,14 +157,40 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
     epochs,
     ...(o.modulesDir !== undefined ? { modulesDir: o.modulesDir } : {}),
     sseClients: () => streams.size,
-    openapi: () => (openapi ??= buildOpenApi(ROUTES, { version: API_VERSION, url, errorSchema: ERROR_SCHEMA }))
+    openapi: () => ({ ...(app?.swagger() ?? {}), servers: [{ url }] }),
+    metrics: async () => ({ text: await registry.metrics(), contentType: registry.contentType })
   }
-  const table = compile(ROUTES)
+  const unregister = registerNodeFamilies(registry, async () => await nodeSnapshot(api), epochs)
+  try {
+    app = await buildApp({ api, maxBody, timeoutMs, log, stream: (req, res, id) => { stream(req, res, id) }, admit: (req) => admit(req) })
+    app.server.maxHeadersCount = 64
+    await listen(app, bindHost, port, o.listen ?? DEFAULT_API_LISTEN)
+  } catch (e) {
+    unregister()
+    epochs.stop()
+    await app?.close()
+    throw e
+  }
+  const addr = app.server.address()
+  actualPort = typeof addr === 'object' && addr !== null ? addr.port : port
+  url = `http://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${actualPort}`
+  log.info('API listening', { url, loopback: isLoopback(bindHost), token: o.token !== undefined, allowedOrigins })
 
-  const stream = (req: IncomingMessage, res: ServerResponse, id: string): void => {
+  /** Host, Origin and token checks of one request; the CORS headers it gets when an allowed foreign origin sent it. */
+  function admit (req: IncomingMessage): Record<string, string> {
+    const hostError = checkHost(req.headers.host, { host: bindHost, port: actualPort }, o.allowedHosts ?? [])
+    if (hostError !== undefined) throw hostError
+    const origin = checkOrigin(req.headers.origin, req.headers.host ?? '', allowedOrigins)
+    if (!origin.ok) throw origin.error
+    const auth = authorize(req.socket.remoteAddress, req.headers.authorization, o.token)
+    if (!auth.ok) throw auth.error
+    return origin.cors
+  }
+
+  function stream (req: IncomingMessage, res: ServerResponse, id: string): void {
     if (streams.size >= maxSse) throw new ApiError('API_TOO_MANY_STREAMS', 429, `${streams.size} event streams are open (the cap is ${maxSse}); close one or poll GET /jobs/{id} without Accept: text/event-stream`, { 'retry-after': '5' })
     const last = Number(req.headers['last-event-id'] ?? -1)
-    res.writeHead(200, { ...BASE_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+    res.writeHead(200, { ...BASE_HEADERS, ...corsOf(req), 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' })
     res.write(`: following ${id}\n\n`)
     streams.add(res)
     const timer = setInterval(() => { res.write(': keep-alive\n\n') }, keepAliveMs)
@@ -232,77 +212,194 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
     })
   }
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const method = req.method ?? 'GET'
-    try {
-      const auth = authorize(req.socket.remoteAddress, req.headers.authorization, o.token)
-      if (!auth.ok) throw auth.error
-      const u = new URL(req.url ?? '/', 'http://api.invalid')
-      const path = u.pathname.length > 1 ? u.pathname.replace(/\/$/, '') : u.pathname
-      const { route, params } = match(table, method, path)
-      if (route.params !== undefined) validate(route.params, params, 'path')
-      const query = parseQuery(route.query, u.searchParams)
-      const body = route.body === undefined ? undefined : await readBody(req, maxBody)
-      if (route.body !== undefined) validate(route.body, body, 'body')
-      let timer: NodeJS.Timeout | undefined
-      const reply: Reply = await Promise.race([
-        route.handler({ params, query, body, req, api }),
-        new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new ApiError('API_TIMEOUT', 503, `${method} ${path} took over ${timeoutMs} ms; try again`)), timeoutMs) })
-      ]).finally(() => clearTimeout(timer))
-      if ('sse' in reply) { stream(req, res, reply.sse); return }
-      if ('text' in reply) {
-        res.writeHead(reply.status, { ...BASE_HEADERS, 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.text) })
-        res.end(reply.text)
-        return
-      }
-      sendJson(res, reply.status, reply.json, reply.headers)
-    } catch (e) {
-      if (e instanceof ApiError) {
-        sendJson(res, e.status, e.toJSON(), e.headers)
-        return
-      }
-      log.error('API handler failed', { method, url: req.url?.slice(0, 200), error: describe(e) })
-      sendJson(res, 500, new ApiError('API_INTERNAL', 500, `the node failed to answer: ${describe(e).slice(0, 300)}`).toJSON())
-    }
-  }
-
-  const server: Server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: timeoutMs, headersTimeout: Math.min(timeoutMs, 10_000), keepAliveTimeout: 5000 }, (req, res) => { void handle(req, res) })
-  server.maxHeadersCount = 64
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (!socket.writable) { socket.destroy(); return }
-    const [status, code, text] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'API_TIMEOUT', `the request was not received within ${timeoutMs} ms`]
-      : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'API_BAD_VALUE', 'the request headers are too large'] : [400, 'API_BAD_VALUE', 'malformed HTTP request']
-    const body = JSON.stringify({ error: { code, message: text } })
-    socket.end(`HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
-  })
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => { reject(new ApiError('API_BAD_LISTEN', 0, `cannot listen on ${o.listen ?? DEFAULT_API_LISTEN}: ${e.code ?? e.message}${e.code === 'EADDRINUSE' ? ' (the port is taken; pick another with --api host:port)' : e.code === 'EADDRNOTAVAIL' ? ' (no interface of this machine has that address)' : ''}`)) })
-      server.listen({ host: bindHost, port }, () => resolve())
-    })
-  } catch (e) {
-    epochs.stop()
-    throw e
-  }
-  const addr = server.address()
-  const actualPort = typeof addr === 'object' && addr !== null ? addr.port : port
-  url = `http://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${actualPort}`
-  log.info('API listening', { url, loopback: isLoopback(bindHost), token: o.token !== undefined })
-
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // no new requests; open ones finish (event streams get their final state below)
+      const closed = app.close()
       // jobs first: their streams get the final (cancelled) state before they close
       await jobs.stop()
       for (const res of streams) res.end()
       epochs.stop()
-      server.closeAllConnections()
+      unregister()
+      app.server.closeAllConnections()
       await closed
     })()
     await stopping
   }
   o.signal?.addEventListener('abort', () => { void stop() }, { once: true })
   return { url, stop }
+}
+
+const cors = new WeakMap<IncomingMessage, Record<string, string>>()
+const corsOf = (req: IncomingMessage): Record<string, string> => cors.get(req) ?? {}
+
+async function listen (app: FastifyInstance, host: string, port: number, listen: string): Promise<void> {
+  try {
+    await app.listen({ host, port, listenTextResolver: () => '' })
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new ApiError('API_BAD_LISTEN', 0, `cannot listen on ${listen}: ${e.code ?? e.message}${e.code === 'EADDRINUSE' ? ' (the port is taken; pick another with --api host:port)' : e.code === 'EADDRNOTAVAIL' ? ' (no interface of this machine has that address)' : ''}`)
+  }
+}
+
+interface AppOptions {
+  /** Undefined only for openApiDocument (no handler runs). */
+  api: ApiContext | undefined
+  maxBody: number
+  timeoutMs: number
+  log: Logger
+  /** Streams a job's progress as server-sent events on the raw response. */
+  stream: (req: IncomingMessage, res: ServerResponse, id: string) => void
+  /** Throws the ApiError that refuses the request; returns its CORS headers. */
+  admit: (req: IncomingMessage) => Record<string, string>
+}
+
+/** The fastify instance with every route of the table, the checks and the error mapping. */
+export async function buildApp (o: AppOptions): Promise<FastifyInstance> {
+  const { maxBody, timeoutMs, log } = o
+  const sendError = (reply: FastifyReply, e: ApiError): void => {
+    void reply.code(e.status).headers({ ...BASE_HEADERS, ...corsOf(reply.request.raw), ...e.headers }).type('application/json; charset=utf-8').send(e.toJSON())
+  }
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxBody,
+    requestTimeout: timeoutMs,
+    keepAliveTimeout: 5000,
+    http: { maxHeaderSize: 16 * 1024, headersTimeout: Math.min(timeoutMs, 10_000) },
+    exposeHeadRoutes: false,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: (e, _req, reply) => { sendError(reply, fromFastify(e, maxBody) ?? new ApiError('API_BAD_VALUE', 400, `malformed request: ${e.message}`)) },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable) { socket.destroy(); return }
+      const [status, code, text] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'API_TIMEOUT', `the request was not received within ${timeoutMs} ms`]
+        : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'API_BAD_VALUE', 'the request headers are too large'] : [400, 'API_BAD_VALUE', 'malformed HTTP request']
+      const body = JSON.stringify({ error: { code, message: text } })
+      socket.end(`HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+    }
+  })
+
+  // ajv: bodies as sent, path and query text coerced to the schema's integers
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const part = httpPart ?? 'body'
+    const where = WHERE[part] ?? part
+    const fn = (part === 'body' ? ajvBody : ajvText).compile(schema)
+    return (data: unknown) => {
+      if (part === 'querystring') {
+        for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
+          if (Array.isArray(v)) return { error: new ApiError('API_BAD_VALUE', 400, `query parameter ${k.slice(0, 64)} is given ${v.length} times; give it once`) }
+        }
+      }
+      return fn(data) ? { value: data } : { error: toApiError(fn.errors ?? [], where) }
+    }
+  })
+  // responses are written as they are (bigints as decimal strings); their schemas document them
+  app.setSerializerCompiler(() => (data: unknown) => jsonText(data))
+
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: maxBody }, (_req, text, done) => {
+    const body = String(text)
+    if (body.trim() === '') { done(new ApiError('API_BAD_JSON', 400, 'the body is empty; send a JSON object (see GET /openapi.json for its fields)'), undefined); return }
+    try {
+      done(null, JSON.parse(body) as unknown)
+    } catch (e) {
+      done(new ApiError('API_BAD_JSON', 400, `the body is not valid JSON: ${(e as Error).message}`), undefined)
+    }
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    cors.set(request.raw, o.admit(request.raw))
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined && request.headers.origin !== undefined) {
+      // a CORS preflight from an allowed origin (a refused one was thrown above)
+      void reply.code(204).headers({
+        ...corsOf(request.raw),
+        'access-control-allow-methods': 'GET, POST',
+        'access-control-allow-headers': 'authorization, content-type, last-event-id',
+        'access-control-max-age': '600'
+      }).send()
+      return reply
+    }
+  })
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.schema?.body !== undefined && request.body === undefined) {
+      throw new ApiError('API_UNSUPPORTED_MEDIA_TYPE', 415, 'the body must be JSON sent with Content-Type: application/json (curl: -H \'Content-Type: application/json\')')
+    }
+  })
+
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    if (err instanceof ApiError) { sendError(reply, err); return }
+    const known = fromFastify(err, maxBody)
+    if (known !== undefined) { sendError(reply, known); return }
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      sendError(reply, new ApiError('API_BAD_VALUE', 400, `malformed request: ${err.message.slice(0, 300)}`))
+      return
+    }
+    log.error('API handler failed', { method: request.method, url: request.url.slice(0, 200), error: describe(err) })
+    sendError(reply, new ApiError('API_INTERNAL', 500, `the node failed to answer: ${describe(err).slice(0, 300)}`))
+  })
+
+  const known = [...new Set(ROUTES.map((r) => `${r.method} ${r.path}`))].join(', ')
+  app.setNotFoundHandler((request, reply) => {
+    sendError(reply, new ApiError('API_NOT_FOUND', 404, `no route ${request.url.split('?')[0].slice(0, 128)}; the API has: ${known} (see GET /openapi.json)`))
+  })
+
+  await registerOpenApi(app, { version: API_VERSION, errorSchema: ERROR_SCHEMA })
+  for (const route of ROUTES) {
+    app.route({
+      method: route.method,
+      url: fastifyPath(route.path),
+      schema: routeSchema(route),
+      handler: async (request, reply) => { await answer(route, request, reply, o) }
+    })
+  }
+  // the other methods on a known path: 405 with Allow, not a 404
+  for (const path of new Set(ROUTES.map((r) => r.path))) {
+    const allowed = ROUTES.filter((r) => r.path === path).map((r) => r.method)
+    app.route({
+      method: METHODS.filter((m) => !(allowed as string[]).includes(m)),
+      url: fastifyPath(path),
+      schema: { hide: true } as Record<string, unknown>,
+      handler: async (request) => {
+        throw new ApiError('API_METHOD_NOT_ALLOWED', 405, `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`, { allow: allowed.join(', ') })
+      }
+    })
+  }
+  await app.ready()
+  return app
+}
+
+/** The OpenAPI document of the route table, without a node (what GET /openapi.json serves, less `servers`). */
+export async function openApiDocument (): Promise<Record<string, unknown>> {
+  const refuse = (): never => { throw new ApiError('API_UNAVAILABLE', 503, 'no node behind this app') }
+  const app = await buildApp({ api: undefined, maxBody: 1024, timeoutMs: 1000, log: createLogger('api'), stream: refuse, admit: refuse })
+  try {
+    return app.swagger() as unknown as Record<string, unknown>
+  } finally {
+    await app.close()
+  }
+}
+
+/** Runs a route's handler within the request timeout and writes its reply. */
+async function answer (route: Route, request: FastifyRequest, reply: FastifyReply, o: AppOptions): Promise<void> {
+  const api = o.api
+  if (api === undefined) throw new ApiError('API_UNAVAILABLE', 503, 'no node behind this app')
+  let timer: NodeJS.Timeout | undefined
+  const out: Reply = await Promise.race([
+    route.handler({ params: request.params as Record<string, string>, query: request.query as Record<string, string | number>, body: request.body, req: request.raw, api }),
+    new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new ApiError('API_TIMEOUT', 503, `${route.method} ${route.path} took over ${o.timeoutMs} ms; try again`)), o.timeoutMs) })
+  ]).finally(() => clearTimeout(timer))
+  const headers = { ...BASE_HEADERS, ...corsOf(request.raw) }
+  if ('sse' in out) {
+    o.stream(request.raw, reply.raw, out.sse)
+    reply.hijack()
+    return
+  }
+  if ('text' in out) {
+    await reply.code(out.status).headers(headers).type(out.contentType).send(out.text)
+    return
+  }
+  await reply.code(out.status).headers({ ...headers, ...out.headers }).type('application/json; charset=utf-8').send(jsonText(out.json))
 }

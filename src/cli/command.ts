@@ -1,38 +1,47 @@
 /**
- * The shape of a CLI command. Each command lives in src/cli/commands/<name>.ts and exports one
- * `Command`; main.ts registers them. Parsing is strict: unknown flags are errors.
+ * The shape of a CLI command (Lodestar style: src/cli/cmds/<name>/ holds options.ts, the
+ * typed options; handler.ts, what it does; index.ts, the command, which loads its handler only
+ * when it runs, so `lilynode --help` and `--version` import no node, chain or libp2p code).
  */
-export interface FlagSpec {
-  /** Long name without dashes, e.g. 'data-dir'. */
-  name: string
-  /** Single-letter alias without dash, e.g. 'i'. */
-  short?: string
-  type: 'string' | 'boolean'
-  /** May be given many times (values collected in order). */
-  multiple?: boolean
-  description: string
-  default?: string | boolean
-}
+import type { Options, Values } from './typedOptions.js'
 
-export interface ParsedArgs {
-  /** Positional arguments after the command (and sub-command) name. */
+export interface HandlerContext {
+  /** Positional arguments after the command name (their count already checked). */
   positionals: string[]
-  flags: Record<string, string | boolean | string[] | undefined>
+  /** Aborted by the first SIGINT/SIGTERM: stop gracefully (a second signal forces exit). */
+  signal: AbortSignal
 }
 
-export interface Command {
+export interface PositionalSpec {
+  /** As usage shows them, e.g. '<module>'. */
+  names: string
+  min: number
+  max: number
+  /** What a missing one should be, e.g. 'a module: name:version (e.g. cowsay:v0.0.4) or a path to a module.json'. */
+  hint: string
+}
+
+export interface CommandModule<O extends Options = Options> {
   name: string
   /** One line for the command list. */
   summary: string
-  /** Usage line, e.g. 'lilynode run <module> [--input K=V]...'. */
+  /** Usage line, e.g. 'lilynode run <module> [-i KEY=VALUE]... [options]'. */
   usage: string
-  flags: FlagSpec[]
-  /** Sub-commands (e.g. chain deploy|deposit|...); when present `run` is not used. */
-  subcommands?: Command[]
-  run?: (args: ParsedArgs, signal: AbortSignal) => Promise<number | void>
+  options: O
+  /** Positional arguments (none when absent). */
+  args?: PositionalSpec
+  /** Sub-commands (e.g. chain deploy|deposit|…); when present there is no handler. */
+  subcommands?: CommandModule[]
+  /** Runs the command; returns its exit code (0 when void). A method, so commands of any options fit in one list. */
+  handler? (args: Values<O>, ctx: HandlerContext): Promise<number | void>
 }
 
-/** An error the CLI prints as one line, without a stack trace, and exits with `exitCode`. */
+/** Identity, for the compiler to infer a command's option types. */
+export function defineCommand<O extends Options> (c: CommandModule<O>): CommandModule<O> {
+  return c
+}
+
+/** An error the CLI prints as one line, without a stack trace, and exits with `exitCode` (2: usage). */
 export class CliError extends Error {
   override readonly name = 'CliError'
   constructor (message: string, readonly exitCode = 2) { super(message) }

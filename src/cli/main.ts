@@ -1,18 +1,27 @@
 /**
- * The lilynode binary: resolves the command, parses its flags strictly, runs it with an
- * AbortSignal that the first SIGINT/SIGTERM aborts (graceful stop); a second signal forces
- * exit. Errors print as one line without a stack trace (LILYNODE_DEBUG=1 shows the stack).
+ * The lilynode binary: resolves the command, parses its options strictly, loads and runs its
+ * handler with an AbortSignal that the first SIGINT/SIGTERM aborts (graceful stop); a second
+ * signal forces exit. Errors print as one line without a stack trace (LILYNODE_DEBUG=1 shows
+ * the stack). Only the command that runs loads its code: `--version` and `--help` import no
+ * node, chain or libp2p module.
  */
-import { commandName, helpText, parseArgs } from './args.js'
-import { CliError, type Command } from './command.js'
+import { readFileSync } from 'node:fs'
+import { commandName, helpText, parseArgs } from './parse.js'
+import { CliError, defineCommand, type CommandModule } from './command.js'
 import { commands } from './registry.js'
 
-export const root: Command = {
+export const root: CommandModule = defineCommand({
   name: 'lilynode',
-  summary: 'A peer-to-peer marketplace for compute with no central solver.',
+  summary: 'A peer-to-peer marketplace for compute with no central solver. lilynode --version prints the version.',
   usage: 'lilynode <command> [options]',
-  flags: [],
+  options: {},
   subcommands: commands
+})
+
+/** The package version (package.json beside dist/). */
+export function version (): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
 }
 
 function describeError (e: unknown): string {
@@ -24,39 +33,51 @@ function describeError (e: unknown): string {
   return String(e)
 }
 
-/** Runs the CLI on `argv` (without node and script); returns the exit code. */
+/** Parses `argv` (without node and script) and runs the command it names; throws what the command throws. */
+export async function execute (argv: string[], signal: AbortSignal): Promise<number> {
+  const { path, values, positionals, help } = parseArgs(root, argv)
+  const cmd = path[path.length - 1]
+  if (help || cmd.handler === undefined) {
+    process.stdout.write(`${helpText(path)}\n`)
+    return 0
+  }
+  const code = await cmd.handler(values as never, { positionals, signal })
+  return typeof code === 'number' ? code : 0
+}
+
+/** Runs the CLI on `argv` (without node and script); prints any error as one line and returns the exit code. */
 export async function main (argv: string[], signal: AbortSignal): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`lilynode ${version()}\n`)
+    return 0
+  }
+  if (argv.length === 0) {
+    process.stderr.write(`${helpText([root])}\n\nlilynode: error: no command given\n`)
+    return 2
+  }
   try {
-    const { path, args, help } = parseArgs(root, argv)
-    const cmd = path[path.length - 1]
-    if (help || cmd.run === undefined) {
-      const text = helpText(path)
-      if (!help && path.length > 0 && cmd.run === undefined && argv.length > 0) {
-        process.stderr.write(`${text}\n`)
-        return 2
-      }
-      process.stdout.write(`${text}\n`)
-      return 0
-    }
-    const code = await cmd.run(args, signal)
-    return typeof code === 'number' ? code : 0
+    return await execute(argv, signal)
   } catch (e) {
-    if (signal.aborted && (e as { name?: string }).name === 'AbortError') return 130
+    if (signal.aborted && !(e instanceof CliError)) {
+      process.stderr.write(`lilynode: stopped (${String((signal.reason as Error | undefined)?.message ?? 'aborted')})\n`)
+      return 130
+    }
     process.stderr.write(`lilynode: error: ${describeError(e)}\n`)
     if (process.env.LILYNODE_DEBUG === '1' && e instanceof Error) process.stderr.write(`${e.stack ?? ''}\n`)
     return e instanceof CliError ? e.exitCode : 1
   }
 }
 
-function installSignals (controller: AbortController): void {
+/** First SIGINT/SIGTERM: abort (the command stops what it started, database last); second: exit at once. */
+export function installSignals (controller: AbortController): void {
   let count = 0
   const onSignal = (sig: NodeJS.Signals): void => {
     count++
     if (count === 1) {
-      process.stderr.write(`lilynode: ${sig} received, stopping (send again to force)\n`)
+      process.stderr.write(`lilynode: ${sig} received, stopping (send it again to force exit)\n`)
       controller.abort(new Error(`stopped by ${sig}`))
     } else {
-      process.stderr.write('lilynode: forced exit\n')
+      process.stderr.write(`lilynode: ${sig} again: forced exit\n`)
       process.exit(130)
     }
   }

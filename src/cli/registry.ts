@@ -1,5 +1,8 @@
-/** Every command of the binary, in the order `lilynode --help` lists them. */
-import type { Command } from './command.js'
+/**
+ * Every command of the binary, in the order `lilynode --help` lists them. A command is a folder
+ * src/cli/cmds/<name>/ (options.ts, handler.ts, index.ts); add its index.ts export here.
+ */
+import type { CommandModule } from './command.js'
 import { bootstrapCommand } from './cmds/bootstrap/index.js'
 import { chainCommand } from './cmds/chain/index.js'
 import { creatorCommand } from './cmds/creator/index.js'
@@ -12,7 +15,7 @@ import { requestCommand } from './cmds/request/index.js'
 import { resumeCommand } from './cmds/resume/index.js'
 import { runCommand } from './cmds/run/index.js'
 
-export const commands: Command[] = [
+export const commands: CommandModule[] = [
   bootstrapCommand,
   providerCommand,
   runCommand,
@@ -24,4 +27,4 @@ export const commands: Command[] = [
   moduleCommand,
   chainCommand,
   devnetCommand
-]
+] as CommandModule[]

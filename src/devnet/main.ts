@@ -5,12 +5,11 @@ import { hexToString } from 'viem'
 import { Devnet } from './devnet.js'
 import { deployConsumer, fulfilmentOf, requestFrom, requestParams, waitForRequest } from './requests.js'
 import { resolveModule } from '../node/roles/roles.js'
-import { parseCount } from '../node/roles/outcome.js'
 
 export interface DevnetMainOptions {
   dataDir: string
-  providers: string
-  epochMs: string
+  providers: number
+  epochMs: number
   module: string
   inputs: string[]
   exitAfterJob: boolean
@@ -27,12 +26,12 @@ export async function runDevnet (o: DevnetMainOptions, signal: AbortSignal): Pro
   }
   const net = new Devnet({
     dataDir: resolve(o.dataDir),
-    providers: parseCount('providers', o.providers),
+    providers: o.providers,
     mediators: 1,
     creators: 1,
     relays: 1,
     ...(o.api !== undefined ? { relayApi: o.api } : {}),
-    epochMs: parseCount('epoch-ms', o.epochMs),
+    epochMs: o.epochMs,
     log: (l) => { print(`devnet: ${l}`); emit({ event: 'devnet', message: l }) }
   })
   let code = 1

@@ -22,7 +22,7 @@ import { heartbeatsConfirmEarly } from './earlyConfirm.js'
 import { NodeError } from './errors.js'
 import { GossipRefusal } from '../p2p/errors.js'
 import { actionOf, GOSSIP_CODES, GossipMetrics, PeerPolicing, toValidatorResult, type PolicingOptions } from '../p2p/gossip/policing.js'
-import { connectedPeers, createNodeLibp2p, DISCONNECT_SCORE, GossipConfigError, gossipScore, type GossipTuning, type NodeLibp2p } from '../p2p/libp2p.js'
+import { connectedPeers, createNodeLibp2p, DISCONNECT_SCORE, GossipConfigError, gossipScore, type GossipTuning, type NodeLibp2p, type P2pMetrics } from '../p2p/libp2p.js'
 import { createLogger, type Logger } from '../protocol/logger.js'
 import { OfferPool, type PoolOffer } from './pool.js'
 import { Bucket, epochKey, NodeStore, type StoreOp } from './store.js'
@@ -97,6 +97,8 @@ export interface LilyNodeOptions {
   keepEpochs?: number
   /** Gossipsub mesh/gossip overrides (see DEFAULT_GOSSIP_TUNING in libp2p.ts). */
   gossip?: Partial<GossipTuning>
+  /** Where libp2p and gossipsub report their own metrics (the API's /metrics serves them). */
+  metrics?: P2pMetrics
   /**
    * About how many nodes gossip their heartbeat per epoch in networks of more than twice this
    * many nodes (default 8); 0: every node gossips it every epoch. See `heartbeatDue`.
@@ -238,7 +240,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         dhtServer: this.opts.dhtServer,
         appScore: (peer) => this.policing.appScore(peer),
         isBanned: (peer) => this.policing.isBanned(peer.toString()),
-        gossip: this.opts.gossip
+        gossip: this.opts.gossip,
+        metrics: this.opts.metrics
       })
       this._sync = new SyncService(this)
       await this._sync.register()

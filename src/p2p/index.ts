@@ -6,7 +6,7 @@
 export {
   createNodeLibp2p, gossipScore, gossipTuning, connectedPeers, DEFAULT_GOSSIP_TUNING, SPEC_GOSSIP_TUNING,
   DISCONNECT_SCORE, SCORE_THRESHOLDS, GossipConfigError,
-  type NodeLibp2p, type NodeServices, type GossipTuning, type CreateLibp2pOptions
+  type NodeLibp2p, type NodeServices, type GossipTuning, type CreateLibp2pOptions, type P2pMetrics, type GossipMetricsRegister
 } from './libp2p.js'
 export { P2pError, GossipRefusal, type P2pErrorCode } from './errors.js'
 export { GOSSIP_CODES, GossipMetrics, PeerPolicing, actionOf, toValidatorResult, type GossipAction } from './gossip/policing.js'

@@ -3,7 +3,7 @@
  * by the profile), bootstrap discovery from the profile, and gossipsub with peer scoring on
  * the four topics. The node's secp256k1 key is the libp2p key, so peer ID ↔ address.
  */
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -13,7 +13,7 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { bootstrap } from '@libp2p/bootstrap'
-import { gossipsub, type GossipSub, type Message } from '@libp2p/gossipsub'
+import { gossipsub, type GossipSub, type GossipsubOpts, type Message } from '@libp2p/gossipsub'
 import type { TopicScoreParams } from '@libp2p/gossipsub/score'
 import { createHash } from 'node:crypto'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -133,6 +133,17 @@ export interface CreateLibp2pOptions {
   inboundConnectionThreshold?: number
   /** Overrides of DEFAULT_GOSSIP_TUNING. */
   gossip?: Partial<GossipTuning>
+  /** Where libp2p and gossipsub report their own metrics (none by default). */
+  metrics?: P2pMetrics
+}
+
+/** gossipsub's metrics sink (prom-client shaped). */
+export type GossipMetricsRegister = NonNullable<GossipsubOpts['metricsRegister']>
+
+/** libp2p's `metrics` implementation (e.g. @libp2p/prometheus-metrics) and gossipsub's register. */
+export interface P2pMetrics {
+  libp2p?: Libp2pOptions['metrics']
+  gossipsub?: GossipMetricsRegister
 }
 
 function topicParams (): TopicScoreParams {
@@ -177,6 +188,7 @@ export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<Node
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    ...(opts.metrics?.libp2p !== undefined ? { metrics: opts.metrics.libp2p } : {}),
     connectionGater: {
       // loopback and private addresses are legitimate for local networks and tests
       denyDialMultiaddr: async (_ma: Multiaddr) => false,
@@ -240,7 +252,11 @@ export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<Node
           decayToZero: 0.01,
           retainScore: 60_000
         },
-        scoreThresholds: SCORE_THRESHOLDS
+        scoreThresholds: SCORE_THRESHOLDS,
+        // labelled by topic kind, not by the profile-hashed topic name
+        ...(opts.metrics?.gossipsub !== undefined
+          ? { metricsRegister: opts.metrics.gossipsub, metricsTopicStrToLabel: new Map(TOPIC_KINDS.map((k) => [topicName(p, k), k])) }
+          : {})
       })
     }
   })

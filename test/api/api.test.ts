@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
+import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { startApi, type ApiServer } from '../../src/api/server.js'
 import { ERROR_SCHEMA, ROUTES } from '../../src/api/routes.js'
 import { ApiError, validate } from '../../src/api/schema.js'
+import { createNodeMetrics } from '../../src/api/metrics.js'
 import { executorPort } from '../../src/node/roles/adapters.js'
 import { CreatorRole } from '../../src/node/roles/creator.js'
 import { RoleHost } from '../../src/node/roles/host.js'
@@ -91,8 +93,10 @@ describe('api: a node\'s local HTTP API (real anvil, bootstrap, provider process
     const party = t.net.parties.get('creator-1')
     if (party === undefined) throw new Error('no creator-1')
     const log = createLogger('api-test')
-    host = await RoleHost.start({ profile: t.net.profile, dataDir: party.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], log })
-    api = await startApi({ host, listen: '127.0.0.1:0', log })
+    // the node reports libp2p's and gossipsub's own metrics into the registry the API serves
+    const metrics = createNodeMetrics()
+    host = await RoleHost.start({ profile: t.net.profile, dataDir: party.dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], log, metrics })
+    api = await startApi({ host, listen: '127.0.0.1:0', log, metrics })
     base = api.url
   })
 
@@ -183,6 +187,10 @@ describe('api: a node\'s local HTTP API (real anvil, bootstrap, provider process
     assert.ok((sampleValue(fams, 'lilynode_offers', { kind: 'resource' }) ?? 0) >= 1)
     assert.ok((sampleValue(fams, 'lilynode_epochs_matched_total') ?? 0) >= 1)
     assert.equal(sampleValue(fams, 'lilynode_chain_reachable'), 1)
+    // libp2p's and gossipsub's own metrics, from the same registry
+    assert.ok([...fams.keys()].some((n) => n.startsWith('libp2p_')), `libp2p metrics missing: ${[...fams.keys()].join(' ')}`)
+    assert.ok(fams.has('gossipsub_mesh_peer_count') && fams.has('libp2p_data_transfer_bytes_total'), 'gossipsub\'s mesh and libp2p\'s transfer families')
+    assert.ok([...fams.keys()].filter((n) => n.startsWith('gossipsub_')).length >= 20, 'gossipsub registers its metrics')
   })
 
   it('keeps its jobs across a restart: a job running when the API stopped is resumed to paid, finished ones read the same', async () => {
@@ -282,6 +290,60 @@ describe('api: a node\'s local HTTP API (real anvil, bootstrap, provider process
     assert.equal((JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error.code, 'API_BAD_VALUE')
     // still healthy after all that
     assert.equal((await call(base, 'GET', '/health')).status, 200)
+  })
+
+  it('refuses a page of another site that resolves to 127.0.0.1 (DNS rebinding) and cross-origin browser requests', async () => {
+    const u = new URL(base)
+    const raw = async (method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number, headers: Record<string, string | string[] | undefined>, body: unknown }> => await new Promise((resolve, reject) => {
+      const req = httpRequest({ host: u.hostname, port: Number(u.port), method, path, headers, timeout: 30_000 }, (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (d: string) => { text += d })
+        res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? undefined : JSON.parse(text) as unknown }) })
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+    const job = JSON.stringify({ module: 'cowsay:v0.0.4', inputs: { Message: 'rebound' } })
+    // what the attack's browser sends: its own name in Host (the page was loaded from it), no Origin on the same-"origin" request
+    const rebound = await raw('POST', '/jobs', { host: `rebind.attacker.example:${u.port}`, 'content-type': 'application/json' }, job)
+    assert.equal(rebound.status, 403, JSON.stringify(rebound.body))
+    assert.equal((rebound.body as { error: { code: string } }).error.code, 'API_BAD_HOST')
+    for (const path of ['/jobs', '/health', '/metrics', '/nope']) {
+      const r = await raw('GET', path, { host: `rebind.attacker.example:${u.port}` })
+      assert.equal(r.status, 403, `${path}: ${JSON.stringify(r.body)}`)
+    }
+    assert.equal((await raw('GET', '/health', { host: `127.0.0.1:${Number(u.port) + 1}` })).status, 403, 'the port is part of the host')
+    // the API's own names still work
+    for (const h of [`127.0.0.1:${u.port}`, `localhost:${u.port}`]) assert.equal((await raw('GET', '/health', { host: h })).status, 200, h)
+    // a page of another origin posting to the real address
+    const foreign = await raw('POST', '/jobs', { host: `127.0.0.1:${u.port}`, origin: 'http://evil.example', 'content-type': 'application/json' }, job)
+    assert.equal(foreign.status, 403, JSON.stringify(foreign.body))
+    assert.equal((foreign.body as { error: { code: string } }).error.code, 'API_BAD_ORIGIN')
+    const preflight = await raw('OPTIONS', '/jobs', { host: `127.0.0.1:${u.port}`, origin: 'http://evil.example', 'access-control-request-method': 'POST' })
+    assert.equal(preflight.status, 403)
+    assert.equal(preflight.headers['access-control-allow-origin'], undefined)
+    // an allowed origin gets CORS headers, on preflight and on the answer
+    const h = host as RoleHost
+    const creator = new CreatorRole({ net: h.net, escrow: h.escrow, executor: executorPort({ dataDir: tmpdir() }), store: h.deals, log: createLogger('api-test'), maxTransferBytes: h.maxTransferBytes })
+    const open = await startApi({ host: h, listen: '127.0.0.1:0', creator, allowedOrigins: ['http://console.example:3000'] })
+    try {
+      const o = new URL(open.url)
+      const ask = async (method: string, headers: Record<string, string>): Promise<{ status: number, headers: Record<string, string | string[] | undefined> }> => await new Promise((resolve, reject) => {
+        const req = httpRequest({ host: o.hostname, port: Number(o.port), method, path: '/health', headers: { host: `127.0.0.1:${o.port}`, ...headers }, timeout: 30_000 }, (res) => { res.resume(); res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers })) })
+        req.on('error', reject)
+        req.end()
+      })
+      const pre = await ask('OPTIONS', { origin: 'http://console.example:3000', 'access-control-request-method': 'GET' })
+      assert.equal(pre.status, 204)
+      assert.equal(pre.headers['access-control-allow-origin'], 'http://console.example:3000')
+      const got = await ask('GET', { origin: 'http://console.example:3000' })
+      assert.equal(got.status, 200)
+      assert.equal(got.headers['access-control-allow-origin'], 'http://console.example:3000')
+      assert.equal((await ask('GET', { origin: 'http://other.example' })).status, 403)
+    } finally {
+      await open.stop()
+    }
   })
 
   it('serves an OpenAPI 3.1 document listing every route', async () => {

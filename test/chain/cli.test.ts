@@ -17,7 +17,7 @@ import { createChainClients } from '../../src/chain/client.js'
 import {
   ChainCommandError, chainBalance, chainDeploy, chainDeposit, chainMediatorRegister, chainWithdraw
 } from '../../src/sdk/chainChores.js'
-import { chainCommand } from '../../src/cli/cmds/chain/index.js'
+import { execute } from '../../src/cli/main.js'
 
 describe('chain: CLI facade (lilynode chain …)', function () {
   this.timeout(60_000)
@@ -44,15 +44,14 @@ describe('chain: CLI facade (lilynode chain …)', function () {
 
   const conn = (): { rpcUrl: string, chainId: bigint, keyFile: string } => ({ rpcUrl: anvil.rpcUrl, chainId: BigInt(anvil.chainId), keyFile })
 
-  /** Runs `lilynode chain <name>` with already-parsed flags; returns what it printed. */
+  /** Runs `lilynode chain <name>` with these options (through the CLI's parser); returns what it printed. */
   async function runChainCommand (name: string, flags: Record<string, string | boolean>): Promise<string> {
-    const cmd = chainCommand.subcommands?.find((c) => c.name === name)
-    assert.ok(cmd?.run !== undefined)
+    const argv = ['chain', name, ...Object.entries(flags).flatMap(([k, v]) => v === true ? [`--${k}`] : v === false ? [] : [`--${k}`, v])]
     let out = ''
     const write = process.stdout.write.bind(process.stdout)
     process.stdout.write = ((s: string) => { out += s; return true }) as typeof process.stdout.write
     try {
-      await cmd.run({ positionals: [], flags }, new AbortController().signal)
+      assert.equal(await execute(argv, new AbortController().signal), 0)
     } finally {
       process.stdout.write = write
     }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from '../../src/cli/args.js'
+import { parseArgs } from '../../src/cli/parse.js'
 import { CliError } from '../../src/cli/command.js'
 import { root } from '../../src/cli/main.js'
 import { containerCreateOptions, discoverGpus, gpuCapacity, loadExampleModules, type ContainerPlan } from '../../src/executor/index.js'
@@ -48,13 +48,13 @@ describe('executor: GPU jobs from --gpus to DeviceRequests', function () {
 
   it('lilynode run checks --gpus/--gpu-vram before it starts a node', async () => {
     const runCmd = async (argv: string[]): Promise<unknown> => {
-      const { path, args } = parseArgs(root, ['run', 'cowsay:v0.0.4', ...argv])
-      return await path[path.length - 1].run?.(args, new AbortController().signal)
+      const { path, values, positionals } = parseArgs(root, ['run', 'cowsay:v0.0.4', '--profile', '/nonexistent/profile.json', ...argv])
+      return await path[path.length - 1].handler?.(values, { positionals, signal: new AbortController().signal })
     }
-    await assert.rejects(runCmd(['--gpus', 'two']), (e: unknown) => e instanceof CliError && /--gpus needs a non-negative integer/.test(e.message))
+    await assert.rejects(runCmd(['--gpus', 'two']), (e: unknown) => e instanceof CliError && /--gpus must be a whole number from 0 to 64/.test(e.message))
     await assert.rejects(runCmd(['--gpu-vram', '8000']), (e: unknown) => e instanceof LilyError && /asks for no GPU/.test(e.message))
-    // valid flags get as far as the profile, which these runs do not give
-    await assert.rejects(runCmd(['--gpus', '1', '--gpu-vram', '8000']), (e: unknown) => e instanceof CliError && /missing option --profile/.test(e.message))
+    // valid options get as far as reading the profile, which does not exist here
+    await assert.rejects(runCmd(['--gpus', '1', '--gpu-vram', '8000']), (e: unknown) => e instanceof Error && /nonexistent\/profile\.json/.test(e.message))
   })
 
   it('a provider offers the GPUs nvidia-smi reports (recorded on an H100), and a job gets them by UUID in DeviceRequests', async () => {

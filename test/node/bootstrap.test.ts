@@ -1,7 +1,7 @@
 /** `lilynode bootstrap`: a DHT server with a stable key, printing its address, stopped by its AbortSignal. */
 import assert from 'node:assert/strict'
 import { bootstrapIdentity, runBootstrap } from '../../src/node/bootstrapNode.js'
-import { bootstrapCommand } from '../../src/cli/cmds/bootstrap/index.js'
+import { execute } from '../../src/cli/main.js'
 import { Cleanup, freePorts, tempDir, testProfile, waitFor } from './helpers.js'
 
 describe('node: bootstrap role', function () {
@@ -33,6 +33,6 @@ describe('node: bootstrap role', function () {
 
   it('refuses to run without a fixed listen address', async () => {
     const dataDir = await tempDir(cleanup)
-    await assert.rejects(bootstrapCommand.run!({ positionals: [], flags: { 'data-dir': dataDir, profile: '/nonexistent.json' } }, new AbortController().signal), /profile|listen/)
+    await assert.rejects(execute(['bootstrap', '--data-dir', dataDir, '--profile', '/nonexistent.json'], new AbortController().signal), /profile|listen/)
   })
 })

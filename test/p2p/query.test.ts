@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { bytesToHex } from '../../src/protocol/hex.js'
 import { queryNode, type QueryPage } from '../../src/p2p/reqresp/query.js'
-import { queryCommand } from '../../src/cli/cmds/query/index.js'
+import { execute } from '../../src/cli/main.js'
 import { addrOf, Cleanup, jobOffer, resourceOffer, startNode, testProfile, waitFor } from '../node/helpers.js'
 
 describe('node: query protocol', function () {
@@ -48,13 +48,13 @@ describe('node: query protocol', function () {
     const write = process.stdout.write.bind(process.stdout)
     process.stdout.write = ((s: string | Uint8Array) => { chunks.push(String(s)); return true }) as typeof process.stdout.write
     try {
-      await queryCommand.run!({ positionals: ['epoch'], flags: { node: addrOf(a), json: true } }, new AbortController().signal)
+      await execute(['query', 'epoch', '--node', addrOf(a), '--json'], new AbortController().signal)
     } finally {
       process.stdout.write = write
     }
     const out = JSON.parse(chunks.join('')) as Record<string, unknown>
     assert.equal(out.address, a.address)
-    await assert.rejects(queryCommand.run!({ positionals: ['secrets'], flags: { node: addrOf(a) } }, new AbortController().signal), /needs one of/)
-    await assert.rejects(queryCommand.run!({ positionals: ['jobs'], flags: { node: 'not-a-multiaddr' } }, new AbortController().signal), /multiaddr/)
+    await assert.rejects(execute(['query', 'secrets', '--node', addrOf(a)], new AbortController().signal), /needs one of/)
+    await assert.rejects(execute(['query', 'jobs', '--node', 'not-a-multiaddr'], new AbortController().signal), /multiaddr/)
   })
 })

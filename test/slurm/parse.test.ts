@@ -11,9 +11,11 @@ import {
   allocatedGpus, batchScript, ensureDir, clusterCapacity, jobFromScontrol, nodeFromScontrol, parseGres, parseNodeState, parseOneliner,
   parseOneliners, parseTimeLimit, partitionFromScontrol, shQuote, unusableBecause, type SlurmNode, type SlurmPartition
 } from '../../src/executor/index.js'
-import { parseArgs } from '../../src/cli/args.js'
+import { parseOptions } from '../../src/cli/parse.js'
 import { CliError } from '../../src/cli/command.js'
-import { providerCommand, parseGpuTypes, slurmOptions } from '../../src/cli/cmds/provider/index.js'
+import { providerCommand, parseGpuTypes, slurmSettings } from '../../src/cli/cmds/provider/index.js'
+import type { ProviderArgs } from '../../src/cli/cmds/provider/options.js'
+import type { CommandModule } from '../../src/cli/command.js'
 
 // captured from Slurm 22.05 (scontrol show nodes/partition/job --oneliner)
 const NODE = 'NodeName=gpu07 Arch=x86_64 CoresPerSocket=32  CPUAlloc=16 CPUEfctv=62 CPUTot=64 CPULoad=12.01 AvailableFeatures=a100 ActiveFeatures=a100 Gres=gpu:a100:4(S:0-1),gpu:v100:2 NodeAddr=gpu07 NodeHostName=gpu07 Version=22.05.8 OS=Linux 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)  RealMemory=515000 AllocMem=64000 FreeMem=400000 Sockets=2 Boards=1 MemSpecLimit=8000 State=MIXED+DRAIN ThreadsPerCore=1 TmpDisk=900000 Weight=1 Owner=N/A MCS_label=N/A Partitions=gpu,long  BootTime=2026-11-30T09:12:44 SlurmdStartTime=2026-11-30T09:13:10 LastBusyTime=2026-12-03T18:00:00 CfgTRES=cpu=64,mem=515000M,billing=64,gres/gpu=6 AllocTRES=cpu=16,mem=64000M CapWatts=n/a CurrentWatts=0 AveWatts=0 ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s Reason=bad dimm in slot 3 [root@2026-12-03T17:00:00]'
@@ -136,7 +138,8 @@ describe('slurm: the batch script and the compute node', () => {
 })
 
 describe('slurm: lilynode provider --backend slurm', () => {
-  const parse = (...argv: string[]): ReturnType<typeof slurmOptions> => slurmOptions(parseArgs(providerCommand, argv).args, '/data/prov')
+  const parse = (...argv: string[]): ReturnType<typeof slurmSettings> =>
+    slurmSettings(parseOptions([providerCommand as CommandModule], ['--profile', 'p.json', ...argv]).values as unknown as ProviderArgs, '/data/prov')
 
   it('builds the settings, with defaults, from the flags', () => {
     assert.deepEqual(parse(), {})
@@ -151,12 +154,12 @@ describe('slurm: lilynode provider --backend slurm', () => {
   it('refuses what does not make sense, saying how to fix it', () => {
     const bad: Array<[string[], RegExp]> = [
       [['--slurm-partition', 'p'], /--slurm-partition needs --backend slurm/],
-      [['--backend', 'kubernetes'], /--backend must be docker or slurm/],
+      [['--backend', 'kubernetes'], /--backend must be one of docker, slurm/],
       [['--backend', 'slurm'], /needs --slurm-partition/],
-      [['--backend', 'slurm', '--slurm-partition', 'p;rm'], /must be a Slurm name/],
+      [['--backend', 'slurm', '--slurm-partition', 'p;rm'], /needs a Slurm name/],
       [['--backend', 'slurm', '--slurm-partition', 'p', '--slurm-token-file', '/t'], /need --slurm-rest-url/],
-      [['--backend', 'slurm', '--slurm-partition', 'p', '--slurm-rest-url', 'head:6820'], /must be http\(s\)/],
-      [['--backend', 'slurm', '--slurm-partition', 'p', '--slurm-poll-ms', '5'], /--slurm-poll-ms must be an integer in \[100/],
+      [['--backend', 'slurm', '--slurm-partition', 'p', '--slurm-rest-url', 'head:6820'], /needs http\(s\)/],
+      [['--backend', 'slurm', '--slurm-partition', 'p', '--slurm-poll-ms', '5'], /--slurm-poll-ms must be a whole number from 100/],
       [['--backend', 'slurm', '--slurm-partition', 'p', '--slurm-gpu', 'a100'], /TYPE=VRAM_MIB/],
       [['--backend', 'slurm', '--slurm-partition', 'p', '--slurm-docker-host', '/var/run/docker.sock'], /unix:\/\/\//]
     ]

@@ -18,6 +18,7 @@ import { CreatorRole } from './creator.js'
 import { RoleHost } from './host.js'
 import { RequestRelay } from './requestRelay.js'
 import { RoleError, type RoleOutput } from './roles.js'
+import type { P2pMetrics } from '../../p2p/libp2p.js'
 
 export interface CreatorNodeOptions {
   profile: Profile
@@ -38,6 +39,8 @@ export interface CreatorNodeOptions {
    * src/api sits above the node, so the caller brings it). Stopped before the node.
    */
   attach?: (ctx: CreatorNodeContext) => Promise<AttachedService>
+  /** Where libp2p and gossipsub report their own metrics (for an attached API's /metrics). */
+  metrics?: P2pMetrics
 }
 
 /** What an attached service gets: the node's host, its creator role and its gas ledger. */
@@ -80,7 +83,7 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
   const log = createLogger('creator')
   const requests = requestsAddress(o.profile, o.requests)
   const modules = requests !== undefined ? await loadModuleDirectory(o.modulesDir ?? exampleModulesDir()) : new Map<Hash, ModuleSpec>()
-  const host = await RoleHost.start({ profile: o.profile, dataDir: o.dataDir, listen: o.listen, log })
+  const host = await RoleHost.start({ profile: o.profile, dataDir: o.dataDir, listen: o.listen, log, ...(o.metrics !== undefined ? { metrics: o.metrics } : {}) })
   let relay: RequestRelay | undefined
   let attached: AttachedService | undefined
   const resuming: Array<Promise<void>> = []

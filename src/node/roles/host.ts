@@ -16,6 +16,7 @@ import { DealStore, type KvStore } from './deals.js'
 import { escrowPort } from './escrow.js'
 import type { EscrowPort, NetworkPort } from './ports.js'
 import { TransferServer, type TransferService } from '../../p2p/reqresp/transfer.js'
+import type { P2pMetrics } from '../../p2p/libp2p.js'
 
 export interface RoleHostOptions {
   profile: Profile
@@ -25,6 +26,8 @@ export interface RoleHostOptions {
   /** Default: true only when the profile names no bootstrap node. */
   dhtServer?: boolean
   log?: Logger
+  /** Where libp2p and gossipsub report their own metrics. */
+  metrics?: P2pMetrics
 }
 
 export class RoleHost {
@@ -65,7 +68,8 @@ export class RoleHost {
       // a creator signs deals only for the job offers of its live runs (CreatorRole follows them)
       followedJobsOnly: true,
       logger: log.child('node'),
-      chainFacts: async (epoch) => await (await factsReady).facts(epoch)
+      chainFacts: async (epoch) => await (await factsReady).facts(epoch),
+      ...(o.metrics !== undefined ? { metrics: o.metrics } : {})
     })
     await node.start()
     // dial the bootstrap nodes now rather than when discovery gets to them: a `lilynode run`

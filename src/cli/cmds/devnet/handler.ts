@@ -1,0 +1,17 @@
+/** `lilynode devnet`. */
+import type { HandlerContext } from '../../command.js'
+import { runDevnet } from '../../../devnet/index.js'
+import type { DevnetArgs } from './options.js'
+
+export async function devnet (args: DevnetArgs, { signal }: HandlerContext): Promise<number> {
+  return await runDevnet({
+    dataDir: args.dataDir,
+    providers: args.providers,
+    epochMs: args.epochMs,
+    module: args.module,
+    inputs: args.input.length > 0 ? args.input : ['Message=hello from the lilynode devnet'],
+    exitAfterJob: args.exit,
+    ...(args.api !== 'off' ? { api: args.api } : {}),
+    json: args.json
+  }, signal)
+}
