@@ -9,6 +9,7 @@ import type { Address } from '../protocol/types.js'
 import { createChainClients } from '../chain/client.js'
 import { DeferredChainFacts } from './chainFacts.js'
 import { LilyNode } from './network.js'
+import { NodeStore } from './store.js'
 import { createLogger } from '../protocol/logger.js'
 
 export interface BootstrapOptions {
@@ -29,22 +30,24 @@ export { loadProfile }
 export async function runBootstrap (opts: BootstrapOptions, signal: AbortSignal, onReady: (addrs: string[], node: LilyNode) => void): Promise<void> {
   const identity = await loadOrCreateIdentity(opts.dataDir)
   const log = createLogger('bootstrap')
-  // the same chain facts as every other node, or its state root would differ from theirs
+  signal.throwIfAborted()
+  const store = await NodeStore.open(opts.dataDir)
+  // the same chain facts as every other node, or its state root would differ from theirs; the
+  // source starts once the chain answers (the node does not match before)
   const facts = new DeferredChainFacts()
   const node = new LilyNode({
     profile: opts.profile,
     identity,
-    dataDir: opts.dataDir,
+    store,
     listen: opts.listen,
     dhtServer: true,
     logger: log,
     chainFacts: facts.fn
   })
-  signal.throwIfAborted()
-  await node.start()
   try {
-    facts.attach({ profile: opts.profile, db: node.store.sublevel('chainlog'), log: log.child('chainfacts') },
+    facts.attach({ profile: opts.profile, db: store.sublevel('chainlog'), log: log.child('chainfacts') },
       async () => await createChainClients({ rpcUrl: opts.profile.rpcUrl, chainId: opts.profile.chainId }))
+    await node.start()
     onReady(node.libp2p.getMultiaddrs().map(String), node)
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve()
@@ -53,5 +56,6 @@ export async function runBootstrap (opts: BootstrapOptions, signal: AbortSignal,
   } finally {
     await facts.stop()
     await node.stop()
+    await store.close()
   }
 }

@@ -251,10 +251,10 @@ async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * The `chainFacts` option of a LilyNode whose database (and so the event log) exists only once
- * the node has started: the node may ask before `attach`, and then waits for it. `attach`
- * keeps trying to reach the RPC in the background (logging once), so a node whose chain is
- * down at start still starts — it matches once the chain answers (see the header).
+ * The `chainFacts` option of a LilyNode whose chain may not answer yet (a bootstrap node):
+ * the node may ask before the source exists, and then waits for it. `attach` keeps trying to
+ * reach the RPC in the background (logging once), so a node whose chain is down at start
+ * still starts — it matches once the chain answers (see the header).
  */
 export class DeferredChainFacts {
   private source?: ChainFactsSource

@@ -15,6 +15,7 @@ export type NodeErrorCode =
   | 'NODE_SNAPSHOT_UNVERIFIED'
   | 'NODE_DOUBLE_SIGN'
   | 'NODE_NOT_A_PARTY'
+  | 'NODE_BAD_OPTION'
 
 export class NodeError extends Error {
   override readonly name = 'NodeError'

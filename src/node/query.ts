@@ -8,13 +8,33 @@
  *   epoch   clock, head epoch, root, counters
  */
 import { peerIdToAddress } from '../protocol/identity.js'
-import { networkTag, protocolId } from '../protocol/profile.js'
-import { gossipScore } from '../p2p/libp2p.js'
-import type { LilyNode } from './network.js'
+import type { Logger } from '../protocol/logger.js'
+import { networkTag, protocolId, type Profile } from '../protocol/profile.js'
+import type { Address, Deal, Hash } from '../protocol/types.js'
+import type { GossipMetrics, PeerPolicing } from '../p2p/gossip/policing.js'
+import { gossipScore, type NodeLibp2p } from '../p2p/libp2p.js'
+import type { OfferPool } from './pool.js'
+import type { OwnMatch } from './types.js'
 import { serveRpc, type RpcHandler } from '../p2p/reqresp/rpc.js'
 import { pageOf, type QueryKind } from '../p2p/reqresp/query.js'
 
-export async function serveQuery (node: LilyNode): Promise<void> {
+/** What `query` reads of the node (nothing it could change). */
+export interface QueryComponents extends PeerViewComponents {
+  profile: Profile
+  address: Address
+  pool: OfferPool
+  metrics: GossipMetrics
+  log: Logger
+  readonly headEpoch: bigint | undefined
+  readonly headRoot: Hash | undefined
+  readonly isParticipating: boolean
+  readonly syncStats: Record<string, number> | undefined
+  currentEpoch: () => bigint
+  ownMatches: () => Promise<OwnMatch[]>
+  agreedDealsAndPending: () => Array<{ dealId: Hash, deal: Deal, creatorSigned: boolean, providerSigned: boolean }>
+}
+
+export async function serveQuery (node: QueryComponents): Promise<void> {
   const offersOf = (kind: 'job' | 'resource'): Array<Record<string, unknown>> => {
     const out: Array<Record<string, unknown>> = []
     for (const o of node.pool.all()) if (o.kind === kind) out.push({ id: o.id, ...o.offer })
@@ -54,8 +74,13 @@ export interface PeerView {
   rejects: number
 }
 
+export interface PeerViewComponents {
+  libp2p: NodeLibp2p
+  policing: PeerPolicing
+}
+
 /** The node's connected peers, sorted by peer ID: addresses, gossip score, recent rejects (no secrets). */
-export function peerViews (node: LilyNode): PeerView[] {
+export function peerViews (node: PeerViewComponents): PeerView[] {
   const pubsub = node.libp2p.services.pubsub
   return node.libp2p.getPeers().map((p) => {
     const id = p.toString()

@@ -17,17 +17,20 @@
 import { createHash } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { DomainHasher } from '../protocol/eip712.js'
 import { peerIdToAddress } from '../protocol/identity.js'
-import { protocolId } from '../protocol/profile.js'
+import type { Logger } from '../protocol/logger.js'
+import { protocolId, type Profile } from '../protocol/profile.js'
 import type { Address, Hash } from '../protocol/types.js'
 import { decodeState, offerSetDigest, stateRoot } from '../matching/index.js'
+import type { ChainFacts, MatcherState } from '../matching/types.js'
 import { NodeError } from './errors.js'
-import { PeerPolicing } from '../p2p/gossip/policing.js'
-import { connectedPeers } from '../p2p/libp2p.js'
-import type { LilyNode } from './network.js'
+import { type GossipMetrics, PeerPolicing } from '../p2p/gossip/policing.js'
+import { connectedPeers, type NodeLibp2p } from '../p2p/libp2p.js'
+import type { EpochRecord, NodeEvents } from './types.js'
 import { OfferPool, type PoolOffer } from './pool.js'
 import { callRpc, RpcRefusal, serveRpc, type RpcHandler } from '../p2p/reqresp/rpc.js'
-import { decodeMessage, verifyMessage } from '../p2p/wire.js'
+import { decodeMessage, verifyMessage, type WireMessage } from '../p2p/wire.js'
 
 const MAX_IDS_PAGE = 2000
 const MAX_OFFERS_PER_CALL = 64
@@ -83,31 +86,62 @@ function sample<T> (xs: T[], n: number): T[] {
   return a.slice(0, n)
 }
 
+/**
+ * What `sync` uses of the node: its host and identity, the pool, the matched epochs, the
+ * acceptances, and the three ways it changes the node's state (recompute an epoch, adopt a
+ * snapshot, store an acceptance). Nothing else.
+ */
+export interface SyncComponents {
+  profile: Profile
+  hasher: DomainHasher
+  libp2p: NodeLibp2p
+  metrics: GossipMetrics
+  log: Logger
+  pool: OfferPool
+  events: NodeEvents
+  ledger: {
+    epochRecord: (epoch: bigint) => Promise<EpochRecord | undefined>
+    stateAt: (epoch: bigint) => Promise<MatcherState | undefined>
+  }
+  acceptances: {
+    ofEpoch: (epoch: bigint) => ReadonlyMap<string, string>
+    ingest: (dealId: Hash, m: Extract<WireMessage, { kind: 'acceptance' }>, wire: Uint8Array) => Promise<boolean>
+  }
+  parties: { peerOf: (address: Address) => PeerId | undefined }
+  /** Whether the node has joined (it serves roots and snapshots only then). */
+  isParticipating: () => boolean
+  /** The head epoch and root while participating. */
+  headSnapshot: () => { epoch: bigint, root: Hash } | undefined
+  chainFactsFor: (epoch: bigint) => Promise<ChainFacts>
+  commitEpoch: (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: ChainFacts, replace: boolean, expectRoot?: Hash) => Promise<Hash>
+  adoptSnapshot: (epoch: bigint, state: MatcherState, root: Hash, inputIds: Hash[], digest: Hash, how: 'snapshot' | 'join', from?: PeerId[]) => Promise<void>
+}
+
 export class SyncService {
   readonly protocol: string
   private readonly admission = new PeerPolicing({ ratePerSec: 100, burst: 400, banThreshold: Infinity })
   /** Counters: rounds, digests equal/different, offers fetched, resyncs, snapshots. */
   readonly stats = { rounds: 0, equal: 0, different: 0, fetched: 0, resyncRecompute: 0, resyncSnapshot: 0, joins: 0, errors: 0, acceptancesFetched: 0, frozenInputs: 0 }
 
-  constructor (private readonly node: LilyNode) {
-    this.protocol = protocolId(node.profile, 'sync')
+  constructor (private readonly c: SyncComponents) {
+    this.protocol = protocolId(c.profile, 'sync')
   }
 
   private get limits (): { responseTimeoutMs: number, dialTimeoutMs: number } {
-    const e = this.node.profile.epochMs
+    const e = this.c.profile.epochMs
     return { responseTimeoutMs: Math.max(1000, Math.min(5000, e)), dialTimeoutMs: Math.max(500, Math.min(3000, e)) }
   }
 
   async register (): Promise<void> {
-    const node = this.node
+    const c = this.c
     const handlers: Record<string, RpcHandler> = {
       digest: async (a) => {
         const e = asEpoch(a)
         const accIn = (a as { acc?: unknown }).acc
-        const acc = (Array.isArray(accIn) ? accIn.slice(0, 4) : []).map((x) => typeof x === 'bigint' ? acceptanceSetHash(node.acceptancesOfEpoch(x)) : '')
-        const rec = await node.epochRecord(e)
+        const acc = (Array.isArray(accIn) ? accIn.slice(0, 4) : []).map((x) => typeof x === 'bigint' ? acceptanceSetHash(c.acceptances.ofEpoch(x)) : '')
+        const rec = await c.ledger.epochRecord(e)
         if (rec !== undefined) return { digest: rec.digest, count: rec.inputIds.length, frozen: true, acc } satisfies DigestAnswer
-        const offers = node.pool.effectiveAt(e)
+        const offers = c.pool.effectiveAt(e)
         return { digest: offerSetDigest(OfferPool.toInput(offers), e), count: offers.length, frozen: false, acc } satisfies DigestAnswer
       },
       ids: async (a) => {
@@ -115,8 +149,8 @@ export class SyncService {
         const args = a as { offset?: unknown, limit?: unknown }
         const offset = asInt(args.offset, 0, Number.MAX_SAFE_INTEGER)
         const limit = asInt(args.limit, MAX_IDS_PAGE, MAX_IDS_PAGE)
-        const rec = await node.epochRecord(e)
-        const all = rec !== undefined ? rec.inputIds : node.pool.effectiveAt(e).map((o) => o.id)
+        const rec = await c.ledger.epochRecord(e)
+        const all = rec !== undefined ? rec.inputIds : c.pool.effectiveAt(e).map((o) => o.id)
         return { ids: all.slice(offset, offset + limit), total: all.length } satisfies IdsAnswer
       },
       offers: async (a) => {
@@ -124,46 +158,46 @@ export class SyncService {
         if (!Array.isArray(ids) || ids.length > MAX_OFFERS_PER_CALL) throw new RpcRefusal('P2P_RPC_BAD_REQUEST', `ids must be an array of at most ${MAX_OFFERS_PER_CALL}`)
         const out: string[] = []
         for (const id of ids) {
-          const o = typeof id === 'string' ? node.pool.get(id as Hash) : undefined
+          const o = typeof id === 'string' ? c.pool.get(id as Hash) : undefined
           if (o !== undefined) out.push(Buffer.from(o.wire).toString('base64'))
         }
         return { offers: out }
       },
       head: async () => {
-        const h = node.headSnapshot()
+        const h = c.headSnapshot()
         return h === undefined ? null : { epoch: h.epoch, root: h.root }
       },
       root: async (a) => {
         const e = asEpoch(a)
-        if (!node.isParticipating) return null
-        const rec = await node.epochRecord(e)
+        if (!c.isParticipating()) return null
+        const rec = await c.ledger.epochRecord(e)
         return rec === undefined ? null : { root: rec.root }
       },
       snapshot: async (a) => {
         const e = asEpoch(a)
-        if (!node.isParticipating) return null
-        const rec = await node.epochRecord(e)
+        if (!c.isParticipating()) return null
+        const rec = await c.ledger.epochRecord(e)
         if (rec === undefined) return null
         return { epoch: rec.epoch, state: rec.state, root: rec.root, digest: rec.digest, inputIds: rec.inputIds } satisfies SnapshotAnswer
       },
       accIds: async (a) => {
         const e = asEpoch(a)
-        return { keys: [...node.acceptancesOfEpoch(e).keys()].sort().slice(0, MAX_ACC) }
+        return { keys: [...c.acceptances.ofEpoch(e).keys()].sort().slice(0, MAX_ACC) }
       },
       accGet: async (a) => {
         const e = asEpoch(a)
         const keys = (a as { keys?: unknown }).keys
         if (!Array.isArray(keys) || keys.length > MAX_OFFERS_PER_CALL) throw new RpcRefusal('P2P_RPC_BAD_REQUEST', `keys must be an array of at most ${MAX_OFFERS_PER_CALL}`)
-        const known = node.acceptancesOfEpoch(e)
+        const known = c.acceptances.ofEpoch(e)
         return { wires: keys.map((k) => typeof k === 'string' ? known.get(k) : undefined).filter((w): w is string => w !== undefined) }
       },
       peers: async () => {
         const out: Array<{ id: string, addrs: string[] }> = []
         // a random sample, so that joiners spread over the network instead of all dialing the same early peers
-        for (const c of sample(node.libp2p.getConnections(), 256)) {
+        for (const conn of sample(c.libp2p.getConnections(), 256)) {
           if (out.length >= 32) break
-          const addrs = (await node.libp2p.peerStore.get(c.remotePeer).catch(() => undefined))?.addresses.map((a) => a.multiaddr.toString()).slice(0, 4) ?? []
-          if (addrs.length > 0 && !out.some((o) => o.id === c.remotePeer.toString())) out.push({ id: c.remotePeer.toString(), addrs })
+          const addrs = (await c.libp2p.peerStore.get(conn.remotePeer).catch(() => undefined))?.addresses.map((a) => a.multiaddr.toString()).slice(0, 4) ?? []
+          if (addrs.length > 0 && !out.some((o) => o.id === conn.remotePeer.toString())) out.push({ id: conn.remotePeer.toString(), addrs })
         }
         return { peers: out }
       },
@@ -173,13 +207,13 @@ export class SyncService {
         const bytes = new Uint8Array(Buffer.from(wire, 'base64'))
         const m = decodeMessage(bytes, 'acceptance')
         if (m.kind !== 'acceptance') throw new RpcRefusal('P2P_RPC_BAD_REQUEST', 'not an acceptance')
-        const { id } = verifyMessage(node.hasher, m, peerIdToAddress(peer))
-        return { stored: await node.ingestAcceptance(id, m, bytes) }
+        const { id } = verifyMessage(c.hasher, m, peerIdToAddress(peer))
+        return { stored: await c.acceptances.ingest(id, m, bytes) }
       }
     }
-    await serveRpc(node.libp2p, this.protocol, handlers, {
-      logger: node.log,
-      counter: node.metrics,
+    await serveRpc(c.libp2p, this.protocol, handlers, {
+      logger: c.log,
+      counter: c.metrics,
       limits: { maxRequestBytes: 64 * 1024, responseTimeoutMs: this.limits.responseTimeoutMs },
       admit: (peer) => {
         if (!this.admission.take(peer.toString())) throw new RpcRefusal('NODE_RATE_LIMITED', 'too many sync requests; slow down')
@@ -188,11 +222,11 @@ export class SyncService {
   }
 
   private async call<T> (peer: PeerId, method: string, args: unknown, signal: AbortSignal, maxResponseBytes = 1024 * 1024): Promise<T> {
-    return await callRpc<T>(this.node.libp2p, peer, this.protocol, method, args, { signal, counter: this.node.metrics, limits: { ...this.limits, maxResponseBytes } })
+    return await callRpc<T>(this.c.libp2p, peer, this.protocol, method, args, { signal, counter: this.c.metrics, limits: { ...this.limits, maxResponseBytes } })
   }
 
   private peers (): PeerId[] {
-    return sample(connectedPeers(this.node.libp2p), MAX_SYNC_PEERS)
+    return sample(connectedPeers(this.c.libp2p), MAX_SYNC_PEERS)
   }
 
   /** Verifies and stores offers fetched for epoch `epoch`; returns how many were new. */
@@ -201,18 +235,18 @@ export class SyncService {
     for (const w of wires) {
       try {
         const bytes = new Uint8Array(Buffer.from(w, 'base64'))
-        const m = decodeMessage(bytes, undefined, { maxLifetimeEpochs: BigInt(this.node.profile.limits.maxOfferLifetimeEpochs) })
+        const m = decodeMessage(bytes, undefined, { maxLifetimeEpochs: BigInt(this.c.profile.limits.maxOfferLifetimeEpochs) })
         if (m.kind !== 'job' && m.kind !== 'resource') continue
         if (m.offer.epoch > epoch) continue
-        const { id, signer } = verifyMessage(this.node.hasher, m, undefined, this.node.profile.requests)
-        const added = await this.node.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: bytes, offer: m.offer })
+        const { id, signer } = verifyMessage(this.c.hasher, m, undefined, this.c.profile.requests)
+        const added = await this.c.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: bytes, offer: m.offer })
         if (added) {
           n++
-          this.node.emit('offer', { id, kind: m.kind, via: 'sync' })
+          this.c.events.emit('offer', { id, kind: m.kind, via: 'sync' })
         }
       } catch (e) {
         this.stats.errors++
-        this.node.log.debug('sync: refused offer', { err: e })
+        this.c.log.debug('sync: refused offer', { err: e })
       }
     }
     return n
@@ -221,7 +255,7 @@ export class SyncService {
   /** Fetches from `peer` the offers of its set for `epoch` that this node lacks; returns the peer's ids. */
   private async pullFrom (peer: PeerId, epoch: bigint, signal: AbortSignal): Promise<Hash[]> {
     const ids: Hash[] = []
-    const max = this.node.profile.limits.maxSyncOffers
+    const max = this.c.profile.limits.maxSyncOffers
     for (let offset = 0; offset < max;) {
       const page = await this.call<IdsAnswer>(peer, 'ids', { epoch, offset, limit: MAX_IDS_PAGE }, signal)
       if (!Array.isArray(page.ids)) throw new NodeError('NODE_SYNC_FAILED', 'bad ids answer')
@@ -229,7 +263,7 @@ export class SyncService {
       offset += page.ids.length
       if (page.ids.length === 0 || offset >= page.total) break
     }
-    const missing = ids.filter((id) => typeof id === 'string' && !this.node.pool.has(id))
+    const missing = ids.filter((id) => typeof id === 'string' && !this.c.pool.has(id))
     for (let i = 0; i < missing.length; i += MAX_OFFERS_PER_CALL) {
       const chunk = missing.slice(i, i + MAX_OFFERS_PER_CALL)
       const r = await this.call<{ offers: string[] }>(peer, 'offers', { ids: chunk }, signal, 4 * 1024 * 1024)
@@ -248,39 +282,39 @@ export class SyncService {
    * acceptances are fetched from whoever has more.
    */
   async reconcile (epoch: bigint, signal: AbortSignal): Promise<PoolOffer[]> {
-    const node = this.node
+    const c = this.c
     const accEpochs = [epoch - 1n, epoch - 2n].filter((e) => e >= 0n)
     const peers = this.peers()
     const frozen = new Map<Hash, PeerId[]>()
     for (let round = 0; round < 2; round++) {
       this.stats.rounds++
-      const mine = offerSetDigest(OfferPool.toInput(node.pool.effectiveAt(epoch)), epoch)
+      const mine = offerSetDigest(OfferPool.toInput(c.pool.effectiveAt(epoch)), epoch)
       let changed = false
       await mapLimit(peers, CONCURRENCY, async (peer) => {
         const d = await this.call<DigestAnswer>(peer, 'digest', { epoch, acc: accEpochs }, signal)
         if (round === 0) {
           for (const [i, e] of accEpochs.entries()) {
             const theirs = Array.isArray(d.acc) && typeof d.acc[i] === 'string' ? d.acc[i] : ''
-            if (theirs !== '' && theirs !== acceptanceSetHash(node.acceptancesOfEpoch(e))) await this.pullAcceptancesFrom(peer, e, signal).catch(() => 0)
+            if (theirs !== '' && theirs !== acceptanceSetHash(c.acceptances.ofEpoch(e))) await this.pullAcceptancesFrom(peer, e, signal).catch(() => 0)
           }
           if (d.frozen === true && typeof d.digest === 'string') frozen.set(d.digest, [...(frozen.get(d.digest) ?? []), peer])
         }
         if (d.digest === mine) { this.stats.equal++; return }
         this.stats.different++
-        const before = node.pool.size
+        const before = c.pool.size
         await this.pullFrom(peer, epoch, signal)
-        if (node.pool.size !== before) changed = true
+        if (c.pool.size !== before) changed = true
       })
       if (!changed || frozen.size > 0) break
     }
-    const union = node.pool.effectiveAt(epoch)
+    const union = c.pool.effectiveAt(epoch)
     if (frozen.size === 0) return union
     const [best, holders] = [...frozen.entries()].sort((a, b) => b[1].length - a[1].length)[0]
     if (offerSetDigest(OfferPool.toInput(union), epoch) === best) return union
     for (const peer of holders.slice(0, 2)) {
       try {
         const ids = await this.pullFrom(peer, epoch, signal)
-        const offers = ids.map((id) => node.pool.get(id)).filter((o): o is PoolOffer => o !== undefined)
+        const offers = ids.map((id) => c.pool.get(id)).filter((o): o is PoolOffer => o !== undefined)
         offers.sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
         if (offers.length === ids.length && offerSetDigest(OfferPool.toInput(offers), epoch) === best) {
           this.stats.frozenInputs++
@@ -295,12 +329,12 @@ export class SyncService {
 
   /** Fetches acceptances of deals matched in `epoch` that a peer has and this node lacks. */
   async pullAcceptancesFrom (peer: PeerId, epoch: bigint, signal: AbortSignal): Promise<number> {
-    const node = this.node
+    const c = this.c
     let got = 0
     {
       const r = await this.call<{ keys: string[] }>(peer, 'accIds', { epoch }, signal)
       if (!Array.isArray(r.keys)) return 0
-      const known = node.acceptancesOfEpoch(epoch)
+      const known = c.acceptances.ofEpoch(epoch)
       const missing = r.keys.slice(0, MAX_ACC).filter((k) => typeof k === 'string' && !known.has(k))
       for (let i = 0; i < missing.length; i += MAX_OFFERS_PER_CALL) {
         const w = await this.call<{ wires: string[] }>(peer, 'accGet', { epoch, keys: missing.slice(i, i + MAX_OFFERS_PER_CALL) }, signal)
@@ -309,11 +343,11 @@ export class SyncService {
             const bytes = new Uint8Array(Buffer.from(wire, 'base64'))
             const m = decodeMessage(bytes, 'acceptance')
             if (m.kind !== 'acceptance' || m.deal.matchEpoch !== epoch) continue
-            const { id } = verifyMessage(node.hasher, m)
-            if (await node.ingestAcceptance(id, m, bytes)) got++
+            const { id } = verifyMessage(c.hasher, m)
+            if (await c.acceptances.ingest(id, m, bytes)) got++
           } catch (e) {
             this.stats.errors++
-            node.log.debug('sync: refused acceptance', { err: e })
+            c.log.debug('sync: refused acceptance', { err: e })
           }
         }
       }
@@ -328,20 +362,20 @@ export class SyncService {
    * (the previous state differs too), adopt a majority peer's snapshot, checked against the root.
    */
   async resync (epoch: bigint, root: Hash, peers: string[], signal: AbortSignal): Promise<void> {
-    const node = this.node
-    const prev = await node.stateAt(epoch - 1n)
+    const c = this.c
+    const prev = await c.ledger.stateAt(epoch - 1n)
     for (const p of peers.slice(0, 3)) {
       const peer = peerIdFromString(p)
       try {
         if (prev !== undefined) {
           const ids = await this.pullFrom(peer, epoch, signal)
-          const offers = ids.map((id) => node.pool.get(id)).filter((o): o is PoolOffer => o !== undefined)
+          const offers = ids.map((id) => c.pool.get(id)).filter((o): o is PoolOffer => o !== undefined)
           if (offers.length === ids.length) {
-            const facts = await node.chainFactsFor(epoch)
-            const got = await node.commitEpoch(epoch, prev, offers, facts, true, root)
+            const facts = await c.chainFactsFor(epoch)
+            const got = await c.commitEpoch(epoch, prev, offers, facts, true, root)
             if (got === root) {
               this.stats.resyncRecompute++
-              node.emit('resync', { epoch, stateRoot: root, how: 'recompute' })
+              c.events.emit('resync', { epoch, stateRoot: root, how: 'recompute' })
               return
             }
           }
@@ -353,17 +387,17 @@ export class SyncService {
         }
       } catch (e) {
         if (signal.aborted) throw e
-        node.log.debug('resync from peer failed', { peer: p, err: e })
+        c.log.debug('resync from peer failed', { peer: p, err: e })
       }
     }
-    node.log.warn('resync failed; keeping the local state for now', { epoch })
+    c.log.warn('resync failed; keeping the local state for now', { epoch })
   }
 
   private async adoptChecked (snap: SnapshotAnswer, root: Hash, how: 'snapshot' | 'join', from: PeerId): Promise<boolean> {
     if (typeof snap.state !== 'string' || snap.root !== root || !Array.isArray(snap.inputIds)) return false
     const state = decodeState(new Uint8Array(Buffer.from(snap.state, 'base64')))
     if (stateRoot(state) !== root) throw new NodeError('NODE_SNAPSHOT_UNVERIFIED', `snapshot of epoch ${snap.epoch} does not hash to the agreed root`)
-    await this.node.adoptSnapshot(snap.epoch, state, root, snap.inputIds.slice(0, this.node.profile.limits.maxSyncOffers), snap.digest, how, [from])
+    await this.c.adoptSnapshot(snap.epoch, state, root, snap.inputIds.slice(0, this.c.profile.limits.maxSyncOffers), snap.digest, how, [from])
     return true
   }
 
@@ -376,7 +410,7 @@ export class SyncService {
     let added = 0
     const sources = [...(from ?? []), ...this.peers().filter((p) => !(from ?? []).some((f) => f.equals(p)))]
     for (const peer of sources) {
-      const missing = ids.filter((id) => !this.node.pool.has(id))
+      const missing = ids.filter((id) => !this.c.pool.has(id))
       if (missing.length === 0) break
       try {
         for (let i = 0; i < missing.length; i += MAX_OFFERS_PER_CALL) {
@@ -387,7 +421,7 @@ export class SyncService {
         }
       } catch (e) {
         if (signal.aborted) throw e
-        this.node.log.debug('fetching offers failed', { peer: peer.toString(), err: e })
+        this.c.log.debug('fetching offers failed', { peer: peer.toString(), err: e })
       }
     }
     this.stats.fetched += added
@@ -449,12 +483,12 @@ export class SyncService {
 
   /** Sends a signed acceptance straight to the counterparty (best effort; gossip carries it too). */
   async sendAcceptance (counterparty: Address, wire: Uint8Array): Promise<void> {
-    const peer = this.node.peerOf(counterparty)
+    const peer = this.c.parties.peerOf(counterparty)
     if (peer === undefined) return
     try {
-      await callRpc(this.node.libp2p, peer, this.protocol, 'accept', { wire: Buffer.from(wire).toString('base64') }, { limits: this.limits })
+      await callRpc(this.c.libp2p, peer, this.protocol, 'accept', { wire: Buffer.from(wire).toString('base64') }, { limits: this.limits })
     } catch (e) {
-      this.node.log.debug('direct acceptance failed', { counterparty, err: e })
+      this.c.log.debug('direct acceptance failed', { counterparty, err: e })
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
- * One process's node for a role: its identity, the LilyNode (libp2p, gossip, matcher, store),
- * the chain client of its account, the deal store, and the `transfer` server. Started in that
- * order and stopped in reverse, database last.
+ * One process's node for a role: its identity, the chain client of its account, the database,
+ * the chain facts (in the database), the LilyNode (libp2p, gossip, matcher) over that database,
+ * the deal store, and the `transfer` server. Started in that order and stopped in reverse,
+ * database last.
  */
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -11,6 +12,7 @@ import { escrowStartBlock, type Profile } from '../../protocol/profile.js'
 import { ChainFactsSource } from '../chainFacts.js'
 import { createLogger, type Logger } from '../../protocol/logger.js'
 import { LilyNode } from '../network.js'
+import { NodeStore } from '../store.js'
 import { networkPort } from './adapters.js'
 import { DealStore, type KvStore } from './deals.js'
 import { escrowPort } from './escrow.js'
@@ -43,60 +45,61 @@ export class RoleHost {
     readonly deals: DealStore,
     readonly meta: KvStore,
     readonly log: Logger,
-    private readonly facts: ChainFactsSource
+    private readonly facts: ChainFactsSource,
+    private readonly store: NodeStore
   ) {}
 
   static async start (o: RoleHostOptions): Promise<RoleHost> {
     const log = o.log ?? createLogger('lilynode')
     const identity = await loadOrCreateIdentity(o.dataDir)
     const chain = await createChainClients({ rpcUrl: o.profile.rpcUrl, chainId: o.profile.chainId, privateKey: identity.privateKey })
-    // the facts source needs the node's database, which exists once the node has started; the
-    // epoch loop may ask before that, and then waits for it
-    let setFacts: (f: ChainFactsSource) => void = () => {}
-    const factsReady = new Promise<ChainFactsSource>((resolve) => { setFacts = resolve })
-    const node = new LilyNode({
-      profile: o.profile,
-      identity,
-      dataDir: join(o.dataDir, 'db'),
-      listen: o.listen ?? ['/ip4/0.0.0.0/tcp/0'],
-      // a DHT server by default only where the profile names no bootstrap node (then this node
-      // may be the network's first). Elsewhere the bootstrap nodes serve the DHT — and a node
-      // that is a DHT server and has no peer yet "starts fresh" from its stored head: a `run`
-      // whose head is older than keepEpochs/2 then loops between rejoin and start-fresh forever
-      // (seen in bench:e2e under load: every creator stuck, logs stopped)
-      dhtServer: o.dhtServer ?? o.profile.bootstrap.length === 0,
-      // a creator signs deals only for the job offers of its live runs (CreatorRole follows them)
-      followedJobsOnly: true,
-      logger: log.child('node'),
-      chainFacts: async (epoch) => await (await factsReady).facts(epoch),
-      ...(o.metrics !== undefined ? { metrics: o.metrics } : {})
-    })
-    await node.start()
-    // dial the bootstrap nodes now rather than when discovery gets to them: a `lilynode run`
-    // publishes its offer once a peer subscribes to the jobs topic, a few hundred ms sooner so
-    const self = identity.peerId.toString()
-    for (const addr of o.profile.bootstrap) {
-      if (addr.endsWith(`/p2p/${self}`)) continue
-      Promise.resolve().then(async () => await node.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(3000) })).catch((e: unknown) => {
-        log.debug('early bootstrap dial failed (discovery retries)', { addr, err: e })
-      })
-    }
+    // the database first: the chain facts (its event log) and the deal store live in it, and
+    // the node's epoch loop asks the facts from its first epoch on
+    const store = await NodeStore.open(join(o.dataDir, 'db'))
     let facts: ChainFactsSource | undefined
+    let node: LilyNode | undefined
     try {
-      facts = new ChainFactsSource({ profile: o.profile, client: chain, db: node.store.sublevel('chainlog'), log: log.child('chainfacts') })
+      const source = facts = new ChainFactsSource({ profile: o.profile, client: chain, db: store.sublevel('chainlog'), log: log.child('chainfacts') })
       facts.start()
-      setFacts(facts)
-      const net = networkPort(node)
-      const opened = facts
-      const escrow = escrowPort(chain, o.profile.escrow, node.hasher, (dealId) => node.getAcceptances(dealId), {
-        openedIn: async (dealId) => await opened.openedIn(dealId),
+      node = new LilyNode({
+        profile: o.profile,
+        identity,
+        store,
+        listen: o.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+        // a DHT server by default only where the profile names no bootstrap node (then this node
+        // may be the network's first). Elsewhere the bootstrap nodes serve the DHT — and a node
+        // that is a DHT server and has no peer yet "starts fresh" from its stored head: a `run`
+        // whose head is older than keepEpochs/2 then loops between rejoin and start-fresh forever
+        // (seen in bench:e2e under load: every creator stuck, logs stopped)
+        dhtServer: o.dhtServer ?? o.profile.bootstrap.length === 0,
+        // a creator signs deals only for the job offers of its live runs (CreatorRole follows them)
+        followedJobsOnly: true,
+        logger: log.child('node'),
+        chainFacts: async (epoch) => await source.facts(epoch),
+        ...(o.metrics !== undefined ? { metrics: o.metrics } : {})
+      })
+      await node.start()
+      const started = node
+      // dial the bootstrap nodes now rather than when discovery gets to them: a `lilynode run`
+      // publishes its offer once a peer subscribes to the jobs topic, a few hundred ms sooner so
+      const self = identity.peerId.toString()
+      for (const addr of o.profile.bootstrap) {
+        if (addr.endsWith(`/p2p/${self}`)) continue
+        Promise.resolve().then(async () => await started.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(3000) })).catch((e: unknown) => {
+          log.debug('early bootstrap dial failed (discovery retries)', { addr, err: e })
+        })
+      }
+      const net = networkPort(started)
+      const escrow = escrowPort(chain, o.profile.escrow, started.hasher, (dealId) => started.getAcceptances(dealId), {
+        openedIn: async (dealId) => await source.openedIn(dealId),
         fromBlock: escrowStartBlock(o.profile)
       })
-      const deals = new DealStore(node.store.sublevel('deals'), join(o.dataDir, 'blobs'))
-      return new RoleHost(o.profile, identity, node, net, chain, escrow, deals, node.store.sublevel('lifecycle'), log, facts)
+      const deals = new DealStore(store.sublevel('deals'), join(o.dataDir, 'blobs'))
+      return new RoleHost(o.profile, identity, started, net, chain, escrow, deals, store.sublevel('lifecycle'), log, source, store)
     } catch (e) {
       await facts?.stop()
-      await node.stop()
+      await node?.stop()
+      await store.close()
       throw e
     }
   }
@@ -116,7 +119,9 @@ export class RoleHost {
 
   async stop (): Promise<void> {
     await this.server?.stop()
+    // the facts first: an epoch waiting for chain facts ends, so the node's loop stops promptly
     await this.facts.stop()
     await this.node.stop()
+    await this.store.close()
   }
 }

@@ -1,0 +1,113 @@
+/**
+ * Deal acceptances this node has seen (its own and its peers', by gossip, direct delivery or
+ * anti-entropy): stored before they count, indexed by match epoch for `sync`'s `accIds` /
+ * `accGet`, and 'deal:agreed' once both parties' are in.
+ */
+import type { Deal, Hash, Party, Signature } from '../../protocol/types.js'
+import type { WireMessage } from '../../p2p/wire.js'
+import { Bucket, type NodeStore } from '../store.js'
+import type { NodeEvents } from '../types.js'
+
+export interface AcceptancesComponents {
+  store: NodeStore
+  events: NodeEvents
+}
+
+export interface AcceptancesInit {
+  /** Epochs of acceptance wires kept for anti-entropy. */
+  keepEpochs: number
+}
+
+interface StoredAcceptance { dealId: Hash, party: Party, signature: Signature, wire: string }
+type Acceptance = Extract<WireMessage, { kind: 'acceptance' }>
+
+export class Acceptances {
+  private readonly byDeal = new Map<Hash, { deal: Deal, creator?: Signature, provider?: Signature }>()
+  private readonly pending = new Set<string>()
+  /** matchEpoch → `${dealId}:${party}` → wire (base64): what acceptance anti-entropy serves. */
+  private readonly wires = new Map<bigint, Map<string, string>>()
+
+  constructor (private readonly components: AcceptancesComponents, private readonly init: AcceptancesInit) {}
+
+  /** Reads the stored acceptances (at start). */
+  async load (): Promise<void> {
+    const { store } = this.components
+    for await (const [, a] of store.entries<StoredAcceptance>(Bucket.acceptances)) {
+      const deal = await store.get<Deal>(Bucket.deals, a.dealId)
+      if (deal === undefined) continue
+      const e = this.byDeal.get(a.dealId) ?? { deal }
+      e[a.party] = a.signature
+      this.byDeal.set(a.dealId, e)
+      this.index(deal.matchEpoch, `${a.dealId}:${a.party}`, a.wire)
+    }
+  }
+
+  get (dealId: Hash): { creator?: Signature, provider?: Signature } {
+    const a = this.byDeal.get(dealId)
+    return { creator: a?.creator, provider: a?.provider }
+  }
+
+  /** Whether `party`'s acceptance of `dealId` is known. */
+  has (dealId: Hash, party: Party): boolean {
+    return this.byDeal.get(dealId)?.[party] !== undefined
+  }
+
+  /** The wire (base64) of a known acceptance of a deal matched in `epoch`. */
+  wireOf (epoch: bigint, dealId: Hash, party: Party): string | undefined {
+    return this.wires.get(epoch)?.get(`${dealId}:${party}`)
+  }
+
+  /** Deals known with both signatures. */
+  agreed (): Array<{ dealId: Hash, deal: Deal, creatorSignature: Signature, providerSignature: Signature }> {
+    const out: Array<{ dealId: Hash, deal: Deal, creatorSignature: Signature, providerSignature: Signature }> = []
+    for (const [dealId, a] of this.byDeal) {
+      if (a.creator !== undefined && a.provider !== undefined) out.push({ dealId, deal: a.deal, creatorSignature: a.creator, providerSignature: a.provider })
+    }
+    return out
+  }
+
+  /** Every deal with at least one acceptance seen, and which parties signed. */
+  agreedAndPending (): Array<{ dealId: Hash, deal: Deal, creatorSigned: boolean, providerSigned: boolean }> {
+    return [...this.byDeal.entries()].map(([dealId, a]) => ({ dealId, deal: a.deal, creatorSigned: a.creator !== undefined, providerSigned: a.provider !== undefined }))
+  }
+
+  /** Acceptances known for deals of `matchEpoch`: key `${dealId}:${party}` → wire (base64). */
+  ofEpoch (epoch: bigint): ReadonlyMap<string, string> {
+    return this.wires.get(epoch) ?? new Map()
+  }
+
+  /** Stores a verified acceptance (gossip or direct); emits 'deal:agreed' when both are in. Whether it was new. */
+  async ingest (dealId: Hash, m: Acceptance, wire: Uint8Array): Promise<boolean> {
+    const key = `${dealId}:${m.party}`
+    if (this.byDeal.get(dealId)?.[m.party] !== undefined || this.pending.has(key)) return false
+    // both parties' acceptances may arrive at once: claim the key, write, then merge into the entry
+    this.pending.add(key)
+    try {
+      await this.components.store.batch([
+        { type: 'put', bucket: Bucket.deals, key: dealId, value: m.deal },
+        { type: 'put', bucket: Bucket.acceptances, key, value: { dealId, party: m.party, signature: m.signature, wire: Buffer.from(wire).toString('base64') } satisfies StoredAcceptance }
+      ])
+    } finally {
+      this.pending.delete(key)
+    }
+    const entry = this.byDeal.get(dealId) ?? { deal: m.deal }
+    entry[m.party] = m.signature
+    this.byDeal.set(dealId, entry)
+    this.index(m.deal.matchEpoch, key, Buffer.from(wire).toString('base64'))
+    if (entry.creator !== undefined && entry.provider !== undefined) {
+      this.components.events.emit('deal:agreed', { dealId, deal: entry.deal, creatorSignature: entry.creator, providerSignature: entry.provider })
+    }
+    return true
+  }
+
+  private index (epoch: bigint, key: string, wire: string): void {
+    let m = this.wires.get(epoch)
+    if (m === undefined) {
+      m = new Map()
+      this.wires.set(epoch, m)
+      const keep = BigInt(this.init.keepEpochs)
+      for (const e of this.wires.keys()) if (e + keep < epoch) this.wires.delete(e)
+    }
+    m.set(key, wire)
+  }
+}
