@@ -37,6 +37,7 @@ import type { ChainFacts, OpenedFact } from '../matching/types.js'
 import { epochStart, escrowStartBlock, type Profile } from '../protocol/profile.js'
 import type { Hash } from '../protocol/types.js'
 import type { Logger } from '../protocol/logger.js'
+import { sleep } from '../protocol/async.js'
 
 /** How far behind an epoch's start its chain facts stop (ms): the same on every node of a profile. */
 export function factsLagMs (p: Profile): number {
@@ -231,23 +232,6 @@ function collect (e: StoredEvent, opened: OpenedFact[], closed: Hash[]): void {
   } else if (CLOSING.has(e.eventName)) {
     closed.push((e.args.dealId as string).toLowerCase() as Hash)
   }
-}
-
-async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted()
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(done, ms)
-    function done (): void {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', abort)
-      resolve()
-    }
-    function abort (): void {
-      clearTimeout(t)
-      reject(signal?.reason)
-    }
-    signal?.addEventListener('abort', abort, { once: true })
-  })
 }
 
 /**

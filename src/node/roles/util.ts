@@ -1,20 +1,6 @@
 /** Small waiting helpers shared by the roles. */
 
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-export async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted()
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(t)
-      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'))
-    }
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
+export { sleep } from '../../protocol/async.js'
 
 /** A short, single-line description of an error for logs and stored records. */
 export function describe (e: unknown): string {
