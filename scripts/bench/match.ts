@@ -7,7 +7,10 @@
  *
  * Speed: one `step` from the initial state on J job offers × P provider offers (mixed CPU-only
  * and 1–8 GPU offers of six GPU models), J = P ∈ {1k, 10k, 100k}; each size runs in its own
- * child process so that its peak RSS is its own. Median of several runs, one thread.
+ * child process so that its peak RSS is its own. Median of several runs, one thread. Then the
+ * heterogeneous family and the adversarial ones (`generateHet`) at 10k and 100k, with
+ * `stepMsMedian`, `stepCpuMsMedian` and `peakRssMb` per family and size (`families` in the JSON)
+ * and the targets checked on CPU time (`familyTargets`).
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -19,173 +22,9 @@ import { effectiveJobs, effectiveResources } from '../../src/matching/offers.js'
 import { lilypadRule, optimalUnitCapacity } from '../../src/matching/baselines.js'
 import type { BaselineMatch } from '../../src/matching/baselines.js'
 
-const EPOCH = 1000n
-const hasher = new DomainHasher({ name: 'lilynode', version: '1', chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' })
-const CONFIG: MatcherConfig = {
-  seedPrefix: '0x6c696c796e6f64652d62656e63682d70726f66696c652d686173682d30303031',
-  reserveEpochs: 3,
-  openBy: (e) => 1_700_000_000n + (e + 4n) * 30n
-}
-
-/** Deterministic PRNG (mulberry32) so every run generates the same markets. */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function hex (r: () => number, bytes: number): `0x${string}` {
-  let s = '0x'
-  for (let i = 0; i < bytes; i++) s += Math.floor(r() * 256).toString(16).padStart(2, '0')
-  return s as `0x${string}`
-}
-
-interface Market { jobs: Array<OfferRecord<JobOffer>>, resources: Array<OfferRecord<ResourceOffer>> }
-
-const GPU_MODELS: Array<[string, number]> = [['Tesla T4', 16384], ['NVIDIA A10', 24576], ['RTX 4090', 24576], ['A100-SXM4-40GB', 40960], ['A100-SXM4-80GB', 81920], ['H100 80GB HBM3', 81920]]
-/** Reference market prices per resource-second, in wei. */
-const REF = { cpu: 20_000, ram: 2_000, gpu: 200_000_000, disk: 10 }
-
-interface ModuleSpec { hash: Hash, cpu: number, ram: number, gpus: number, gpuVram: number, disk: number }
-
-/**
- * A market like the one the network expects: jobs come from a catalogue of modules (their
- * default resources, sometimes doubled), providers are CPU boxes or 1–8 GPU machines that
- * publish one or two offers and sometimes a newer version; prices scatter ±50 % around a
- * reference, maxPrices ±70 %; a few percent of offers are expired or not yet effective.
- */
-export function generate (nJobs: number, nProviders: number, seed: number): Market {
-  const r = rng(seed)
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]
-  const modules: ModuleSpec[] = []
-  for (let i = 0; i < 40; i++) {
-    const gpu = i >= 24
-    const gpus = gpu ? pick([1, 1, 1, 2, 2, 4, 8]) : 0
-    modules.push({
-      hash: hex(r, 32),
-      cpu: pick([250, 500, 1000, 2000, 4000, 8000]),
-      ram: pick([256, 512, 1024, 2048, 4096, 8192, 16384]),
-      gpus,
-      gpuVram: gpu ? pick([8192, 16384, 24576, 40960, 81920]) : 0,
-      disk: pick([100, 1024, 4096, 10240])
-    })
-  }
-  const nProviderAddrs = Math.max(1, Math.floor(nProviders / 2))
-  const providers: Address[] = Array.from({ length: nProviderAddrs }, () => hex(r, 20))
-  const creators: Address[] = Array.from({ length: Math.max(1, Math.floor(nJobs / 5)) }, (_, i) => i % 50 === 0 ? pick(providers) : hex(r, 20))
-
-  const resources: Array<OfferRecord<ResourceOffer>> = []
-  for (let i = 0; i < nProviders; i++) {
-    const gpu = r() < 0.4
-    const [gpuModel, gpuVram] = gpu ? pick(GPU_MODELS) : ['', 0]
-    const gpus = gpu ? pick([1, 1, 2, 2, 4, 8]) : 0
-    const scale = (x: number): bigint => BigInt(Math.max(1, Math.round(x * (0.5 + r()))))
-    const offer: ResourceOffer = {
-      provider: providers[i % nProviderAddrs],
-      nonce: BigInt(Math.floor(i / nProviderAddrs)),
-      version: 1,
-      cpu: gpu ? pick([8000, 16000, 32000, 64000]) : pick([2000, 4000, 8000, 16000, 32000, 64000]),
-      ram: gpu ? pick([32768, 65536, 131072, 262144]) : pick([4096, 8192, 16384, 32768, 65536]),
-      gpus,
-      gpuVram,
-      disk: pick([20480, 51200, 102400, 512000]),
-      gpuModel,
-      priceCpu: scale(REF.cpu),
-      priceRam: scale(REF.ram),
-      priceGpu: gpu ? scale(REF.gpu) : 0n,
-      priceDisk: scale(REF.disk),
-      modules: r() < 0.7 ? [] : Array.from({ length: 4 + Math.floor(r() * 8) }, () => pick(modules).hash),
-      collateral: pick([0n, 10n ** 15n, 10n ** 16n, 10n ** 17n]),
-      epoch: EPOCH - BigInt(Math.floor(r() * 20)),
-      expiryEpoch: EPOCH + BigInt(Math.floor(r() * 50)) - (r() < 0.03 ? 60n : 0n)
-    }
-    resources.push({ id: hasher.digest('ResourceOffer', offer), offer })
-    if (r() < 0.1) {
-      // a newer version of the same slot, effective now or only later
-      const v2: ResourceOffer = { ...offer, version: 2, priceCpu: scale(REF.cpu), priceRam: scale(REF.ram), priceGpu: gpu ? scale(REF.gpu) : 0n, epoch: EPOCH + (r() < 0.7 ? 0n : 5n) }
-      resources.push({ id: hasher.digest('ResourceOffer', v2), offer: v2 })
-    }
-  }
-
-  const jobs: Array<OfferRecord<JobOffer>> = []
-  for (let i = 0; i < nJobs; i++) {
-    const m = r() < 0.7 ? modules[Math.floor(r() * 24)] : modules[24 + Math.floor(r() * 16)]
-    const big = r() < 0.2 ? 2 : 1
-    const cpu = m.cpu * big; const ram = m.ram * big; const disk = m.disk
-    const timeout = pick([60, 300, 600, 1800, 3600])
-    const ref = (REF.cpu * cpu + REF.ram * ram + REF.gpu * m.gpus + REF.disk * disk) * timeout
-    const offer: JobOffer = {
-      creator: pick(creators),
-      nonce: BigInt(i),
-      module: m.hash,
-      inputsHash: hex(r, 32),
-      cpu, ram, gpus: m.gpus, gpuVram: m.gpuVram, disk,
-      maxPrice: BigInt(Math.round(ref * (0.3 + 1.4 * r()))),
-      timeout,
-      collateral: r() < 0.6 ? 0n : pick([10n ** 15n, 10n ** 16n]),
-      epoch: EPOCH - BigInt(Math.floor(r() * 5)) + (r() < 0.02 ? 3n : 0n),
-      expiryEpoch: EPOCH + BigInt(Math.floor(r() * 10))
-    }
-    jobs.push({ id: hasher.digest('JobOffer', offer), offer })
-  }
-  return { jobs, resources }
-}
-
-/** Small markets in which no provider offer fits two jobs (cpu and ram between 1× and 2× a job's). */
-export function generateUnit (nJobs: number, nProviders: number, seed: number): Market {
-  const r = rng(seed)
-  const module = hex(r, 32)
-  const jobs: Array<OfferRecord<JobOffer>> = []
-  for (let i = 0; i < nJobs; i++) {
-    const cpu = 2000 + Math.floor(r() * 2000); const ram = 2048 + Math.floor(r() * 2048)
-    const timeout = 100 + Math.floor(r() * 900)
-    const ref = (REF.cpu * cpu + REF.ram * ram) * timeout
-    const offer: JobOffer = { creator: hex(r, 20), nonce: BigInt(i), module, inputsHash: hex(r, 32), cpu, ram, gpus: 0, gpuVram: 0, disk: 0, maxPrice: BigInt(Math.round(ref * (0.4 + 1.2 * r()))), timeout, collateral: 0n, epoch: EPOCH, expiryEpoch: EPOCH }
-    jobs.push({ id: hasher.digest('JobOffer', offer), offer })
-  }
-  const resources: Array<OfferRecord<ResourceOffer>> = []
-  for (let i = 0; i < nProviders; i++) {
-    const offer: ResourceOffer = {
-      provider: hex(r, 20), nonce: 0n, version: 1, cpu: 2000 + Math.floor(r() * 1999), ram: 2048 + Math.floor(r() * 2047), gpus: 0, gpuVram: 0, disk: 0, gpuModel: '',
-      priceCpu: BigInt(Math.round(REF.cpu * (0.5 + r()))), priceRam: BigInt(Math.round(REF.ram * (0.5 + r()))), priceGpu: 0n, priceDisk: 0n, modules: [], collateral: 0n, epoch: EPOCH, expiryEpoch: EPOCH
-    }
-    resources.push({ id: hasher.digest('ResourceOffer', offer), offer })
-  }
-  return { jobs, resources }
-}
-
-/**
- * Small single-GPU markets: every provider offer is one GPU machine (one job at a time), jobs
- * need one GPU with at least some vram; feasibility is nested (more vram fits more jobs).
- */
-export function generateUnitGpu (nJobs: number, nProviders: number, seed: number): Market {
-  const r = rng(seed)
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]
-  const module = hex(r, 32)
-  const jobs: Array<OfferRecord<JobOffer>> = []
-  for (let i = 0; i < nJobs; i++) {
-    const gpuVram = pick([8192, 16384, 24576, 40960, 81920])
-    const timeout = 300 + Math.floor(r() * 3300)
-    const ref = (REF.cpu * 4000 + REF.ram * 16384 + REF.gpu * (gpuVram / 16384)) * timeout
-    const offer: JobOffer = { creator: hex(r, 20), nonce: BigInt(i), module, inputsHash: hex(r, 32), cpu: 4000, ram: 16384, gpus: 1, gpuVram, disk: 1024, maxPrice: BigInt(Math.round(ref * (0.4 + 1.2 * r()))), timeout, collateral: 0n, epoch: EPOCH, expiryEpoch: EPOCH }
-    jobs.push({ id: hasher.digest('JobOffer', offer), offer })
-  }
-  const resources: Array<OfferRecord<ResourceOffer>> = []
-  for (let i = 0; i < nProviders; i++) {
-    const [gpuModel, gpuVram] = pick(GPU_MODELS)
-    const offer: ResourceOffer = {
-      provider: hex(r, 20), nonce: 0n, version: 1, cpu: 4000 + Math.floor(r() * 3999), ram: 16384 + Math.floor(r() * 16383), gpus: 1, gpuVram, disk: 102400, gpuModel,
-      priceCpu: BigInt(Math.round(REF.cpu * (0.5 + r()))), priceRam: BigInt(Math.round(REF.ram * (0.5 + r()))), priceGpu: BigInt(Math.round(REF.gpu * (gpuVram / 16384) * (0.5 + r()))), priceDisk: 0n, modules: [], collateral: 0n, epoch: EPOCH, expiryEpoch: EPOCH
-    }
-    resources.push({ id: hasher.digest('ResourceOffer', offer), offer })
-  }
-  return { jobs, resources }
-}
+import { CONFIG, EPOCH, FAMILIES, distinctShapes, generate, generateHet, generateUnit, generateUnitGpu } from './matchMarkets.js'
+import type { Family, Market } from './matchMarkets.js'
+export { generate, generateHet, generateUnit, generateUnitGpu } from './matchMarkets.js'
 
 interface Welfare { matched: number, surplus: bigint, paid: bigint }
 
@@ -219,16 +58,17 @@ function median (xs: number[]): number {
  * `rssBeforeMb` is its RSS with the market loaded and collected, before the first step, so
  * `peakRssMb − rssBeforeMb` is what the steps added on top.
  */
-interface SpeedResult { jobs: number, providers: number, runs: number, stepMsMedian: number, stepMsMin: number, cpuMsMedian: number, steadyMsMedian: number, reservedCarried: number, rssBeforeMb: number, peakRssMb: number, matched: number }
+interface SpeedResult { family: Family, jobs: number, providers: number, runs: number, stepMsMedian: number, stepMsMin: number, cpuMsMedian: number, steadyMsMedian: number, reservedCarried: number, rssBeforeMb: number, peakRssMb: number, matched: number, distinctShapes: number }
 
-/** Child process: times `step` on one market size. */
-function speedChild (n: number, runs: number): SpeedResult {
+/** Child process: times `step` on one market size of one family. */
+function speedChild (family: Family, n: number, runs: number): SpeedResult {
   // the child runs with --expose-gc: the garbage of generating the market (EIP-712 hashing of
   // every offer) is collected before measuring, and each run starts from a collected heap, as a
   // node's step does between epochs; collection is outside the timed region, and the step's own
   // garbage is collected inside it whenever V8 needs to
   const collect = (globalThis as { gc?: () => void }).gc ?? (() => {})
-  const m = generate(n, n, 42 + n)
+  const m = family === 'generated' ? generate(n, n, 42 + n) : generateHet(n, 77 + n, family)
+  const shapes = distinctShapes(m)
   collect()
   const rssBeforeMb = process.memoryUsage().rss / 2 ** 20
   const times: number[] = []
@@ -254,13 +94,13 @@ function speedChild (n: number, runs: number): SpeedResult {
     step(first.state, m, { opened: [], closed: [] }, EPOCH + 1n, CONFIG)
     steady.push(Number(process.hrtime.bigint() - t0) / 1e6)
   }
-  return { jobs: n, providers: m.resources.length, runs, stepMsMedian: median(times), stepMsMin: Math.min(...times), cpuMsMedian: median(cpu), steadyMsMedian: median(steady), reservedCarried: first.state.reserved.length, rssBeforeMb, peakRssMb, matched }
+  return { family, distinctShapes: shapes, jobs: n, providers: m.resources.length, runs, stepMsMedian: median(times), stepMsMin: Math.min(...times), cpuMsMedian: median(cpu), steadyMsMedian: median(steady), reservedCarried: first.state.reserved.length, rssBeforeMb, peakRssMb, matched }
 }
 
-function speed (n: number, runs: number): SpeedResult {
+function speed (n: number, runs: number, family: Family = 'generated'): SpeedResult {
   const self = fileURLToPath(import.meta.url)
-  const res = spawnSync(process.execPath, ['--expose-gc', self, '--child', String(n), String(runs)], { encoding: 'utf8', maxBuffer: 1 << 20 })
-  if (res.status !== 0) throw new Error(`speed child for n=${n} failed (status ${res.status}): ${res.stderr}`)
+  const res = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=4096', self, '--child', String(n), String(runs), family], { encoding: 'utf8', maxBuffer: 1 << 20 })
+  if (res.status !== 0) throw new Error(`speed child for ${family} n=${n} failed (status ${res.status}): ${res.stderr}`)
   return JSON.parse(res.stdout.trim().split('\n').pop() as string) as SpeedResult
 }
 
@@ -269,7 +109,7 @@ const fmt = (w: Welfare): string => `matched ${String(w.matched).padStart(6)}  s
 function main (): void {
   const argv = process.argv.slice(2)
   if (argv[0] === '--child') {
-    process.stdout.write(JSON.stringify(speedChild(Number(argv[1]), Number(argv[2]))) + '\n')
+    process.stdout.write(JSON.stringify(speedChild((argv[3] ?? 'generated') as Family, Number(argv[1]), Number(argv[2]))) + '\n')
     return
   }
   const json = argv.includes('--json')
@@ -300,12 +140,12 @@ function main (): void {
   }
 
   if (!speedOnly) log('== welfare: ours vs optimum (Hungarian) on small unit-capacity markets: 20 × 40×40 per family ==')
-  const families: Array<[string, (j: number, p: number, s: number) => Market]> = [['random 2-D fit (cpu, ram)', generateUnit], ['single-GPU machines', generateUnitGpu]]
+  const smallFamilies: Array<[string, (j: number, p: number, s: number) => Market]> = [['random 2-D fit (cpu, ram)', generateUnit], ['single-GPU machines', generateUnitGpu]]
   let sumOurs = 0n; let sumOpt = 0n
   const familyRatios: Record<string, number> = {}
   const familyMatched: Record<string, { ours: number, optimum: number, lilypadRule: number, atLeastLilypad: boolean, singleMarketsFewer: number, surplusTargetMet: boolean }> = {}
-  if (speedOnly) families.length = 0
-  for (const [name, gen] of families) {
+  if (speedOnly) smallFamilies.length = 0
+  for (const [name, gen] of smallFamilies) {
     let fOurs = 0n; let fOpt = 0n; let fLily = 0n; let worst = 1; let mOurs = 0; let mOpt = 0; let mLily = 0; let fewer = 0
     for (let s = 0; s < 20; s++) {
       const m = gen(40, 40, 1000 + s)
@@ -341,6 +181,36 @@ function main (): void {
     const nlogn = (b.jobs * Math.log2(b.jobs)) / (a.jobs * Math.log2(a.jobs))
     log(`  growth ${a.jobs} → ${b.jobs}: ×${(b.stepMsMedian / a.stepMsMedian).toFixed(1)} wall, ×${(b.cpuMsMedian / a.cpuMsMedian).toFixed(1)} CPU (n·log n predicts ×${nlogn.toFixed(1)}, n² ×${((b.jobs / a.jobs) ** 2).toFixed(0)})`)
   }
+  // heterogeneous and adversarial families: 10k and 100k (quick: 10k), each size its own process
+  const famSizes: Array<[number, number]> = quick ? [[10000, 5]] : [[10000, 5], [100000, 3]]
+  const families: Record<string, Record<string, { stepMsMedian: number, stepCpuMsMedian: number, peakRssMb: number, matched: number, providers: number, distinctShapes: number }>> = {}
+  const famRes = new Map<string, SpeedResult>()
+  for (const fam of FAMILIES) {
+    families[fam] = {}
+    for (const [n, runs] of famSizes) {
+      const r = speed(n, runs, fam)
+      famRes.set(`${fam}:${n}`, r)
+      families[fam][String(n)] = { stepMsMedian: Number(r.stepMsMedian.toFixed(2)), stepCpuMsMedian: Number(r.cpuMsMedian.toFixed(2)), peakRssMb: Number(r.peakRssMb.toFixed(1)), matched: r.matched, providers: r.providers, distinctShapes: r.distinctShapes }
+      log(`  ${fam.padEnd(13)} ${String(n).padStart(6)} x ${String(r.providers).padStart(6)}: median ${r.stepMsMedian.toFixed(1)} ms wall, CPU ${r.cpuMsMedian.toFixed(1)} ms, peak RSS ${r.peakRssMb.toFixed(0)} MB, matched ${r.matched}, ${r.distinctShapes} distinct job shapes`)
+    }
+  }
+  const targets: Record<string, boolean> = {}
+  const het10 = famRes.get('het:10000') as SpeedResult
+  targets.het10kWithin250ms = het10.cpuMsMedian <= 250
+  targets.het10kWithin300MB = het10.peakRssMb <= 300
+  const het100 = famRes.get('het:100000')
+  if (het100 !== undefined) {
+    targets.het100kWithin3s = het100.cpuMsMedian <= 3000
+    targets.het100kWithin1GB = het100.peakRssMb <= 1024
+    targets.hetGrowthAtMost12x = het100.cpuMsMedian / het10.cpuMsMedian <= 12
+  }
+  for (const fam of FAMILIES.filter((f) => f !== 'het')) {
+    for (const [n] of famSizes) {
+      const a = famRes.get(`${fam}:${n}`) as SpeedResult; const h = famRes.get(`het:${n}`) as SpeedResult
+      targets[`${fam}${n / 1000}kWithin2xHet`] = a.cpuMsMedian <= 2 * h.cpuMsMedian
+    }
+  }
+  log(`  targets (CPU time): ${Object.entries(targets).map(([k, v]) => `${k} ${v ? 'MET' : 'NOT MET'}`).join(', ')}`)
   const at10k = results.find((r) => r.jobs === 10000) as SpeedResult
   log(`  target 10k step median ≤ 250 ms: ${at10k.stepMsMedian <= 250 ? 'MET' : 'NOT MET'} (${at10k.stepMsMedian.toFixed(1)} ms); peak RSS ≤ 300 MB: ${at10k.peakRssMb <= 300 ? 'MET' : 'NOT MET'} (${at10k.peakRssMb.toFixed(0)} MB)`)
   if (json) {
@@ -368,6 +238,8 @@ function main (): void {
       smallMarkets,
       stepCpuMsMedian: Number(at10k.cpuMsMedian.toFixed(2)),
       stepMsMedianNextEpoch: Number(at10k.steadyMsMedian.toFixed(2)),
+      families,
+      familyTargets: targets,
       sizes: results.map((r) => ({ jobs: r.jobs, providers: r.providers, stepMsMedian: Number(r.stepMsMedian.toFixed(2)), stepCpuMsMedian: Number(r.cpuMsMedian.toFixed(2)), peakRssMb: Number(r.peakRssMb.toFixed(1)), rssMarketLoadedMb: Number(r.rssBeforeMb.toFixed(1)) }))
     }) + '\n')
   }

@@ -64,12 +64,16 @@ function moduleOk (m: unknown, valid: Set<unknown> | undefined): boolean {
   return true
 }
 
-/** Protocol bounds of a job offer, as far as matching depends on them (`validModules`: see moduleOk). */
+/**
+ * Protocol bounds of a job offer, as far as matching depends on them (`validModules`: see
+ * moduleOk). A timeout of 0 (the gossip validator's minimum is 1) would price every offer at 0
+ * and so order them by the tie-break alone: refused here too.
+ */
 export function jobOfferOk (r: OfferRecord<JobOffer>, validModules?: Set<unknown>): boolean {
   const o = r.offer
   return isHash(r.id) && typeof o === 'object' && o !== null && resourcesOk(o) &&
     isAddress(o.creator) && moduleOk(o.module, validModules) &&
-    isU32(o.timeout) && isBig(o.maxPrice, U256) && isBig(o.collateral, U256) &&
+    isU32(o.timeout) && o.timeout >= 1 && isBig(o.maxPrice, U256) && isBig(o.collateral, U256) &&
     isBig(o.nonce, U64) && isBig(o.epoch, U64) && isBig(o.expiryEpoch, U64) && o.epoch <= o.expiryEpoch
 }
 

@@ -3,3 +3,17 @@ import type { JobOffer, ResourceOffer } from '../protocol/types.js'
 export function jobPrice (job: JobOffer, offer: ResourceOffer): bigint {
   return (offer.priceCpu * BigInt(job.cpu) + offer.priceRam * BigInt(job.ram) + offer.priceGpu * BigInt(job.gpus) + offer.priceDisk * BigInt(job.disk)) * BigInt(job.timeout)
 }
+
+/**
+ * The price a deal carries (a k-double auction with k = ½, see README): the midpoint of the
+ * provider's ask (`jobPrice`) and the creator's bid (maxPrice), rounded down, so a higher bid,
+ * which is served earlier, also pays more. Both sides gain: price ∈ [ask, maxPrice].
+ */
+export function dealPrice (job: JobOffer, offer: ResourceOffer): bigint {
+  return midpoint(jobPrice(job, offer), job.maxPrice)
+}
+
+/** ask + ⌊(bid − ask) / 2⌋ (the ask itself when the bid is below it). */
+export function midpoint (ask: bigint, bid: bigint): bigint {
+  return bid > ask ? ask + (bid - ask) / 2n : ask
+}

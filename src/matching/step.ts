@@ -19,9 +19,10 @@ import type { Deal, Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
 import type { ChainFacts, EpochInput, Hold, Match, MatcherConfig, MatcherState, OpenDeal, Reservation, SpentJob, StepResult } from './types.js'
 import { MatchingError } from './types.js'
 import { effectiveJobs, effectiveResources, isHash, slotKey } from './offers.js'
-import { Market, TieBreaker, epochSeed, sortJobs } from './engine.js'
+import { Market, TieBreaker, epochSeed, matchAll, sortJobs } from './engine.js'
 import type { Held } from './engine.js'
 import { stateRoot } from './state.js'
+import { midpoint } from './price.js'
 
 const U64_MAX = (1n << 64n) - 1n
 /** Bound on k: a reservation longer than this would keep the state from shrinking for too long. */
@@ -90,6 +91,9 @@ function applyFacts (input: EpochInput, facts: ChainFacts,
 /** One epoch of the replicated state machine. Throws MATCHING_* errors on bad config or epoch order, never on bad offers. */
 export function step (prev: MatcherState, input: EpochInput, facts: ChainFacts, epoch: bigint, config: MatcherConfig): StepResult {
   checkConfig(config, epoch)
+  if (facts.seedBlock !== undefined && !isHash(facts.seedBlock)) {
+    throw new MatchingError('MATCHING_BAD_CONFIG', `facts.seedBlock must be a lower-case 0x-prefixed 32-byte block hash, got ${JSON.stringify(String(facts.seedBlock).slice(0, 80))}`)
+  }
   if (prev.epoch !== null && epoch <= prev.epoch) {
     throw new MatchingError('MATCHING_EPOCH_ORDER', `epoch ${epoch} is not after the state's epoch ${prev.epoch}; step each epoch once, in order`)
   }
@@ -105,7 +109,7 @@ export function step (prev: MatcherState, input: EpochInput, facts: ChainFacts, 
   for (const d of open.values()) taken.add(d.jobId)
   for (const id of spent.keys()) taken.add(id)
 
-  const tie = new TieBreaker(epochSeed(config.seedPrefix, epoch))
+  const tie = new TieBreaker(epochSeed(config.seedPrefix, epoch, facts.seedBlock))
   const held = new Map<string, Held>()
   const hold = (h: Hold): void => {
     const key = slotKey(h.provider, h.nonce)
@@ -118,7 +122,7 @@ export function step (prev: MatcherState, input: EpochInput, facts: ChainFacts, 
   const market = new Market(effectiveResources(input.resources, epoch), tie, held)
 
   const jobs = sortJobs(effectiveJobs(input.jobs, epoch).filter((j) => !taken.has(j.id)), tie)
-  const found = market.matchAll(jobs)
+  const found = matchAll(market, jobs)
 
   const openBy = config.openBy(epoch)
   if (typeof openBy !== 'bigint' || openBy < 0n || openBy > U64_MAX) {
@@ -133,7 +137,7 @@ export function step (prev: MatcherState, input: EpochInput, facts: ChainFacts, 
       resourceOfferHash: m.resource.id,
       creator: job.creator,
       provider: res.provider,
-      price: m.price,
+      price: midpoint(m.price, job.maxPrice),
       collateral: res.collateral,
       timeout: job.timeout,
       matchEpoch: epoch,

@@ -38,6 +38,13 @@ export interface ChainFacts {
   opened: OpenedFact[]
   /** dealIds of `DealClosed` events (completed, resolved, timed out). */
   closed: Hash[]
+  /**
+   * The hash of a block mined after the epoch's offers closed (the first block stamped after
+   * its match time, `seedBlockAfter`), the same on every node: mixed into the epoch seed, so
+   * that nobody can know the tie-breaks while it can still add or re-roll an offer. Absent:
+   * the seed is keccak(seedPrefix ‖ epoch), public in advance and so grindable.
+   */
+  seedBlock?: Hash
 }
 
 export interface MatcherConfig {

@@ -34,7 +34,7 @@ import { ChainEventLog, type StoredEvent, type StringStore } from '../chain/even
 import { EventFollower } from '../chain/follower.js'
 import type { ChainClients } from '../chain/client.js'
 import type { ChainFacts, OpenedFact } from '../matching/types.js'
-import { epochStart, escrowStartBlock, type Profile } from '../protocol/profile.js'
+import { epochMatchTime, epochStart, escrowStartBlock, type Profile } from '../protocol/profile.js'
 import type { Hash } from '../protocol/types.js'
 import type { Logger } from '../protocol/logger.js'
 import { sleep } from '../protocol/async.js'
@@ -47,6 +47,15 @@ export function factsLagMs (p: Profile): number {
 /** Last block timestamp (unix s) whose events belong to the facts of `epoch` or earlier. */
 export function factsCutoff (p: Profile, epoch: bigint): bigint {
   return BigInt(Math.floor((epochStart(p, epoch) - factsLagMs(p)) / 1000))
+}
+
+/**
+ * The epoch's seed block is the first block stamped after this (unix s): the epoch's offers are
+ * closed at its match time (the node reconciles and steps then), so the block is mined after
+ * every offer of the epoch was fixed and its hash could not be known to whoever made one.
+ */
+export function seedBlockAfter (p: Profile, epoch: bigint): bigint {
+  return BigInt(Math.floor(epochMatchTime(p, epoch) / 1000))
 }
 
 /** Seconds a new block's timestamp may lie before the wall clock at which we read the head. */
@@ -71,6 +80,13 @@ export interface ChainFactsOptions {
   /** Longest `facts` waits for the chain view to pass the cutoff (default max(3000, 2 × epochMs)). */
   waitMs?: number
   confirmations?: number
+  /**
+   * Put the epoch's seed block (`seedBlockAfter`) into its facts, so the matcher's tie-breaks
+   * cannot be ground. Every node of a network must agree on it, and it needs a chain that mines
+   * blocks on a clock (an L2 sequencer, anvil --block-time): on an idle automine chain the
+   * block never comes and facts fail after `waitMs`. Default false.
+   */
+  seedBlocks?: boolean
   log: Logger
 }
 
@@ -136,7 +152,7 @@ export class ChainFactsSource {
     const p = this.o.profile
     const hi = factsCutoff(p, epoch)
     const lo = factsCutoff(p, epoch - 1n)
-    if (hi <= lo) return { opened: [], closed: [] }
+    if (hi <= lo) return await this.withSeed({ opened: [], closed: [] }, epoch, signal)
     const asked = Date.now()
     const deadline = asked + this.waitMs
     let lastErr: unknown
@@ -164,7 +180,51 @@ export class ChainFactsSource {
     }
     const f = await this.window(lo, hi)
     if (f.opened.length + f.closed.length > 0) this.o.log.debug('chain facts', { epoch, cutoff: hi, opened: f.opened.map((o) => o.dealId), closed: f.closed })
-    return f
+    return await this.withSeed(f, epoch, signal)
+  }
+
+  private async withSeed (f: ChainFacts, epoch: bigint, signal?: AbortSignal): Promise<ChainFacts> {
+    if (this.o.seedBlocks !== true) return f
+    return { ...f, seedBlock: await this.seedBlock(epoch, signal) }
+  }
+
+  /** every block below `below` is stamped at or before `after` (timestamps never decrease) */
+  private seedHint = { after: -1n, below: 0n }
+  private readonly seeds = new Map<bigint, Hash>()
+
+  /**
+   * The hash of the first block stamped after `seedBlockAfter(epoch)`: waits (bounded by
+   * `waitMs`) until the head passes it, then finds it by bisection over block numbers.
+   */
+  async seedBlock (epoch: bigint, signal?: AbortSignal): Promise<Hash> {
+    const known = this.seeds.get(epoch)
+    if (known !== undefined) return known
+    const after = seedBlockAfter(this.o.profile, epoch)
+    const pub = this.o.client.public
+    const deadline = Date.now() + this.waitMs
+    let head = await pub.getBlock({ blockTag: 'latest' })
+    while (head.timestamp <= after) {
+      signal?.throwIfAborted()
+      if (Date.now() > deadline) {
+        throw new ChainFactsError('CHAINFACTS_UNAVAILABLE', `no block stamped after ${after} (epoch ${epoch}'s seed time) within ${this.waitMs} ms: the chain at ${this.o.profile.rpcUrl} must mine blocks on a clock for seedBlocks`)
+      }
+      await sleep(Math.min(200, this.pollMs), signal)
+      head = await pub.getBlock({ blockTag: 'latest' })
+    }
+    // invariant: block `hi` is stamped after `after`; every block below `lo` is not (or lo = 0)
+    let lo = this.seedHint.after <= after ? this.seedHint.below : 0n
+    let hi = head.number
+    let hiHash = head.hash
+    while (lo < hi) {
+      const mid = (lo + hi) / 2n
+      const b = await pub.getBlock({ blockNumber: mid })
+      if (b.timestamp > after) { hi = mid; hiHash = b.hash } else lo = mid + 1n
+    }
+    const hash = hiHash.toLowerCase() as Hash
+    if (after >= this.seedHint.after) this.seedHint = { after, below: hi }
+    this.seeds.set(epoch, hash)
+    if (this.seeds.size > 256) this.seeds.delete(this.seeds.keys().next().value as bigint)
+    return hash
   }
 
   /** Where the deal's DealOpened event is, if the log has seen it. */

@@ -97,6 +97,24 @@ export const collateralHeavyInputArb: fc.Arbitrary<EpochInput> = fc.record({
   }))
 })
 
+/**
+ * Wide markets: more offers than a walk may visit (VISIT_LIMIT 64) and more candidates than it
+ * keeps (8), from many slots, so that the walk's bounds decide matches.
+ */
+export const wideInputArb: fc.Arbitrary<EpochInput> = fc.record({
+  jobs: fc.array(jobArb, { minLength: 1, maxLength: 16 }),
+  resources: fc.array(resourceArb, { minLength: 40, maxLength: 100 })
+}).map(({ jobs, resources }) => ({
+  jobs: jobs.map((j) => {
+    const offer = { ...j.offer, epoch: 0n, expiryEpoch: 9n }
+    return { id: hasher.digest('JobOffer', offer), offer }
+  }),
+  resources: resources.map((r, i) => {
+    const offer = { ...r.offer, nonce: BigInt(i), version: 1, epoch: 0n, expiryEpoch: 9n }
+    return { id: hasher.digest('ResourceOffer', offer), offer }
+  })
+}))
+
 export const inputArb: fc.Arbitrary<EpochInput> = fc.record({
   jobs: fc.array(jobArb, { maxLength: 12 }),
   resources: fc.array(resourceArb, { maxLength: 8 })
@@ -119,11 +137,11 @@ function tie (seed: Uint8Array, id: Hash): string {
   return bytesToHex(keccak(concatBytes(seed, hexToBytes(id, 32))))
 }
 
-export function refSeed (seedPrefix: Hash, epoch: bigint): Uint8Array {
+export function refSeed (seedPrefix: Hash, epoch: bigint, seedBlock?: Hash): Uint8Array {
   const e = new Uint8Array(32)
   let x = epoch
   for (let i = 31; i >= 0 && x > 0n; i--) { e[i] = Number(x & 0xffn); x >>= 8n }
-  return keccak(concatBytes(hexToBytes(seedPrefix, 32), e))
+  return keccak(concatBytes(hexToBytes(seedPrefix, 32), e, ...(seedBlock === undefined ? [] : [hexToBytes(seedBlock, 32)])))
 }
 
 export interface RefMatch { jobId: Hash, resourceId: Hash, price: bigint }
@@ -132,11 +150,11 @@ export interface RefMatch { jobId: Hash, resourceId: Hash, price: bigint }
  * The rule of DESIGN §4 written the slow, obvious way, for a step with no chain facts:
  * releases reservations past k, drops spent jobs past expiry, then matches.
  */
-export function referenceMatches (prev: MatcherState, input: EpochInput, epoch: bigint, config: MatcherConfig): RefMatch[] {
+export function referenceMatches (prev: MatcherState, input: EpochInput, epoch: bigint, config: MatcherConfig, seedBlock?: Hash): RefMatch[] {
   const k = BigInt(config.reserveEpochs)
   const reserved = prev.reserved.filter((r) => r.matchEpoch + k >= epoch)
   const taken = new Set<string>([...reserved.map((r) => r.jobId), ...prev.open.map((d) => d.jobId), ...prev.spent.filter((s) => s.expiryEpoch >= epoch).map((s) => s.jobId)])
-  const seed = refSeed(config.seedPrefix, epoch)
+  const seed = refSeed(config.seedPrefix, epoch, seedBlock)
 
   const jobs = [...new Map(input.jobs.filter((j) => j.offer.epoch <= epoch && epoch <= j.offer.expiryEpoch && !taken.has(j.id)).map((j) => [j.id, j])).values()]
   jobs.sort((a, b) => a.offer.maxPrice > b.offer.maxPrice ? -1 : a.offer.maxPrice < b.offer.maxPrice ? 1 : tie(seed, a.id) < tie(seed, b.id) ? -1 : 1)
@@ -155,71 +173,81 @@ export function referenceMatches (prev: MatcherState, input: EpochInput, epoch: 
     const c = rem.get(`${h.provider}:${h.nonce}`)
     if (c !== undefined) { c.cpu = Math.max(0, c.cpu - h.cpu); c.ram = Math.max(0, c.ram - h.ram); c.gpus = Math.max(0, c.gpus - h.gpus); c.disk = Math.max(0, c.disk - h.disk) }
   }
+  type Cap = { cpu: number, ram: number, gpus: number, disk: number }
+  const capOf = (key: string): Cap => rem.get(key) as Cap
+  const fits = (o: JobOffer, c: Cap): boolean => c.cpu >= o.cpu && c.ram >= o.ram && c.gpus >= o.gpus && c.disk >= o.disk
+  // the market's median price per dimension, over the offers that have some of it
+  const DIMS = ['cpu', 'ram', 'gpus', 'disk'] as const
+  const PRICES = ['priceCpu', 'priceRam', 'priceGpu', 'priceDisk'] as const
+  const refs = DIMS.map((dim, d) => {
+    const xs = offers.filter(([, r]) => r.offer[dim] > 0).map(([, r]) => Number(r.offer[PRICES[d]])).sort((a, b) => a - b)
+    return xs.length === 0 ? 0 : xs[(xs.length - 1) >> 1]
+  })
+  const dominant = (o: JobOffer): number => {
+    let best = 0; let w = o.cpu * refs[0]
+    for (let d = 1; d < 4; d++) if (o[DIMS[d]] > 0 && o[DIMS[d]] * refs[d] > w) { best = d; w = o[DIMS[d]] * refs[d] }
+    return best
+  }
+  const slotOf = (r: OfferRecord<ResourceOffer>): string => `${r.offer.provider.toLowerCase()}:${r.offer.nonce}`
+  const before = (a: OfferRecord<ResourceOffer>, b: OfferRecord<ResourceOffer>): number => {
+    const ta = tie(seed, a.id); const tb = tie(seed, b.id)
+    return ta < tb ? -1 : ta > tb ? 1 : slotOf(a) < slotOf(b) ? -1 : 1
+  }
+  const orders = DIMS.map((dim, d) => offers.filter(([, r]) => r.offer[dim] > 0)
+    .sort(([, a], [, b]) => a.offer[PRICES[d]] < b.offer[PRICES[d]] ? -1 : a.offer[PRICES[d]] > b.offer[PRICES[d]] ? 1 : before(a, b)))
+  /** the walk: offers with the capacity (left, or nominal), vram and collateral are visits; ≤ 8 candidates, ≤ 64 visits */
+  const walk = (o: JobOffer, nominal: boolean, not: string, limit: number): Array<[string, OfferRecord<ResourceOffer>]> => {
+    const out: Array<[string, OfferRecord<ResourceOffer>]> = []
+    let visits = 0
+    for (const [key, r] of orders[dominant(o)]) {
+      if (out.length >= limit || visits >= 64) break
+      if (!fits(o, nominal ? r.offer : capOf(key))) continue
+      if ((o.gpus > 0 && r.offer.gpuVram < o.gpuVram) || r.offer.collateral < o.collateral || key === not) continue
+      visits++
+      if ((r.offer.modules.length > 0 && !r.offer.modules.includes(o.module)) || r.offer.provider.toLowerCase() === o.creator.toLowerCase()) continue
+      if (jobPrice(o, r.offer) > o.maxPrice) continue
+      out.push([key, r])
+    }
+    return out
+  }
+  /** the cheapest candidate of the walk in what is left now (ties keccak, then slot) */
+  const choose = (o: JobOffer, not: string): { key: string, price: bigint } | undefined => {
+    let best: { key: string, r: OfferRecord<ResourceOffer>, price: bigint } | undefined
+    for (const [key, r] of walk(o, false, not, 8)) {
+      const price = jobPrice(o, r.offer)
+      if (best === undefined || price < best.price || (price === best.price && before(r, best.r) < 0)) best = { key, r, price }
+    }
+    return best === undefined ? undefined : { key: best.key, price: best.price }
+  }
+
   const at = new Map<Hash, { key: string, price: bigint }>()
   const on = new Map<string, Array<OfferRecord<JobOffer>>>()
   for (const j of jobs) {
     const o = j.offer
-    let best: { key: string, r: OfferRecord<ResourceOffer>, price: bigint, tie: string } | undefined
-    for (const [key, r] of offers) {
-      const c = rem.get(key) as { cpu: number, ram: number, gpus: number, disk: number }
-      const ok = c.cpu >= o.cpu && c.ram >= o.ram && c.gpus >= o.gpus && c.disk >= o.disk &&
-        (o.gpus === 0 || r.offer.gpuVram >= o.gpuVram) &&
-        (r.offer.modules.length === 0 || r.offer.modules.includes(o.module)) &&
-        r.offer.collateral >= o.collateral && r.offer.provider !== o.creator
-      if (!ok) continue
-      const price = jobPrice(o, r.offer)
-      if (price > o.maxPrice) continue
-      const t = tie(seed, r.id)
-      if (best === undefined || price < best.price || (price === best.price && t < best.tie)) best = { key, r, price, tie: t }
-    }
+    const best = choose(o, '')
     if (best === undefined) continue
-    const c = rem.get(best.key) as { cpu: number, ram: number, gpus: number, disk: number }
+    const c = capOf(best.key)
     c.cpu -= o.cpu; c.ram -= o.ram; c.gpus -= o.gpus; c.disk -= o.disk
-    at.set(j.id, { key: best.key, price: best.price })
+    at.set(j.id, best)
     const l = on.get(best.key); if (l === undefined) on.set(best.key, [j]); else l.push(j)
   }
 
   // phase 2: augmenting moves, written out with full sorts and scans
-  type Cap = { cpu: number, ram: number, gpus: number, disk: number }
-  const capOf = (key: string): Cap => rem.get(key) as Cap
-  const admitsStatic = (o: JobOffer, r: ResourceOffer): boolean => r.cpu >= o.cpu && r.ram >= o.ram && r.gpus >= o.gpus && r.disk >= o.disk &&
-    (o.gpus === 0 || r.gpuVram >= o.gpuVram) && (r.modules.length === 0 || r.modules.includes(o.module))
-  const order = (o: JobOffer): Array<[string, OfferRecord<ResourceOffer>]> => offers.filter(([, r]) => admitsStatic(o, r.offer))
-    .map(([key, r]) => ({ key, r, price: jobPrice(o, r.offer), t: tie(seed, r.id) }))
-    .sort((a, b) => a.price < b.price ? -1 : a.price > b.price ? 1 : a.t < b.t ? -1 : a.t > b.t ? 1 : 0)
-    .map((x) => [x.key, x.r])
-  const admits = (o: JobOffer, r: ResourceOffer): boolean => r.collateral >= o.collateral && r.provider.toLowerCase() !== o.creator.toLowerCase()
-  const fitsNow = (o: JobOffer, key: string): boolean => { const c = capOf(key); return c.cpu >= o.cpu && c.ram >= o.ram && c.gpus >= o.gpus && c.disk >= o.disk }
-  const alternative = (o: JobOffer, not: string): { key: string, price: bigint } | undefined => {
-    let n = 0
-    for (const [key, r] of order(o)) {
-      const price = jobPrice(o, r.offer)
-      if (price > o.maxPrice) break
-      if (key === not || !admits(o, r.offer)) continue
-      if (++n > 16) break
-      if (fitsNow(o, key)) return { key, price }
-    }
-    return undefined
-  }
   for (const slack of [0n, 3n]) {
     for (const u of jobs) {
       if (at.has(u.id)) continue
       const o = u.offer
       let best: { gain: bigint, own: bigint, key: string, price: bigint, j?: OfferRecord<JobOffer>, q?: string, qPrice?: bigint } | undefined
-      let n = 0
-      for (const [key, r] of order(o)) {
+      for (const [key, r] of walk(o, true, '', 8)) {
         const price = jobPrice(o, r.offer)
-        if (price > o.maxPrice) break
-        if (!admits(o, r.offer)) continue
-        if (++n > 8) break
         const own = o.maxPrice - price
-        if (fitsNow(o, key)) { if (best === undefined || own > best.gain) best = { gain: own, own, key, price }; continue }
+        if (fits(o, capOf(key))) { if (best === undefined || own > best.gain) best = { gain: own, own, key, price }; continue }
         let k = 0
         for (const j of on.get(key) ?? []) {
           const c = capOf(key)
           if (c.cpu + j.offer.cpu < o.cpu || c.ram + j.offer.ram < o.ram || c.gpus + j.offer.gpus < o.gpus || c.disk + j.offer.disk < o.disk) continue
           if (++k > 4) break
-          const alt = alternative(j.offer, key)
+          const alt = choose(j.offer, key)
           if (alt === undefined) continue
           const gain = own + (at.get(j.id) as { price: bigint }).price - alt.price
           if (best === undefined || gain > best.gain) best = { gain, own, key, price, j, q: alt.key, qPrice: alt.price }
@@ -241,11 +269,21 @@ export function referenceMatches (prev: MatcherState, input: EpochInput, epoch: 
       at.set(u.id, { key: best.key, price: best.price })
     }
   }
+  // phase 3: every job still unmatched, in matching order, to its choice in what is left now
+  for (const u of jobs) {
+    if (at.has(u.id)) continue
+    const o = u.offer
+    const alt = choose(o, '')
+    if (alt === undefined) continue
+    const c = capOf(alt.key)
+    c.cpu -= o.cpu; c.ram -= o.ram; c.gpus -= o.gpus; c.disk -= o.disk
+    at.set(u.id, alt)
+  }
   const idOf = new Map(offers.map(([key, r]) => [key, r.id]))
   const out: RefMatch[] = []
   for (const j of jobs) {
     const a = at.get(j.id)
-    if (a !== undefined) out.push({ jobId: j.id, resourceId: idOf.get(a.key) as Hash, price: a.price })
+    if (a !== undefined) out.push({ jobId: j.id, resourceId: idOf.get(a.key) as Hash, price: a.price < j.offer.maxPrice ? a.price + (j.offer.maxPrice - a.price) / 2n : a.price })
   }
   return out
 }

@@ -28,14 +28,15 @@ const run = (prev: MatcherState, input: EpochInput, epoch: bigint, facts: ChainF
   step(prev, input, facts, epoch, config)
 
 describe('matching: step examples', () => {
-  it('gives each job the cheapest fitting offer and prices it as Σ price·resource · timeout', () => {
+  it('gives each job the cheapest fitting offer and prices it halfway between the ask Σ price·resource · timeout and maxPrice', () => {
     const j = job({ cpu: 1000, ram: 512, timeout: 7 })
     const cheap = res({ provider: P1, priceCpu: 2n, priceRam: 1n })
     const dear = res({ provider: P2, priceCpu: 3n, priceRam: 0n })
     const out = run(initialState(), { jobs: [j], resources: [dear, cheap] }, 1n)
     assert.equal(out.matches.length, 1)
     assert.equal(out.matches[0].resourceId, cheap.id)
-    assert.equal(out.matches[0].deal.price, (2n * 1000n + 1n * 512n) * 7n)
+    const ask = (2n * 1000n + 1n * 512n) * 7n
+    assert.equal(out.matches[0].deal.price, ask + (1_000_000n - ask) / 2n, 'the midpoint of the ask and the bid')
     assert.equal(out.matches[0].deal.openBy, CONFIG.openBy(1n))
   })
 
@@ -161,6 +162,29 @@ describe('matching: step examples', () => {
     assert.deepEqual(e6.state.open[0].hold, { provider: P1, nonce: 0n, cpu: 1000, ram: 1024, gpus: 0, disk: 0 })
   })
 
+  it('a final direct-fit pass matches a job that fits the room the moves left (issue 16 item 4)', () => {
+    // p: any module, ram at 1; q: module A only, ram at 2; timeout 1 everywhere
+    const p = res({ provider: P1, cpu: 10, ram: 10, priceCpu: 0n, priceRam: 1n })
+    const q = res({ provider: P2, cpu: 10, ram: 10, priceCpu: 0n, priceRam: 2n, modules: [MODULES[0]] })
+    const j = job({ nonce: 1n, cpu: 5, ram: 8, maxPrice: 100n, timeout: 1, module: MODULES[0] })
+    const v = job({ nonce: 2n, cpu: 1, ram: 5, maxPrice: 8n, timeout: 1, module: MODULES[1] })
+    const u = job({ nonce: 3n, cpu: 8, ram: 1, maxPrice: 6n, timeout: 1, module: MODULES[1] })
+    const out = run(initialState(), { jobs: [j, v, u], resources: [p, q] }, 1n)
+    const got = new Map(out.matches.map((m) => [m.jobId, { at: m.resourceId, price: m.deal.price }]))
+    assert.equal(out.matches.length, 3, 'all three jobs fit: j on q, u and v on p')
+    // asks 16, 1 and 5; deals at the midpoint of ask and maxPrice
+    assert.deepEqual(got.get(j.id), { at: q.id, price: 16n + (100n - 16n) / 2n })
+    assert.deepEqual(got.get(u.id), { at: p.id, price: 1n + (6n - 1n) / 2n })
+    assert.deepEqual(got.get(v.id), { at: p.id, price: 5n + (8n - 5n) / 2n })
+  })
+
+  it('refuses a job offer with timeout 0 (it would price every offer at 0)', () => {
+    const z = job({ nonce: 7n, timeout: 0 })
+    const ok = job({ nonce: 8n, timeout: 1 })
+    const out = run(initialState(), { jobs: [z, ok], resources: [res({ cpu: 100_000 })] }, 1n)
+    assert.deepEqual(out.matches.map((m) => m.jobId), [ok.id])
+  })
+
   it('the epoch seed, not the input order, breaks ties', () => {
     const a = res({ provider: P1 }); const b = res({ provider: P2 })
     const j = job({ cpu: 2000 })
@@ -172,6 +196,18 @@ describe('matching: step examples', () => {
       winners.add(x.matches[0].resourceId)
     }
     assert.equal(winners.size, 2, 'over 16 epochs both equally priced offers win sometimes')
+  })
+
+  it('a seed block from the chain decides the ties: the same block the same winner, and a public seed no longer does', () => {
+    const offers = Array.from({ length: 20 }, (_, i) => res({ provider: `0x${(i + 1).toString(16).padStart(40, '0')}` as Address }))
+    const j = job({ cpu: 2000 })
+    const winner = (seedBlock?: Hash): Hash => run(initialState(), { jobs: [j], resources: offers }, 5n, { opened: [], closed: [], seedBlock }).matches[0].resourceId
+    const blocks = Array.from({ length: 12 }, (_, i) => `0x${(i + 7).toString(16).padStart(64, 'a')}` as Hash)
+    const wins = new Set(blocks.map((b) => winner(b)))
+    assert.ok(wins.size >= 4, `12 seed blocks spread the tie over several of 20 equal offers (got ${wins.size})`)
+    assert.equal(winner(blocks[0]), winner(blocks[0]))
+    assert.ok(blocks.some((b) => winner(b) !== winner()), 'the seed block changes the seed')
+    assert.throws(() => winner('0x12' as Hash), (e: unknown) => e instanceof MatchingError && e.code === 'MATCHING_BAD_CONFIG')
   })
 
   it('refuses a bad config or an epoch that does not move forward', () => {

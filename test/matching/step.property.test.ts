@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert'
+import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
 import type { Hash } from '../../src/protocol/types.js'
 import type { EpochInput, MatcherState } from '../../src/matching/index.js'
 import { decodeState, encodeState, initialState, jobPrice, stateRoot, step } from '../../src/matching/index.js'
 import { effectiveResources, slotKey } from '../../src/matching/offers.js'
-import { CONFIG, collateralHeavyInputArb, image, inputArb, permute, referenceMatches } from './fixtures.js'
+import { CONFIG, collateralHeavyInputArb, image, inputArb, permute, referenceMatches, wideInputArb } from './fixtures.js'
 import { runScenario, scenarioArb } from './scenario.js'
 
 const RUNS = { numRuns: 1000 }
@@ -22,7 +23,22 @@ describe('matching: step properties (fast-check, 1000 cases each)', function () 
     }), RUNS)
   })
 
-  it('matches what the reference matches in collateral-heavy markets (per-collateral heaps)', () => {
+  it('matches what the reference matches in wide markets, where the walk bounds (8 candidates, 64 visits) decide', () => {
+    fc.assert(fc.property(wideInputArb, (input) => {
+      const got = step(initialState(), input, { opened: [], closed: [] }, 1n, CONFIG).matches
+      assert.deepEqual(got.map((m) => ({ jobId: m.jobId, resourceId: m.resourceId, price: m.deal.price })), referenceMatches(initialState(), input, 1n, CONFIG))
+    }), { numRuns: 300 })
+  })
+
+  it('matches what the reference matches with a seed block mixed into the seed', () => {
+    fc.assert(fc.property(wideInputArb, fc.uint8Array({ minLength: 32, maxLength: 32 }), (input, b) => {
+      const seedBlock = ('0x' + Buffer.from(b).toString('hex')) as Hash
+      const got = step(initialState(), input, { opened: [], closed: [], seedBlock }, 1n, CONFIG).matches
+      assert.deepEqual(got.map((m) => ({ jobId: m.jobId, resourceId: m.resourceId, price: m.deal.price })), referenceMatches(initialState(), input, 1n, CONFIG, seedBlock))
+    }), { numRuns: 200 })
+  })
+
+  it('matches what the reference matches in collateral-heavy markets (cheap offers without collateral)', () => {
     fc.assert(fc.property(collateralHeavyInputArb, (input) => {
       const got = step(initialState(), input, { opened: [], closed: [] }, 1n, CONFIG).matches
       assert.deepEqual(got.map((m) => ({ jobId: m.jobId, resourceId: m.resourceId, price: m.deal.price })), referenceMatches(initialState(), input, 1n, CONFIG))
@@ -90,9 +106,11 @@ describe('matching: step properties (fast-check, 1000 cases each)', function () 
           const job = rec.input.jobs.find((j) => j.id === m.jobId)?.offer
           const res = rec.input.resources.find((r) => r.id === m.resourceId)?.offer
           assert.ok(job !== undefined && res !== undefined)
-          const price = jobPrice(job, res)
+          const ask = jobPrice(job, res)
+          assert.ok(ask <= job.maxPrice)
+          const price = ask + (job.maxPrice - ask) / 2n // the midpoint of ask and bid, rounded down
           assert.equal(m.deal.price, price)
-          assert.ok(price <= job.maxPrice)
+          assert.ok(ask <= price && price <= job.maxPrice)
           assert.ok(res.modules.length === 0 || res.modules.includes(job.module))
           assert.ok(res.collateral >= job.collateral)
           assert.notEqual(res.provider.toLowerCase(), job.creator.toLowerCase())

@@ -10,7 +10,7 @@ import type { DomainHasher } from '../../protocol/eip712.js'
 import type { Logger } from '../../protocol/logger.js'
 import { epochAt, epochMatchTime, type Profile } from '../../protocol/profile.js'
 import type { Address, Deal, Hash, JobOffer, Party, ResourceOffer } from '../../protocol/types.js'
-import { jobPrice } from '../../matching/index.js'
+import { dealPrice } from '../../matching/index.js'
 import type { ChainFacts, MatcherConfig, MatcherState } from '../../matching/types.js'
 import { sleep } from '../../protocol/async.js'
 import type { OfferPool, PoolOffer } from '../pool.js'
@@ -247,7 +247,7 @@ export class EpochLoop {
    * would otherwise never learn (and never sign) deals the network made for it while it was
    * away or in the minority. Every match still held is a reservation (job, resource offer,
    * matchEpoch) covered by the verified root, and `step` builds its Deal from those two offers
-   * and the epoch alone (price = jobPrice, collateral and timeout from the offers, openBy from
+   * and the epoch alone (price = dealPrice, collateral and timeout from the offers, openBy from
    * the config), so the same Deal is rebuilt here; offers this node lacks are fetched from
    * `from` (else connected peers) and verified by their ids. Unsigned matches this node had
    * recorded for epochs up to `epoch` that the adopted state does not hold are dropped (they
@@ -299,7 +299,7 @@ export class EpochLoop {
         resourceOfferHash: r.resourceId,
         creator: j.creator,
         provider: o.provider,
-        price: jobPrice(j, o),
+        price: dealPrice(j, o),
         collateral: o.collateral,
         timeout: j.timeout,
         matchEpoch: r.matchEpoch,
