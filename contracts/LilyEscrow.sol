@@ -19,16 +19,37 @@ interface IERC1271 {
 /// a deal moves the creator's price and the provider's collateral from free balances into
 /// escrow, and every way out of a deal moves them back to free balances.
 ///
-/// Storage layout of a deal: ONE packed slot `_deals[jobOfferHash]`:
+/// Storage layout of a deal: ONE packed slot `_deals[keccak256(creator, jobOfferHash)]`:
 ///   bits   0..7    status (see the STATUS_* constants)
 ///   bits   8..47   deadline (unix seconds): result deadline while Open, end of the
-///                  challenge window while Submitted
+///                  challenge window while Submitted, end of the dispute while Challenged
 ///   bits  48..255  the high 208 bits of dealId (the EIP-712 digest of the Deal)
-/// Keying the slot by the job offer folds the "job offer used once" flag into the deal
-/// itself: the slot never returns to zero, so a job offer is refused forever, whatever
-/// deal names it. Later calls pass the Deal as calldata; the contract re-derives dealId
+/// Keying the slot by (creator, job offer) folds the "job offer used once" flag into the
+/// deal itself, and only a deal of the job offer's own creator (whose approval opening
+/// needs) can take it: a stranger cannot squat someone else's job offer. The slot never
+/// returns to zero. Later calls pass the Deal as calldata; the contract re-derives dealId
 /// and checks it against the stored 208 bits. Only the slow path uses more slots
 /// (`resultOf`, `_disputes`), and clears them when the deal closes.
+///
+/// Every deal closes in bounded time: Open → `timeout` after its deadline; Submitted →
+/// `claim` after the window; Challenged → `expireDispute` after `disputeTimeout` (price and
+/// fee back to the creator, collateral back to the provider) when no mediator ruled; and
+/// both parties can close any live deal at once with a signed split (`settleMutually`).
+///
+/// Mediator draws use a candidate set frozen at challenge time: a mediator counts for a
+/// dispute when it became active (`mediatorDelay` after registering) no later than the
+/// challenge and did not leave (`mediatorDelay` after unregistering) before it; a stake can
+/// only be withdrawn `disputeTimeout` after leaving, once every draw it could take part in is
+/// over. Draws are weighted by stake.
+///
+/// The draw's seed comes from a commit–reveal between the two parties, with no block hash
+/// (which the Arbitrum sequencer produces and could grind): the provider commits to a secret in
+/// `submitResult`, the creator in `challenge`, each as keccak256(abi.encode(dealId, party,
+/// secret)); both `reveal` within `mediatorTimeout` of the challenge, and the second reveal
+/// draws with seed keccak256(abi.encode(creatorSecret, providerSecret, dealId)). The provider's
+/// secret is fixed before the creator commits, and the creator's before any secret is known, so
+/// the seed is uniform if either party is honest; a party that does not reveal in time forfeits
+/// the dispute (`forfeit`), so withholding the last reveal only loses.
 ///
 /// Dispute economics: the creator pays `mediationFee` to challenge. The drawn mediator
 /// always earns exactly `mediationFee` (so its pay does not depend on how it rules); the
@@ -55,20 +76,30 @@ contract LilyEscrow {
         uint64 openBy;
     }
 
-    /// @dev Slow-path state of a challenged deal (one slot).
+    /// @dev Slow-path state of a challenged deal (one slot). `deadline`: the reveal deadline until
+    /// the draw, then the drawn mediator's. `revealed`: bit 0 the creator, bit 1 the provider.
     struct Dispute {
         address mediator;
-        uint40 challengeBlock;
         uint40 deadline;
+        uint32 round;
+        uint8 revealed;
     }
 
-    /// @dev A mediator's registry entry (one slot). `index` is its 1-based position in
-    /// `_mediatorList` (0 = not drawable).
+    /// @dev The parties' commitments, replaced by their secrets as they reveal; after the draw
+    /// `creator` holds the seed.
+    struct Secrets {
+        bytes32 creator;
+        bytes32 provider;
+    }
+
+    /// @dev A mediator's registry entry (one slot). A listed mediator is in `_mediatorList`;
+    /// it counts for disputes challenged in [activeAt, leaveAt) (leaveAt 0 = not leaving).
     struct Mediator {
         uint128 stake;
-        uint32 index;
+        uint40 activeAt;
+        uint40 leaveAt;
         uint32 assigned;
-        uint40 unlockAt;
+        bool listed;
     }
 
     /*´:°•.°+.*•´.*:˚.°*.˚•´.°:°•.°•.*•´.*:˚.°*.˚•´.°:°•.°+.*•´.*:*/
@@ -111,8 +142,10 @@ contract LilyEscrow {
     error AlreadyDrawn(bytes32 dealId);
     /// @dev No mediator is drawn for this deal yet.
     error NotDrawn(bytes32 dealId);
-    /// @dev No staked mediator other than the deal's parties can be drawn.
-    error NoEligibleMediator();
+    /// @dev `party` revealed a secret that does not match its commitment.
+    error BadReveal(address party);
+    /// @dev `party` already revealed.
+    error AlreadyRevealed(address party);
     /// @dev The stake is below `minStake`.
     error StakeTooLow(uint256 stake, uint256 minStake);
     /// @dev The caller is not a registered mediator.
@@ -121,6 +154,16 @@ contract LilyEscrow {
     error StakeLocked(uint256 unlockAt, uint256 assigned);
     /// @dev Batched arrays of different lengths.
     error LengthMismatch();
+    /// @dev A constructor parameter is out of bounds (`what` names it; allowed: [min, max]).
+    error BadParameter(string what, uint256 value, uint256 min, uint256 max);
+    /// @dev A value does not fit the narrower type it is stored in.
+    error CastOverflow(uint256 value);
+    /// @dev The caller is already a registered mediator (leave and withdraw first to change its stake).
+    error AlreadyRegistered(address account);
+    /// @dev The mediator registry holds MAX_MEDIATORS entries.
+    error TooManyMediators();
+    /// @dev A mutual settlement gives the provider more than price + collateral.
+    error BadSplit(uint256 providerShare, uint256 total);
 
     /*´:°•.°+.*•´.*:˚.°*.˚•´.°:°•.°•.*•´.*:˚.°*.˚•´.°:°•.°+.*•´.*:*/
     /*                           EVENTS                           */
@@ -136,10 +179,20 @@ contract LilyEscrow {
     event DealOpened(bytes32 indexed dealId, bytes32 indexed jobOfferHash, bytes32 resourceOfferHash);
     /// @dev The provider put its result on-chain; the challenge window runs until `windowEnd`.
     event ResultSubmitted(bytes32 indexed dealId, bytes32 resultHash, uint256 windowEnd);
-    /// @dev The creator challenged the result in block `challengeBlock`; the draw uses blockhash(challengeBlock + 1).
-    event DealChallenged(bytes32 indexed dealId, uint256 challengeBlock);
-    /// @dev The draw anchor moved to `challengeBlock` (blockhash too old, or a mediator was replaced).
-    event DrawReanchored(bytes32 indexed dealId, uint256 challengeBlock);
+    /// @dev The creator challenged the result; both parties reveal their secrets by `revealBy`.
+    event DealChallenged(bytes32 indexed dealId, uint256 revealBy);
+    /// @dev `party` revealed its secret for the draw.
+    event SecretRevealed(bytes32 indexed dealId, address indexed party);
+    /// @dev A party did not reveal in time; the dispute went to the other (`providerWins`), or back to both when neither revealed.
+    event DisputeForfeited(bytes32 indexed dealId, bool providerWins);
+    /// @dev No mediator of the frozen set other than the parties is staked: the dispute waits for `expireDispute`.
+    event NoMediatorEligible(bytes32 indexed dealId);
+    /// @dev openDeals skipped `dealId`: its slot was already taken (this deal or another of its creator's) or it expired.
+    event DealSkipped(bytes32 indexed dealId);
+    /// @dev No mediator ruled within `disputeTimeout`: price and fee went back to the creator, collateral to the provider.
+    event DisputeExpired(bytes32 indexed dealId);
+    /// @dev Both parties closed the deal with a split: `providerShare` to the provider, the rest to the creator.
+    event DealSettled(bytes32 indexed dealId, uint256 providerShare);
     /// @dev `mediator` was drawn for `dealId` and must rule before `deadline`.
     event MediatorDrawn(bytes32 indexed dealId, address indexed mediator, uint256 deadline);
     /// @dev `mediator` missed its deadline on `dealId` and lost `amount` of stake.
@@ -152,10 +205,10 @@ contract LilyEscrow {
     event DealTimedOut(bytes32 indexed dealId);
     /// @dev The mediator ruled; `providerWins` tells for whom.
     event DealResolved(bytes32 indexed dealId, bool providerWins);
-    /// @dev `mediator` staked; its stake is now `stake`.
-    event MediatorRegistered(address indexed mediator, uint256 stake);
-    /// @dev `mediator` left the draw; its stake unlocks at `unlockAt`.
-    event MediatorUnregistered(address indexed mediator, uint256 unlockAt);
+    /// @dev `mediator` staked `stake`; it counts for disputes challenged from `activeAt` on.
+    event MediatorRegistered(address indexed mediator, uint256 stake, uint256 activeAt);
+    /// @dev `mediator` leaves: it counts for disputes challenged before `leaveAt`; its stake unlocks at `unlockAt`.
+    event MediatorUnregistered(address indexed mediator, uint256 leaveAt, uint256 unlockAt);
     /// @dev `mediator` took its stake of `amount` back.
     event StakeWithdrawn(address indexed mediator, uint256 amount);
 
@@ -181,6 +234,23 @@ contract LilyEscrow {
     uint8 internal constant STATUS_PROVIDER_WON = 7;
     /// @dev Closed: the mediator ruled for the creator.
     uint8 internal constant STATUS_CREATOR_WON = 8;
+    /// @dev Closed: no ruling within disputeTimeout; price and fee to the creator, collateral to the provider.
+    uint8 internal constant STATUS_DISPUTE_EXPIRED = 9;
+    /// @dev Closed: both parties signed a split.
+    uint8 internal constant STATUS_SETTLED = 10;
+    /// @dev Closed: the provider did not reveal; price, collateral and fee to the creator.
+    uint8 internal constant STATUS_PROVIDER_FORFEITED = 11;
+    /// @dev Closed: the creator did not reveal; price, collateral and fee to the provider.
+    uint8 internal constant STATUS_CREATOR_FORFEITED = 12;
+
+    /// @notice Most entries the mediator registry holds (bounds the draw's loop).
+    uint256 public constant MAX_MEDIATORS = 64;
+    /// @notice Gas given to an EIP-1271 `isValidSignature` call (bounds what a contract party costs a relayer).
+    uint256 public constant ERC1271_GAS = 50_000;
+    /// @notice Bounds of the time parameters, seconds.
+    uint256 public constant MIN_PERIOD = 1;
+    uint256 public constant MAX_PERIOD = 90 days;
+    uint256 public constant MAX_DISPUTE_TIMEOUT = 365 days;
 
     /// @dev keccak256 of the EIP-712 `Deal` type string (src/protocol/eip712.ts).
     bytes32 internal constant DEAL_TYPEHASH = keccak256(
@@ -188,6 +258,8 @@ contract LilyEscrow {
     );
     /// @dev keccak256 of the EIP-712 `ResultAcceptance` type string.
     bytes32 internal constant RESULT_ACCEPTANCE_TYPEHASH = keccak256("ResultAcceptance(bytes32 dealId,bytes32 resultHash)");
+    /// @dev keccak256 of the EIP-712 `Settlement` type string (a mutual split).
+    bytes32 internal constant SETTLEMENT_TYPEHASH = keccak256("Settlement(bytes32 dealId,uint256 providerShare)");
     /// @dev keccak256 of the EIP-712 domain type string.
     bytes32 private constant _DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
@@ -218,8 +290,14 @@ contract LilyEscrow {
     uint256 public immutable minStake;
     /// @notice Seconds a drawn mediator has to rule.
     uint256 public immutable mediatorTimeout;
-    /// @notice Seconds between `unregisterMediator` and `withdrawStake`.
+    /// @notice Seconds between `unregisterMediator` and `withdrawStake` (at least leaving + disputeTimeout).
     uint256 public immutable unstakeDelay;
+    /// @notice Seconds after a challenge after which a deal no mediator ruled on can be closed
+    /// (`expireDispute`); a draw happens within it.
+    uint256 public immutable disputeTimeout;
+    /// @notice Seconds from `registerMediator` / `unregisterMediator` until joining / leaving the
+    /// mediator set takes effect (real chains: disputeTimeout, longer than any draw).
+    uint256 public immutable mediatorDelay;
 
     /// @dev Chain id the cached domain separator was built for.
     uint256 private immutable _cachedChainId;
@@ -232,7 +310,7 @@ contract LilyEscrow {
     /*                          STORAGE                           */
     /*.•°:°.´+˚.*°.˚:*.´•*.+°.•°:´*.´•*.•°.•°:°.´:•˚°.*°.˚:*.´+°.•*/
 
-    /// @dev jobOfferHash => packed deal slot (see the contract comment).
+    /// @dev keccak256(creator, jobOfferHash) => packed deal slot (see the contract comment).
     mapping(bytes32 => uint256) private _deals;
     /// @notice Free (withdrawable) balance of each account.
     mapping(address => uint256) public balanceOf;
@@ -242,9 +320,11 @@ contract LilyEscrow {
     mapping(bytes32 => mapping(address => bool)) public approved;
     /// @dev dealId => dispute (slow path only).
     mapping(bytes32 => Dispute) private _disputes;
+    /// @dev dealId => the parties' draw commitments / secrets (slow path only).
+    mapping(bytes32 => Secrets) private _secrets;
     /// @dev Mediator registry.
     mapping(address => Mediator) private _mediators;
-    /// @dev Drawable mediators.
+    /// @dev Registered mediators in registration order (an entry leaves only by `withdrawStake`).
     address[] private _mediatorList;
 
     /*´:°•.°+.*•´.*:˚.°*.˚•´.°:°•.°•.*•´.*:˚.°*.˚•´.°:°•.°+.*•´.*:*/
@@ -256,15 +336,29 @@ contract LilyEscrow {
     /// @param mediationFee_ fee the challenger pays, earned by the mediator
     /// @param minStake_ least mediator stake
     /// @param mediatorTimeout_ seconds a drawn mediator has to rule
-    /// @param unstakeDelay_ seconds from unregistering to withdrawing the stake
+    /// @param unstakeDelay_ seconds from unregistering to withdrawing the stake (≤ 365 days)
+    /// @param disputeTimeout_ seconds after a challenge until an unruled dispute can be expired
+    /// (≥ 2 × mediatorTimeout, ≤ 365 days)
+    /// @param mediatorDelay_ seconds until joining or leaving the mediator set takes effect (≤ 365 days)
     constructor(
         address token_,
         uint256 challengeWindow_,
         uint256 mediationFee_,
         uint256 minStake_,
         uint256 mediatorTimeout_,
-        uint256 unstakeDelay_
+        uint256 unstakeDelay_,
+        uint256 disputeTimeout_,
+        uint256 mediatorDelay_
     ) {
+        _bound("mediatorDelay", mediatorDelay_, 0, MAX_DISPUTE_TIMEOUT);
+        mediatorDelay = mediatorDelay_;
+        _bound("challengeWindow", challengeWindow_, MIN_PERIOD, MAX_PERIOD);
+        _bound("mediationFee", mediationFee_, 0, type(uint128).max);
+        _bound("minStake", minStake_, 1, type(uint128).max);
+        _bound("mediatorTimeout", mediatorTimeout_, MIN_PERIOD, MAX_PERIOD);
+        _bound("unstakeDelay", unstakeDelay_, 0, MAX_DISPUTE_TIMEOUT);
+        _bound("disputeTimeout", disputeTimeout_, 2 * mediatorTimeout_, MAX_DISPUTE_TIMEOUT);
+        disputeTimeout = disputeTimeout_;
         token = token_;
         challengeWindow = challengeWindow_;
         mediationFee = mediationFee_;
@@ -342,8 +436,10 @@ contract LilyEscrow {
         id = _open(deal, sigCreator, sigProvider, false);
     }
 
-    /// @notice Opens many deals in one transaction. A deal that is already open (same dealId)
-    /// is skipped, so a batch can be re-sent after a partial race; any other failure reverts all.
+    /// @notice Opens many deals in one transaction. A deal whose slot is already taken (this
+    /// deal, or another deal of the same creator for the same job offer) or whose `openBy` has
+    /// passed is skipped (`DealSkipped`), so a batch can be re-sent after a partial race and one
+    /// stale entry does not sink the others; any other failure reverts all.
     /// @param deals the Deals
     /// @param sigsCreator the creators' approvals, one per deal
     /// @param sigsProvider the providers' approvals, one per deal
@@ -381,7 +477,10 @@ contract LilyEscrow {
             _checkSignature(deal.creator, _resultDigest(id, resultHash), sigCreatorAcceptsResult);
         }
         _close(deal, slot, STATUS_COMPLETED);
-        if (status == STATUS_SUBMITTED) delete resultOf[id];
+        if (status == STATUS_SUBMITTED) {
+            delete resultOf[id];
+            delete _secrets[id];
+        }
         balanceOf[deal.provider] += deal.price + deal.collateral;
         emit DealCompleted(id);
     }
@@ -394,7 +493,9 @@ contract LilyEscrow {
     /// then has `challengeWindow` seconds to challenge, after which the provider can `claim`.
     /// @param deal the Deal
     /// @param resultHash hash of the result bundle
-    function submitResult(Deal calldata deal, bytes32 resultHash) external {
+    /// @param commit the provider's draw commitment keccak256(abi.encode(dealId, provider, secret))
+    /// (see `commitment`), revealed only if the result is challenged
+    function submitResult(Deal calldata deal, bytes32 resultHash, bytes32 commit) external {
         (bytes32 id, uint256 slot) = _load(deal);
         if (msg.sender != deal.provider) revert Unauthorized(msg.sender);
         _requireStatus(id, slot, STATUS_OPEN);
@@ -402,7 +503,8 @@ contract LilyEscrow {
         if (block.timestamp > deadline) revert TooLate(deadline);
         uint256 windowEnd = block.timestamp + challengeWindow;
         resultOf[id] = resultHash;
-        _deals[deal.jobOfferHash] = (slot & _TAG_MASK) | (windowEnd << 8) | STATUS_SUBMITTED;
+        _secrets[id].provider = commit;
+        _deals[_key(deal)] = (slot & _TAG_MASK) | (uint256(_u40(windowEnd)) << 8) | STATUS_SUBMITTED;
         emit ResultSubmitted(id, resultHash, windowEnd);
     }
 
@@ -415,49 +517,92 @@ contract LilyEscrow {
         if (block.timestamp <= windowEnd) revert TooEarly(windowEnd + 1);
         _close(deal, slot, STATUS_CLAIMED);
         delete resultOf[id];
+        delete _secrets[id];
         balanceOf[deal.provider] += deal.price + deal.collateral;
         emit DealClaimed(id);
     }
 
-    /// @notice The creator disputes a submitted result within the window and pays `mediationFee`.
-    /// The mediator is drawn later (`draw`) from blockhash(challenge block + 1), unknown now.
+    /// @notice The creator disputes a submitted result within the window and pays `mediationFee`,
+    /// committing to its draw secret. Both parties then `reveal` within `mediatorTimeout`.
     /// @param deal the Deal
-    function challenge(Deal calldata deal) external {
+    /// @param commit the creator's commitment keccak256(abi.encode(dealId, creator, secret))
+    function challenge(Deal calldata deal, bytes32 commit) external {
         (bytes32 id, uint256 slot) = _load(deal);
         if (msg.sender != deal.creator) revert Unauthorized(msg.sender);
         _requireStatus(id, slot, STATUS_SUBMITTED);
         uint256 windowEnd = _deadline(slot);
         if (block.timestamp > windowEnd) revert TooLate(windowEnd);
         _debit(msg.sender, mediationFee);
-        _deals[deal.jobOfferHash] = (slot & ~uint256(0xff)) | STATUS_CHALLENGED;
-        _disputes[id] = Dispute(address(0), uint40(block.number), 0);
-        emit DealChallenged(id, block.number);
+        _deals[_key(deal)] = (slot & _TAG_MASK) | (uint256(_u40(block.timestamp + disputeTimeout)) << 8) | STATUS_CHALLENGED;
+        uint256 revealBy = block.timestamp + mediatorTimeout;
+        _disputes[id] = Dispute(address(0), _u40(revealBy), 0, 0);
+        _secrets[id].creator = commit;
+        emit DealChallenged(id, revealBy);
     }
 
-    /// @notice Draws the mediator of a challenged deal from blockhash(challengeBlock + 1) and the
-    /// dealId, over the staked mediators other than the parties. Anyone may call it once that
-    /// block exists; if its hash is no longer available (256 blocks), the anchor moves to the
-    /// current block and the draw is made again later.
+    /// @notice A party of a challenged deal reveals its draw secret before the reveal deadline;
+    /// the second reveal draws the mediator, weighted by stake, from the set frozen at the
+    /// challenge, with seed keccak256(abi.encode(creatorSecret, providerSecret, dealId)).
     /// @param deal the Deal
-    /// @return mediator the drawn mediator (address(0) when the anchor moved)
-    function draw(Deal calldata deal) external returns (address mediator) {
+    /// @param secret the secret the caller committed to
+    /// @return mediator the drawn mediator (address(0) until both revealed, or when none is eligible)
+    function reveal(Deal calldata deal, bytes32 secret) external returns (address mediator) {
         (bytes32 id, uint256 slot) = _load(deal);
         _requireStatus(id, slot, STATUS_CHALLENGED);
         Dispute memory d = _disputes[id];
-        if (d.mediator != address(0)) revert AlreadyDrawn(id);
-        bytes32 seed = _seed(id, d.challengeBlock);
-        if (seed == bytes32(0)) {
-            _disputes[id].challengeBlock = uint40(block.number);
-            emit DrawReanchored(id, block.number);
+        if (d.mediator != address(0) || d.revealed == 3) revert AlreadyDrawn(id);
+        if (block.timestamp > d.deadline) revert TooLate(d.deadline);
+        Secrets storage sec = _secrets[id];
+        uint8 bit = msg.sender == deal.creator ? 1 : msg.sender == deal.provider ? 2 : 0;
+        if (bit != 0 && d.revealed & bit != 0) revert AlreadyRevealed(msg.sender);
+        if (bit == 1) {
+            if (sec.creator != _commitment(id, msg.sender, secret)) revert BadReveal(msg.sender);
+            sec.creator = secret;
+        } else if (bit == 2) {
+            if (sec.provider != _commitment(id, msg.sender, secret)) revert BadReveal(msg.sender);
+            sec.provider = secret;
+        } else {
+            revert Unauthorized(msg.sender);
+        }
+        d.revealed |= bit;
+        emit SecretRevealed(id, msg.sender);
+        if (d.revealed != 3) {
+            _disputes[id].revealed = d.revealed;
             return address(0);
         }
-        mediator = _pick(seed, deal.creator, deal.provider);
-        uint256 deadline = block.timestamp + mediatorTimeout;
-        _disputes[id] = Dispute(mediator, d.challengeBlock, uint40(deadline));
-        unchecked {
-            ++_mediators[mediator].assigned;
+        bytes32 seed = keccak256(abi.encode(sec.creator, sec.provider, id));
+        sec.creator = seed;
+        sec.provider = bytes32(0);
+        _disputes[id].revealed = 3;
+        return _assign(deal, id, slot, seed, 0);
+    }
+
+    /// @notice After the reveal deadline, closes a dispute a party did not reveal for: the other
+    /// party wins price + collateral + fee; when neither revealed, the deal closes as an expired
+    /// dispute (price and fee to the creator, collateral to the provider). Anyone may call.
+    /// @param deal the Deal
+    function forfeit(Deal calldata deal) external {
+        (bytes32 id, uint256 slot) = _load(deal);
+        _requireStatus(id, slot, STATUS_CHALLENGED);
+        Dispute memory d = _disputes[id];
+        if (d.revealed == 3) revert AlreadyDrawn(id);
+        if (block.timestamp <= d.deadline) revert TooEarly(uint256(d.deadline) + 1);
+        _endDispute(id);
+        uint256 total = deal.price + deal.collateral + mediationFee;
+        if (d.revealed == 1) {
+            _close(deal, slot, STATUS_PROVIDER_FORFEITED);
+            balanceOf[deal.creator] += total;
+            emit DisputeForfeited(id, false);
+        } else if (d.revealed == 2) {
+            _close(deal, slot, STATUS_CREATOR_FORFEITED);
+            balanceOf[deal.provider] += total;
+            emit DisputeForfeited(id, true);
+        } else {
+            _close(deal, slot, STATUS_DISPUTE_EXPIRED);
+            balanceOf[deal.creator] += deal.price + mediationFee;
+            balanceOf[deal.provider] += deal.collateral;
+            emit DisputeExpired(id);
         }
-        emit MediatorDrawn(id, mediator, deadline);
     }
 
     /// @notice The drawn mediator rules before its deadline. The mediator is credited
@@ -472,6 +617,7 @@ contract LilyEscrow {
         if (block.timestamp > d.deadline) revert TooLate(d.deadline);
         delete _disputes[id];
         delete resultOf[id];
+        delete _secrets[id];
         unchecked {
             --_mediators[d.mediator].assigned;
         }
@@ -482,8 +628,8 @@ contract LilyEscrow {
     }
 
     /// @notice Replaces a drawn mediator that missed its deadline: its whole stake is slashed,
-    /// half to the provider and the rest to the creator, it leaves the draw, and the next draw
-    /// uses the hash of the block after this one. Anyone may call.
+    /// half to the provider and the rest to the creator, it leaves the set, and the next mediator
+    /// is drawn at once with seed keccak256(abi.encode(seed, round)). Anyone may call.
     /// @param deal the Deal
     function redraw(Deal calldata deal) external {
         (bytes32 id, uint256 slot) = _load(deal);
@@ -497,13 +643,14 @@ contract LilyEscrow {
         unchecked {
             --m.assigned;
         }
-        if (m.index != 0) _unlist(m);
+        // out of every later dispute's set; its zero weight leaves the pending draws of others as they are
+        if (m.leaveAt == 0) m.leaveAt = _u40(block.timestamp);
         uint256 half = slashed / 2;
         balanceOf[deal.provider] += half;
         balanceOf[deal.creator] += slashed - half;
-        _disputes[id] = Dispute(address(0), uint40(block.number), 0);
         emit MediatorSlashed(id, d.mediator, slashed);
-        emit DrawReanchored(id, block.number);
+        uint32 round = d.round + 1;
+        _assign(deal, id, slot, keccak256(abi.encode(_secrets[id].creator, round)), round);
     }
 
     /// @notice When no result came by the result deadline: the creator is credited its price and
@@ -519,53 +666,105 @@ contract LilyEscrow {
         emit DealTimedOut(id);
     }
 
+    /// @notice Closes a challenged deal no mediator ruled on within `disputeTimeout` of the
+    /// challenge (none eligible, none drawn in time, or the drawn ones late): the creator is
+    /// credited its price and fee back, the provider its collateral. Anyone may call.
+    /// @param deal the Deal
+    function expireDispute(Deal calldata deal) external {
+        (bytes32 id, uint256 slot) = _load(deal);
+        _requireStatus(id, slot, STATUS_CHALLENGED);
+        uint256 end = _deadline(slot);
+        if (block.timestamp <= end) revert TooEarly(end + 1);
+        _endDispute(id);
+        _close(deal, slot, STATUS_DISPUTE_EXPIRED);
+        balanceOf[deal.creator] += deal.price + mediationFee;
+        balanceOf[deal.provider] += deal.collateral;
+        emit DisputeExpired(id);
+    }
+
+    /// @notice Closes any live deal (Open, Submitted or Challenged) with a split both parties
+    /// signed: `providerShare` of price + collateral to the provider, the rest to the creator (and
+    /// a paid mediation fee back to the creator). Anyone may send it.
+    /// @dev Each approval: empty when the party is the caller, a 65-byte low-s ECDSA signature, or
+    /// EIP-1271, over the EIP-712 `Settlement(bytes32 dealId,uint256 providerShare)`.
+    /// @param deal the Deal
+    /// @param providerShare what the provider gets (≤ price + collateral)
+    /// @param sigCreator the creator's approval
+    /// @param sigProvider the provider's approval
+    function settleMutually(Deal calldata deal, uint256 providerShare, bytes calldata sigCreator, bytes calldata sigProvider)
+        external
+    {
+        (bytes32 id, uint256 slot) = _load(deal);
+        uint8 status = uint8(slot);
+        if (status != STATUS_OPEN && status != STATUS_SUBMITTED && status != STATUS_CHALLENGED) {
+            revert WrongStatus(id, status);
+        }
+        uint256 total = deal.price + deal.collateral;
+        if (providerShare > total) revert BadSplit(providerShare, total);
+        bytes32 digest = _settlementDigest(id, providerShare);
+        if (sigCreator.length != 0 || msg.sender != deal.creator) _checkSignature(deal.creator, digest, sigCreator);
+        if (sigProvider.length != 0 || msg.sender != deal.provider) _checkSignature(deal.provider, digest, sigProvider);
+        uint256 toCreator = total - providerShare;
+        if (status == STATUS_CHALLENGED) {
+            _endDispute(id);
+            toCreator += mediationFee;
+        } else if (status == STATUS_SUBMITTED) {
+            delete resultOf[id];
+            delete _secrets[id];
+        }
+        _close(deal, slot, STATUS_SETTLED);
+        balanceOf[deal.provider] += providerShare;
+        balanceOf[deal.creator] += toCreator;
+        emit DealSettled(id, providerShare);
+    }
+
     /*´:°•.°+.*•´.*:˚.°*.˚•´.°:°•.°•.*•´.*:˚.°*.˚•´.°:°•.°+.*•´.*:*/
     /*                     MEDIATOR REGISTRY                      */
     /*.•°:°.´+˚.*°.˚:*.´•*.+°.•°:´*.´•*.•°.•°:°.´:•˚°.*°.˚:*.´+°.•*/
 
-    /// @notice Stakes `amount` (ETH: msg.value) and makes the caller drawable as a mediator.
-    /// Registering again adds to the stake and cancels a pending unregistration.
-    /// @param amount stake to add
+    /// @notice Stakes `amount` (ETH: msg.value) and joins the mediator set: the caller counts
+    /// for disputes challenged `mediatorDelay` seconds from now on, weighted by its stake. A
+    /// registered mediator cannot top up (that would change the weights of pending draws):
+    /// leave, withdraw and register again.
+    /// @param amount the stake (≥ minStake)
     function registerMediator(uint256 amount) external payable {
         _lock();
-        uint256 received = _pull(amount);
         Mediator storage m = _mediators[msg.sender];
-        uint256 stake = m.stake + received;
+        if (m.listed) revert AlreadyRegistered(msg.sender);
+        if (_mediatorList.length >= MAX_MEDIATORS) revert TooManyMediators();
+        uint256 stake = _pull(amount);
         if (stake < minStake || stake > type(uint128).max) revert StakeTooLow(stake, minStake);
-        m.stake = uint128(stake);
-        m.unlockAt = 0;
-        if (m.index == 0) {
-            _mediatorList.push(msg.sender);
-            m.index = uint32(_mediatorList.length);
-        }
-        emit MediatorRegistered(msg.sender, stake);
+        uint256 activeAt = block.timestamp + mediatorDelay;
+        _mediators[msg.sender] = Mediator(uint128(stake), _u40(activeAt), 0, 0, true);
+        _mediatorList.push(msg.sender);
+        emit MediatorRegistered(msg.sender, stake, activeAt);
         _unlock();
     }
 
-    /// @notice Leaves the draw; the stake can be withdrawn `unstakeDelay` seconds later, once no
-    /// drawn dispute is pending.
+    /// @notice Leaves the mediator set: the caller still counts for disputes challenged in the
+    /// next `mediatorDelay` seconds (leaveAt); its stake can be withdrawn from
+    /// leaveAt + max(disputeTimeout, unstakeDelay) on, once no drawn dispute awaits its ruling.
     function unregisterMediator() external {
         Mediator storage m = _mediators[msg.sender];
-        if (m.index == 0) revert NotMediator(msg.sender);
-        _unlist(m);
-        uint256 unlockAt = block.timestamp + unstakeDelay;
-        m.unlockAt = uint40(unlockAt);
-        emit MediatorUnregistered(msg.sender, unlockAt);
+        if (!m.listed || m.leaveAt != 0) revert NotMediator(msg.sender);
+        uint256 leaveAt = block.timestamp + mediatorDelay;
+        m.leaveAt = _u40(leaveAt);
+        emit MediatorUnregistered(msg.sender, leaveAt, _stakeUnlockAt(m.leaveAt));
     }
 
-    /// @notice Pays an unregistered mediator its stake once unlocked.
+    /// @notice Pays a mediator that left its stake (nothing when it was slashed) and removes it
+    /// from the registry, once every draw it could take part in is over and no drawn dispute
+    /// awaits its ruling.
     function withdrawStake() external {
         _lock();
-        Mediator storage m = _mediators[msg.sender];
-        uint256 amount = m.stake;
-        if (amount == 0) revert ZeroAmount();
-        if (m.index != 0 || m.unlockAt == 0 || block.timestamp < m.unlockAt || m.assigned != 0) {
-            revert StakeLocked(m.unlockAt, m.assigned);
-        }
-        m.stake = 0;
-        m.unlockAt = 0;
-        emit StakeWithdrawn(msg.sender, amount);
-        _push(msg.sender, amount);
+        Mediator memory m = _mediators[msg.sender];
+        if (!m.listed) revert NotMediator(msg.sender);
+        uint256 unlockAt = m.leaveAt == 0 ? 0 : _stakeUnlockAt(m.leaveAt);
+        if (m.leaveAt == 0 || block.timestamp < unlockAt || m.assigned != 0) revert StakeLocked(unlockAt, m.assigned);
+        delete _mediators[msg.sender];
+        _removeFromList(msg.sender);
+        emit StakeWithdrawn(msg.sender, m.stake);
+        if (m.stake != 0) _push(msg.sender, m.stake);
         _unlock();
     }
 
@@ -594,17 +793,34 @@ contract LilyEscrow {
         return _resultDigest(id, resultHash);
     }
 
-    /// @notice The state of the slot of a job offer.
+    /// @notice The slot key of a creator's job offer: keccak256(abi.encode(creator, jobOfferHash)).
+    /// @param creator the job offer's creator
+    /// @param jobOfferHash the job offer's id
+    /// @return the key
+    function slotKey(address creator, bytes32 jobOfferHash) external pure returns (bytes32) {
+        return _slotKey(creator, jobOfferHash);
+    }
+
+    /// @notice The EIP-712 digest of Settlement(dealId, providerShare), what both parties sign for `settleMutually`.
+    /// @param id the dealId
+    /// @param providerShare the provider's part of price + collateral
+    /// @return the digest
+    function hashSettlement(bytes32 id, uint256 providerShare) external view returns (bytes32) {
+        return _settlementDigest(id, providerShare);
+    }
+
+    /// @notice The state of the slot of a creator's job offer.
+    /// @param creator the job offer's creator
     /// @param jobOfferHash the job offer's id
     /// @return status STATUS_* (0 = job offer unused)
     /// @return deadline result deadline (Open) or window end (Submitted), unix seconds
     /// @return dealIdTag the high 208 bits of the dealId that used the job offer (low 48 bits zero)
-    function jobOfferState(bytes32 jobOfferHash)
+    function jobOfferState(address creator, bytes32 jobOfferHash)
         external
         view
         returns (uint8 status, uint40 deadline, bytes32 dealIdTag)
     {
-        uint256 slot = _deals[jobOfferHash];
+        uint256 slot = _deals[_slotKey(creator, jobOfferHash)];
         return (uint8(slot), uint40(slot >> 8), bytes32(slot & _TAG_MASK));
     }
 
@@ -612,10 +828,10 @@ contract LilyEscrow {
     /// @param deal the Deal
     /// @return id the dealId
     /// @return status STATUS_* (0 when this deal was never opened, even if its job offer was used)
-    /// @return deadline result deadline (Open) or window end (Submitted), unix seconds
+    /// @return deadline result deadline (Open), window end (Submitted) or dispute end (Challenged), unix seconds
     function dealState(Deal calldata deal) external view returns (bytes32 id, uint8 status, uint40 deadline) {
         id = _dealId(deal);
-        uint256 slot = _deals[deal.jobOfferHash];
+        uint256 slot = _deals[_key(deal)];
         if ((slot ^ uint256(id)) & _TAG_MASK != 0) return (id, STATUS_NONE, 0);
         return (id, uint8(slot), uint40(slot >> 8));
     }
@@ -623,40 +839,42 @@ contract LilyEscrow {
     /// @notice The dispute of a challenged deal.
     /// @param id the dealId
     /// @return mediator the drawn mediator (address(0) before the draw)
-    /// @return challengeBlock the draw anchor b (the draw uses blockhash(b + 1))
-    /// @return deadline the mediator's deadline, unix seconds
-    function disputeOf(bytes32 id) external view returns (address mediator, uint40 challengeBlock, uint40 deadline) {
+    /// @return round how many late mediators were replaced
+    /// @return deadline the reveal deadline before the draw, the mediator's deadline after it, unix seconds
+    /// @return revealed bit 0: the creator revealed, bit 1: the provider revealed
+    function disputeOf(bytes32 id) external view returns (address mediator, uint32 round, uint40 deadline, uint8 revealed) {
         Dispute memory d = _disputes[id];
-        return (d.mediator, d.challengeBlock, d.deadline);
+        return (d.mediator, d.round, d.deadline, d.revealed);
     }
 
-    /// @notice The mediator a `draw` in this block would pick (reverts TooEarly before block b + 2).
-    /// @param deal the Deal
-    /// @return the mediator, or address(0) when the anchor's hash is too old
-    function previewDraw(Deal calldata deal) external view returns (address) {
-        (bytes32 id, uint256 slot) = _load(deal);
-        _requireStatus(id, slot, STATUS_CHALLENGED);
-        bytes32 seed = _seed(id, _disputes[id].challengeBlock);
-        if (seed == bytes32(0)) return address(0);
-        return _pick(seed, deal.creator, deal.provider);
+    /// @notice The draw commitment of `party` to `secret` for deal `id`: keccak256(abi.encode(id, party, secret)).
+    /// @param id the dealId
+    /// @param party the creator or the provider
+    /// @param secret a random 32-byte secret
+    /// @return the commitment
+    function commitment(bytes32 id, address party, bytes32 secret) external pure returns (bytes32) {
+        return _commitment(id, party, secret);
     }
 
     /// @notice A mediator's registry entry.
     /// @param account the mediator
-    /// @return stake its stake
-    /// @return listed whether it can be drawn
+    /// @return stake its stake (its draw weight)
+    /// @return listed whether it is registered and not leaving (counts for new challenges once active)
     /// @return assigned how many drawn disputes await its ruling
-    /// @return unlockAt when its stake unlocks (0 = not unregistering)
+    /// @return unlockAt when its stake unlocks (0 = not leaving)
+    /// @return activeAt disputes challenged from then on count it
+    /// @return leaveAt disputes challenged from then on no longer count it (0 = not leaving)
     function mediatorInfo(address account)
         external
         view
-        returns (uint256 stake, bool listed, uint256 assigned, uint256 unlockAt)
+        returns (uint256 stake, bool listed, uint256 assigned, uint256 unlockAt, uint256 activeAt, uint256 leaveAt)
     {
         Mediator memory m = _mediators[account];
-        return (m.stake, m.index != 0, m.assigned, m.unlockAt);
+        uint256 unlock = m.leaveAt == 0 ? 0 : _stakeUnlockAt(m.leaveAt);
+        return (m.stake, m.listed && m.leaveAt == 0, m.assigned, unlock, m.activeAt, m.leaveAt);
     }
 
-    /// @notice The drawable mediators, in draw order.
+    /// @notice The registered mediators, in draw order.
     /// @return the list
     function mediators() external view returns (address[] memory) {
         return _mediatorList;
@@ -674,13 +892,23 @@ contract LilyEscrow {
     {
         id = _dealId(deal);
         bytes32 jobOfferHash = deal.jobOfferHash;
-        uint256 slot = _deals[jobOfferHash];
+        bytes32 key = _key(deal);
+        uint256 slot = _deals[key];
         if (slot != 0) {
+            if (skipIfOpen) {
+                emit DealSkipped(id);
+                return bytes32(0);
+            }
             if ((slot ^ uint256(id)) & _TAG_MASK != 0) revert JobOfferUsed(jobOfferHash);
-            if (skipIfOpen) return bytes32(0);
             revert DealAlreadyOpened(id);
         }
-        if (block.timestamp > deal.openBy) revert DealExpired(id, deal.openBy);
+        if (block.timestamp > deal.openBy) {
+            if (skipIfOpen) {
+                emit DealSkipped(id);
+                return bytes32(0);
+            }
+            revert DealExpired(id, deal.openBy);
+        }
         address creator = deal.creator;
         address provider = deal.provider;
         if (creator == provider) revert SameParty();
@@ -688,7 +916,7 @@ contract LilyEscrow {
         _approve(id, provider, sigProvider);
         _debit(creator, deal.price);
         _debit(provider, deal.collateral);
-        _deals[jobOfferHash] = (uint256(id) & _TAG_MASK) | ((block.timestamp + deal.timeout) << 8) | STATUS_OPEN;
+        _deals[key] = (uint256(id) & _TAG_MASK) | (uint256(_u40(block.timestamp + deal.timeout)) << 8) | STATUS_OPEN;
         emit DealOpened(id, jobOfferHash, deal.resourceOfferHash);
     }
 
@@ -708,7 +936,7 @@ contract LilyEscrow {
     /// @dev Loads the slot of `deal` and checks it belongs to this exact deal.
     function _load(Deal calldata deal) internal view returns (bytes32 id, uint256 slot) {
         id = _dealId(deal);
-        slot = _deals[deal.jobOfferHash];
+        slot = _deals[_key(deal)];
         if (slot == 0 || (slot ^ uint256(id)) & _TAG_MASK != 0) revert UnknownDeal(id);
     }
 
@@ -725,7 +953,7 @@ contract LilyEscrow {
     /// @dev Marks a deal closed with `outcome`; the slot stays non-zero so the job offer stays used.
     /// Events are emitted by the callers (one event name per way out, without data: cheaper).
     function _close(Deal calldata deal, uint256 slot, uint8 outcome) internal {
-        _deals[deal.jobOfferHash] = (slot & ~uint256(0xff)) | outcome;
+        _deals[_key(deal)] = (slot & ~uint256(0xff)) | outcome;
     }
 
     /// @dev Moves `amount` out of `account`'s free balance.
@@ -737,42 +965,121 @@ contract LilyEscrow {
         }
     }
 
-    /// @dev The draw seed keccak256(blockhash(b + 1), dealId); zero when that hash is gone.
-    function _seed(bytes32 id, uint256 challengeBlock) internal view returns (bytes32) {
-        uint256 b1 = challengeBlock + 1;
-        if (block.number <= b1) revert TooEarly(b1 + 1);
-        bytes32 h = blockhash(b1);
-        if (h == bytes32(0)) return bytes32(0);
-        return keccak256(abi.encode(h, id));
+    /// @dev keccak256(abi.encode(id, party, secret)).
+    function _commitment(bytes32 id, address party, bytes32 secret) internal pure returns (bytes32) {
+        return keccak256(abi.encode(id, party, secret));
     }
 
-    /// @dev The mediator at seed % n, stepping past the deal's parties.
-    function _pick(bytes32 seed, address creator, address provider) internal view returns (address) {
-        uint256 n = _mediatorList.length;
-        if (n == 0) revert NoEligibleMediator();
-        uint256 start = uint256(seed) % n;
-        for (uint256 k; k < n && k < 3; ++k) {
-            address m = _mediatorList[(start + k) % n];
-            if (m != creator && m != provider) return m;
+    /// @dev Draws the mediator of round `round` from `seed` over the frozen set and starts its
+    /// deadline; none eligible (or the dispute over) leaves the dispute for `expireDispute`.
+    function _assign(Deal calldata deal, bytes32 id, uint256 slot, bytes32 seed, uint32 round)
+        internal
+        returns (address mediator)
+    {
+        uint256 end = _deadline(slot);
+        if (block.timestamp <= end) mediator = _pick(seed, deal.creator, deal.provider, end - disputeTimeout);
+        if (mediator == address(0)) {
+            _disputes[id] = Dispute(address(0), _u40(end), round, 3);
+            emit NoMediatorEligible(id);
+            return address(0);
         }
-        revert NoEligibleMediator();
+        uint256 deadline = block.timestamp + mediatorTimeout;
+        _disputes[id] = Dispute(mediator, _u40(deadline), round, 3);
+        unchecked {
+            ++_mediators[mediator].assigned;
+        }
+        emit MediatorDrawn(id, mediator, deadline);
     }
 
-    /// @dev Removes a mediator from the draw list (swap and pop).
-    function _unlist(Mediator storage m) internal {
-        uint256 i = m.index - 1;
-        uint256 last = _mediatorList.length - 1;
-        if (i != last) {
-            address moved = _mediatorList[last];
-            _mediatorList[i] = moved;
-            _mediators[moved].index = uint32(i + 1);
+    /// @dev Whether `m` counts for a dispute challenged at `challengedAt` (frozen set).
+    function _eligible(Mediator memory m, uint256 challengedAt) internal pure returns (bool) {
+        return m.stake != 0 && m.activeAt <= challengedAt && (m.leaveAt == 0 || challengedAt < m.leaveAt);
+    }
+
+    /// @dev Stake-weighted draw over the set frozen at `challengedAt`, without the deal's parties:
+    /// the mediator whose cumulative-stake interval holds seed % (total stake).
+    function _pick(bytes32 seed, address creator, address provider, uint256 challengedAt) internal view returns (address) {
+        uint256 n = _mediatorList.length;
+        uint256 total;
+        for (uint256 i; i < n; ++i) {
+            address a = _mediatorList[i];
+            if (a == creator || a == provider) continue;
+            Mediator memory m = _mediators[a];
+            if (_eligible(m, challengedAt)) total += m.stake;
+        }
+        if (total == 0) return address(0);
+        uint256 r = uint256(seed) % total;
+        for (uint256 i; i < n; ++i) {
+            address a = _mediatorList[i];
+            if (a == creator || a == provider) continue;
+            Mediator memory m = _mediators[a];
+            if (!_eligible(m, challengedAt)) continue;
+            if (r < m.stake) return a;
+            r -= m.stake;
+        }
+        return address(0); // unreachable: r < total
+    }
+
+    /// @dev Removes `account` from the registry list, keeping the order of the others (a draw's
+    /// cumulative-stake intervals of the mediators that remain do not move).
+    function _removeFromList(address account) internal {
+        uint256 n = _mediatorList.length;
+        uint256 i;
+        while (i < n && _mediatorList[i] != account) ++i;
+        for (; i + 1 < n; ++i) {
+            _mediatorList[i] = _mediatorList[i + 1];
         }
         _mediatorList.pop();
-        m.index = 0;
+    }
+
+    /// @dev Unlock time of a stake: leaveAt + max(disputeTimeout, unstakeDelay).
+    function _stakeUnlockAt(uint40 leaveAt) internal view returns (uint256) {
+        return uint256(leaveAt) + (disputeTimeout > unstakeDelay ? disputeTimeout : unstakeDelay);
+    }
+
+    /// @dev Clears a dispute's state; a drawn mediator no longer awaits it.
+    function _endDispute(bytes32 id) internal {
+        address mediator = _disputes[id].mediator;
+        if (mediator != address(0)) {
+            unchecked {
+                --_mediators[mediator].assigned;
+            }
+        }
+        delete _disputes[id];
+        delete _secrets[id];
+        delete resultOf[id];
+    }
+
+    /// @dev The slot key of a deal: keccak256(abi.encode(creator, jobOfferHash)).
+    function _key(Deal calldata deal) internal pure returns (bytes32) {
+        return _slotKey(deal.creator, deal.jobOfferHash);
+    }
+
+    /// @dev keccak256(abi.encode(creator, jobOfferHash)).
+    function _slotKey(address creator, bytes32 jobOfferHash) internal pure returns (bytes32 k) {
+        assembly ("memory-safe") {
+            mstore(0x00, creator)
+            mstore(0x20, jobOfferHash)
+            k := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @dev Checked narrowing to 40 bits.
+    function _u40(uint256 x) internal pure returns (uint40) {
+        if (x > type(uint40).max) revert CastOverflow(x);
+        return uint40(x);
+    }
+
+    /// @dev Reverts BadParameter unless min ≤ value ≤ max.
+    function _bound(string memory what, uint256 value, uint256 min, uint256 max) internal pure {
+        if (value < min || value > max) revert BadParameter(what, value, min, max);
     }
 
     /// @dev Checks `sig` approves `digest` for `signer`: a 65-byte low-s ECDSA signature of the
-    /// signer, or, when the signer is a contract, EIP-1271.
+    /// signer (high s is refused on every path), or, when the signer is a contract that is not an
+    /// EIP-7702 delegated account, EIP-1271 with ERC1271_GAS gas and 32 bytes of return data read.
+    /// A 7702 account is an EOA with a delegate: only its key signs for it, so a failed ECDSA
+    /// check never falls through to the delegate's `isValidSignature`.
     function _checkSignature(address signer, bytes32 digest, bytes calldata sig) internal view {
         if (sig.length == 65) {
             bytes32 r;
@@ -783,19 +1090,42 @@ contract LilyEscrow {
                 s := calldataload(add(sig.offset, 0x20))
                 v := byte(0, calldataload(add(sig.offset, 0x40)))
             }
-            if (uint256(s) > _HALF_N) {
-                if (signer.code.length == 0) revert SignatureHighS();
-            } else {
-                address recovered = _ecrecover(digest, v, r, s);
-                if (recovered == signer && recovered != address(0)) return;
-            }
+            if (uint256(s) > _HALF_N) revert SignatureHighS();
+            address recovered = _ecrecover(digest, v, r, s);
+            if (recovered == signer && recovered != address(0)) return;
         }
-        if (signer.code.length != 0) {
-            (bool ok, bytes memory ret) =
-                signer.staticcall(abi.encodeWithSelector(IERC1271.isValidSignature.selector, digest, sig));
-            if (ok && ret.length >= 32 && abi.decode(ret, (bytes4)) == _ERC1271_MAGIC) return;
+        if (signer.code.length != 0 && !_isDelegated(signer)) {
+            bytes memory cd = abi.encodeWithSelector(IERC1271.isValidSignature.selector, digest, sig);
+            uint256 gasLimit = ERC1271_GAS;
+            bool ok;
+            bytes32 ret;
+            assembly ("memory-safe") {
+                mstore(0x00, 0)
+                ok := staticcall(gasLimit, signer, add(cd, 0x20), mload(cd), 0x00, 0x20)
+                ok := and(ok, iszero(lt(returndatasize(), 0x20)))
+                ret := mload(0x00)
+            }
+            if (ok && bytes4(ret) == _ERC1271_MAGIC) return;
         }
         revert InvalidSignature(signer);
+    }
+
+    /// @dev Whether `account`'s code is an EIP-7702 delegation designator (0xef0100 ‖ address).
+    function _isDelegated(address account) internal view returns (bool) {
+        if (account.code.length != 23) return false;
+        bytes3 prefix;
+        assembly ("memory-safe") {
+            extcodecopy(account, 0x00, 0, 3)
+            prefix := mload(0x00)
+        }
+        return prefix == 0xef0100;
+    }
+
+    /// @dev The EIP-712 digest of Settlement(dealId, providerShare).
+    function _settlementDigest(bytes32 id, uint256 providerShare) internal view returns (bytes32) {
+        return keccak256(
+            abi.encodePacked(hex"1901", _domainSeparator(), keccak256(abi.encode(SETTLEMENT_TYPEHASH, id, providerShare)))
+        );
     }
 
     /// @dev ecrecover through the precompile; address(0) when it fails (bad v, bad point).

@@ -5,11 +5,14 @@ import {LilyEscrow} from "./LilyEscrow.sol";
 
 /// @dev What a consumer contract implements to receive results.
 interface ILilyConsumer {
-    /// @notice Called by LilyRequests when the provider fulfilled `requestId`.
+    /// @notice Called by LilyRequests when the provider delivered a result for `requestId`
+    /// (`isFinal` false: it may still be challenged and overturned) and again when the provider
+    /// was paid for it (`isFinal` true: the challenge window passed or a mediator upheld it).
     /// @param requestId the request
     /// @param resultHash hash of the result bundle the provider delivered
     /// @param data the short result (at most MAX_RESULT_DATA bytes)
-    function onLilyResult(uint64 requestId, bytes32 resultHash, bytes calldata data) external;
+    /// @param isFinal whether the result can no longer be challenged
+    function onLilyResult(uint64 requestId, bytes32 resultHash, bytes calldata data, bool isFinal) external;
 }
 
 /// @dev The part of ERC-20 the companion uses.
@@ -21,13 +24,16 @@ interface IERC20Min {
 
 /// @title LilyRequests — compute jobs requested by smart contracts
 /// @notice A consumer contract pays `maxPrice` into `request`; the companion deposits it into the
-/// escrow under its own address and is the on-chain creator of the deal. Any node turns the
-/// request into a JobOffer whose every term is fixed by the request (creator = this contract,
-/// nonce = requestId), and opens the matched deal through `openRequestDeal`, which checks the
-/// deal against the request before the escrow opens it — so a node can neither change the terms
-/// nor take the money. The provider then calls `fulfill`, which completes the deal in the escrow
-/// (the companion is the creator, so an empty acceptance signature suffices), and calls the
-/// consumer back with a bounded gas limit; a failing callback never blocks the payment.
+/// escrow under its own address and is the on-chain creator of the deal. The request names its
+/// `agent` (a relay node): only the agent may open the request's deal, through
+/// `openRequestDeal`, which checks the deal against the request before the escrow opens it — so
+/// nobody can change the terms, and a stranger cannot open a deal of its own on the request (the
+/// agent opens only the deal its matcher derived). The provider puts its result hash on-chain
+/// with the escrow's `submitResult` and delivers the short result with `fulfill` (callback with
+/// `isFinal = false`); during the escrow's challenge window the agent or the consumer can
+/// `challengeRequest` (paying the mediation fee) on the consumer's behalf. Only after the window
+/// (or a mediator's ruling for the provider) does `settle` pay the provider (the escrow's
+/// `claim`) and call the consumer back with `isFinal = true`; a failing callback never blocks it.
 ///
 /// Money: the companion's free balance in the escrow always equals `owed` (what it owes
 /// consumers: the maxPrice of Pending requests plus unwithdrawn credits) plus what closed, not yet
@@ -51,6 +57,7 @@ contract LilyRequests {
         uint32 timeout;
         uint64 deadline;
         uint32 callbackGasLimit;
+        address agent;
     }
 
     /// @dev A stored request.
@@ -59,6 +66,9 @@ contract LilyRequests {
         uint8 status;
         RequestParams params;
         bytes32 dealId;
+        bytes32 resultHash;
+        bytes32 dataHash;
+        address challenger;
     }
 
     /*´:°•.°+.*•´.*:˚.°*.˚•´.°:°•.°•.*•´.*:˚.°*.˚•´.°:°•.°+.*•´.*:*/
@@ -102,10 +112,14 @@ contract LilyRequests {
     event JobRequested(uint64 indexed requestId, address indexed consumer, RequestParams params);
     /// @dev The deal `dealId` for the request was opened in the escrow; `refunded` (maxPrice − price) was credited to the consumer.
     event RequestOpened(uint64 indexed requestId, bytes32 indexed dealId, address indexed provider, uint256 price, uint256 refunded);
-    /// @dev The provider delivered `resultHash` and `data`; the deal completed and the provider was paid.
+    /// @dev The provider delivered `resultHash` (submitted in the escrow) and `data`; not final until the window passes.
     event RequestFulfilled(uint64 indexed requestId, bytes32 indexed dealId, bytes32 resultHash, bytes data);
-    /// @dev The consumer's callback returned (`ok`) or reverted / ran out of gas (`!ok`).
-    event CallbackResult(uint64 indexed requestId, bool ok);
+    /// @dev The provider was paid for the delivered result: it is final.
+    event RequestFinalized(uint64 indexed requestId, bytes32 indexed dealId, bytes32 resultHash);
+    /// @dev `challenger` challenged the request's result in the escrow, paying the mediation fee.
+    event RequestChallenged(uint64 indexed requestId, bytes32 indexed dealId, address indexed challenger);
+    /// @dev The consumer's callback (`isFinal`) returned (`ok`) or reverted / ran out of gas (`!ok`).
+    event CallbackResult(uint64 indexed requestId, bool ok, bool isFinal);
     /// @dev The request's deal closed in the escrow without `fulfill` (escrow status `dealStatus`); `credited` went to the consumer.
     event RequestSettled(uint64 indexed requestId, bytes32 indexed dealId, uint8 dealStatus, uint256 credited);
     /// @dev Nobody served the request by its deadline; `amount` was credited to the consumer.
@@ -123,12 +137,14 @@ contract LilyRequests {
     uint8 public constant STATUS_PENDING = 1;
     /// @notice A deal is open in the escrow.
     uint8 public constant STATUS_OPEN = 2;
-    /// @notice Fulfilled: the provider was paid, the consumer called back.
+    /// @notice Fulfilled: the result is final, the provider was paid, the consumer called back.
     uint8 public constant STATUS_FULFILLED = 3;
     /// @notice The deal closed another way (timeout, claim, mediation); funds settled.
     uint8 public constant STATUS_SETTLED = 4;
     /// @notice Unserved by its deadline; refunded.
     uint8 public constant STATUS_REFUNDED = 5;
+    /// @notice The provider delivered its result; the challenge window runs (not final yet).
+    uint8 public constant STATUS_DELIVERED = 6;
 
     /// @notice Largest result `data` delivered to a consumer, in bytes.
     uint256 public constant MAX_RESULT_DATA = 512;
@@ -143,7 +159,12 @@ contract LilyRequests {
     );
 
     /// @dev Escrow deal statuses this contract reads (LilyEscrow STATUS_*).
+    uint8 internal constant _ESCROW_SUBMITTED = 2;
+    uint8 internal constant _ESCROW_CHALLENGED = 3;
     uint8 internal constant _ESCROW_CLAIMED = 5;
+    uint8 internal constant _ESCROW_DISPUTE_EXPIRED = 9;
+    uint8 internal constant _ESCROW_PROVIDER_FORFEITED = 11;
+    uint8 internal constant _ESCROW_CREATOR_FORFEITED = 12;
     uint8 internal constant _ESCROW_TIMED_OUT = 6;
     uint8 internal constant _ESCROW_PROVIDER_WON = 7;
     uint8 internal constant _ESCROW_CREATOR_WON = 8;
@@ -203,6 +224,7 @@ contract LilyRequests {
         if (p.deadline <= block.timestamp) revert BadParams("deadline");
         if (p.callbackGasLimit > MAX_CALLBACK_GAS) revert BadParams("callbackGasLimit");
         if (p.module == bytes32(0)) revert BadParams("module");
+        if (p.agent == address(0)) revert BadParams("agent");
         if (token == address(0)) {
             if (msg.value != p.maxPrice) revert WrongValue(msg.value, p.maxPrice);
             escrow.depositFor{value: p.maxPrice}(address(this), p.maxPrice);
@@ -228,8 +250,8 @@ contract LilyRequests {
     /// that the deal is bound to the request: `deal.jobOfferHash` must be the EIP-712 digest (under
     /// the escrow's domain) of the JobOffer built from the request with `epoch` / `expiryEpoch`,
     /// price ≤ maxPrice, collateral ≥ the required collateral, the same timeout, and a provider
-    /// other than the consumer. Anyone may send it (usually a node that saw the match). Credits
-    /// maxPrice − price to the consumer.
+    /// other than the consumer. Only the request's agent may send it (the relay, which opens the
+    /// deal its matcher derived). Credits maxPrice − price to the consumer.
     /// @param requestId the request
     /// @param deal the Deal (creator = this contract)
     /// @param epoch the JobOffer's first epoch, chosen by the node that published it
@@ -247,6 +269,7 @@ contract LilyRequests {
         Request storage r = _requests[requestId];
         if (r.status != STATUS_PENDING) revert WrongRequestStatus(requestId, r.status);
         RequestParams memory p = r.params;
+        if (msg.sender != p.agent) revert Unauthorized(msg.sender);
         if (block.timestamp > p.deadline) revert TooLate(p.deadline);
         if (deal.creator != address(this)) revert TermsMismatch(requestId, "creator");
         if (deal.jobOfferHash != _jobOfferDigest(requestId, p, epoch, expiryEpoch)) {
@@ -265,62 +288,127 @@ contract LilyRequests {
         emit RequestOpened(requestId, id, deal.provider, deal.price, unused);
     }
 
-    /// @notice The provider delivers its result: the deal completes in the escrow (the provider is
-    /// credited price + collateral there), then the consumer is called back with `resultHash` and
-    /// `data` under the request's gas limit. A callback that reverts or runs out of gas only emits
-    /// CallbackResult(requestId, false). Send it with enough gas for the callback's full limit
-    /// (`InsufficientGas` otherwise), so no caller can starve the callback.
+    /// @notice The provider delivers its short result after putting its result hash on-chain
+    /// (the escrow's `submitResult`): the consumer is called back with `isFinal = false` under the
+    /// request's gas limit. Nothing is paid yet: the escrow's challenge window runs, during which
+    /// the agent or the consumer may `challengeRequest`. Send it with enough gas for the callback's
+    /// full limit (`InsufficientGas` otherwise), so no caller can starve the callback.
     /// @param requestId the request
     /// @param deal the request's Deal
-    /// @param resultHash hash of the result bundle (as in ResultAcceptance)
     /// @param data the short result, at most MAX_RESULT_DATA bytes
-    function fulfill(uint64 requestId, LilyEscrow.Deal calldata deal, bytes32 resultHash, bytes calldata data)
-        external
-    {
+    function fulfill(uint64 requestId, LilyEscrow.Deal calldata deal, bytes calldata data) external {
         Request storage r = _requests[requestId];
         if (r.status != STATUS_OPEN) revert WrongRequestStatus(requestId, r.status);
         if (msg.sender != deal.provider) revert Unauthorized(msg.sender);
         if (data.length > MAX_RESULT_DATA) revert DataTooLong(data.length);
-        bytes32 id = r.dealId;
-        if (escrow.dealId(deal) != id) revert WrongDeal(requestId, id);
-        r.status = STATUS_FULFILLED;
-        escrow.complete(deal, resultHash, "");
-        emit RequestFulfilled(requestId, id, resultHash, data);
-        uint256 limit = r.params.callbackGasLimit;
-        address consumer = r.consumer;
-        bool ok;
-        if (limit != 0) {
-            // the call gets at most 63/64 of what is left: require that to cover the full limit
-            uint256 needed = limit + limit / 63 + CALLBACK_RESERVE;
-            if (gasleft() < needed) revert InsufficientGas(gasleft(), needed);
-            bytes memory cd = abi.encodeCall(ILilyConsumer.onLilyResult, (requestId, resultHash, data));
-            assembly ("memory-safe") {
-                // no return data copied: a callback cannot make this call run out of gas
-                ok := call(limit, consumer, 0, add(cd, 0x20), mload(cd), 0, 0)
-            }
-        }
-        emit CallbackResult(requestId, ok);
-    }
-
-    /// @notice Settles a request whose deal closed in the escrow without `fulfill` (timed out,
-    /// claimed after the challenge window, or mediated): what the escrow gave back to the companion
-    /// is credited to the consumer (price + collateral after a timeout or a creator win). Anyone may call.
-    /// @param requestId the request
-    /// @param deal the request's Deal
-    /// @return credited what the consumer was credited
-    function settle(uint64 requestId, LilyEscrow.Deal calldata deal) external returns (uint256 credited) {
-        Request storage r = _requests[requestId];
-        if (r.status != STATUS_OPEN) revert WrongRequestStatus(requestId, r.status);
         (bytes32 id, uint8 status,) = escrow.dealState(deal);
         if (id != r.dealId) revert WrongDeal(requestId, r.dealId);
+        if (status != _ESCROW_SUBMITTED && status != _ESCROW_CHALLENGED) revert DealNotClosed(id, status);
+        bytes32 resultHash = escrow.resultOf(id);
+        r.status = STATUS_DELIVERED;
+        r.resultHash = resultHash;
+        r.dataHash = keccak256(data);
+        emit RequestFulfilled(requestId, id, resultHash, data);
+        _callback(r, requestId, resultHash, data, false);
+    }
+
+    /// @notice Challenges the request's submitted result in the escrow on the consumer's behalf,
+    /// within the escrow's challenge window. Only the request's agent or its consumer may call it;
+    /// the caller pays the escrow's `mediationFee` (ETH: msg.value; ERC-20: transferFrom, approve
+    /// first) and gets it back (out of what the escrow returns) when the creator side wins. The
+    /// caller commits to the draw secret it reveals later with `revealRequest` (the escrow sees the
+    /// companion as the creator): commit = escrow.commitment(dealId, address(this), secret).
+    /// @param requestId the request
+    /// @param deal the request's Deal
+    /// @param commit the draw commitment
+    function challengeRequest(uint64 requestId, LilyEscrow.Deal calldata deal, bytes32 commit) external payable {
+        Request storage r = _requests[requestId];
+        if (r.status != STATUS_OPEN && r.status != STATUS_DELIVERED) revert WrongRequestStatus(requestId, r.status);
+        if (msg.sender != r.params.agent && msg.sender != r.consumer) revert Unauthorized(msg.sender);
+        bytes32 id = escrow.dealId(deal);
+        if (id != r.dealId) revert WrongDeal(requestId, r.dealId);
+        uint256 fee = escrow.mediationFee();
+        r.challenger = msg.sender;
+        if (token == address(0)) {
+            if (msg.value != fee) revert WrongValue(msg.value, fee);
+            if (fee != 0) escrow.depositFor{value: fee}(address(this), fee);
+        } else {
+            if (msg.value != 0) revert WrongValue(msg.value, 0);
+            if (fee != 0) {
+                uint256 before = escrow.balanceOf(address(this));
+                _tokenCall(abi.encodeCall(IERC20Min.transferFrom, (msg.sender, address(this), fee)));
+                escrow.depositFor(address(this), fee);
+                if (escrow.balanceOf(address(this)) - before != fee) revert TransferFailed();
+            }
+        }
+        escrow.challenge(deal, commit);
+        emit RequestChallenged(requestId, id, msg.sender);
+    }
+
+    /// @notice The challenger of a request reveals its draw secret in the escrow (as the creator),
+    /// within the escrow's reveal deadline; not revealing forfeits the dispute to the provider.
+    /// @param requestId the request
+    /// @param deal the request's Deal
+    /// @param secret the secret behind the challenger's commitment
+    function revealRequest(uint64 requestId, LilyEscrow.Deal calldata deal, bytes32 secret) external {
+        Request storage r = _requests[requestId];
+        if (msg.sender != r.challenger) revert Unauthorized(msg.sender);
+        if (escrow.dealId(deal) != r.dealId) revert WrongDeal(requestId, r.dealId);
+        escrow.reveal(deal, secret);
+    }
+
+    /// @notice Settles a request whose deal is over in the escrow (claiming it there first when
+    /// its challenge window has passed). The provider was paid (Claimed, ProviderWon): the result
+    /// is final (also when the challenger did not reveal), the consumer is called back with `isFinal = true` (`data` must be what `fulfill`
+    /// delivered, empty when the provider never delivered). Otherwise what the escrow gave back
+    /// is credited: first the challenger's mediation fee (at most what came back), the rest to the
+    /// consumer (price + collateral after a timeout or a creator win; price + fee after an expired
+    /// dispute). Anyone may call.
+    /// @param requestId the request
+    /// @param deal the request's Deal
+    /// @param data the delivered short result (see above)
+    /// @return credited what was credited to the consumer and the challenger together
+    function settle(uint64 requestId, LilyEscrow.Deal calldata deal, bytes calldata data) external returns (uint256 credited) {
+        Request storage r = _requests[requestId];
+        uint8 rs = r.status;
+        if (rs != STATUS_OPEN && rs != STATUS_DELIVERED) revert WrongRequestStatus(requestId, rs);
+        (bytes32 id, uint8 status, uint40 windowEnd) = escrow.dealState(deal);
+        if (id != r.dealId) revert WrongDeal(requestId, r.dealId);
+        if (status == _ESCROW_SUBMITTED) {
+            if (block.timestamp <= windowEnd) revert TooEarly(uint256(windowEnd) + 1);
+            if (rs == STATUS_OPEN) r.resultHash = escrow.resultOf(id);
+            escrow.claim(deal);
+            status = _ESCROW_CLAIMED;
+        }
+        if (status == _ESCROW_CLAIMED || status == _ESCROW_PROVIDER_WON || status == _ESCROW_CREATOR_FORFEITED) {
+            bytes32 want = rs == STATUS_DELIVERED ? r.dataHash : keccak256("");
+            if (keccak256(data) != want) revert TermsMismatch(requestId, "data");
+            r.status = STATUS_FULFILLED;
+            emit RequestSettled(requestId, id, status, 0);
+            emit RequestFinalized(requestId, id, r.resultHash);
+            _callback(r, requestId, r.resultHash, data, true);
+            return 0;
+        }
         if (status == _ESCROW_TIMED_OUT || status == _ESCROW_CREATOR_WON) {
             credited = deal.price + deal.collateral;
-        } else if (status != _ESCROW_CLAIMED && status != _ESCROW_PROVIDER_WON) {
+        } else if (status == _ESCROW_DISPUTE_EXPIRED) {
+            credited = deal.price + escrow.mediationFee();
+        } else if (status == _ESCROW_PROVIDER_FORFEITED) {
+            credited = deal.price + deal.collateral + escrow.mediationFee();
+        } else {
             revert DealNotClosed(id, status);
         }
         r.status = STATUS_SETTLED;
         owed += credited;
-        creditOf[r.consumer] += credited;
+        uint256 toConsumer = credited;
+        address challenger = r.challenger;
+        if (challenger != address(0) && status != _ESCROW_TIMED_OUT) {
+            uint256 fee = escrow.mediationFee();
+            uint256 back = fee < credited ? fee : credited;
+            creditOf[challenger] += back;
+            toConsumer -= back;
+        }
+        creditOf[r.consumer] += toConsumer;
         emit RequestSettled(requestId, id, status, credited);
     }
 
@@ -404,6 +492,25 @@ contract LilyRequests {
             )
         );
         return keccak256(abi.encodePacked(hex"1901", escrow.domainSeparator(), structHash));
+    }
+
+    /// @dev Calls the consumer back with the request's gas limit; a revert or running out of gas
+    /// only emits CallbackResult(ok = false). Reverts InsufficientGas when too little gas is left
+    /// to give the callback its full limit (63/64 rule).
+    function _callback(Request storage r, uint64 requestId, bytes32 resultHash, bytes calldata data, bool isFinal) internal {
+        uint256 limit = r.params.callbackGasLimit;
+        address consumer = r.consumer;
+        bool ok;
+        if (limit != 0) {
+            uint256 needed = limit + limit / 63 + CALLBACK_RESERVE;
+            if (gasleft() < needed) revert InsufficientGas(gasleft(), needed);
+            bytes memory cd = abi.encodeCall(ILilyConsumer.onLilyResult, (requestId, resultHash, data, isFinal));
+            assembly ("memory-safe") {
+                // no return data copied: a callback cannot make this call run out of gas
+                ok := call(limit, consumer, 0, add(cd, 0x20), mload(cd), 0, 0)
+            }
+        }
+        emit CallbackResult(requestId, ok, isFinal);
     }
 
     /// @dev Calls the token; accepts tokens that return true or nothing.

@@ -17,7 +17,7 @@ contract RevertingConsumer is ILilyConsumer {
     }
 
     /// @notice Reverts.
-    function onLilyResult(uint64, bytes32, bytes calldata) external pure {
+    function onLilyResult(uint64, bytes32, bytes calldata, bool) external pure {
         revert NoThanks();
     }
 }
@@ -36,7 +36,7 @@ contract GasBurnerConsumer is ILilyConsumer {
     }
 
     /// @notice Loops until out of gas.
-    function onLilyResult(uint64, bytes32, bytes calldata) external {
+    function onLilyResult(uint64, bytes32, bytes calldata, bool) external {
         while (true) {
             ++spins;
         }

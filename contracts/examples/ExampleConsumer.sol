@@ -23,7 +23,7 @@ contract ExampleConsumer is ILilyConsumer {
     /*.•°:°.´+˚.*°.˚:*.´•*.+°.•°:´*.´•*.•°.•°:°.´:•˚°.*°.˚:*.´+°.•*/
 
     /// @dev A result for `requestId` was stored.
-    event ResultReceived(uint64 indexed requestId, bytes32 resultHash, bytes data);
+    event ResultReceived(uint64 indexed requestId, bytes32 resultHash, bytes data, bool isFinal);
 
     /*´:°•.°+.*•´.*:˚.°*.˚•´.°:°•.°•.*•´.*:˚.°*.˚•´.°:°•.°+.*•´.*:*/
     /*                          STORAGE                           */
@@ -39,6 +39,8 @@ contract ExampleConsumer is ILilyConsumer {
     bytes32 public lastResultHash;
     /// @notice The last result data.
     bytes public lastData;
+    /// @notice Whether the last result is final (paid, no longer challengeable).
+    bool public lastFinal;
 
     /// @param requests_ the LilyRequests deployment
     constructor(LilyRequests requests_) {
@@ -61,12 +63,14 @@ contract ExampleConsumer is ILilyConsumer {
     /// @param requestId the request
     /// @param resultHash the result bundle's hash
     /// @param data the short result
-    function onLilyResult(uint64 requestId, bytes32 resultHash, bytes calldata data) external {
+    /// @param isFinal whether the result can no longer be challenged
+    function onLilyResult(uint64 requestId, bytes32 resultHash, bytes calldata data, bool isFinal) external {
         if (msg.sender != address(requests)) revert OnlyRequests(msg.sender);
         lastRequestId = requestId;
         lastResultHash = resultHash;
         lastData = data;
-        emit ResultReceived(requestId, resultHash, data);
+        lastFinal = isFinal;
+        emit ResultReceived(requestId, resultHash, data, isFinal);
     }
 
     /// @notice Withdraws this contract's refunds from LilyRequests and sends all its ETH to the owner.

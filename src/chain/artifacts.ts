@@ -34,6 +34,16 @@ export const lilyEscrowAbi = [
         "internalType": "uint256",
         "name": "unstakeDelay_",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "disputeTimeout_",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "mediatorDelay_",
+        "type": "uint256"
       }
     ],
     "stateMutability": "nonpayable",
@@ -48,6 +58,92 @@ export const lilyEscrowAbi = [
       }
     ],
     "name": "AlreadyDrawn",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "AlreadyRegistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "party",
+        "type": "address"
+      }
+    ],
+    "name": "AlreadyRevealed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "what",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "min",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "BadParameter",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "party",
+        "type": "address"
+      }
+    ],
+    "name": "BadReveal",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "providerShare",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "total",
+        "type": "uint256"
+      }
+    ],
+    "name": "BadSplit",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "CastOverflow",
     "type": "error"
   },
   {
@@ -123,11 +219,6 @@ export const lilyEscrowAbi = [
   {
     "inputs": [],
     "name": "LengthMismatch",
-    "type": "error"
-  },
-  {
-    "inputs": [],
-    "name": "NoEligibleMediator",
     "type": "error"
   },
   {
@@ -219,6 +310,11 @@ export const lilyEscrowAbi = [
       }
     ],
     "name": "TooLate",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "TooManyMediators",
     "type": "error"
   },
   {
@@ -316,7 +412,7 @@ export const lilyEscrowAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "challengeBlock",
+        "name": "revealBy",
         "type": "uint256"
       }
     ],
@@ -401,6 +497,38 @@ export const lilyEscrowAbi = [
         "internalType": "bytes32",
         "name": "dealId",
         "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "providerShare",
+        "type": "uint256"
+      }
+    ],
+    "name": "DealSettled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "dealId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "DealSkipped",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "dealId",
+        "type": "bytes32"
       }
     ],
     "name": "DealTimedOut",
@@ -433,15 +561,28 @@ export const lilyEscrowAbi = [
         "internalType": "bytes32",
         "name": "dealId",
         "type": "bytes32"
+      }
+    ],
+    "name": "DisputeExpired",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "dealId",
+        "type": "bytes32"
       },
       {
         "indexed": false,
-        "internalType": "uint256",
-        "name": "challengeBlock",
-        "type": "uint256"
+        "internalType": "bool",
+        "name": "providerWins",
+        "type": "bool"
       }
     ],
-    "name": "DrawReanchored",
+    "name": "DisputeForfeited",
     "type": "event"
   },
   {
@@ -482,6 +623,12 @@ export const lilyEscrowAbi = [
         "indexed": false,
         "internalType": "uint256",
         "name": "stake",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "activeAt",
         "type": "uint256"
       }
     ],
@@ -525,11 +672,30 @@ export const lilyEscrowAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
+        "name": "leaveAt",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
         "name": "unlockAt",
         "type": "uint256"
       }
     ],
     "name": "MediatorUnregistered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "dealId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "NoMediatorEligible",
     "type": "event"
   },
   {
@@ -555,6 +721,25 @@ export const lilyEscrowAbi = [
       }
     ],
     "name": "ResultSubmitted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "dealId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "party",
+        "type": "address"
+      }
+    ],
+    "name": "SecretRevealed",
     "type": "event"
   },
   {
@@ -594,6 +779,71 @@ export const lilyEscrowAbi = [
     ],
     "name": "Withdrawn",
     "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "ERC1271_GAS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_DISPUTE_TIMEOUT",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_MEDIATORS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_PERIOD",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_PERIOD",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [
@@ -704,6 +954,11 @@ export const lilyEscrowAbi = [
         "internalType": "struct LilyEscrow.Deal",
         "name": "deal",
         "type": "tuple"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commit",
+        "type": "bytes32"
       }
     ],
     "name": "challenge",
@@ -782,6 +1037,35 @@ export const lilyEscrowAbi = [
     "name": "claim",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "id",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "party",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "secret",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitment",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
     "type": "function"
   },
   {
@@ -1043,14 +1327,32 @@ export const lilyEscrowAbi = [
         "type": "address"
       },
       {
-        "internalType": "uint40",
-        "name": "challengeBlock",
-        "type": "uint40"
+        "internalType": "uint32",
+        "name": "round",
+        "type": "uint32"
       },
       {
         "internalType": "uint40",
         "name": "deadline",
         "type": "uint40"
+      },
+      {
+        "internalType": "uint8",
+        "name": "revealed",
+        "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "disputeTimeout",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1124,14 +1426,68 @@ export const lilyEscrowAbi = [
         "type": "tuple"
       }
     ],
-    "name": "draw",
-    "outputs": [
+    "name": "expireDispute",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
       {
-        "internalType": "address",
-        "name": "mediator",
-        "type": "address"
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "jobOfferHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "resourceOfferHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "creator",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "collateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "timeout",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "matchEpoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "openBy",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct LilyEscrow.Deal",
+        "name": "deal",
+        "type": "tuple"
       }
     ],
+    "name": "forfeit",
+    "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
   },
@@ -1161,6 +1517,35 @@ export const lilyEscrowAbi = [
   },
   {
     "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "id",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "providerShare",
+        "type": "uint256"
+      }
+    ],
+    "name": "hashSettlement",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "creator",
+        "type": "address"
+      },
       {
         "internalType": "bytes32",
         "name": "jobOfferHash",
@@ -1202,6 +1587,19 @@ export const lilyEscrowAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "mediatorDelay",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -1229,6 +1627,16 @@ export const lilyEscrowAbi = [
       {
         "internalType": "uint256",
         "name": "unlockAt",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "activeAt",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "leaveAt",
         "type": "uint256"
       }
     ],
@@ -1481,72 +1889,6 @@ export const lilyEscrowAbi = [
         "type": "tuple"
       }
     ],
-    "name": "previewDraw",
-    "outputs": [
-      {
-        "internalType": "address",
-        "name": "",
-        "type": "address"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "components": [
-          {
-            "internalType": "bytes32",
-            "name": "jobOfferHash",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "resourceOfferHash",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "address",
-            "name": "creator",
-            "type": "address"
-          },
-          {
-            "internalType": "address",
-            "name": "provider",
-            "type": "address"
-          },
-          {
-            "internalType": "uint256",
-            "name": "price",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint256",
-            "name": "collateral",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint32",
-            "name": "timeout",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "matchEpoch",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "openBy",
-            "type": "uint64"
-          }
-        ],
-        "internalType": "struct LilyEscrow.Deal",
-        "name": "deal",
-        "type": "tuple"
-      }
-    ],
     "name": "redraw",
     "outputs": [],
     "stateMutability": "nonpayable",
@@ -1705,7 +2047,182 @@ export const lilyEscrowAbi = [
       },
       {
         "internalType": "bytes32",
+        "name": "secret",
+        "type": "bytes32"
+      }
+    ],
+    "name": "reveal",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "mediator",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "jobOfferHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "resourceOfferHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "creator",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "collateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "timeout",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "matchEpoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "openBy",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct LilyEscrow.Deal",
+        "name": "deal",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "providerShare",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes",
+        "name": "sigCreator",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "sigProvider",
+        "type": "bytes"
+      }
+    ],
+    "name": "settleMutually",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "creator",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "jobOfferHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "slotKey",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "jobOfferHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "resourceOfferHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "creator",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "collateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "timeout",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "matchEpoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "openBy",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct LilyEscrow.Deal",
+        "name": "deal",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes32",
         "name": "resultHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commit",
         "type": "bytes32"
       }
     ],
@@ -1829,7 +2346,7 @@ export const lilyEscrowAbi = [
   }
 ] as const
 
-export const lilyEscrowBytecode = '0x6101a080604052346101b35760c081613c17803803809161002082856101b7565b8339810103126101b3578051906001600160a01b03821682036101b3576020810151604082015160608301519160a060808501519401519460805260a05260c05260e05261010052610120524661014052306101605260405160208101907f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f82527f8ad88815c51549d3e46351c97253bb46393faae42f910fe5816141b4428188b060408201527fc89efdaa54c0f20c7adf612882df0950f5a951637e0307cdcb4c672f298b8bc660608201524660808201523060a082015260a0815261010860c0826101b7565b51902061018052604051613a2890816101ef82396080518181816101e401528181612b3001528181613014015261388e015260a05181818161065001526112d9015260c051818181611331015281816118560152611eb3015260e05181818161162f015261202a01526101005181818161075101526125fa015261012051818181610c0701526116870152610140518161376a01526101605181613863015261018051816138290152f35b5f80fd5b601f909101601f19168101906001600160401b038211908210176101da57604052565b634e487b7160e01b5f52604160045260245ffdfe60806040526004361015610011575f80fd5b5f3560e01c80630389c25d146121e057806309adb4d814611fc157806311e596c814611cf45780631411a51914611cb557806321100a7414611c6d57806327101528146119ca5780632c5f7b49146117b45780632e1a7d4d146116e85780632f4f21e2146116aa5780633222012f14611652578063375b3c0a146115fa5780635715cfb2146114fa5780636a5f5cc6146114c057806370a082311461145d57806372218ebe14611354578063806d3cd8146112fc578063861a1412146112a45780638e56666c146112225780639427c7d61461118b5780639fe95dda1461103b578063a744498d14610cd4578063aff07d7014610baf578063b6b55f2514610b77578063b984b2cd14610aea578063bcaabaa71461091e578063bed9d86114610774578063c68812eb1461071c578063c8c373881461059b578063c955959814610436578063d42fd11c146103dd578063d6c5a0be14610352578063f28c0716146102a4578063f605c8701461024c578063f698da251461020c5763fc0c546a1461019a575f80fd5b34610208575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261020857602060405173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b5f80fd5b34610208575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610208576020610244613768565b604051908152f35b34610208576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610208576020610286612930565b73ffffffffffffffffffffffffffffffffffffffff60405191168152f35b346102085760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261020857600435805f52600360205260405f2073ffffffffffffffffffffffffffffffffffffffff33165f5260205260405f2060017fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0082541617905533907e3ac4c6acdfe9a749cf249e206c2b7d314630e9f22c871f513efa8a750c9f2a5f80a3005b34610208576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085760206042601e610390613768565b604051907f9bc7c54e27a192f8e9848c8e2f9557e9d1172615c73b5ea7b94e1bb4453353858252848201906101206004833761014083209161190184525260408201520120604051908152f35b34610208576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261020857606060ff64ffffffffff61041f6128d3565b919390604051948552166020840152166040820152f35b34610208576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085761046e6129b5565b6104788183612aad565b64ffffffffff8160081c168042111561053857507fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff006005916004355f525f602052161760405f2055805f5260026020525f60408120556104dc60a435608435612356565b73ffffffffffffffffffffffffffffffffffffffff6104f9612386565b165f52600160205261051060405f20918254612356565b90557f1483e198de309f0acc19e6275e1c34694c27f3d235f7d23bd90fe2d781f139fd5f80a2005b6001810180911161056e577f2a35a324000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b34610208577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36016101408112610208576101201361020857610124356105e06129b5565b73ffffffffffffffffffffffffffffffffffffffff610600939293612386565b1633036106f0576106118184612a5d565b64ffffffffff8160081c168042116106c557507f03ec15206f1417021f0b04c311648c9a607d628040c51f981ea93987eedc80b29160409160026106757f000000000000000000000000000000000000000000000000000000000000000042612356565b91865f528160205283855f20556004355f525f6020527fffffffffffffffffffffffffffffffffffffffffffffffffffff0000000000008360081b91161717835f205582519182526020820152a2005b7f691e5682000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f8e4a23d6000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b34610208575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b34610208575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610208576107aa612abe565b335f52600560205260405f208054906fffffffffffffffffffffffffffffffff82169081156108f65763ffffffff8360801c16158015906108e4575b80156108d1575b80156108bf575b61087c5780547fffffff0000000000ffffffffffffffff00000000000000000000000000000000169055604051818152610857925033907f8108595eb6bad3acefa9da467d90cc2217686d5c5ac85460f8b7849c840645fc90602090a233613012565b5f7f7d8b37e52bec34e7cab8ca85a5fde2e5f58d56412ea5665c9f5d4282ae4eea5f5d005b63ffffffff837f5ab98301000000000000000000000000000000000000000000000000000000005f5264ffffffffff8160c01c1660045260a01c1660245260445ffd5b5063ffffffff8360a01c1615156107f4565b5064ffffffffff8360c01c1642106107ed565b5064ffffffffff8360c01c16156107e6565b7f1f2a2005000000000000000000000000000000000000000000000000000000005f5260045ffd5b34610208577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360161016081126102085761012013610208576101443567ffffffffffffffff8111610208576109789036906004016122d4565b6109806129b5565b909260ff821692600184141580610adf575b610aaf5760029392600492827fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff009315801590610a88575b610a62575b505082355f525f602052161760405f205514610a4f575b6109f360a435608435612356565b73ffffffffffffffffffffffffffffffffffffffff610a10612386565b165f526001602052610a2760405f20918254612356565b90557fb37ceee315dcda7248282a61b4d22b17bcb7bbde5ec0e75e1e1200b7ce2e41c95f80a2005b805f5260026020525f60408120556109e5565b610a8191610a6e612363565b610a7b610124358b612cf8565b906134a0565b86806109ce565b5073ffffffffffffffffffffffffffffffffffffffff610aa6612363565b163314156109c9565b83857f9d819744000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b506002841415610992565b346102085760407ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085760243573ffffffffffffffffffffffffffffffffffffffff81168103610208576004355f52600360205273ffffffffffffffffffffffffffffffffffffffff60405f2091165f52602052602060ff60405f2054166040519015158152f35b60207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261020857610bad6004353361246c565b005b34610208575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261020857335f52600560205260405f2063ffffffff815460801c1615610ca857610c02816132b3565b610c2c7f000000000000000000000000000000000000000000000000000000000000000042612356565b9080547fffffff0000000000ffffffffffffffffffffffffffffffffffffffffffffffff7cffffffffff000000000000000000000000000000000000000000000000808560c01b161691161790556040519081527ffbd834a23b0b0c314f6e967d8229c57257c5e9054eb02e13ce579bd448481a6760203392a2005b7f8c1f2c92000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b34610208576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261020857610d17610d0f6129b5565b819291612a9c565b805f52600460205260405f2060405190610d308261240f565b5473ffffffffffffffffffffffffffffffffffffffff811680835264ffffffffff8260a01c16602084015264ffffffffff604084019260c81c1682521561100f5764ffffffffff905116804211156105385750805173ffffffffffffffffffffffffffffffffffffffff9081165f90815260056020908152604090912080547fffffffffffffffff00000000ffffffff00000000000000000000000000000000811660a082811c63ffffffff167fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff01901b77ffffffff0000000000000000000000000000000000000000161782556fffffffffffffffffffffffffffffffff81169486947f7f1d711eec4cbdddff2640dbec3914e8b2f6d13be5fa36cdb9693ea2f41f00f394939092610eac916f7fffffffffffffffffffffffffffffff919063ffffffff815460801c16611000575b5060011c1683610e8e612386565b165f526001855260405f20610ea4828254612356565b9055876128c6565b82610eb5612363565b165f5260018452610ecb60405f20918254612356565b9055604051610ed98161240f565b5f815283810164ffffffffff43168152610f7d64ffffffffff60408401925f8452895f52600488528660405f209551167fffffffffffffffffffffffff0000000000000000000000000000000000000000865416178555511683907fffffffffffffff0000000000ffffffffffffffffffffffffffffffffffffffff78ffffffffff000000000000000000000000000000000000000083549260a01b169116179055565b517fffff0000000000ffffffffffffffffffffffffffffffffffffffffffffffffff7dffffffffff0000000000000000000000000000000000000000000000000083549260c81b169116179055511693604051908152a37f7e12bd37062515f03cdd654ff271e7f75bc0d344a37a428ec76877eadf693bb46020604051438152a2005b611009906132b3565b8a610e80565b827fd7e0040f000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b346102085760607ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085760043567ffffffffffffffff8111610208573660238201121561020857806004013567ffffffffffffffff8111610208573660246101208302840101116102085760243567ffffffffffffffff8111610208576110cb903690600401612325565b60449391933567ffffffffffffffff8111610208576110ee903690600401612325565b915f95858214801590611181575b611159575f5b8681101561114e57611136611118828585612866565b90611124848989612866565b929091602461012087028c0101612d62565b611143575b600101611102565b60019097019661113b565b602088604051908152f35b7fff633a38000000000000000000000000000000000000000000000000000000005f5260045ffd5b50858414156110fc565b346102085760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610208576004355f526004602052606060405f2060408051916111d88361240f565b5473ffffffffffffffffffffffffffffffffffffffff81169283815264ffffffffff808360a01c169283602084015260c81c16928391015260405192835260208301526040820152f35b346102085760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610208576004355f525f602052606060405f20547fffffffffffffffffffffffffffffffffffffffffffffffffffff0000000000006040519160ff8116835264ffffffffff8160081c166020840152166040820152f35b34610208575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b34610208575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346102085760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085773ffffffffffffffffffffffffffffffffffffffff6113a0612302565b165f52600560205260405f206040516080810181811067ffffffffffffffff82111761143057608092606091604052546fffffffffffffffffffffffffffffffff81169283815263ffffffff82861c169081602082015264ffffffffff63ffffffff8460a01c169384604084015260c01c1693849101526040519384521515602084015260408301526060820152f35b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b346102085760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085773ffffffffffffffffffffffffffffffffffffffff6114a9612302565b165f526001602052602060405f2054604051908152f35b34610208576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085760206102866124fd565b34610208575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610208576040518060206006549283815201809260065f527ff652222313e28459528d920b65115c16c04f3efc82aaedc97be59f3f377c0d3f905f5b8181106115ce575050508161157691038261242b565b604051918291602083019060208452518091526040830191905f5b81811061159f575050500390f35b825173ffffffffffffffffffffffffffffffffffffffff16845285945060209384019390920191600101611591565b825473ffffffffffffffffffffffffffffffffffffffff16845260209093019260019283019201611560565b34610208575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b34610208575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102085760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b60407ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261020857610bad6116df612302565b6024359061246c565b346102085760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261020857600435611722612abe565b80156108f657335f52600160205260405f205481811061178257908061085792335f5260016020520360405f20556040518181527f7084f5476618d8e60b11ef0d7d3f06914655adb8793e28ff7f018d4c76d505d560203392a233613012565b7fdb42144d000000000000000000000000000000000000000000000000000000005f523360045260245260445260645ffd5b34610208576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610208576117ec6129b5565b73ffffffffffffffffffffffffffffffffffffffff611809612363565b1633036106f05761181a8183612aad565b64ffffffffff8160081c168042116106c557507fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0060039161187b7f000000000000000000000000000000000000000000000000000000000000000033612f4a565b6004355f525f602052161760405f20556040516118978161240f565b5f81526020810164ffffffffff4316815261195164ffffffffff60408401925f8452855f52600460205273ffffffffffffffffffffffffffffffffffffffff60405f209551167fffffffffffffffffffffffff0000000000000000000000000000000000000000865416178555511683907fffffffffffffff0000000000ffffffffffffffffffffffffffffffffffffffff78ffffffffff000000000000000000000000000000000000000083549260a01b169116179055565b517fffff0000000000ffffffffffffffffffffffffffffffffffffffffffffffffff7dffffffffff0000000000000000000000000000000000000000000000000083549260c81b1691161790557fc67b8df9b84022effcc7c360772011839a2b80ff67ce698790a42093ac697b126020604051438152a2005b34610208577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360161016081126102085761012013610208576101243567ffffffffffffffff811161020857611a249036906004016122d4565b906101443567ffffffffffffffff811161020857611a469036906004016122d4565b915f93611a536004613713565b9360043593845f525f60205260405f205480611beb57506101043567ffffffffffffffff81169081810361020857814211611bba5750506044359273ffffffffffffffffffffffffffffffffffffffff841694858503610208576064359573ffffffffffffffffffffffffffffffffffffffff8716908188036102085714611b9257928492611aee611af593611afe96611b0799988c613933565b8589613933565b60843590612f4a565b60a43590612f4a565b60c43563ffffffff8116809103611b8e579260406001611b2960209642612356565b60081b7fffffffffffffffffffffffffffffffffffffffffffffffffffff00000000000086161717918381528086522055817f5077dbe81ef13b2faece3a5150d8adc70cd946c45200970acaa09e99349b97a6846040516024358152a3604051908152f35b8380fd5b6004897f0309d3fc000000000000000000000000000000000000000000000000000000008152fd5b507fc41b786a0000000000000000000000000000000000000000000000000000000088526004879052602452604487fd5b857fffffffffffffffffffffffffffffffffffffffffffffffffffff0000000000008880931816611c4257507f9f142070000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f800f3396000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b346102085760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610208576004355f526002602052602060405f2054604051908152f35b346102085760407ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610208576020610244602435600435612cf8565b34610208577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360161014081126102085761012013610208576101243580151580820361020857611d436129b5565b611d4f81839593612a9c565b835f52600460205260405f2060405190611d688261240f565b5473ffffffffffffffffffffffffffffffffffffffff811680835264ffffffffff8260a01c16602084015264ffffffffff604084019260c81c1682528015908115611fb6575b506106f05764ffffffffff9051168042116106c55750917f594fda2f12ae4ce263ccce4cccb7135e7a32b2e508e74ce8ea3eff558f7ec971939173ffffffffffffffffffffffffffffffffffffffff602094875f52600486525f6040812055875f52600286525f6040812055818151165f5260058652611ea260405f2063ffffffff7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff81835460a01c1601167fffffffffffffffff00000000ffffffffffffffffffffffffffffffffffffffff77ffffffff000000000000000000000000000000000000000083549260a01b169116179055565b51165f526001845260405f20611ed97f00000000000000000000000000000000000000000000000000000000000000008254612356565b90558115611f8c577fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0060ff60075b6004355f525f87521691161760405f2055611f2660a435608435612356565b9015611f6a5773ffffffffffffffffffffffffffffffffffffffff611f49612386565b165f5260018352611f5f60405f20918254612356565b9055604051908152a2005b73ffffffffffffffffffffffffffffffffffffffff611f87612363565b611f49565b7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0060ff6008611f07565b905033141587611dae565b60207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261020857611ff3612abe565b611ffe600435612b13565b335f52600560205261202760405f20916fffffffffffffffffffffffffffffffff835416612356565b907f000000000000000000000000000000000000000000000000000000000000000080831080156121c7575b612198575080547fffffff0000000000ffffffffffffffff00000000000000000000000000000000166fffffffffffffffffffffffffffffffff83161780825560801c63ffffffff16156120f4575b506040519081527f25dc7d1fe59033f0b2e056dba57d1cfea9f5a9c8756d96b709edeb4ccaf82b2b60203392a25f7f7d8b37e52bec34e7cab8ca85a5fde2e5f58d56412ea5665c9f5d4282ae4eea5f5d005b60065490680100000000000000008210156114305761214a61211f83600161219295016006556123ca565b339073ffffffffffffffffffffffffffffffffffffffff8084549260031b9316831b921b1916179055565b60065481547fffffffffffffffffffffffff00000000ffffffffffffffffffffffffffffffff1660809190911b73ffffffff0000000000000000000000000000000016179055565b816120a2565b827f829f1163000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b506fffffffffffffffffffffffffffffffff8311612053565b34610208576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610208576122186129b5565b6122228183612a5d565b64ffffffffff8160081c168042111561053857507fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff006006916004355f525f602052161760405f205561227860a435608435612356565b73ffffffffffffffffffffffffffffffffffffffff612295612363565b165f5260016020526122ac60405f20918254612356565b90557f21f77810dde2d11290fb1a5ef5ea98891b4509d7035981383f09d55b4f2a16a25f80a2005b9181601f840112156102085782359167ffffffffffffffff8311610208576020838186019501011161020857565b6004359073ffffffffffffffffffffffffffffffffffffffff8216820361020857565b9181601f840112156102085782359167ffffffffffffffff8311610208576020808501948460051b01011161020857565b9190820180921161056e57565b60443573ffffffffffffffffffffffffffffffffffffffff811681036102085790565b60643573ffffffffffffffffffffffffffffffffffffffff811681036102085790565b3573ffffffffffffffffffffffffffffffffffffffff811681036102085790565b6006548110156123e25760065f5260205f2001905f90565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603260045260245ffd5b6060810190811067ffffffffffffffff82111761143057604052565b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff82111761143057604052565b90602073ffffffffffffffffffffffffffffffffffffffff6124b67f2da466a7b24304f47e87fa2e1e5a81b9831ce54fec19055ce277ca2f39ba42c4936124b1612abe565b612b13565b931692835f526001825260405f206124cf828254612356565b9055604051908152a25f7f7d8b37e52bec34e7cab8ca85a5fde2e5f58d56412ea5665c9f5d4282ae4eea5f5d565b6125139061250b6004612a37565b819391612a9c565b815f52600460205260405f206040519061252c8261240f565b549073ffffffffffffffffffffffffffffffffffffffff821690818152604064ffffffffff6020830194818160a01c16865260c81c1691015261283a5761257b64ffffffffff825116846130ec565b80156127b65760443573ffffffffffffffffffffffffffffffffffffffff81168103610208576064359073ffffffffffffffffffffffffffffffffffffffff82168203610208576125cb926131a1565b927fa7c89116e793bef8b42303d1a329efc6f640336a438cdf9db771f7bf83ae8248602064ffffffffff61261f7f000000000000000000000000000000000000000000000000000000000000000042612356565b9451169360405161262f8161240f565b73ffffffffffffffffffffffffffffffffffffffff8816958682528382019081526126fa64ffffffffff60408401928186168452885f526004875273ffffffffffffffffffffffffffffffffffffffff60405f209551167fffffffffffffffffffffffff0000000000000000000000000000000000000000865416178555511683907fffffffffffffff0000000000ffffffffffffffffffffffffffffffffffffffff78ffffffffff000000000000000000000000000000000000000083549260a01b169116179055565b517fffff0000000000ffffffffffffffffffffffffffffffffffffffffffffffffff7dffffffffff0000000000000000000000000000000000000000000000000083549260c81b169116179055845f52600582526127ad60405f2063ffffffff600181835460a01c1601167fffffffffffffffff00000000ffffffffffffffffffffffffffffffffffffffff77ffffffff000000000000000000000000000000000000000083549260a01b169116179055565b604051908152a3565b50505f82815260046020526040902080547fffffffffffffff0000000000ffffffffffffffffffffffffffffffffffffffff164360a01b78ffffffffff000000000000000000000000000000000000000016179055907f7e12bd37062515f03cdd654ff271e7f75bc0d344a37a428ec76877eadf693bb46020604051438152a25f90565b827fa6efa896000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b91908110156123e25760051b810135907fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe18136030182121561020857019081359167ffffffffffffffff8311610208576020018236038113610208579190565b9190820391821161056e57565b6128dd6004613713565b6004355f525f60205260405f2054907fffffffffffffffffffffffffffffffffffffffffffffffffffff00000000000081831816612928579164ffffffffff60ff83169260081c1690565b915f91508190565b61295d612940610d0f6004612a37565b805f52600460205264ffffffffff60405f205460a01c16906130ec565b80156129b05760443573ffffffffffffffffffffffffffffffffffffffff81168103610208576064359073ffffffffffffffffffffffffffffffffffffffff82168203610208576129ad926131a1565b90565b505f90565b6129bf6004613713565b906004355f525f60205260405f20549081158015612a0a575b6129de57565b827f6a196fcb000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b507fffffffffffffffffffffffffffffffffffffffffffffffffffff0000000000008383181615156129d8565b90612a4182613713565b91355f525f60205260405f20549081158015612a0a576129de57565b9060ff169060018203612a6e575050565b7f9d819744000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b9060ff169060038203612a6e575050565b9060ff169060028203612a6e575050565b7f7d8b37e52bec34e7cab8ca85a5fde2e5f58d56412ea5665c9f5d4282ae4eea5f805c612aeb576001905d565b7fab143c06000000000000000000000000000000000000000000000000000000005f5260045ffd5b80156108f65773ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016908115612cec5734612cbd57604051907f70a08231000000000000000000000000000000000000000000000000000000008252306004830152602082602481865afa918215612c7d575f92612c88575b50602492612bf7602092604051907f23b872dd00000000000000000000000000000000000000000000000000000000858301523387830152306044830152606482015260648152612bf260848261242b565b61388a565b604051938480927f70a082310000000000000000000000000000000000000000000000000000000082523060048301525afa8015612c7d575f90612c49575b612c4092506128c6565b9081156108f657565b506020823d602011612c75575b81612c636020938361242b565b8101031261020857612c409151612c36565b3d9150612c56565b6040513d5f823e3d90fd5b9091506020813d602011612cb5575b81612ca46020938361242b565b810103126102085751906024612ba0565b3d9150612c97565b7f195a3ca1000000000000000000000000000000000000000000000000000000005f523460045260245260445ffd5b8091503403612cbd5790565b604291601e91612d06613768565b91604051927f82055d88bed39769175d77122aa9fdc87a400fd9181bcfc81487596b3c20be7884526020840192835260408401918252606084209261190185525252012090565b3567ffffffffffffffff811681036102085790565b9192909493612d7083613713565b95833594855f525f60205260405f205480612f145750610100850167ffffffffffffffff612d9d82612d4d565b164211612ed15750612db1604086016123a9565b90612dbe606087016123a9565b9373ffffffffffffffffffffffffffffffffffffffff851673ffffffffffffffffffffffffffffffffffffffff841614612ea957612e2595612e08612e0f93612e1a96868e613933565b858b613933565b608085013590612f4a565b60a083013590612f4a565b60c08101359063ffffffff82168092036102085760207f5077dbe81ef13b2faece3a5150d8adc70cd946c45200970acaa09e99349b97a6916001612e6a889542612356565b60081b7fffffffffffffffffffffffffffffffffffffffffffffffffffff00000000000086161717855f525f835260405f2055816040519101358152a3565b7f0309d3fc000000000000000000000000000000000000000000000000000000005f5260045ffd5b88612ee467ffffffffffffffff92612d4d565b907fc41b786a000000000000000000000000000000000000000000000000000000005f526004521660245260445ffd5b93505050507fffffffffffffffffffffffffffffffffffffffffffffffffffff00000000000092939491501816611c4257505f90565b73ffffffffffffffffffffffffffffffffffffffff16805f52600160205260405f205490828210612f84575f5260016020520360405f2055565b7fdb42144d000000000000000000000000000000000000000000000000000000005f5260045260245260445260645ffd5b3d1561300d573d9067ffffffffffffffff8211611430576040519161300260207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0601f840116018461242b565b82523d5f602084013e565b606090565b7f000000000000000000000000000000000000000000000000000000000000000073ffffffffffffffffffffffffffffffffffffffff1661308d575f80809381935af161305d612fb5565b501561306557565b7f90b8ec18000000000000000000000000000000000000000000000000000000005f5260045ffd5b6130ea9173ffffffffffffffffffffffffffffffffffffffff604051927fa9059cbb000000000000000000000000000000000000000000000000000000006020850152166024830152604482015260448152612bf260648261242b565b565b90600181019081811161056e578143111561313557504090811561312f57604051906020820192835260408201526040815261312960608261242b565b51902090565b50505f90565b60020180911161056e577f2a35a324000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b8115613174570690565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601260045260245ffd5b90929160065491821561328157826131bb9195939561316a565b73ffffffffffffffffffffffffffffffffffffffff5f9316925b858110806132a9575b156132815773ffffffffffffffffffffffffffffffffffffffff61321361320e886132098587612356565b61316a565b6123ca565b90549060031b1c168481141580613261575b61325957507fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff811461056e576001016131d5565b955050505050565b5073ffffffffffffffffffffffffffffffffffffffff8416811415613225565b7f6ba7ba47000000000000000000000000000000000000000000000000000000005f5260045ffd5b50600381106131de565b7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff63ffffffff825460801c160163ffffffff811161056e5763ffffffff166006547fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff810190811161056e578082036133d4575b505060065480156133a7577fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0161335c816123ca565b73ffffffffffffffffffffffffffffffffffffffff82549160031b1b191690556006557fffffffffffffffffffffffff00000000ffffffffffffffffffffffffffffffff8154169055565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603160045260245ffd5b6133f273ffffffffffffffffffffffffffffffffffffffff916123ca565b90549060031b1c1661343381613407846123ca565b90919073ffffffffffffffffffffffffffffffffffffffff8084549260031b9316831b921b1916179055565b6001820180921161056e576134999163ffffffff915f5260056020521660405f20907fffffffffffffffffffffffff00000000ffffffffffffffffffffffffffffffff73ffffffff0000000000000000000000000000000083549260801b169116179055565b5f80613326565b9290916041821461363b575b833b6134f5575b73ffffffffffffffffffffffffffffffffffffffff847fd855c4f4000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b918161359f60845f957fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0601f889760405196879460208601997f1626ba7e000000000000000000000000000000000000000000000000000000008b5260248701526040604487015281606487015286860137888582860101520116810103017fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0810183528261242b565b5190845afa6135ac612fb5565b8161362d575b816135c8575b506135c5578180806134b3565b50565b905060208180518101031261020857602001517fffffffff000000000000000000000000000000000000000000000000000000008116809103610208577f1626ba7e00000000000000000000000000000000000000000000000000000000145f6135b8565b9050602081511015906135b2565b60208101357f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a08111156136975750833b6134ac577fc8add9a4000000000000000000000000000000000000000000000000000000005f5260045ffd5b60205f608073ffffffffffffffffffffffffffffffffffffffff93604051908882526040870135841a8583015286356040830152606082015260015afa60203d14165f51021673ffffffffffffffffffffffffffffffffffffffff851681149081613709575b50156134ac5750505050565b905015155f6136fd565b601e604291613720613768565b90604051917f9bc7c54e27a192f8e9848c8e2f9557e9d1172615c73b5ea7b94e1bb4453353858352610120602084019283376101408320916119018452526040820152012090565b7f000000000000000000000000000000000000000000000000000000000000000046148061384b575b6138275760405160208101907f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f82527f8ad88815c51549d3e46351c97253bb46393faae42f910fe5816141b4428188b060408201527fc89efdaa54c0f20c7adf612882df0950f5a951637e0307cdcb4c672f298b8bc660608201524660808201523060a082015260a0815261312960c08261242b565b7f000000000000000000000000000000000000000000000000000000000000000090565b5073ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000163014613791565b5f807f00000000000000000000000000000000000000000000000000000000000000009260208151910182855af16138c0612fb5565b901580156138e7575b61306557511590816138dd575b5061306557565b90503b155f6138d6565b50805180151590816138fa575b506138c9565b90508160208210918215613911575b50505f6138f4565b602092508101031261020857602081015180159081150361020857815f613909565b929190821561394657926130ea936134a0565b73ffffffffffffffffffffffffffffffffffffffff16929150503382146139ee57805f52600360205260405f20825f5260205260ff60405f2054166139b157507fd855c4f4000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b5f52600360205260405f20905f5260205260405f207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff008154169055565b505056fea2646970667358221220785cec860bd86e5106cdde0a14178fd0adf5b02da2e63b83ac71271eea2c974a64736f6c63430008250033' as const
+export const lilyEscrowBytecode = '0x6101e080604052346104e25761010081615a6a803803809161002182856104e6565b8339810103126104e25780516001600160a01b03811681036104e2576020820151604083015160608401519160808501519360a08601519560e060c0820151910151610094816040516100756040826104e6565b600d81526c6d65646961746f7244656c617960981b602082015261051d565b610160526100cb836040516100aa6040826104e6565b600f81526e6368616c6c656e676557696e646f7760881b6020820152610582565b6040516100d96040826104e6565b600c81526b6d6564696174696f6e46656560a01b602082019081526001600160801b0386116104885750506040516101126040826104e6565b6008815260208101676d696e5374616b6560c01b8152600187108015610478575b61042157505061016c8660405161014b6040826104e6565b600f81526e1b59591a585d1bdc951a5b595bdd5d608a1b6020820152610582565b61019c8760405161017e6040826104e6565b600c81526b756e7374616b6544656c617960a01b602082015261051d565b600186901b6001600160ff1b038716870361040d57604051906101c06040836104e6565b600e825260208201906d191a5cdc1d5d19551a5b595bdd5d60921b82528084108015610400575b6103ae575050506101405260805260a05260c05260e05261010052610120524661018052306101a05260405160208101907f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f82527f8ad88815c51549d3e46351c97253bb46393faae42f910fe5816141b4428188b060408201527fc89efdaa54c0f20c7adf612882df0950f5a951637e0307cdcb4c672f298b8bc660608201524660808201523060a082015260a081526102a260c0826104e6565b5190206101c05260405161547290816105f88239608051818181610268015281816139810152818161412c0152614fc9015260a051818181611c6001526126a0015260c0518181816105a20152818161114501528181611b9801528181611cb801528181611e730152612a67015260e0518181816123d90152612be401526101005181818161063e01528181610a5a015281816146e70152614ac401526101205181818161243101526142310152610140518181816105f701528181610ab20152818161421001528181614a540152614d8901526101605181818161152f015281816128080152612c1701526101805181614ea501526101a05181614f9e01526101c05181614f640152f35b60a49394506040519485936336c1feb760e01b8552608060048601525180938160848701528686015e5f848401860152602484015260448301526301e133806064830152601f01601f19168101030190fd5b506301e1338084116101e7565b634e487b7160e01b5f52601160045260245ffd5b869160a4916040519384926336c1feb760e01b8452608060048501525180928160848601528585015e5f8383018501526024830152600160448301526001600160801b036064830152601f01601f19168101030190fd5b506001600160801b038711610133565b859160a4916040519384926336c1feb760e01b8452608060048501525180928160848601528585015e5f8383018501819052602484019190915260448301526001600160801b036064830152601f01601f19168101030190fd5b5f80fd5b601f909101601f19168101906001600160401b0382119082101761050957604052565b634e487b7160e01b5f52604160045260245ffd5b6301e13380821161052c575050565b60a49060206040519384926336c1feb760e01b8452608060048501528051928391826084870152018585015e5f84838501015260248301525f60448301526301e133806064830152601f80199101168101030190fd5b6001821080156105eb575b610595575050565b60a49060206040519384926336c1feb760e01b8452608060048501528051928391826084870152018585015e5f8383018501526024830152600160448301526276a7006064830152601f01601f19168101030190fd5b506276a700821161058d56fe60806040526004361015610011575f80fd5b5f3560e01c80630389c25d14612f8657806309adb4d814612b8357806311e596c8146128a457806313f93ff41461286a5780631411a5191461282b5780631f4c1e41146127d357806321100a741461278b57806324eab59d1461261057806327101528146125865780632e1a7d4d146124925780632f4f21e2146124545780633222012f146123fc578063375b3c0a146123a45780635715cfb2146122a45780635bdfbeb51461226857806370a082311461220557806372218ebe146120ae57806372ba4c7f14611d5f57806378d7629814611d125780637fa0fce014611cdb578063806d3cd814611c83578063861a141214611c2b57806386cf21f614611b2b5780639427c7d614611a7b5780639fe95dda1461192b578063a744498d146115fd578063aff07d70146114d0578063b10d43e314611488578063b6b55f2514611452578063b984b2cd146113dd578063b9b12c1314611066578063bbccf1541461102d578063bcaabaa714610e22578063bed9d86114610ad5578063c04c22a414610a7d578063c68812eb14610a25578063c810b7fe146109ea578063c955959814610845578063d42fd11c146107ec578063d55a86da14610514578063d677fd9614610481578063d6c5a0be146103f6578063ed4ba62b146103bd578063f28c07161461030f578063f698da25146102d7578063fac771ba146102905763fc0c546a1461021e575f80fd5b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57602060405173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b5f80fd5b3461028c5760407ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206102cf602435600435614269565b604051908152f35b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206102cf614ea3565b3461028c5760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57600435805f52600360205260405f2073ffffffffffffffffffffffffffffffffffffffff33165f5260205260405f2060017fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0082541617905533907e3ac4c6acdfe9a749cf249e206c2b7d314630e9f22c871f513efa8a750c9f2a5f80a3005b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57602060405160408152f35b3461028c576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206042601e610434614ea3565b604051907f9bc7c54e27a192f8e9848c8e2f9557e9d1172615c73b5ea7b94e1bb4453353858252848201906101206004833761014083209161190184525260408201520120604051908152f35b3461028c5760407ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c576104b86130d4565b5f5260243560205260405f205f525f602052606060405f20547fffffffffffffffffffffffffffffffffffffffffffffffffffff0000000000006040519160ff8116835264ffffffffff8160081c166020840152166040820152f35b3461028c576105223661311a565b61052b8261381f565b73ffffffffffffffffffffffffffffffffffffffff61054e6040869496016131db565b1633036107c05761055f818561389c565b64ffffffffff8160081c1680421161079557509160209161062f60037fc67b8df9b84022effcc7c360772011839a2b80ff67ce698790a42093ac697b12956105c77f000000000000000000000000000000000000000000000000000000000000000033614e38565b7fffffffffffffffffffffffffffffffffffffffffffffffffffff00000000000065ffffffffff0061062161061c7f000000000000000000000000000000000000000000000000000000000000000042613188565b613b49565b60081b169116171791613bdf565b5f525f835260405f20556106637f000000000000000000000000000000000000000000000000000000000000000042613188565b9061078061067083613b49565b60ff6040519161067f83613218565b5f835264ffffffffff8784019116815260408301905f825260608401915f83528a5f526004895273ffffffffffffffffffffffffffffffffffffffff60405f209551167fffffff00000000000000000000000000000000000000000000000000000000007cffffffff0000000000000000000000000000000000000000000000000078ffffffffff00000000000000000000000000000000000000008854955160a01b16935160c81b169316171717835551167fffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7dff000000000000000000000000000000000000000000000000000000000083549260e81b169116179055565b845f526005835260405f2055604051908152a2005b7f691e5682000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f8e4a23d6000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b3461028c576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57606060ff64ffffffffff61082e6136ee565b919390604051948552166020840152166040820152f35b3461028c576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5761087d613774565b610887818361389c565b64ffffffffff8160081c1680421115610987575060443573ffffffffffffffffffffffffffffffffffffffff8116810361028c57600591817fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0092505f5260043560205260405f205f525f602052161760405f2055805f5260026020525f6040812055805f5260056020525f600160408220828155015561092b60a435608435613188565b73ffffffffffffffffffffffffffffffffffffffff6109486131b8565b165f52600160205261095f60405f20918254613188565b90557f1483e198de309f0acc19e6275e1c34694c27f3d235f7d23bd90fe2d781f139fd5f80a2005b600181018091116109bd577f2a35a324000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206040516276a7008152f35b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57610b0b61390f565b335f52600660205260405f2060405190610b24826131fc565b546fffffffffffffffffffffffffffffffff8116825264ffffffffff8160801c166020830152604082019064ffffffffff8160a81c16825260ff606084019163ffffffff8160d01c16835260f01c161580156080850152610df657815164ffffffffff1680610de1575064ffffffffff5f925b5116158015610dd8575b8015610dc8575b610d915782335f5260066020525f6040812055600754905f5b82811080610d60575b15610bdd57610bd890614db6565b610bc1565b600181018082116109bd5783811015610c5c5790610c5273ffffffffffffffffffffffffffffffffffffffff610c15610c5794613275565b90549060031b1c16610c2683613275565b90919073ffffffffffffffffffffffffffffffffffffffff8084549260031b9316831b921b1916179055565b614db6565b610bdd565b600754838115610d33577fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff6fffffffffffffffffffffffffffffffff9201610ca381613275565b73ffffffffffffffffffffffffffffffffffffffff82549160031b1b19169055600755818151166040519081527f8108595eb6bad3acefa9da467d90cc2217686d5c5ac85460f8b7849c840645fc60203392a2511680610d23575b5f7f7d8b37e52bec34e7cab8ca85a5fde2e5f58d56412ea5665c9f5d4282ae4eea5f5d005b610d2d903361412a565b80610cfe565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603160045260245ffd5b5073ffffffffffffffffffffffffffffffffffffffff610d7f82613275565b905460039190911b1c16331415610bca565b63ffffffff905116907f5ab98301000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b5063ffffffff8151161515610ba8565b50814210610ba1565b610df064ffffffffff91614204565b92610b97565b7f8c1f2c92000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b3461028c577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601610160811261028c576101201361028c576101443567ffffffffffffffff811161028c57610e7c9036906004016130a6565b610e84613774565b91909260ff831691600183141580611022575b610ff2578015801590610fcb575b610fa5575b50506044359173ffffffffffffffffffffffffffffffffffffffff8316830361028c577fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0060049184600295505f52823560205260405f205f525f602052161760405f205514610f7e575b610f2260a435608435613188565b73ffffffffffffffffffffffffffffffffffffffff610f3f6131b8565b165f526001602052610f5660405f20918254613188565b90557fb37ceee315dcda7248282a61b4d22b17bcb7bbde5ec0e75e1e1200b7ce2e41c95f80a2005b805f5260026020525f6040812055805f5260056020525f6001604082208281550155610f14565b610fc491610fb1613195565b610fbe6101243588613b8a565b90614305565b8380610eaa565b5073ffffffffffffffffffffffffffffffffffffffff610fe9613195565b16331415610ea5565b82857f9d819744000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b506002831415610e97565b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57602060405160018152f35b3461028c576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5761109e613774565b6110a8818361388b565b815f52600460205260405f2090604051916110c283613218565b5473ffffffffffffffffffffffffffffffffffffffff811683526003606060ff602086019364ffffffffff8160a01c16855263ffffffff8160c81c16604088015260e81c16940193808552146113b15764ffffffffff90511680421115610987575061112d83614560565b60a43560843561113d8282613188565b9060ff61116b7f00000000000000000000000000000000000000000000000000000000000000008094613188565b9551166001810361123d575050505060443573ffffffffffffffffffffffffffffffffffffffff8116810361028c57600b91817fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0092505f5260043560205260405f205f525f602052161760405f205573ffffffffffffffffffffffffffffffffffffffff6111f7613195565b165f52600160205261120e60405f20918254613188565b90557f08bfc1b0234f144f9bb40d24f4d122a01d145abcff7604f755f818eee4c9082a60206040515f8152a25b005b60020361130a5750505060443573ffffffffffffffffffffffffffffffffffffffff8116810361028c57600c91817fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0092505f5260043560205260405f205f525f602052161760405f205573ffffffffffffffffffffffffffffffffffffffff6112c46131b8565b165f5260016020526112db60405f20918254613188565b90557f08bfc1b0234f144f9bb40d24f4d122a01d145abcff7604f755f818eee4c9082a602060405160018152a2005b9091935061131a61131f936138ad565b613188565b73ffffffffffffffffffffffffffffffffffffffff61133c613195565b165f52600160205261135360405f20918254613188565b905573ffffffffffffffffffffffffffffffffffffffff6113726131b8565b165f52600160205261138960405f20918254613188565b90557f4e84f69c9996ba4f23a5c7e423575705e2771782e207f9b2f109ecaf06dfe65d5f80a2005b837fa6efa896000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b3461028c5760407ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c576114146130f7565b6004355f52600360205273ffffffffffffffffffffffffffffffffffffffff60405f2091165f52602052602060ff60405f2054166040519015158152f35b60207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5761123b600435336132ba565b3461028c5760607ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206102cf6114c46130f7565b6044359060043561464c565b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57335f52600660205260405f20805460ff8160f01c16159081156115e9575b50610df6576115b664ffffffffff6115547f000000000000000000000000000000000000000000000000000000000000000042613188565b926115ac61156185613b49565b82547fffffffffffff0000000000ffffffffffffffffffffffffffffffffffffffffff1660a89190911b79ffffffffff00000000000000000000000000000000000000000016178255565b5460a81c16614204565b60405191825260208201527f6c3d61047576b5d2b1c4ba0514491a05a9ab970e699a5940fd679dae756235f260403392a2005b64ffffffffff915060a81c1615158261151c565b3461028c576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57611635613774565b90611640828261388b565b805f52600460205260405f206040519061165982613218565b549073ffffffffffffffffffffffffffffffffffffffff8216808252602082019064ffffffffff8460a01c16825260ff604084019463ffffffff8160c81c16865260e81c166060840152156118ff5764ffffffffff9051168042111561098757506001918173ffffffffffffffffffffffffffffffffffffffff63ffffffff9351165f526006602052847f7f1d711eec4cbdddff2640dbec3914e8b2f6d13be5fa36cdb9693ea2f41f00f3602073ffffffffffffffffffffffffffffffffffffffff60405f209461182a6f7fffffffffffffffffffffffffffffff87546fffffffffffffffffffffffffffffffff8116987fffffffffffffffffffffffffffffffff0000000000000000000000000000000081541681556117ee8c7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff81845460d01c16011682907fffff00000000ffffffffffffffffffffffffffffffffffffffffffffffffffff7dffffffff000000000000000000000000000000000000000000000000000083549260d01b169116179055565b64ffffffffff815460a81c16156118a2575b508b1c168361180d6131b8565b165f528a855260405f20611822828254613188565b90558761334b565b82611833613195565b165f5289845261184860405f20918254613188565b9055511693604051908152a35116019063ffffffff82116109bd5761123b92815f52600560205260405f20546040516020810191825263ffffffff8516604082015260408152611899606082613234565b51902091614687565b6118f9906118af42613b49565b7fffffffffffff0000000000ffffffffffffffffffffffffffffffffffffffffff79ffffffffff00000000000000000000000000000000000000000083549260a81b169116179055565b8e611800565b837fd7e0040f000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b3461028c5760607ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760043567ffffffffffffffff811161028c573660238201121561028c57806004013567ffffffffffffffff811161028c5736602461012083028401011161028c5760243567ffffffffffffffff811161028c576119bb903690600401613157565b60449391933567ffffffffffffffff811161028c576119de903690600401613157565b915f95858214801590611a71575b611a49575f5b86811015611a3e57611a26611a0882858561368e565b90611a1484898961368e565b929091602461012087028c0101613ea2565b611a33575b6001016119f2565b600190970196611a2b565b602088604051908152f35b7fff633a38000000000000000000000000000000000000000000000000000000005f5260045ffd5b50858414156119ec565b3461028c5760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c576004355f526004602052608060405f20606060405191611ac983613218565b549173ffffffffffffffffffffffffffffffffffffffff83169283825264ffffffffff8160a01c169182602082015260ff63ffffffff8360c81c169283604084015260e81c169384910152604051938452602084015260408301526060820152f35b3461028c576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57611b63613774565b611b6d818361388b565b64ffffffffff8160081c16804211156109875750611b9390611b8e83614560565b6138ad565b611bbf7f0000000000000000000000000000000000000000000000000000000000000000608435613188565b73ffffffffffffffffffffffffffffffffffffffff611bdc613195565b165f526001602052611bf360405f20918254613188565b905573ffffffffffffffffffffffffffffffffffffffff611c126131b8565b165f52600160205260405f2061138960a4358254613188565b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b3461028c576020611cf4611cee3661311a565b90613358565b73ffffffffffffffffffffffffffffffffffffffff60405191168152f35b3461028c5760407ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57611d496130d4565b5f52602435602052602060405f20604051908152f35b3461028c577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601610180811261028c576101201361028c57610124356101443567ffffffffffffffff811161028c57611dbd9036906004016130a6565b906101643567ffffffffffffffff811161028c57611ddf9036906004016130a6565b939091611dea613774565b94909560ff8616946001861415806120a3575b80612098575b61206857611e1560a435608435613188565b938486116120385791859391611e599593611e30868c614269565b938015801590612011575b611ffd575b50508115801590611fd6575b611fbd575b50505061334b565b9160038103611f8f575090611e9890611e7185614560565b7f000000000000000000000000000000000000000000000000000000000000000090613188565b905b6044359173ffffffffffffffffffffffffffffffffffffffff8316830361028c57600a7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff007f2abdf68f457a0100474f3005d224d1cbb0f6033f68c8340d8988a602cdb547679585602096505f52600435865260405f205f525f8652161760405f205573ffffffffffffffffffffffffffffffffffffffff611f396131b8565b165f526001835260405f20611f4f838254613188565b905573ffffffffffffffffffffffffffffffffffffffff611f6e613195565b165f5260018352611f8460405f20918254613188565b9055604051908152a2005b600203611e9a57835f5260026020525f6040812055835f5260056020525f6001604082208281550155611e9a565b611fce92611fc96131b8565b614305565b878080611e51565b5073ffffffffffffffffffffffffffffffffffffffff611ff46131b8565b16331415611e4c565b61200a9185611fc9613195565b8a80611e40565b5073ffffffffffffffffffffffffffffffffffffffff61202f613195565b16331415611e3b565b84867f709d8cd0000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b85887f9d819744000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b506003861415611e03565b506002861415611dfd565b3461028c5760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5773ffffffffffffffffffffffffffffffffffffffff6120fa6130d4565b165f52600660205260c060405f2060405190612115826131fc565b54906fffffffffffffffffffffffffffffffff821681526020810164ffffffffff8360801c16815264ffffffffff8360a81c16916040810191838352606082019363ffffffff8660d01c16855260ff608084019660f01c161515865280155f146121e557506fffffffffffffffffffffffffffffffff5f925b51169451151593846121d4575b64ffffffffff63ffffffff81925116925116935116936040519586521515602086015260408501526060840152608083015260a0820152f35b835164ffffffffff1615945061219b565b6121ff6fffffffffffffffffffffffffffffffff91614204565b9261218e565b3461028c5760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5773ffffffffffffffffffffffffffffffffffffffff6122516130d4565b165f526001602052602060405f2054604051908152f35b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206040516301e133808152f35b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c576040518060206007549283815201809260075f527fa66cc928b5edb82af9bd49922954155ab7b0942694bea4ce44661d9a8736c688905f5b8181106123785750505081612320910382613234565b604051918291602083019060208452518091526040830191905f5b818110612349575050500390f35b825173ffffffffffffffffffffffffffffffffffffffff1684528594506020938401939092019160010161233b565b825473ffffffffffffffffffffffffffffffffffffffff1684526020909301926001928301920161230a565b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b60407ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5761123b6124896130d4565b602435906132ba565b3461028c5760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c576004356124cc61390f565b801561255e57335f52600160205260405f205481811061252c579080610cfe92335f5260016020520360405f20556040518181527f7084f5476618d8e60b11ef0d7d3f06914655adb8793e28ff7f018d4c76d505d560203392a23361412a565b7fdb42144d000000000000000000000000000000000000000000000000000000005f523360045260245260445260645ffd5b7f1f2a2005000000000000000000000000000000000000000000000000000000005f5260045ffd5b3461028c577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601610160811261028c576101201361028c576101243567ffffffffffffffff811161028c576125e09036906004016130a6565b610144359067ffffffffffffffff821161028c576020926126086102cf9336906004016130a6565b929091613c0d565b3461028c577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601610160811261028c576101201361028c5761012435612655613774565b73ffffffffffffffffffffffffffffffffffffffff6126759392936131b8565b1633036107c057612686818461384c565b64ffffffffff8160081c16804211610795575060026126c57f000000000000000000000000000000000000000000000000000000000000000042613188565b91845f52816020528360405f2055845f52600560205261014435600160405f2001557fffffffffffffffffffffffffffffffffffffffffffffffffffff00000000000065ffffffffff0061271885613b49565b60081b1691161717916044359173ffffffffffffffffffffffffffffffffffffffff8316830361028c577f03ec15206f1417021f0b04c311648c9a607d628040c51f981ea93987eedc80b29383604094505f52600435602052835f205f525f602052835f205582519182526020820152a2005b3461028c5760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c576004355f526002602052602060405f2054604051908152f35b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b3461028c5760407ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c5760206102cf602435600435613b8a565b3461028c575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57602060405161c3508152f35b3461028c577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601610140811261028c576101201361028c57610124358015159081810361028c576128f4613774565b9092612900828561388b565b835f52600460205260405f206040519061291982613218565b5473ffffffffffffffffffffffffffffffffffffffff811680835260ff602084019264ffffffffff8160a01c16845263ffffffff8160c81c16604086015260e81c1660608401528015908115612b78575b506107c05764ffffffffff905116804211610795575073ffffffffffffffffffffffffffffffffffffffff90855f5260046020525f6040812055855f5260026020525f6040812055855f5260056020525f6001604082208281550155818151165f526006602052612a5560405f2063ffffffff7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff81835460d01c1601167fffff00000000ffffffffffffffffffffffffffffffffffffffffffffffffffff7dffffffff000000000000000000000000000000000000000000000000000083549260d01b169116179055565b51165f52600160205260405f20612a8d7f00000000000000000000000000000000000000000000000000000000000000008254613188565b90558215612b70576007925b6044359273ffffffffffffffffffffffffffffffffffffffff8416840361028c577fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0060ff7f594fda2f12ae4ce263ccce4cccb7135e7a32b2e508e74ce8ea3eff558f7ec9719686602097505f52600435875260405f205f525f87521691161760405f2055612b2b60a435608435613188565b9015612b4e5773ffffffffffffffffffffffffffffffffffffffff611f6e6131b8565b73ffffffffffffffffffffffffffffffffffffffff612b6b613195565b611f6e565b600892612a99565b90503314158761296a565b60207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57612bb561390f565b335f52600660205260ff60405f205460f01c16612f5a5760406007541015612f3257612be2600435613964565b7f00000000000000000000000000000000000000000000000000000000000000008082108015612f19575b612eea5750612c3c7f000000000000000000000000000000000000000000000000000000000000000042613188565b612c4581613b49565b60405190612c52826131fc565b6fffffffffffffffffffffffffffffffff8416825264ffffffffff6020830191168152612dc663ffffffff604084015f8152612d7764ffffffffff60608701925f8452608088019660018852335f5260066020526fffffffffffffffffffffffffffffffff60405f209951167fffffffffffffffffffffffffffffffff000000000000000000000000000000008a5416178955517fffffffffffffffffffffff0000000000ffffffffffffffffffffffffffffffff74ffffffffff000000000000000000000000000000008a549260801b169116178855511686907fffffffffffff0000000000ffffffffffffffffffffffffffffffffffffffffff79ffffffffff00000000000000000000000000000000000000000083549260a81b169116179055565b5184547fffff00000000ffffffffffffffffffffffffffffffffffffffffffffffffffff16911660d01b7dffffffff000000000000000000000000000000000000000000000000000016178355565b5181547fff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff1690151560f01b7eff0000000000000000000000000000000000000000000000000000000000001617905560075468010000000000000000811015612ebd57612e3c816001612e679301600755613275565b339073ffffffffffffffffffffffffffffffffffffffff8084549260031b9316831b921b1916179055565b60405191825260208201527fd7232a0300c95a5291e4f8e348534f0daa9019affbc0b1a9a711571587221dfa60403392a25f7f7d8b37e52bec34e7cab8ca85a5fde2e5f58d56412ea5665c9f5d4282ae4eea5f5d005b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b907f829f1163000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b506fffffffffffffffffffffffffffffffff8211612c0d565b7fb10fda51000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f45ed80e9000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b3461028c576101207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261028c57612fbe613774565b612fc8818361384c565b64ffffffffff8160081c1680421115610987575060443573ffffffffffffffffffffffffffffffffffffffff8116810361028c57600691817fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0092505f5260043560205260405f205f525f602052161760405f205561304a60a435608435613188565b73ffffffffffffffffffffffffffffffffffffffff613067613195565b165f52600160205261307e60405f20918254613188565b90557f21f77810dde2d11290fb1a5ef5ea98891b4509d7035981383f09d55b4f2a16a25f80a2005b9181601f8401121561028c5782359167ffffffffffffffff831161028c576020838186019501011161028c57565b6004359073ffffffffffffffffffffffffffffffffffffffff8216820361028c57565b6024359073ffffffffffffffffffffffffffffffffffffffff8216820361028c57565b7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc01610140811261028c576101201361028c576004906101243590565b9181601f8401121561028c5782359167ffffffffffffffff831161028c576020808501948460051b01011161028c57565b919082018092116109bd57565b60443573ffffffffffffffffffffffffffffffffffffffff8116810361028c5790565b60643573ffffffffffffffffffffffffffffffffffffffff8116810361028c5790565b3573ffffffffffffffffffffffffffffffffffffffff8116810361028c5790565b60a0810190811067ffffffffffffffff821117612ebd57604052565b6080810190811067ffffffffffffffff821117612ebd57604052565b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff821117612ebd57604052565b60075481101561328d5760075f5260205f2001905f90565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603260045260245ffd5b90602073ffffffffffffffffffffffffffffffffffffffff6133047f2da466a7b24304f47e87fa2e1e5a81b9831ce54fec19055ce277ca2f39ba42c4936132ff61390f565b613964565b931692835f526001825260405f2061331d828254613188565b9055604051908152a25f7f7d8b37e52bec34e7cab8ca85a5fde2e5f58d56412ea5665c9f5d4282ae4eea5f5d565b919082039182116109bd57565b906133628261381f565b9061336d828261388b565b805f52600460205260405f20936040519461338786613218565b5473ffffffffffffffffffffffffffffffffffffffff811695868152606060ff602083019364ffffffffff8160a01c16855263ffffffff8160c81c16604085015260e81c169101968188521590811591613683575b506136575764ffffffffff9051168042116107955750815f52600560205260405f209373ffffffffffffffffffffffffffffffffffffffff613420604084016131db565b1633145f1461361e576001905b60ff821691821515908161360e575b506135e257600182036135be57855461345682338761464c565b036135925785555b60ff865116178095526040519433837fc5fbac1f27039d60dfe7816063514363e7ae509e1d5c40f6138b33c21b40fcfb5f80a36003810361352a57505f61352795855460018701918254602082019283526040820152856060820152606081526134c9608082613234565b51902080965555815f52600460205260405f207d0300000000000000000000000000000000000000000000000000000000007fffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff825416179055614a86565b90565b935050905061358e92505f52600460205260405f20907fffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7dff000000000000000000000000000000000000000000000000000000000083549260e81b169116179055565b5f90565b7f2153753b000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b600282036107c0576001860180546135d783338861464c565b03613592575561345e565b7f879d3b85000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b60ff91508851161615155f61343c565b73ffffffffffffffffffffffffffffffffffffffff61363f606084016131db565b1633145f146136515760025b9061342d565b5f61364b565b827fa6efa896000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b60039150145f6133dc565b919081101561328d5760051b810135907fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe18136030182121561028c57019081359167ffffffffffffffff831161028c57602001823603811361028c579190565b6136f86004614de3565b60443573ffffffffffffffffffffffffffffffffffffffff8116810361028c575f5260043560205260405f205f525f60205260405f2054907fffffffffffffffffffffffffffffffffffffffffffffffffffff0000000000008183181661376c579164ffffffffff60ff83169260081c1690565b915f91508190565b61377e6004614de3565b9060443573ffffffffffffffffffffffffffffffffffffffff8116810361028c575f5260043560205260405f205f525f60205260405f205490811580156137f2575b6137c657565b827f6a196fcb000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b507fffffffffffffffffffffffffffffffffffffffffffffffffffff0000000000008383181615156137c0565b9061383261382c83614de3565b92613bdf565b5f525f60205260405f205490811580156137f2576137c657565b9060ff16906001820361385d575050565b7f9d819744000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b9060ff16906003820361385d575050565b9060ff16906002820361385d575050565b60443573ffffffffffffffffffffffffffffffffffffffff8116810361028c57600991817fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0092505f5260043560205260405f205f525f602052161760405f2055565b7f7d8b37e52bec34e7cab8ca85a5fde2e5f58d56412ea5665c9f5d4282ae4eea5f805c61393c576001905d565b7fab143c06000000000000000000000000000000000000000000000000000000005f5260045ffd5b801561255e5773ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016908115613b3d5734613b0e57604051907f70a08231000000000000000000000000000000000000000000000000000000008252306004830152602082602481865afa918215613ace575f92613ad9575b50602492613a48602092604051907f23b872dd00000000000000000000000000000000000000000000000000000000858301523387830152306044830152606482015260648152613a43608482613234565b614fc5565b604051938480927f70a082310000000000000000000000000000000000000000000000000000000082523060048301525afa8015613ace575f90613a9a575b613a91925061334b565b90811561255e57565b506020823d602011613ac6575b81613ab460209383613234565b8101031261028c57613a919151613a87565b3d9150613aa7565b6040513d5f823e3d90fd5b9091506020813d602011613b06575b81613af560209383613234565b8101031261028c57519060246139f1565b3d9150613ae8565b7f195a3ca1000000000000000000000000000000000000000000000000000000005f523460045260245260445ffd5b8091503403613b0e5790565b64ffffffffff8111613b5f5764ffffffffff1690565b7fddc5fd25000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b604291601e91613b98614ea3565b91604051927f82055d88bed39769175d77122aa9fdc87a400fd9181bcfc81487596b3c20be7884526020840192835260408401918252606084209261190185525252012090565b613beb604082016131db565b5f523560205260405f2090565b3567ffffffffffffffff8116810361028c5790565b939291935f90613c1d6004614de3565b95600435946044359173ffffffffffffffffffffffffffffffffffffffff8316830361028c57825f528660205260405f2095865f525f6020528960405f205480613e215750506101043567ffffffffffffffff81169081810361028c57814211613db357505073ffffffffffffffffffffffffffffffffffffffff84169485850361028c576064359573ffffffffffffffffffffffffffffffffffffffff87169081880361028c5714613d8b57928492613ce3613cea93613cf396613cfc99988f61506e565b858c61506e565b60843590614e38565b60a43590614e38565b60c43563ffffffff8116809103613d875790600165ffffffffff00613d2661061c60409542613188565b60081b167fffffffffffffffffffffffffffffffffffffffffffffffffffff00000000000088161717928152806020522055827f5077dbe81ef13b2faece3a5150d8adc70cd946c45200970acaa09e99349b97a660206040516024358152a3565b5080fd5b6004877f0309d3fc000000000000000000000000000000000000000000000000000000008152fd5b985099989650505050505080613df4575050507fc41b786a000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b7ff0fcc6bcd43a2633b8d9b57c8daa2770ad7472c94ef60c1e50fa8eef48081bdf9194508080949350a290565b7fffffffffffffffffffffffffffffffffffffffffffffffffffff000000000000828b921816613e7757507f9f142070000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f800f3396000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b92909493613eaf84614de3565b95613eb985613bdf565b93845f525f60205260405f205461409e57610100860167ffffffffffffffff613ee182613bf8565b1642116140225750613ef5604087016131db565b90613f02606088016131db565b9373ffffffffffffffffffffffffffffffffffffffff851673ffffffffffffffffffffffffffffffffffffffff841614613ffa57613f6995613f4c613f5393613f5e96868e61506e565b858b61506e565b608086013590614e38565b60a084013590614e38565b60c082013563ffffffff811680910361028c5765ffffffffff00613f9261061c60019342613188565b60081b167fffffffffffffffffffffffffffffffffffffffffffffffffffff00000000000086161717905f525f60205260405f2055827f5077dbe81ef13b2faece3a5150d8adc70cd946c45200970acaa09e99349b97a66020604051938181013585523593a3565b7f0309d3fc000000000000000000000000000000000000000000000000000000005f5260045ffd5b9796955050505050506001614074575061404467ffffffffffffffff92613bf8565b907fc41b786a000000000000000000000000000000000000000000000000000000005f526004521660245260445ffd5b91507ff0fcc6bcd43a2633b8d9b57c8daa2770ad7472c94ef60c1e50fa8eef48081bdf5f80a25f90565b505050505050907ff0fcc6bcd43a2633b8d9b57c8daa2770ad7472c94ef60c1e50fa8eef48081bdf5f80a25f90565b3d15614125573d9067ffffffffffffffff8211612ebd576040519161411a60207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0601f8401160184613234565b82523d5f602084013e565b606090565b7f000000000000000000000000000000000000000000000000000000000000000073ffffffffffffffffffffffffffffffffffffffff166141a5575f80809381935af16141756140cd565b501561417d57565b7f90b8ec18000000000000000000000000000000000000000000000000000000005f5260045ffd5b6142029173ffffffffffffffffffffffffffffffffffffffff604051927fa9059cbb000000000000000000000000000000000000000000000000000000006020850152166024830152604482015260448152613a43606482613234565b565b6135279064ffffffffff7f00000000000000000000000000000000000000000000000000000000000000007f0000000000000000000000000000000000000000000000000000000000000000808211156142615750915b16613188565b90509161425b565b614271614ea3565b916040519060208201927f1f9b3459c0cea010df13bbc1d21a033c01b9b167e6afc717e0c40c62d4f9a052845260408301526060820152606081526142b7608082613234565b5190206040519060208201927f1901000000000000000000000000000000000000000000000000000000000000845260228301526042820152604281526142ff606282613234565b51902090565b92909160418214614490575b833b151580614480575b614362575b73ffffffffffffffffffffffffffffffffffffffff847fd855c4f4000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b918161440c60846020957fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0601f5f976040519687948b8601997f1626ba7e000000000000000000000000000000000000000000000000000000008b5260248701526040604487015281606487015286860137888582860101520116810103017fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe08101835282613234565b82805251908461c350fa60203d1015165f5181614434575b5061443157818080614320565b50565b7f1626ba7e0000000000000000000000000000000000000000000000000000000091507fffffffff0000000000000000000000000000000000000000000000000000000016145f614424565b5061448a8461512d565b1561431b565b60208101357f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a081116145385760205f608073ffffffffffffffffffffffffffffffffffffffff93604051908882526040870135841a8583015286356040830152606082015260015afa60203d14165f51021673ffffffffffffffffffffffffffffffffffffffff85168114908161452e575b50156143115750505050565b905015155f614522565b7fc8add9a4000000000000000000000000000000000000000000000000000000005f5260045ffd5b805f52600460205273ffffffffffffffffffffffffffffffffffffffff60405f205416806145bb575b50805f5260046020525f6040812055805f5260056020525f60016040822082815501555f5260026020525f6040812055565b5f52600660205261464660405f2063ffffffff7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff81835460d01c1601167fffff00000000ffffffffffffffffffffffffffffffffffffffffffffffffffff7dffffffff000000000000000000000000000000000000000000000000000083549260d01b169116179055565b5f614589565b9173ffffffffffffffffffffffffffffffffffffffff60405192602084019485521660408301526060820152606081526142ff608082613234565b9093929164ffffffffff5f9560081c169081421115614a07575b5073ffffffffffffffffffffffffffffffffffffffff8516156148b557507fa7c89116e793bef8b42303d1a329efc6f640336a438cdf9db771f7bf83ae8248602061470c7f000000000000000000000000000000000000000000000000000000000000000042613188565b61484761471882613b49565b9560ff6040519161472883613218565b73ffffffffffffffffffffffffffffffffffffffff8b169889845264ffffffffff8785019116815263ffffffff6040850192168252606084019160038352895f526004885273ffffffffffffffffffffffffffffffffffffffff60405f209551167fffffff00000000000000000000000000000000000000000000000000000000007cffffffff0000000000000000000000000000000000000000000000000078ffffffffff00000000000000000000000000000000000000008854955160a01b16935160c81b169316171717835551167fffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7dff000000000000000000000000000000000000000000000000000000000083549260e81b169116179055565b5f858152600683526040902080547fffff00000000ffffffffffffffffffffffffffffffffffffffffffffffffffff811660d091821c63ffffffff1660010190911b7dffffffff000000000000000000000000000000000000000000000000000016179055604051908152a3565b6149df92919394506148c860ff91613b49565b91604051926148d684613218565b5f845264ffffffffff602085019116815263ffffffff6040850192168252606084019160038352865f52600460205273ffffffffffffffffffffffffffffffffffffffff60405f209551167fffffff00000000000000000000000000000000000000000000000000000000007cffffffff0000000000000000000000000000000000000000000000000078ffffffffff00000000000000000000000000000000000000008854955160a01b16935160c81b169316171717835551167fffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7dff000000000000000000000000000000000000000000000000000000000083549260e81b169116179055565b7fdf81686a32cc7ecf8c26d32947e4c595a3ab3ad6959a93b964e46b2923f1c9d75f80a25f90565b9094506044359073ffffffffffffffffffffffffffffffffffffffff8216820361028c5760643573ffffffffffffffffffffffffffffffffffffffff8116810361028c57614a7f92614a797f00000000000000000000000000000000000000000000000000000000000000008961334b565b9261518a565b935f6146a1565b9091939264ffffffffff5f9560081c169182421115614d65575b505073ffffffffffffffffffffffffffffffffffffffff841615614c425750614ae97f000000000000000000000000000000000000000000000000000000000000000042613188565b907fa7c89116e793bef8b42303d1a329efc6f640336a438cdf9db771f7bf83ae82486020614b1684613b49565b93614847604051614b2681613218565b60ff73ffffffffffffffffffffffffffffffffffffffff8a169788835264ffffffffff8684019116815260408301905f8252606084019160038352895f526004885273ffffffffffffffffffffffffffffffffffffffff60405f209551167fffffff00000000000000000000000000000000000000000000000000000000007cffffffff0000000000000000000000000000000000000000000000000078ffffffffff00000000000000000000000000000000000000008854955160a01b16935160c81b169316171717835551167fffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7dff000000000000000000000000000000000000000000000000000000000083549260e81b169116179055565b6149df91929350614c5290613b49565b60ff60405191614c6183613218565b5f835264ffffffffff602084019116815260408301905f8252606084019160038352865f52600460205273ffffffffffffffffffffffffffffffffffffffff60405f209551167fffffff00000000000000000000000000000000000000000000000000000000007cffffffff0000000000000000000000000000000000000000000000000078ffffffffff00000000000000000000000000000000000000008854955160a01b16935160c81b169316171717835551167fffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7dff000000000000000000000000000000000000000000000000000000000083549260e81b169116179055565b614dae929550614d836060614d7c604084016131db565b92016131db565b90614a797f00000000000000000000000000000000000000000000000000000000000000008861334b565b925f80614aa0565b7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff81146109bd5760010190565b601e604291614df0614ea3565b90604051917f9bc7c54e27a192f8e9848c8e2f9557e9d1172615c73b5ea7b94e1bb4453353858352610120602084019283376101408320916119018452526040820152012090565b73ffffffffffffffffffffffffffffffffffffffff16805f52600160205260405f205490828210614e72575f5260016020520360405f2055565b7fdb42144d000000000000000000000000000000000000000000000000000000005f5260045260245260445260645ffd5b7f0000000000000000000000000000000000000000000000000000000000000000461480614f86575b614f625760405160208101907f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f82527f8ad88815c51549d3e46351c97253bb46393faae42f910fe5816141b4428188b060408201527fc89efdaa54c0f20c7adf612882df0950f5a951637e0307cdcb4c672f298b8bc660608201524660808201523060a082015260a081526142ff60c082613234565b7f000000000000000000000000000000000000000000000000000000000000000090565b5073ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000163014614ecc565b5f807f00000000000000000000000000000000000000000000000000000000000000009260208151910182855af1614ffb6140cd565b90158015615022575b61417d5751159081615018575b5061417d57565b90503b155f615011565b5080518015159081615035575b50615004565b9050816020821091821561504c575b50505f61502f565b602092508101031261028c57602081015180159081150361028c57815f615044565b9291908215615081579261420293614305565b73ffffffffffffffffffffffffffffffffffffffff169291505033821461512957805f52600360205260405f20825f5260205260ff60405f2054166150ec57507fd855c4f4000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b5f52600360205260405f20905f5260205260405f207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff008154169055565b5050565b6017813b03615185575f806003923c7fef010000000000000000000000000000000000000000000000000000000000007fffffff00000000000000000000000000000000000000000000000000000000005f51161490565b505f90565b600754929173ffffffffffffffffffffffffffffffffffffffff16905f90815b8581106152e6575081156152dc5706915f925b8484106151ce575050505050505f90565b73ffffffffffffffffffffffffffffffffffffffff6151ec85613275565b90549060031b1c169083821480156152bd575b6152b357815f52600660205260405f209161527b8860405194615221866131fc565b549460ff6fffffffffffffffffffffffffffffffff87169687835264ffffffffff8160801c16602084015264ffffffffff8160a81c16604084015263ffffffff8160d01c16606084015260f01c16151560808201526153dc565b156152a85782821061529d57506001916152949161334b565b935b01926151bd565b965050505050505090565b509360019150615296565b9360019150615296565b5073ffffffffffffffffffffffffffffffffffffffff831682146151ff565b5050505050505f90565b73ffffffffffffffffffffffffffffffffffffffff61530482613275565b90549060031b1c1684811480156153bd575b6153b4575f52600660205260405f206153908860405192615336846131fc565b549260ff6fffffffffffffffffffffffffffffffff85169485835264ffffffffff8160801c16602084015264ffffffffff8160a81c16604084015263ffffffff8160d01c16606084015260f01c16151560808201526153dc565b6153a0575b506001905b016151aa565b6153ad9060019294613188565b9290615395565b5060019061539a565b5073ffffffffffffffffffffffffffffffffffffffff86168114615316565b906fffffffffffffffffffffffffffffffff82511615159182615425575b8261540457505090565b6040015164ffffffffff168015925090821561541f57505090565b10905090565b91508064ffffffffff6020840151161115916153fa56fea264697066735822122042ad16857a4ceca405f9cec4f93f5df911b115df5a00fc700e5c12c736f6715664736f6c63430008250033' as const
 
 /** LilyRequests: ABI and creation bytecode. */
 export const lilyRequestsAbi = [
@@ -2024,6 +2541,12 @@ export const lilyRequestsAbi = [
         "internalType": "bool",
         "name": "ok",
         "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "isFinal",
+        "type": "bool"
       }
     ],
     "name": "CallbackResult",
@@ -2130,6 +2653,11 @@ export const lilyRequestsAbi = [
             "internalType": "uint32",
             "name": "callbackGasLimit",
             "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "agent",
+            "type": "address"
           }
         ],
         "indexed": false,
@@ -2139,6 +2667,56 @@ export const lilyRequestsAbi = [
       }
     ],
     "name": "JobRequested",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "requestId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "dealId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "challenger",
+        "type": "address"
+      }
+    ],
+    "name": "RequestChallenged",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "requestId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "dealId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "resultHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RequestFinalized",
     "type": "event"
   },
   {
@@ -2313,6 +2891,19 @@ export const lilyRequestsAbi = [
   },
   {
     "inputs": [],
+    "name": "STATUS_DELIVERED",
+    "outputs": [
+      {
+        "internalType": "uint8",
+        "name": "",
+        "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "STATUS_FULFILLED",
     "outputs": [
       {
@@ -2387,6 +2978,76 @@ export const lilyRequestsAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "requestId",
+        "type": "uint64"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "jobOfferHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "resourceOfferHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "creator",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "collateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "timeout",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "matchEpoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "openBy",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct LilyEscrow.Deal",
+        "name": "deal",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commit",
+        "type": "bytes32"
+      }
+    ],
+    "name": "challengeRequest",
+    "outputs": [],
+    "stateMutability": "payable",
     "type": "function"
   },
   {
@@ -2481,11 +3142,6 @@ export const lilyRequestsAbi = [
         "type": "tuple"
       },
       {
-        "internalType": "bytes32",
-        "name": "resultHash",
-        "type": "bytes32"
-      },
-      {
         "internalType": "bytes",
         "name": "data",
         "type": "bytes"
@@ -2577,6 +3233,11 @@ export const lilyRequestsAbi = [
             "internalType": "uint32",
             "name": "callbackGasLimit",
             "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "agent",
+            "type": "address"
           }
         ],
         "internalType": "struct LilyRequests.RequestParams",
@@ -2796,6 +3457,11 @@ export const lilyRequestsAbi = [
             "internalType": "uint32",
             "name": "callbackGasLimit",
             "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "agent",
+            "type": "address"
           }
         ],
         "internalType": "struct LilyRequests.RequestParams",
@@ -2885,6 +3551,81 @@ export const lilyRequestsAbi = [
         "internalType": "struct LilyEscrow.Deal",
         "name": "deal",
         "type": "tuple"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "secret",
+        "type": "bytes32"
+      }
+    ],
+    "name": "revealRequest",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "requestId",
+        "type": "uint64"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "jobOfferHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "resourceOfferHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "creator",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "collateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "timeout",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "matchEpoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "openBy",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct LilyEscrow.Deal",
+        "name": "deal",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes",
+        "name": "data",
+        "type": "bytes"
       }
     ],
     "name": "settle",
@@ -2936,4 +3677,4 @@ export const lilyRequestsAbi = [
   }
 ] as const
 
-export const lilyRequestsBytecode = '0x60c080604052346101ed57602081612dc4803803809161001f828561025a565b8339810103126101ed57516001600160a01b038116908181036101ed57608052604051637e062a3560e11b8152602081600481855afa90811561024f575f9161020d575b5060a08190526001600160a01b03166100e4575b604051612b46908161027e82396080518181816031015281816102410152818161078901528181610ccc015281816113040152818161178c01528181611d10015281816120440152612a60015260a0518181816101cf015281816112ac01528181611d8001526127f00152f35b5f809160405190602082019063095ea7b360e01b82526024830152821960448301526044825261011560648361025a565b60a05191519183906001600160a01b03165af13d15610205573d906001600160401b0382116101f15760405191610156601f8201601f19166020018461025a565b82523d5f602084013e5b1580156101a1575b61017e5751158061018d575b61017e575f610077565b6312171d8360e31b5f5260045ffd5b5060a0516001600160a01b03163b15610174565b50805180151590816101b4575b50610168565b905081602082109182156101cb575b50505f6101ae565b60209250810103126101ed5760208101518015908115036101ed57815f6101c3565b5f80fd5b634e487b7160e01b5f52604160045260245ffd5b606090610160565b90506020813d602011610247575b816102286020938361025a565b810103126101ed57516001600160a01b03811681036101ed575f610063565b3d915061021b565b6040513d5f823e3d90fd5b601f909101601f19168101906001600160401b038211908210176101f15760405256fe6080806040526004361015610081575b50361561001a575f80fd5b73ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016330361005957005b7fcc43410f000000000000000000000000000000000000000000000000000000005f5260045ffd5b5f905f3560e01c90816206852f14612411575080631746653d14611f4557806324f8515b14611f0b578063423d487c14611ed157806351cff8d914611c4b5780635badbe4c14611c065780635c99791514611bcc578063629deb16146112285780636d9809a0146111ec57806371fcbb911461119357806375807250146111305780638120da77146110f557806384e1433b146110bb5780638d3885a414610a725780639963b4de14610a38578063bea9216d146109fd578063bedbc85d146106a8578063c87d67791461066c578063cbbf67ec146104ee578063d7194ccb14610343578063dba24a6714610265578063e2fdcc17146101f65763fc0c546a0361000f57346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f357602060405173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b80fd5b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f357602060405173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b50346101f35760607ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f35761029d612448565b6024359067ffffffffffffffff8216820361033f576044359267ffffffffffffffff841684036101f35767ffffffffffffffff8216908181526003602052604081209160ff835460a01c161561030f57602061030787878761030160018901612750565b906128bd565b604051908152f35b604492507f2246092100000000000000000000000000000000000000000000000000000000825260045280602452fd5b8280fd5b50346101f35760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f35767ffffffffffffffff610384612448565b1680825260036020526040822060ff815460a01c16600181036104be575067ffffffffffffffff600682015460201c168042111561045c5750602081740500000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff7f72330040efc7708d289af66293a412c9688f946f80e7e2595c878e2fe68b89f994541617815573ffffffffffffffffffffffffffffffffffffffff60048201549154168552600282526040852061045082825461266c565b9055604051908152a280f35b8381600160249301809111610493577f2a35a324000000000000000000000000000000000000000000000000000000008252600452fd5b507f4e487b710000000000000000000000000000000000000000000000000000000081526011600452fd5b83604491847f22460921000000000000000000000000000000000000000000000000000000008352600452602452fd5b50346101f35760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f35760406101e09167ffffffffffffffff610535612448565b826101608551610544816124eb565b82815282602082015282878201528260608201528260808201528260a08201528260c08201528260e0820152826101008201528261012082015282610140820152015216815260036020522080549063ffffffff6101606105ac600160078501549401612750565b60ff6040519573ffffffffffffffffffffffffffffffffffffffff8116875260a01c16602086015280516040860152602081015160608601528260408201511660808601528260608201511660a08601528260808201511660c08601528260a08201511660e08601528260c08201511661010086015260e081015161012086015261010081015161014086015282610120820151168286015267ffffffffffffffff610140820151166101808601520151166101a08301526101c0820152f35b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f3576020600154604051908152f35b50346101f3576101407ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f3576106e1612448565b906101207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffdc3601126101f35767ffffffffffffffff819216908181526003602052604081209160ff835460a01c16600281036109ce5750604051917fd42fd11c00000000000000000000000000000000000000000000000000000000835261076b60048401612576565b6060836101248173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000165afa80156109c15781938291610967575b506007850154808503610937575060ff169460068614801561092d575b1561089f57506040602095817fc820524d32a636a87e5e1d5614c6b7c8025dda887a629e07c1b53de9537c7d849373ffffffffffffffffffffffffffffffffffffffff61082860c43560a43561266c565b985b740400000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff8254161781556108738a60015461266c565b60015554168152600289522061088a87825461266c565b905581519081528587820152a3604051908152f35b93600586141580610922575b6108f25760209560407fc820524d32a636a87e5e1d5614c6b7c8025dda887a629e07c1b53de9537c7d849373ffffffffffffffffffffffffffffffffffffffff829461082a565b60448287867f1c770964000000000000000000000000000000000000000000000000000000008352600452602452fd5b5060078614156108ab565b50600886146107d7565b90506044927fecf3dc94000000000000000000000000000000000000000000000000000000008352600452602452fd5b9350506060833d6060116109b9575b8161098360609383612535565b810103126101f357825160208401519360ff8516850361033f576040015164ffffffffff8116036109b557925f6107ba565b5080fd5b3d9150610976565b50604051903d90823e3d90fd5b82917f224609210000000000000000000000000000000000000000000000000000000060449452600452602452fd5b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f3576020604051614e208152f35b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f357602060405160058152f35b50346101f3576101a07ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f357610aab612448565b906101207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffdc3601126101f357610adf61245f565b90610164359067ffffffffffffffff821682036101f3576101843567ffffffffffffffff81116109b557610b17903690600401612477565b91909467ffffffffffffffff8116928383526003602052604083209485549660ff8860a01c166001810361108b5750610b5260018801612750565b9367ffffffffffffffff61014086015116804211611060575060643573ffffffffffffffffffffffffffffffffffffffff81169081810361105c57503003610ff7579084610ba093926128bd565b60243503610f925760a4359560e083019283518811610f2d5761010081015160c43510610ec85760e4359063ffffffff821691828103610ec45750610120015163ffffffff1603610e535773ffffffffffffffffffffffffffffffffffffffff80610c096124c8565b9216911614610dee57610cb29596602091740200000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff88541617875560405197889283927f27101528000000000000000000000000000000000000000000000000000000008452610c8e60048501612576565b6101606101248501528761016485015261018061014485015261018484019161262e565b03818573ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000165af1948515610de3578295610da4575b506040868187959473ffffffffffffffffffffffffffffffffffffffff610d4d60209b7f037a55a4c5137a5d7e5cc3cd60170ce5d7e4c882bd885d26d02fb1226016b0de978a60078d0155516126a6565b98610d5a856001546126a6565b6001555416815260028a5220610d7187825461266c565b905573ffffffffffffffffffffffffffffffffffffffff610d906124c8565b1695825191825288820152a4604051908152f35b95945091906020863d602011610ddb575b81610dc260209383612535565b81010312610dd7579451939490916040610cfc565b5f80fd5b3d9150610db5565b6040513d84823e3d90fd5b608484604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600860448201527f70726f76696465720000000000000000000000000000000000000000000000006064820152fd5b84604051907f37db47ea00000000000000000000000000000000000000000000000000000000825260048201526040602482015280610ec060448201604090600781527f74696d656f75740000000000000000000000000000000000000000000000000060208201520190565b0390fd5b8680fd5b608486604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600a60448201527f636f6c6c61746572616c000000000000000000000000000000000000000000006064820152fd5b608486604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600560448201527f70726963650000000000000000000000000000000000000000000000000000006064820152fd5b608484604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600c60448201527f6a6f624f666665724861736800000000000000000000000000000000000000006064820152fd5b608487604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600760448201527f63726561746f72000000000000000000000000000000000000000000000000006064820152fd5b8780fd5b7f691e5682000000000000000000000000000000000000000000000000000000008752600452602486fd5b85604491887f22460921000000000000000000000000000000000000000000000000000000008352600452602452fd5b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f357602090604051908152f35b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f35760206040516102008152f35b50346101f35760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f357604060209173ffffffffffffffffffffffffffffffffffffffff6111826124a5565b168152600283522054604051908152f35b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f35760206040517f11573efa5df33e18af9e9b990b423a66bad04fd28fa9306b9b8c4ea2eb148bfc8152f35b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f3576020604051621e84808152f35b506101807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f35760e4358015611b6e5763ffffffff61126a612710565b1615611b0f57611278612738565b67ffffffffffffffff4291161115611ab157621e848063ffffffff61129b612724565b1611611a535760043580156119f5577f000000000000000000000000000000000000000000000000000000000000000073ffffffffffffffffffffffffffffffffffffffff1661176f5781340361173f578273ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016803b156109b5576040517f2f4f21e2000000000000000000000000000000000000000000000000000000008152306004820152602481018590529082908290604490829088905af18015610de35761172a575b50507fffffffffffffffffffffffffffffffffffffffffffffffff0000000000000000915b835467ffffffffffffffff600181831601169384911617845582845260036020526040842090337fffffffffffffffffffffffff0000000000000000000000000000000000000000835416178255740100000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff83541617825582600183015560243580600284015560038301908660443563ffffffff811680820361033f57807fffffffffffffffffffffffffffffffffffffffffffffffffffffffff000000008654161785556064359063ffffffff8216808303611726578654926084359263ffffffff84169485850361105c576bffffffff00000000000000008560401b16907fffffffffffffffffffffffffffffffffffffffff0000000000000000ffffffff67ffffffff000000008560201b1691161717895560a4359563ffffffff8716978888036101f3578a547fffffffffffffffffffffffffffffffff00000000ffffffffffffffffffffffff16606089901b6fffffffff00000000000000000000000016178b5560c4359963ffffffff8b169b8c8c0361033f578e8e918d81549060801b73ffffffff0000000000000000000000000000000016907fffffffffffffffffffffffff00000000ffffffffffffffffffffffffffffffff1617905560040155610104359d8e60058201556006016115a9612710565b63ffffffff1681547fffffffffffffffffffffffffffffffffffffffffffffffffffffffff00000000161781556115de612738565b81549060201b6bffffffffffffffff0000000016907fffffffffffffffffffffffffffffffffffffffff0000000000000000ffffffff16178155611620612724565b81547fffffffffffffffffffffffffffffffff00000000ffffffffffffffffffffffff1660609190911b6fffffffff000000000000000000000000161790558c6001549061166d9161266c565b6001556040519e8f90815260200152505060408c01525060608a01525060808801525060a08601525060c084015260e08301526101008201526101243563ffffffff81168091036117225761012082015267ffffffffffffffff6116cf61245f565b166101408201526101643563ffffffff81168091036117225760209350610160820152817f79eaa7237499feeaf43eb742fe8e0949d0d22ab3d28d0fb65d62b1bc80c2e94f6101803393a3604051908152f35b8380fd5b8480fd5b8161173491612535565b61033f57825f611377565b604483837f195a3ca100000000000000000000000000000000000000000000000000000000825234600452602452fd5b90346119c55773ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000166040517f70a08231000000000000000000000000000000000000000000000000000000008152306004820152602081602481855afa908115611973578591611993575b506118426040517f23b872dd0000000000000000000000000000000000000000000000000000000060208201523360248201523060448201528460648201526064815261183d608482612535565b6127ec565b813b15611726576040517f2f4f21e2000000000000000000000000000000000000000000000000000000008152306004820152602481018490528590818160448183885af18015610de35761197e575b50506020602492604051938480927f70a082310000000000000000000000000000000000000000000000000000000082523060048301525afa8015611973578392869161193a575b50906118e5916126a6565b0361191257907fffffffffffffffffffffffffffffffffffffffffffffffff00000000000000009161139c565b6004837f90b8ec18000000000000000000000000000000000000000000000000000000008152fd5b919250506020813d60201161196b575b8161195760209383612535565b81010312610dd757518291906118e56118da565b3d915061194a565b6040513d87823e3d90fd5b8161198891612535565b61172657845f611892565b90506020813d6020116119bd575b816119ae60209383612535565b81010312610dd757515f6117ef565b3d91506119a1565b6044837f195a3ca10000000000000000000000000000000000000000000000000000000081523460045280602452fd5b60646040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152600660248201527f6d6f64756c6500000000000000000000000000000000000000000000000000006044820152fd5b60646040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152601060248201527f63616c6c6261636b4761734c696d6974000000000000000000000000000000006044820152fd5b60646040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152600860248201527f646561646c696e650000000000000000000000000000000000000000000000006044820152fd5b6040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152600760248201527f74696d656f7574000000000000000000000000000000000000000000000000006044820152606490fd5b60646040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152600860248201527f6d617850726963650000000000000000000000000000000000000000000000006044820152fd5b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f357602060405160048152f35b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f35767ffffffffffffffff6020915416604051908152f35b50346101f35760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f357611c836124a5565b9033815260026020526040812054908115611ea9573381526002602052806040812055611cb2826001546126a6565b60015560405182815273ffffffffffffffffffffffffffffffffffffffff8416907f52fc0f9d902f33823a83590d3549f63f5492a0df5c6b6db8dee20deb94456b2660203392a373ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016803b156109b5578180916024604051809481937f2e1a7d4d0000000000000000000000000000000000000000000000000000000083528860048401525af18015610de357908291611e94575b50507f000000000000000000000000000000000000000000000000000000000000000073ffffffffffffffffffffffffffffffffffffffff16611e0457808080848195965af1611dca6126b3565b5015611ddc5750602090604051908152f35b807f90b8ec180000000000000000000000000000000000000000000000000000000060049252fd5b506040517fa9059cbb0000000000000000000000000000000000000000000000000000000060208281019190915273ffffffffffffffffffffffffffffffffffffffff909316602482015260448101829052611e8f9061183d81606481015b037fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe08101835282612535565b610307565b81611e9e91612535565b6101f357805f611d7c565b807f1f2a20050000000000000000000000000000000000000000000000000000000060049252fd5b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f357602060405160018152f35b50346101f357807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126101f357602060405160028152f35b5034610dd7576101807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610dd757611f7e612448565b6101207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffdc360112610dd75761014435906101643567ffffffffffffffff8111610dd757611fd867ffffffffffffffff913690600401612477565b9190921692835f52600360205260405f209160ff835460a01c16600281036123e2575073ffffffffffffffffffffffffffffffffffffffff6120186124c8565b1633036123b657610200811161238b57600783015473ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000166040517fd6c5a0be00000000000000000000000000000000000000000000000000000000815261209660048201612576565b60208161012481855afa801561231b5783915f91612356575b500361232657740300000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff865416178555803b15610dd7575f8091610184604051809481937fbcaabaa700000000000000000000000000000000000000000000000000000000835261213560048401612576565b89610124840152610160610144840152816101648401525af1801561231b57612306575b50857f141a2ce429ce1734a761188282bcb3cac531eaa5813994dffc11d7fde4ba0adc604051858152604060208201528061219860408201878b61262e565b0390a373ffffffffffffffffffffffffffffffffffffffff63ffffffff600685015460601c16935416918694846121fc575b87877f55afda0e7bd58698b0af309dbb020e663ac9d2028fcd77494fb1294fe5ef26886020896040519015158152a280f35b90919293945061220f603f86048661266c565b614e2081018091116122d957805a106122a95750938587602095819561229d8396611e637f55afda0e7bd58698b0af309dbb020e663ac9d2028fcd77494fb1294fe5ef26889b6040519485938d8501997f098a2053000000000000000000000000000000000000000000000000000000008b526024860152604485015260606064850152608484019161262e565b5193f1915f80806121ca565b876044915a7f23e228cb000000000000000000000000000000000000000000000000000000008352600452602452fd5b6024887f4e487b710000000000000000000000000000000000000000000000000000000081526011600452fd5b6123139197505f90612535565b5f955f612159565b6040513d5f823e3d90fd5b50857fecf3dc94000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b9150506020813d602011612383575b8161237260209383612535565b81010312610dd7578290515f6120af565b3d9150612365565b7ff516bf4c000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f8e4a23d6000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b857f22460921000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b34610dd7575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610dd75780600360209252f35b6004359067ffffffffffffffff82168203610dd757565b610144359067ffffffffffffffff82168203610dd757565b9181601f84011215610dd75782359167ffffffffffffffff8311610dd75760208381860195010111610dd757565b6004359073ffffffffffffffffffffffffffffffffffffffff82168203610dd757565b60843573ffffffffffffffffffffffffffffffffffffffff81168103610dd75790565b610180810190811067ffffffffffffffff82111761250857604052565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff82111761250857604052565b6024358152604435602082015260643573ffffffffffffffffffffffffffffffffffffffff8116809103610dd757604082015260843573ffffffffffffffffffffffffffffffffffffffff8116809103610dd757606082015260a435608082015260c43560a082015260e43563ffffffff8116809103610dd75760c08201526101043567ffffffffffffffff8116809103610dd75760e0820152610124359067ffffffffffffffff8216809203610dd7576101000152565b601f82602094937fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe093818652868601375f8582860101520116010190565b9190820180921161267957565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b9190820391821161267957565b3d1561270b573d9067ffffffffffffffff8211612508576040519161270060207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0601f8401160184612535565b82523d5f602084013e565b606090565b6101243563ffffffff81168103610dd75790565b6101643563ffffffff81168103610dd75790565b6101443567ffffffffffffffff81168103610dd75790565b9060405161275d816124eb565b61016063ffffffff6005839580548552600181015460208601528260028201548181166040880152818160201c166060880152818160401c166080880152818160601c1660a088015260801c1660c0860152600381015460e08601526004810154610100860152015481811661012085015267ffffffffffffffff8160201c1661014085015260601c16910152565b5f807f00000000000000000000000000000000000000000000000000000000000000009260208151910182855af16128226126b3565b90158015612871575b61283f5751159081612867575b5061283f57565b7f90b8ec18000000000000000000000000000000000000000000000000000000005f5260045ffd5b90503b155f612838565b5080518015159081612884575b5061282b565b9050816020821091821561289b575b50505f61287e565b6020925081010312610dd7576020810151801590811503610dd757815f612893565b6020612a19929367ffffffffffffffff80967f11573efa5df33e18af9e9b990b423a66bad04fd28fa9306b9b8c4ea2eb148bfc9487518589015163ffffffff60408b0151169063ffffffff60608c0151169263ffffffff60808d0151169460606040519e8f928c84019d8e523060408501521691015260808d015260a08c015260c08b015260e08a0152610100890152610100885261295e61012089612535565b8163ffffffff60a0890151169363ffffffff60c08a0151169860e08101519061010063ffffffff61012083015116910151916040519b898d0198895260408d015260608c015260808b015260a08a01521660c08801521660e086015260e085526129ca61010086612535565b60405194859383850197518091895e840190838201905f8252519283915e01015f8152037fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe08101835282612535565b519020604051907ff698da2500000000000000000000000000000000000000000000000000000000825260208260048173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000165afa91821561231b575f92612adc575b506040519060208201927f190100000000000000000000000000000000000000000000000000000000000084526022830152604282015260428152612ad6606282612535565b51902090565b9091506020813d602011612b08575b81612af860209383612535565b81010312610dd75751905f612a90565b3d9150612aeb56fea264697066735822122028ed32c93aa56b55905071bf2ab42be3ac88e504750db03e97dabbdbefa2644164736f6c63430008250033' as const
+export const lilyRequestsBytecode = '0x60c08060405234610202576020816140a2803803809161001f828561026f565b83398101031261020257516001600160a01b0381169081810361020257608052604051637e062a3560e11b8152602081600481855afa908115610264575f91610222575b5060a08190526001600160a01b03166100f9575b604051613e0f908161029382396080518181816031015281816103160152818161083e01528181610db7015281816110d70152818161194601528181611b750152818161231001528181612999015281816131be0152613d29015260a0518181816101f0015281816102be015281816111bd01528181612a050152613ab90152f35b5f809160405190602082019063095ea7b360e01b82526024830152821960448301526044825261012a60648361026f565b60a05191519183906001600160a01b03165af13d1561021a573d906001600160401b038211610206576040519161016b601f8201601f19166020018461026f565b82523d5f602084013e5b1580156101b6575b610193575115806101a2575b610193575f610077565b6312171d8360e31b5f5260045ffd5b5060a0516001600160a01b03163b15610189565b50805180151590816101c9575b5061017d565b905081602082109182156101e0575b50505f6101c3565b602092508101031261020257602081015180159081150361020257815f6101d8565b5f80fd5b634e487b7160e01b5f52604160045260245ffd5b606090610175565b90506020813d60201161025c575b8161023d6020938361026f565b8101031261020257516001600160a01b0381168103610202575f610063565b3d9150610230565b6040513d5f823e3d90fd5b601f909101601f19168101906001600160401b038211908210176102065760405256fe6080806040526004361015610081575b50361561001a575f80fd5b73ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016330361005957005b7fcc43410f000000000000000000000000000000000000000000000000000000005f5260045ffd5b5f905f3560e01c90816206852f14612ba95750806324f8515b14612b70578063423d487c14612b3757806351cff8d9146128d45780635badbe4c1461288f5780635c997915146128555780636d9809a01461281957806371fcbb91146127c0578063758072501461275d5780638120da771461272257806384e1433b146126e85780638d3885a41461201f5780639963b4de14611fe5578063ac2e5b5614611aef578063b68c1c3f146118e6578063bea9216d146118ab578063c87d67791461186f578063cbbf67ec146116c4578063d099eeb214611058578063d7194ccb14610ead578063dba24a6714610ddb578063e2fdcc1714610d6c578063e4548b7e14610d32578063e52ffa2314610d0d578063ed3277ce146102175763fc0c546a0361000f573461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261021457602060405173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b80fd5b506101a07ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102145760e4358015610caf5763ffffffff610259612fd4565b1615610c4b57610267613a9d565b67ffffffffffffffff4291161115610bed57621e848063ffffffff61028a612fe8565b1611610b8f576004358015610b315773ffffffffffffffffffffffffffffffffffffffff6102b6612fb0565b1615610ad3577f000000000000000000000000000000000000000000000000000000000000000073ffffffffffffffffffffffffffffffffffffffff16610821578134036107f1578273ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016803b156107ed576040517f2f4f21e2000000000000000000000000000000000000000000000000000000008152306004820152602481018590529082908290604490829088905af180156107e2576107cd575b50507fffffffffffffffffffffffffffffffffffffffffffffffff0000000000000000915b835467ffffffffffffffff60018183160116938491161784558284526003602052604084209073ffffffffffffffffffffffffffffffffffffffff33167fffffffffffffffffffffffff0000000000000000000000000000000000000000835416178255740100000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff83541617825582600183015560243580600284015560038301908660443563ffffffff81168082036107c157807fffffffffffffffffffffffffffffffffffffffffffffffffffffffff000000008654161785556064359063ffffffff82168083036107c9578654926084359263ffffffff8416948585036107c5576bffffffff00000000000000008560401b16907fffffffffffffffffffffffffffffffffffffffff0000000000000000ffffffff67ffffffff000000008560201b1691161717895560a4359563ffffffff871697888803610214578a547fffffffffffffffffffffffffffffffff00000000ffffffffffffffffffffffff16606089901b6fffffffff00000000000000000000000016178b5560c4359963ffffffff8b169b8c8c036107c1578e8e918d81549060801b73ffffffff0000000000000000000000000000000016907fffffffffffffffffffffffff00000000ffffffffffffffffffffffffffffffff1617905560040155610104359d8e6005820155600681016105d2612fd4565b63ffffffff1681547fffffffffffffffffffffffffffffffffffffffffffffffffffffffff0000000016178155610607613a9d565b81549060201b6bffffffffffffffff0000000016907fffffffffffffffffffffffffffffffffffffffff0000000000000000ffffffff16178155610649612fe8565b81547fffffffffffffffffffffffffffffffff00000000ffffffffffffffffffffffff1660609190911b6fffffffff00000000000000000000000016179055610690612fb0565b906007019073ffffffffffffffffffffffffffffffffffffffff1681547fffffffffffffffffffffffff0000000000000000000000000000000000000000161790558c600154906106e0916130f8565b6001556040519e8f90815260200152505060408c01525060608a01525060808801525060a08601525060c084015260e08301526101008201526101243563ffffffff81168091036107bd5761012082015267ffffffffffffffff610742612c3b565b166101408201526101643563ffffffff81168091036107bd576101608201526101843573ffffffffffffffffffffffffffffffffffffffff81168091036107bd5760209350610180820152817fa23f85d2708664cf4b787a109457430d3335359738a216544dfc54855dbc4abd6101a03393a3604051908152f35b8380fd5b8280fd5b8780fd5b8480fd5b816107d791612e22565b6107c157825f610389565b6040513d84823e3d90fd5b5080fd5b604483837f195a3ca100000000000000000000000000000000000000000000000000000000825234600452602452fd5b9034610aa35773ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000166040517f70a08231000000000000000000000000000000000000000000000000000000008152306004820152602081602481855afa908115610a51578591610a71575b506040517f23b872dd0000000000000000000000000000000000000000000000000000000060208201523360248201523060448201526064810184905261091c9061091781608481015b037fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe08101835282612e22565b613ab5565b813b156107c9576040517f2f4f21e2000000000000000000000000000000000000000000000000000000008152306004820152602481018490528590818160448183885af180156107e257610a5c575b50506020602492604051938480927f70a082310000000000000000000000000000000000000000000000000000000082523060048301525afa8015610a515783928691610a14575b50906109bf91612d9e565b036109ec57907fffffffffffffffffffffffffffffffffffffffffffffffff0000000000000000916103ae565b6004837f90b8ec18000000000000000000000000000000000000000000000000000000008152fd5b919250506020813d602011610a49575b81610a3160209383612e22565b81010312610a4557518291906109bf6109b4565b5f80fd5b3d9150610a24565b6040513d87823e3d90fd5b81610a6691612e22565b6107c957845f61096c565b90506020813d602011610a9b575b81610a8c60209383612e22565b81010312610a4557515f6108a1565b3d9150610a7f565b6044837f195a3ca10000000000000000000000000000000000000000000000000000000081523460045280602452fd5b60646040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152600560248201527f6167656e740000000000000000000000000000000000000000000000000000006044820152fd5b60646040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152600660248201527f6d6f64756c6500000000000000000000000000000000000000000000000000006044820152fd5b60646040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152601060248201527f63616c6c6261636b4761734c696d6974000000000000000000000000000000006044820152fd5b60646040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152600860248201527f646561646c696e650000000000000000000000000000000000000000000000006044820152fd5b6040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152600760248201527f74696d656f757400000000000000000000000000000000000000000000000000604482015280606481015b0390fd5b60646040517f87a33b2700000000000000000000000000000000000000000000000000000000815260206004820152600860248201527f6d617850726963650000000000000000000000000000000000000000000000006044820152fd5b5034610214576020610d2a610d2136612c96565b9291909161316f565b604051908152f35b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261021457602060405160068152f35b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261021457602060405173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b50346102145760607ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261021457610e13612c24565b6024359067ffffffffffffffff821682036107c1576044359267ffffffffffffffff841684036102145767ffffffffffffffff8216908181526003602052604081209160ff835460a01c1615610e7d576020610d2a878787610e7760018901612ecc565b90613b86565b604492507f2246092100000000000000000000000000000000000000000000000000000000825260045280602452fd5b50346102145760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102145767ffffffffffffffff610eee612c24565b1680825260036020526040822060ff815460a01c1660018103611028575067ffffffffffffffff600682015460201c1680421115610fc65750602081740500000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff7f72330040efc7708d289af66293a412c9688f946f80e7e2595c878e2fe68b89f994541617815573ffffffffffffffffffffffffffffffffffffffff600482015491541685526002825260408520610fba8282546130f8565b9055604051908152a280f35b8381600160249301809111610ffd577f2a35a324000000000000000000000000000000000000000000000000000000008252600452fd5b507f4e487b710000000000000000000000000000000000000000000000000000000081526011600452fd5b83604491847f22460921000000000000000000000000000000000000000000000000000000008352600452602452fd5b67ffffffffffffffff8261106b36612d28565b939091169081835260036020526040832093845460ff8160a01c166002811415806116b9575b611689575073ffffffffffffffffffffffffffffffffffffffff6007870154163314159081611668575b5061163c5773ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016604051927fd6c5a0be00000000000000000000000000000000000000000000000000000000845261112b6004850182612ffc565b60208461012481855afa9384156116315786946115fd575b5060088701548085036115cd5750604051967f806d3cd8000000000000000000000000000000000000000000000000000000008852602088600481865afa9788156115c257879861158d575b50600b0180547fffffffffffffffffffffffff000000000000000000000000000000000000000016331790557f000000000000000000000000000000000000000000000000000000000000000073ffffffffffffffffffffffffffffffffffffffff166113445786340361131457868697969495966112a4575b505b813b156107bd576101446112519185809460405196879586947fd55a86da0000000000000000000000000000000000000000000000000000000086526004860190612ffc565b6101248401525af180156107e25761128f575b505033917fde01ab80e07926a99f9b8bb6d54591376f75fa0ed805a9146feb4baafd5ab58a8480a480f35b8161129991612e22565b6107c1578284611264565b823b156107c9576040517f2f4f21e20000000000000000000000000000000000000000000000000000000081523060048201526024810182905290859082906044908290875af1908115610a515785916112ff575b50611209565b8161130991612e22565b6107bd5783886112f9565b604486887f195a3ca100000000000000000000000000000000000000000000000000000000825234600452602452fd5b9091929394953461155d57908187949392611360575b5061120b565b90919293506040517f70a08231000000000000000000000000000000000000000000000000000000008152306004820152602081602481875afa908115611552578891611520575b506040517f23b872dd000000000000000000000000000000000000000000000000000000006020820152336024820152306044820152606481018390526113f69061091781608481016108eb565b833b156107c5576040517f2f4f21e20000000000000000000000000000000000000000000000000000000081523060048201526024810183905288908181604481838a5af180156107e25761150b575b5050604051907f70a08231000000000000000000000000000000000000000000000000000000008252306004830152602082602481885afa80156115005789906114cc575b6114959250612d9e565b036114a457908592918761135a565b6004867f90b8ec18000000000000000000000000000000000000000000000000000000008152fd5b506020823d6020116114f8575b816114e660209383612e22565b81010312610a4557611495915161148b565b3d91506114d9565b6040513d8b823e3d90fd5b8161151591612e22565b6107c5578789611446565b90506020813d60201161154a575b8161153b60209383612e22565b81010312610a455751886113a8565b3d915061152e565b6040513d8a823e3d90fd5b6044877f195a3ca10000000000000000000000000000000000000000000000000000000081523460045280602452fd5b9097506020813d6020116115ba575b816115a960209383612e22565b81010312610a45575196600b61118f565b3d915061159c565b6040513d89823e3d90fd5b86604491877fecf3dc94000000000000000000000000000000000000000000000000000000008352600452602452fd5b9093506020813d602011611629575b8161161960209383612e22565b81010312610a4557519287611143565b3d915061160c565b6040513d88823e3d90fd5b6024847f8e4a23d600000000000000000000000000000000000000000000000000000000815233600452fd5b73ffffffffffffffffffffffffffffffffffffffff915016331415866110bb565b85604491867f22460921000000000000000000000000000000000000000000000000000000008352600452602452fd5b506006811415611091565b50346102145760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102145760406102009167ffffffffffffffff61170b612c24565b82610180855161171a81612dd8565b82815282602082015282878201528260608201528260808201528260a08201528260c08201528260e082015282610100820152826101208201528261014082015282610160820152015216815260036020522080549073ffffffffffffffffffffffffffffffffffffffff610180611799600160088501549401612ecc565b60ff60405195848116875260a01c166020860152805160408601526020810151606086015263ffffffff604082015116608086015263ffffffff60608201511660a086015263ffffffff60808201511660c086015263ffffffff60a08201511660e086015263ffffffff60c08201511661010086015260e081015161012086015261010081015161014086015263ffffffff6101208201511661016086015267ffffffffffffffff610140820151168286015263ffffffff610160820151166101a08601520151166101c08301526101e0820152f35b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610214576020600154604051908152f35b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610214576020604051614e208152f35b50346102145767ffffffffffffffff6118fe36612d28565b9290911680845260036020526040842073ffffffffffffffffffffffffffffffffffffffff600b820154163303611ac35773ffffffffffffffffffffffffffffffffffffffff7f00000000000000000000000000000000000000000000000000000000000000001691604051917fd6c5a0be00000000000000000000000000000000000000000000000000000000835261199b6004840186612ffc565b60208361012481875afa9283156115c2578793611a8e575b5060080154809203611a6057505061014460209285611a019360405196879586947f7fa0fce00000000000000000000000000000000000000000000000000000000086526004860190612ffc565b6101248401525af180156107e257611a17575080f35b6020813d602011611a58575b81611a3060209383612e22565b810103126107ed575173ffffffffffffffffffffffffffffffffffffffff8116036102145780f35b3d9150611a23565b7fecf3dc94000000000000000000000000000000000000000000000000000000008652600452602452604484fd5b9092506020813d602011611abb575b81611aaa60209383612e22565b81010312610a4557519160086119b3565b3d9150611a9d565b6024857f8e4a23d600000000000000000000000000000000000000000000000000000000815233600452fd5b50346102145767ffffffffffffffff611b0736612c96565b93909216928385526003602052604085209160ff835460a01c1660028103611fb55750606081013573ffffffffffffffffffffffffffffffffffffffff8116908181036107c557503303611f89576102008211611f5d5773ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016611bc9604051927fd42fd11c0000000000000000000000000000000000000000000000000000000084526004840190612ffc565b60608261012481845afa80156115c25787928891611f27575b506008850154808403611ef7575060ff16600281141580611eec575b611ebc575090602060249392604051948580927f21100a740000000000000000000000000000000000000000000000000000000082528560048301525afa9283156115c2578793611e88575b50740600000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff855416178455826009850155611c99368387613139565b60208151910120600a850155857f141a2ce429ce1734a761188282bcb3cac531eaa5813994dffc11d7fde4ba0adc6040518581526040602082015280611ce360408201878b6130ba565b0390a373ffffffffffffffffffffffffffffffffffffffff63ffffffff600685015460601c1693541691869484611d4c575b87877fdb0bff3707b8bf00e7058633a49c398129efdf454a4cb5805efebb4b57478cef60408981519015158152846020820152a280f35b909192939450611d5f603f8604866130f8565b614e208101809111611e5b57805a10611e2b57509385876040958195611e1f8396611ded7fdb0bff3707b8bf00e7058633a49c398129efdf454a4cb5805efebb4b57478cef9b8b5194859360208501997f32b0f21c000000000000000000000000000000000000000000000000000000008b52602486015260448501526080606485015260a48401916130ba565b856084830152037fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe08101835282612e22565b5193f1915f8080611d15565b876044915a7f23e228cb000000000000000000000000000000000000000000000000000000008352600452602452fd5b6024887f4e487b710000000000000000000000000000000000000000000000000000000081526011600452fd5b9092506020813d602011611eb4575b81611ea460209383612e22565b81010312610a455751915f611c4a565b3d9150611e97565b87604491847f1c770964000000000000000000000000000000000000000000000000000000008352600452602452fd5b506003811415611bfe565b88604491897fecf3dc94000000000000000000000000000000000000000000000000000000008352600452602452fd5b9050611f4c91925060603d606011611f56575b611f448183612e22565b810190613105565b509190915f611be2565b503d611f3a565b602486837ff516bf4c000000000000000000000000000000000000000000000000000000008252600452fd5b6024867f8e4a23d600000000000000000000000000000000000000000000000000000000815233600452fd5b86604491877f22460921000000000000000000000000000000000000000000000000000000008352600452602452fd5b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261021457602060405160058152f35b5034610214576101a07ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261021457612058612c24565b6101207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffdc3601126107ed5761208b612c3b565b91610164359267ffffffffffffffff841684036107ed576101843567ffffffffffffffff81116107c1576120c3903690600401612c68565b92909167ffffffffffffffff85169283835260036020526040832094855460ff8160a01c16600181036126b857506120fd60018801612ecc565b9073ffffffffffffffffffffffffffffffffffffffff610180830151163303611f895767ffffffffffffffff6101408301511680421161268d57506064359973ffffffffffffffffffffffffffffffffffffffff8b1695868c036107c557308703612628579061217191846024359c613b86565b89036125c35760a4359960e083019586518c1161255e5760c4359161010085015183106124f95760e4359363ffffffff8516958686036124f557610120015163ffffffff1686036124885773ffffffffffffffffffffffffffffffffffffffff806121da612f8d565b921691161461242357740200000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff8c5416178b556040519b7f27101528000000000000000000000000000000000000000000000000000000008d5260048d015260443560248d01525060448b015260843573ffffffffffffffffffffffffffffffffffffffff81168091036107c55760648b01528a60848b015260a48a01525060c48801526101043567ffffffffffffffff81168091036107c95760e48801526101243567ffffffffffffffff81168091036107c9576122f660209389938493610104850152610160610124850152876101648501526101806101448501526101848401916130ba565b03818573ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000165af19485156107e25782956123e8575b506040868187959473ffffffffffffffffffffffffffffffffffffffff61239160209b7f037a55a4c5137a5d7e5cc3cd60170ce5d7e4c882bd885d26d02fb1226016b0de978a60088d015551612d9e565b9861239e85600154612d9e565b6001555416815260028a52206123b58782546130f8565b905573ffffffffffffffffffffffffffffffffffffffff6123d4612f8d565b1695825191825288820152a4604051908152f35b95945091906020863d60201161241b575b8161240660209383612e22565b81010312610a45579451939490916040612340565b3d91506123f9565b60848a604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600860448201527f70726f76696465720000000000000000000000000000000000000000000000006064820152fd5b8a604051907f37db47ea00000000000000000000000000000000000000000000000000000000825260048201526040602482015280610cab60448201604090600781527f74696d656f75740000000000000000000000000000000000000000000000000060208201520190565b8a80fd5b60848a604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600a60448201527f636f6c6c61746572616c000000000000000000000000000000000000000000006064820152fd5b608489604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600560448201527f70726963650000000000000000000000000000000000000000000000000000006064820152fd5b608487604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600c60448201527f6a6f624f666665724861736800000000000000000000000000000000000000006064820152fd5b608489604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600760448201527f63726561746f72000000000000000000000000000000000000000000000000006064820152fd5b7f691e5682000000000000000000000000000000000000000000000000000000008752600452602486fd5b85604491887f22460921000000000000000000000000000000000000000000000000000000008352600452602452fd5b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261021457602090604051908152f35b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102145760206040516102008152f35b50346102145760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261021457604060209173ffffffffffffffffffffffffffffffffffffffff6127af612be0565b168152600283522054604051908152f35b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102145760206040517f11573efa5df33e18af9e9b990b423a66bad04fd28fa9306b9b8c4ea2eb148bfc8152f35b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610214576020604051621e84808152f35b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc36011261021457602060405160048152f35b503461021457807ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc3601126102145767ffffffffffffffff6020915416604051908152f35b5034610a455760207ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610a455761290c612be0565b90335f52600260205260405f2054908115612b0f57335f5260026020525f604081205561293b82600154612d9e565b60015560405182815273ffffffffffffffffffffffffffffffffffffffff8416907f52fc0f9d902f33823a83590d3549f63f5492a0df5c6b6db8dee20deb94456b2660203392a373ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016803b15610a45575f80916024604051809481937f2e1a7d4d0000000000000000000000000000000000000000000000000000000083528860048401525af18015612b0457612af1575b507f000000000000000000000000000000000000000000000000000000000000000073ffffffffffffffffffffffffffffffffffffffff16612a8957808080848195965af1612a4f612e9d565b5015612a615750602090604051908152f35b807f90b8ec180000000000000000000000000000000000000000000000000000000060049252fd5b506040517fa9059cbb0000000000000000000000000000000000000000000000000000000060208281019190915273ffffffffffffffffffffffffffffffffffffffff909316602482015260448101829052612aec9061091781606481016108eb565b610d2a565b612afd91505f90612e22565b5f5f612a02565b6040513d5f823e3d90fd5b7f1f2a2005000000000000000000000000000000000000000000000000000000005f5260045ffd5b34610a45575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610a4557602060405160018152f35b34610a45575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610a4557602060405160028152f35b34610a45575f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc360112610a455780600360209252f35b6004359073ffffffffffffffffffffffffffffffffffffffff82168203610a4557565b359073ffffffffffffffffffffffffffffffffffffffff82168203610a4557565b6004359067ffffffffffffffff82168203610a4557565b610144359067ffffffffffffffff82168203610a4557565b359067ffffffffffffffff82168203610a4557565b9181601f84011215610a455782359167ffffffffffffffff8311610a455760208381860195010111610a4557565b6101607ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc820112610a455760043567ffffffffffffffff81168103610a4557916101207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffdc830112610a4557602491610144359067ffffffffffffffff8211610a4557612d2491600401612c68565b9091565b906101607ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc830112610a455760043567ffffffffffffffff81168103610a45577fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffdc61012091930112610a45576024906101443590565b91908203918211612dab57565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b6101a0810190811067ffffffffffffffff821117612df557604052565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff821117612df557604052565b67ffffffffffffffff8111612df557601f017fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe01660200190565b3d15612ec7573d90612eae82612e63565b91612ebc6040519384612e22565b82523d5f602084013e565b606090565b90604051612ed981612dd8565b61018073ffffffffffffffffffffffffffffffffffffffff60068395805485526001810154602086015263ffffffff60028201548181166040880152818160201c166060880152818160401c166080880152818160601c1660a088015260801c1660c0860152600381015460e0860152600481015461010086015263ffffffff600582015481811661012088015267ffffffffffffffff8160201c1661014088015260601c16610160860152015416910152565b60843573ffffffffffffffffffffffffffffffffffffffff81168103610a455790565b6101843573ffffffffffffffffffffffffffffffffffffffff81168103610a455790565b6101243563ffffffff81168103610a455790565b6101643563ffffffff81168103610a455790565b803582526020810135602083015273ffffffffffffffffffffffffffffffffffffffff61302b60408301612c03565b16604083015273ffffffffffffffffffffffffffffffffffffffff61305260608301612c03565b1660608301526080810135608083015260a081013560a083015260c081013563ffffffff81168103610a45576130b4610100809363ffffffff67ffffffffffffffff941660c0870152836130a860e08301612c53565b1660e087015201612c53565b16910152565b601f82602094937fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe093818652868601375f8582860101520116010190565b91908201809211612dab57565b90816060910312610a4557805191602082015160ff81168103610a455760409092015164ffffffffff81168103610a455790565b92919261314582612e63565b916131536040519384612e22565b829481845281830111610a45578281602093845f960137010152565b9392909367ffffffffffffffff5f911691825f52600360205260405f209160ff835460a01c16926002841495861580613a92575b613a625773ffffffffffffffffffffffffffffffffffffffff7f00000000000000000000000000000000000000000000000000000000000000001693604051977fd42fd11c00000000000000000000000000000000000000000000000000000000895261321360048a018c612ffc565b60608961012481895afa988915612b04575f995f915f91613a3c575b50816008870154808d03613a0d575060ff166002146138d1575b5060ff915016956005871480156138c7575b80156138bd575b6136155750505060068414978815988961360b575b156134a75780608060a061328f9301359101356130f8565b975b740400000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff8354161782556132da896001546130f8565b600155889373ffffffffffffffffffffffffffffffffffffffff600b8401541691821515908161349f575b5061336f575b50509161335f60407fc820524d32a636a87e5e1d5614c6b7c8025dda887a629e07c1b53de9537c7d84959373ffffffffffffffffffffffffffffffffffffffff8296541681526002602052209182546130f8565b90558151908152866020820152a3565b600491929450602090604051928380927f806d3cd80000000000000000000000000000000000000000000000000000000082525afa9081156134945789908492613436575b508373ffffffffffffffffffffffffffffffffffffffff6134236040979561335f9589957fc820524d32a636a87e5e1d5614c6b7c8025dda887a629e07c1b53de9537c7d849b995081105f1461342e57905b8452600260205284842061341b8282546130f8565b90558d612d9e565b96505093955061330b565b508d90613406565b959394929150506020853d60201161348c575b8161345660209383612e22565b81010312610a455793519193909291887fc820524d32a636a87e5e1d5614c6b7c8025dda887a629e07c1b53de9537c7d846133b4565b3d9150613449565b6040513d85823e3d90fd5b90505f613305565b6009850361354257604051907f806d3cd8000000000000000000000000000000000000000000000000000000008252602082600481885afa918215613537578492613502575b509060806134fc9201356130f8565b97613291565b91506020823d60201161352f575b8161351d60209383612e22565b81010312610a455790519060806134ed565b3d9150613510565b6040513d86823e3d90fd5b600b85036135db5780608060a061355d9301359101356130f8565b604051907f806d3cd8000000000000000000000000000000000000000000000000000000008252602082600481885afa9081156135375784916135a5575b6134fc92506130f8565b90506020823d6020116135d3575b816135c060209383612e22565b81010312610a45576134fc91519061359b565b3d91506135b3565b60448386897f1c770964000000000000000000000000000000000000000000000000000000008352600452602452fd5b5060088514613277565b98995092979596909591949093509060060361389757600a8401545b61363c368488613139565b602081519101200361383257857fc820524d32a636a87e5e1d5614c6b7c8025dda887a629e07c1b53de9537c7d8460408593740300000000000000000000000000000000000000007fffffffffffffffffffffff00ffffffffffffffffffffffffffffffffffffffff89541617885581519081528a6020820152a3600983015491857f35f13195db8a2ce24be6da6f7770ff679f0582df9e4d5243a53396c7244603b56020604051868152a373ffffffffffffffffffffffffffffffffffffffff63ffffffff600685015460601c1693541691869484613752575b505050505060407fdb0bff3707b8bf00e7058633a49c398129efdf454a4cb5805efebb4b57478cef918151901515815260016020820152a290565b909192939450613765603f8604866130f8565b614e208101809111611e5b57805a10611e2b5750938587604095819561382683966137f37fdb0bff3707b8bf00e7058633a49c398129efdf454a4cb5805efebb4b57478cef9b8b5194859360208501997f32b0f21c000000000000000000000000000000000000000000000000000000008b52602486015260448501526080606485015260a48401916130ba565b60016084830152037fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe08101835282612e22565b5193f1915f8080613717565b608486604051907f37db47ea000000000000000000000000000000000000000000000000000000008252600482015260406024820152600460448201527f64617461000000000000000000000000000000000000000000000000000000006064820152fd5b7fc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470613631565b50600c8714613262565b506007871461325b565b64ffffffffff915016804211156139d75750613957575b843b15610a45576040517fc9559598000000000000000000000000000000000000000000000000000000008152613922600482018c612ffc565b5f8161012481838a5af18015612b0457613942575b5060ff60055f613249565b61394f9194505f90612e22565b5f925f613937565b6040517f21100a74000000000000000000000000000000000000000000000000000000008152886004820152602081602481895afa908115612b04575f916139a5575b5060098401556138e8565b90506020813d6020116139cf575b816139c060209383612e22565b81010312610a4557515f61399a565b3d91506139b3565b60018101809111612dab577f2a35a324000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b8b7fecf3dc94000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b915050613a5991995060603d606011611f5657611f448183612e22565b9199915f61322f565b84867f22460921000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b5060068514156131a3565b6101443567ffffffffffffffff81168103610a455790565b5f807f00000000000000000000000000000000000000000000000000000000000000009260208151910182855af1613aeb612e9d565b90158015613b3a575b613b085751159081613b30575b50613b0857565b7f90b8ec18000000000000000000000000000000000000000000000000000000005f5260045ffd5b90503b155f613b01565b5080518015159081613b4d575b50613af4565b90508160208210918215613b64575b50505f613b47565b6020925081010312610a45576020810151801590811503610a4557815f613b5c565b6020613ce2929367ffffffffffffffff80967f11573efa5df33e18af9e9b990b423a66bad04fd28fa9306b9b8c4ea2eb148bfc9487518589015163ffffffff60408b0151169063ffffffff60608c0151169263ffffffff60808d0151169460606040519e8f928c84019d8e523060408501521691015260808d015260a08c015260c08b015260e08a01526101008901526101008852613c2761012089612e22565b8163ffffffff60a0890151169363ffffffff60c08a0151169860e08101519061010063ffffffff61012083015116910151916040519b898d0198895260408d015260608c015260808b015260a08a01521660c08801521660e086015260e08552613c9361010086612e22565b60405194859383850197518091895e840190838201905f8252519283915e01015f8152037fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe08101835282612e22565b519020604051907ff698da2500000000000000000000000000000000000000000000000000000000825260208260048173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000165afa918215612b04575f92613da5575b506040519060208201927f190100000000000000000000000000000000000000000000000000000000000084526022830152604282015260428152613d9f606282612e22565b51902090565b9091506020813d602011613dd1575b81613dc160209383612e22565b81010312610a455751905f613d59565b3d9150613db456fea26469706673582212206c48777725b78a0412a99d1bbec125865f566436dbec82e898b1b421147458cd64736f6c63430008250033' as const

@@ -1,12 +1,15 @@
-import type { Address } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { Deal } from '../protocol/types.js'
 import type { ChainClients } from './client.js'
 import { dealTransition, type DealTxReturnType } from './dealState.js'
 import { sendEscrow } from './tx.js'
+import { ownCommitment } from './drawSecret.js'
 
 export interface ChallengeParameters {
   escrow: Address
   deal: Deal
+  /** The creator's draw commitment (default: this account's, from drawSecret). */
+  commit?: Hex
 }
 
 export type ChallengeReturnType = DealTxReturnType
@@ -20,6 +23,6 @@ export async function challenge (client: ChainClients, params: ChallengeParamete
     escrow: params.escrow,
     deal: params.deal,
     done: ['Challenged', 'ProviderWon', 'CreatorWon'],
-    send: async () => await sendEscrow(client, 'challenge', params.escrow, 'challenge', [params.deal])
+    send: async (dealId) => await sendEscrow(client, 'challenge', params.escrow, 'challenge', [params.deal, params.commit ?? await ownCommitment(client, params.escrow, dealId)])
   })
 }

@@ -28,7 +28,7 @@ export async function getDealState (client: ChainClients, params: GetDealStatePa
   return await guardRead(client, 'getDealState', async () => {
     const [[dealId, status, deadline], [offerStatus]] = await Promise.all([
       client.public.readContract({ abi: lilyEscrowAbi, address: escrow, functionName: 'dealState', args: [deal], blockNumber }),
-      client.public.readContract({ abi: lilyEscrowAbi, address: escrow, functionName: 'jobOfferState', args: [deal.jobOfferHash], blockNumber })
+      client.public.readContract({ abi: lilyEscrowAbi, address: escrow, functionName: 'jobOfferState', args: [deal.creator, deal.jobOfferHash], blockNumber })
     ])
     return { dealId, status: dealStatusName(status), deadline: BigInt(deadline), jobOfferUsed: offerStatus !== 0 }
   })
@@ -51,12 +51,12 @@ export interface DealTxReturnType {
  */
 export async function dealTransition (
   client: ChainClients,
-  params: { escrow: Address, deal: Deal, done: readonly DealStatusName[], send: () => Promise<TxInfo> }
+  params: { escrow: Address, deal: Deal, done: readonly DealStatusName[], send: (dealId: Hex) => Promise<TxInfo> }
 ): Promise<DealTxReturnType> {
   const before = await getDealState(client, params)
   if (params.done.includes(before.status)) return { dealId: before.dealId, status: before.status, alreadyDone: true }
   try {
-    const tx = await params.send()
+    const tx = await params.send(before.dealId)
     const after = await getDealState(client, { ...params, blockNumber: tx.blockNumber })
     return { dealId: before.dealId, status: after.status, alreadyDone: false, tx }
   } catch (e) {

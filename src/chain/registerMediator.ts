@@ -7,19 +7,23 @@ import { guardRead, requireWallet, sendEscrow, sendRaw, type TxInfo } from './tx
 
 export interface MediatorInfo {
   stake: bigint
-  /** Whether it can be drawn. */
+  /** Whether it is registered and not leaving. */
   listed: boolean
   /** Drawn disputes awaiting its ruling. */
   assigned: bigint
   /** When its stake unlocks (0 = not unregistering). */
   unlockAt: bigint
+  /** Disputes challenged from then on (unix s) count it. */
+  activeAt: bigint
+  /** Disputes challenged from then on no longer count it (0 = not leaving). */
+  leaveAt: bigint
 }
 
 /** Reads a mediator's registry entry. */
 export async function getMediator (client: ChainClients, params: { escrow: Address, mediator: Address }): Promise<MediatorInfo> {
-  const [stake, listed, assigned, unlockAt] = await guardRead(client, 'getMediator', async () =>
+  const [stake, listed, assigned, unlockAt, activeAt, leaveAt] = await guardRead(client, 'getMediator', async () =>
     await client.public.readContract({ abi: lilyEscrowAbi, address: params.escrow, functionName: 'mediatorInfo', args: [params.mediator] }))
-  return { stake, listed, assigned, unlockAt }
+  return { stake, listed, assigned, unlockAt, activeAt, leaveAt }
 }
 
 export interface RegisterMediatorParameters {
@@ -61,7 +65,7 @@ export async function registerMediator (client: ChainClients, params: RegisterMe
   return { ...tx, mediator: await getMediator(client, { escrow, mediator: signer.account.address }) }
 }
 
-/** Leaves the draw; the stake unlocks after the escrow's unstakeDelay. */
+/** Leaves the mediator set (after the escrow's mediatorDelay); the stake unlocks at unlockAt (see getMediator). */
 export async function unregisterMediator (client: ChainClients, params: { escrow: Address }): Promise<TxInfo> {
   return await sendEscrow(client, 'unregisterMediator', params.escrow, 'unregisterMediator', [])
 }

@@ -8,7 +8,15 @@ export const DealStatus = {
   Claimed: 5,
   TimedOut: 6,
   ProviderWon: 7,
-  CreatorWon: 8
+  CreatorWon: 8,
+  /** No mediator ruled within disputeTimeout: price and fee to the creator, collateral to the provider. */
+  DisputeExpired: 9,
+  /** Both parties signed a split (settleMutually). */
+  Settled: 10,
+  /** The provider did not reveal its draw secret: price, collateral and fee to the creator. */
+  ProviderForfeited: 11,
+  /** The creator did not reveal its draw secret: price, collateral and fee to the provider. */
+  CreatorForfeited: 12
 } as const
 
 export type DealStatusName = keyof typeof DealStatus

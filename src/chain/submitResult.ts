@@ -3,11 +3,14 @@ import type { Deal } from '../protocol/types.js'
 import type { ChainClients } from './client.js'
 import { dealTransition, type DealTxReturnType } from './dealState.js'
 import { sendEscrow } from './tx.js'
+import { ownCommitment } from './drawSecret.js'
 
 export interface SubmitResultParameters {
   escrow: Address
   deal: Deal
   resultHash: Hex
+  /** The provider's draw commitment (default: this account's, from drawSecret). */
+  commit?: Hex
 }
 
 export type SubmitResultReturnType = DealTxReturnType
@@ -21,6 +24,6 @@ export async function submitResult (client: ChainClients, params: SubmitResultPa
     escrow: params.escrow,
     deal: params.deal,
     done: ['Submitted', 'Challenged', 'Claimed', 'ProviderWon', 'CreatorWon'],
-    send: async () => await sendEscrow(client, 'submitResult', params.escrow, 'submitResult', [params.deal, params.resultHash])
+    send: async (dealId) => await sendEscrow(client, 'submitResult', params.escrow, 'submitResult', [params.deal, params.resultHash, params.commit ?? await ownCommitment(client, params.escrow, dealId)])
   })
 }

@@ -59,6 +59,17 @@ export interface RequestTerms {
   /** Seconds from now until the request's deadline (default 120). */
   deadlineInS?: number
   callbackGasLimit?: number
+  /** The relay that alone may open the request's deal (default: requestFrom fills in the devnet's first relay). */
+  agent?: Address
+}
+
+const NO_AGENT = '0x0000000000000000000000000000000000000000' as Address
+
+/** The account of the devnet's first relay (`relay-1`), the agent of the devnet's requests. */
+export function relayAgent (net: Devnet): Address {
+  const p = net.parties.get('relay-1')
+  if (p === undefined) throw new Error('the devnet runs no relay (relays: 0): name the agent of the request yourself')
+  return p.address.toLowerCase() as Address
 }
 
 /** The request parameters for a module (its default resources; inputs resolved against the spec). */
@@ -76,13 +87,15 @@ export function requestParams (spec: ModuleSpec, t: RequestTerms, nowS: number):
     collateral: t.collateral ?? 10n ** 14n,
     timeout: t.timeoutS ?? 60,
     deadline: BigInt(nowS + (t.deadlineInS ?? 120)),
-    callbackGasLimit: t.callbackGasLimit ?? 200_000
+    callbackGasLimit: t.callbackGasLimit ?? 200_000,
+    agent: t.agent ?? NO_AGENT
   }
 }
 
 /** The consumer contract requests a job, paying maxPrice; returns the request id. */
 export async function requestFrom (net: Devnet, c: Consumer, params: RequestParams): Promise<bigint> {
   const requests = net.profile.requests as Address
+  if (params.agent.toLowerCase() === NO_AGENT) params = { ...params, agent: relayAgent(net) }
   const { wallet, account } = c.client
   if (wallet === undefined || account === undefined) throw new Error('no wallet')
   const args = c.kind === 'ExampleConsumer' ? [params] : [requests, params]
@@ -110,7 +123,10 @@ export interface Fulfilment {
   dealId: Hash
   resultHash: Hash
   data: Hex
+  /** The final callback's outcome (isFinal = true, after the challenge window). */
   callbackOk: boolean
+  /** The provisional callback's outcome (isFinal = false, when the result was delivered). */
+  provisionalOk: boolean
   provider: Address
 }
 
@@ -118,8 +134,10 @@ export interface Fulfilment {
 export async function fulfilmentOf (net: Devnet, requestId: bigint): Promise<Fulfilment> {
   const q = { abi: lilyRequestsAbi, address: net.profile.requests as Address, args: { requestId }, fromBlock: 0n, strict: true } as const
   const [f] = await net.chain.public.getContractEvents({ ...q, eventName: 'RequestFulfilled' })
-  const [cb] = await net.chain.public.getContractEvents({ ...q, eventName: 'CallbackResult' })
+  const cbs = await net.chain.public.getContractEvents({ ...q, eventName: 'CallbackResult' })
+  const cb = cbs.find((e) => e.args.isFinal)
+  const first = cbs.find((e) => !e.args.isFinal)
   const [o] = await net.chain.public.getContractEvents({ ...q, eventName: 'RequestOpened' })
-  if (f === undefined || cb === undefined || o === undefined) throw new Error(`request ${requestId} was not fulfilled`)
-  return { dealId: f.args.dealId, resultHash: f.args.resultHash, data: f.args.data, callbackOk: cb.args.ok, provider: o.args.provider.toLowerCase() as Address }
+  if (f === undefined || cb === undefined || first === undefined || o === undefined) throw new Error(`request ${requestId} was not fulfilled (no result delivered, or not final yet)`)
+  return { dealId: f.args.dealId, resultHash: f.args.resultHash, data: f.args.data, callbackOk: cb.args.ok, provisionalOk: first.args.ok, provider: o.args.provider.toLowerCase() as Address }
 }

@@ -32,6 +32,11 @@ export interface RequestCommandOptions {
   inputsDir?: string
   /** Return once requested instead of waiting for the outcome. */
   noWait?: boolean
+  /**
+   * The relay (its account address) that alone may open the request's deal: it opens only the
+   * deal its matcher derived. Default: LILYNODE_REQUEST_AGENT from the environment.
+   */
+  agent?: Address
 }
 
 export interface RequestOutcome { requestId: bigint, status: string, data?: Hex, resultHash?: Hash }
@@ -39,6 +44,11 @@ export interface RequestOutcome { requestId: bigint, status: string, data?: Hex,
 export async function runRequest (o: RequestCommandOptions, signal: AbortSignal, out: RoleOutput): Promise<RequestOutcome> {
   const requests = o.profile.requests
   if (requests === undefined) throw new RoleError('ROLE_BAD_PROFILE', 'the profile names no LilyRequests contract ("requests"); on-chain requests need one (npm run devnet writes it)')
+  const agentText = o.agent ?? process.env.LILYNODE_REQUEST_AGENT
+  if (agentText === undefined || !/^0x[0-9a-fA-F]{40}$/.test(agentText)) {
+    throw new RoleError('ROLE_BAD_PROFILE', `a request needs the relay that may open its deal: set LILYNODE_REQUEST_AGENT (or pass agent) to the relay node's account address${agentText !== undefined ? `; got ${agentText}` : ''}`)
+  }
+  const agent = agentText.toLowerCase() as Address
   const resolved = resolveInputs(o.spec, o.inputs)
   const hash = inputsHash(resolved)
   if (o.inputsDir !== undefined) {
@@ -58,7 +68,8 @@ export async function runRequest (o: RequestCommandOptions, signal: AbortSignal,
     timeout: o.timeoutS,
     deadline: BigInt(now + o.deadlineS),
     // an account cannot be called back: the result is read from the RequestFulfilled event
-    callbackGasLimit: 0
+    callbackGasLimit: 0,
+    agent
   }
   const tx = await requestJob(chain, { requests, params })
   out({ event: 'requested', requestId: tx.requestId, tx: tx.hash, consumer: id.address, requests, module: `${o.spec.name}:${o.spec.version}`, inputsHash: hash, maxPrice: o.maxPrice, deadline: params.deadline })
@@ -70,6 +81,7 @@ export async function runRequest (o: RequestCommandOptions, signal: AbortSignal,
     if (req.status !== last) {
       last = req.status
       if (req.status === 'Open') out({ event: 'opened', requestId: tx.requestId, dealId: req.dealId })
+      if (req.status === 'Delivered') out({ event: 'delivered', requestId: tx.requestId, message: 'result delivered; final once the challenge window passes' })
     }
     if (req.status === 'Fulfilled') {
       const [f] = await chain.public.getContractEvents({ abi: lilyRequestsAbi, address: requests, eventName: 'RequestFulfilled', args: { requestId: tx.requestId }, fromBlock: tx.blockNumber, strict: true })

@@ -17,6 +17,7 @@ import { completeDeal } from '../../src/chain/complete.js'
 import { submitResult } from '../../src/chain/submitResult.js'
 import { challenge } from '../../src/chain/challenge.js'
 import { drawMediator } from '../../src/chain/draw.js'
+import { drawSecret } from '../../src/chain/drawSecret.js'
 import { resolve } from '../../src/chain/resolve.js'
 import { registerMediator } from '../../src/chain/registerMediator.js'
 import { requireWallet, sendEscrow } from '../../src/chain/tx.js'
@@ -138,13 +139,13 @@ describe('chain: attacks on LilyEscrow (eth)', function () {
     await rejects(rawOpen(deal, sigC(deal), '0x'), { errorName: 'InvalidSignature' })
     await rejects(rawOpen(deal, sigP(deal), sigP(deal)), { errorName: 'InvalidSignature' })
     await rawOpen(deal, sigC(deal), sigP(deal))
-    await rejects(sendEscrow(fx.outsider.client, 'submitResult', fx.escrow, 'submitResult', [deal, RESULT]), { errorName: 'Unauthorized' })
+    await rejects(sendEscrow(fx.outsider.client, 'submitResult', fx.escrow, 'submitResult', [deal, RESULT, RESULT]), { errorName: 'Unauthorized' })
     await rejects(sendEscrow(fx.outsider.client, 'complete', fx.escrow, 'complete', [deal, RESULT, '0x']), { errorName: 'InvalidSignature' })
     await rejects(sendEscrow(fx.provider.client, 'complete', fx.escrow, 'complete', [deal, RESULT, '0x']), { errorName: 'InvalidSignature' })
     await rejects(sendEscrow(fx.provider.client, 'complete', fx.escrow, 'complete', [deal, RESULT, sigP(deal)]), { errorName: 'InvalidSignature' })
     await submitResult(fx.provider.client, { escrow: fx.escrow, deal, resultHash: RESULT })
-    await rejects(sendEscrow(fx.outsider.client, 'challenge', fx.escrow, 'challenge', [deal]), { errorName: 'Unauthorized' })
-    await rejects(sendEscrow(fx.provider.client, 'challenge', fx.escrow, 'challenge', [deal]), { errorName: 'Unauthorized' })
+    await rejects(sendEscrow(fx.outsider.client, 'challenge', fx.escrow, 'challenge', [deal, RESULT]), { errorName: 'Unauthorized' })
+    await rejects(sendEscrow(fx.provider.client, 'challenge', fx.escrow, 'challenge', [deal, RESULT]), { errorName: 'Unauthorized' })
     // an approval recorded by someone else does not count for the creator
     const d2 = fx.makeDeal()
     await sendEscrow(fx.outsider.client, 'approveDeal', fx.escrow, 'approveDeal', [fx.dealId(d2)])
@@ -158,8 +159,8 @@ describe('chain: attacks on LilyEscrow (eth)', function () {
     for (const m of fx.mediators) {
       await rejects(sendEscrow(m.client, 'resolve', fx.escrow, 'resolve', [deal, true]), { errorName: 'Unauthorized' })
     }
-    await fx.mine(1)
-    const { mediator } = await drawMediator(fx.outsider.client, { escrow: fx.escrow, deal })
+    await drawMediator(fx.provider.client, { escrow: fx.escrow, deal })
+    const { mediator } = await drawMediator(fx.creator.client, { escrow: fx.escrow, deal })
     const others = fx.mediators.filter((m) => m.address.toLowerCase() !== mediator?.toLowerCase())
     assert.equal(others.length, 2)
     for (const m of [...others, fx.creator, fx.provider, fx.outsider]) {
@@ -170,29 +171,32 @@ describe('chain: attacks on LilyEscrow (eth)', function () {
     await resolve(drawn.client, { escrow: fx.escrow, deal, providerWins: false })
   })
 
-  it('the creator cannot grind the draw: it depends on blockhash(b + 1), unknown when challenging at b', async () => {
+  it('the draw seed is the two parties\' revealed secrets: no block hash, no choice for either alone', async () => {
     const deal = await submitted()
-    const ch = await challenge(fx.creator.client, { escrow: fx.escrow, deal })
-    const b = ch.tx?.blockNumber ?? 0n
-    const preview = async (blockNumber?: bigint): Promise<unknown> =>
-      await fx.admin.client.public.readContract({ abi: lilyEscrowAbi, address: fx.escrow, functionName: 'previewDraw', args: [deal], blockNumber })
-    // at challenge time (block b) nobody can evaluate the draw: block b + 1 does not exist yet
-    await assert.rejects(preview(b), /TooEarly/)
-    await assert.rejects(preview(), /TooEarly/)
-    await assert.rejects(fx.admin.client.public.getBlock({ blockNumber: b + 1n }))
-    await rejects(drawMediator(fx.outsider.client, { escrow: fx.escrow, deal }), { errorName: 'TooEarly' })
-    // nor in block b + 1 itself (a block cannot see its own hash)
-    await fx.mine(1)
-    await assert.rejects(preview(b + 1n), /TooEarly/)
-    // the draw is keccak256(blockhash(b + 1), dealId) mod n over the staked mediators
-    await fx.mine(1)
-    const next = await fx.admin.client.public.getBlock({ blockNumber: b + 1n })
+    await challenge(fx.creator.client, { escrow: fx.escrow, deal })
+    const id = fx.dealId(deal)
+    const sC = await drawSecret(fx.creator.client, fx.escrow, id)
+    const sP = await drawSecret(fx.provider.client, fx.escrow, id)
+    // a third party cannot reveal, and a secret other than the committed one is refused
+    await rejects(sendEscrow(fx.outsider.client, 'reveal', fx.escrow, 'reveal', [deal, sC]), { errorName: 'Unauthorized' })
+    await rejects(sendEscrow(fx.creator.client, 'reveal', fx.escrow, 'reveal', [deal, sP]), { errorName: 'BadReveal' })
+    await sendEscrow(fx.creator.client, 'reveal', fx.escrow, 'reveal', [deal, sC])
+    await rejects(sendEscrow(fx.creator.client, 'reveal', fx.escrow, 'reveal', [deal, sC]), { errorName: 'AlreadyRevealed' })
+    // the mediator is the stake-weighted pick of keccak256(abi.encode(sC, sP, dealId))
     const list = await fx.admin.client.public.readContract({ abi: lilyEscrowAbi, address: fx.escrow, functionName: 'mediators' })
-    const seed = BigInt(keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [next.hash, fx.dealId(deal)])))
-    const expected = list[Number(seed % BigInt(list.length))]
-    assert.equal((await preview() as Address).toLowerCase(), expected.toLowerCase())
-    const r = await drawMediator(fx.outsider.client, { escrow: fx.escrow, deal })
-    assert.equal(r.mediator?.toLowerCase(), expected.toLowerCase())
+    const seed = BigInt(keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }], [sC, sP, id])))
+    const stakes = await Promise.all(list.map(async (a) => (await fx.admin.client.public.readContract({ abi: lilyEscrowAbi, address: fx.escrow, functionName: 'mediatorInfo', args: [a] }))[0]))
+    let rest = seed % stakes.reduce((x, y) => x + y, 0n)
+    let expected = list[0]
+    for (let i = 0; i < list.length; i++) {
+      if (rest < stakes[i]) { expected = list[i]; break }
+      rest -= stakes[i]
+    }
+    await fx.mine(5) // block hashes change nothing
+    const r = await sendEscrow(fx.provider.client, 'reveal', fx.escrow, 'reveal', [deal, sP])
+    const ev = r.events.find((e) => e.eventName === 'MediatorDrawn')
+    assert.ok(ev !== undefined && ev.eventName === 'MediatorDrawn')
+    assert.equal(ev.args.mediator.toLowerCase(), expected.toLowerCase())
     const drawn = fx.mediators.find((m) => m.address.toLowerCase() === expected.toLowerCase())
     assert.ok(drawn !== undefined)
     await resolve(drawn.client, { escrow: fx.escrow, deal, providerWins: true })

@@ -107,7 +107,7 @@ for (const mode of ['eth', 'erc20'] as Mode[]) {
       assert.equal(await bal(fx.provider), p0 + PRICE + COLLATERAL)
     })
 
-    it('openDeals opens a batch; re-sending it skips the open deals; a used job offer reverts the batch', async () => {
+    it('openDeals opens a batch; re-sending it skips the open deals; a used job offer is skipped, not the batch', async () => {
       const deals = Array.from({ length: 5 }, () => fx.makeDeal())
       const items = deals.map((deal) => ({ deal, sigCreator: sigC(deal), sigProvider: sigP(deal) }))
       const [c0, p0] = [await bal(fx.creator), await bal(fx.provider)]
@@ -119,12 +119,14 @@ for (const mode of ['eth', 'erc20'] as Mode[]) {
       assert.deepEqual(again.opened, [])
       const reuse = fx.makeDeal({ jobOfferHash: deals[2].jobOfferHash, price: PRICE + 1n })
       const fresh = fx.makeDeal()
-      await rejects(openDeals(fx.outsider.client, {
+      const mixed = await openDeals(fx.outsider.client, {
         escrow: fx.escrow,
         deals: [fresh, reuse].map((deal) => ({ deal, sigCreator: sigC(deal), sigProvider: sigP(deal) }))
-      }), { errorName: 'JobOfferUsed' })
-      assert.equal((await getDealState(fx.admin.client, { escrow: fx.escrow, deal: fresh })).status, 'None', 'all or nothing')
-      for (const deal of deals) await completeDeal(fx.provider.client, { escrow: fx.escrow, deal, resultHash: RESULT, sigCreator: accept(deal) })
+      })
+      assert.deepEqual(mixed.opened, [fx.dealId(fresh)], 'the used job offer is skipped, the fresh deal opens')
+      assert.equal((await getDealState(fx.admin.client, { escrow: fx.escrow, deal: reuse })).status, 'None')
+      await rejects(openDeal(fx.outsider.client, { escrow: fx.escrow, deal: reuse, sigCreator: sigC(reuse), sigProvider: sigP(reuse) }), { errorName: 'JobOfferUsed' })
+      for (const deal of [...deals, fresh]) await completeDeal(fx.provider.client, { escrow: fx.escrow, deal, resultHash: RESULT, sigCreator: accept(deal) })
     })
 
     it('submitResult starts the window; claim is refused inside it and pays the provider after it', async () => {
@@ -166,8 +168,10 @@ for (const mode of ['eth', 'erc20'] as Mode[]) {
       return { deal, block: ch.tx?.blockNumber ?? 0n }
     }
 
+    /** Both parties reveal their draw secrets; the second reveal draws the mediator. */
     async function drawn (deal: Deal): Promise<Actor> {
-      const r = await drawMediator(fx.outsider.client, { escrow: fx.escrow, deal })
+      await drawMediator(fx.creator.client, { escrow: fx.escrow, deal })
+      const r = await drawMediator(fx.provider.client, { escrow: fx.escrow, deal })
       const m = fx.mediators.find((x) => x.address.toLowerCase() === r.mediator?.toLowerCase())
       assert.ok(m !== undefined, `drew ${String(r.mediator)}, not a registered mediator`)
       return m
@@ -175,8 +179,8 @@ for (const mode of ['eth', 'erc20'] as Mode[]) {
 
     it('challenge → draw → resolve for the provider: provider gets price + collateral, mediator the fee', async () => {
       const { deal } = await challenged()
-      await rejects(drawMediator(fx.outsider.client, { escrow: fx.escrow, deal }), { errorName: 'TooEarly' })
-      await fx.mine(1)
+      const idle = await drawMediator(fx.outsider.client, { escrow: fx.escrow, deal })
+      assert.deepEqual([idle.alreadyDone, idle.mediator], [true, null], 'a third party has nothing to reveal')
       const m = await drawn(deal)
       const again = await drawMediator(fx.outsider.client, { escrow: fx.escrow, deal })
       assert.equal(again.alreadyDone, true)
@@ -223,20 +227,26 @@ for (const mode of ['eth', 'erc20'] as Mode[]) {
       const next = await drawn(deal)
       assert.notEqual(next.address, late.address)
       assert.equal((await resolve(next.client, { escrow: fx.escrow, deal, providerWins: true })).status, 'ProviderWon')
+      // a slashed mediator is out of the set; it leaves the registry (nothing to withdraw) and may stake again
+      await rejects(registerMediator(late.client, { escrow: fx.escrow, amount: MIN_STAKE }), { errorName: 'AlreadyRegistered' })
+      await fx.increaseTime(UNSTAKE_DELAY)
+      await withdrawStake(late.client, { escrow: fx.escrow })
       await registerMediator(late.client, { escrow: fx.escrow, amount: MIN_STAKE })
     })
 
-    it('the draw re-anchors when blockhash(b + 1) is older than 256 blocks', async () => {
-      const { deal, block } = await challenged()
-      await fx.mine(300)
-      const r = await drawMediator(fx.outsider.client, { escrow: fx.escrow, deal })
-      assert.equal(r.mediator, null)
-      assert.ok(r.tx?.events.some((e) => e.eventName === 'DrawReanchored'))
+    it('a party that does not reveal its draw secret in time forfeits the dispute', async () => {
+      const { deal } = await challenged()
+      await drawMediator(fx.creator.client, { escrow: fx.escrow, deal })
       const d = await getDispute(fx.admin.client, { escrow: fx.escrow, dealId: fx.dealId(deal) })
-      assert.ok(d.challengeBlock > block + 256n)
-      await fx.mine(1)
-      const m = await drawn(deal)
-      await resolve(m.client, { escrow: fx.escrow, deal, providerWins: false })
+      assert.deepEqual([d.creatorRevealed, d.providerRevealed, d.mediator], [true, false, null])
+      await rejects(sendEscrow(fx.outsider.client, 'forfeit', fx.escrow, 'forfeit', [deal]), { errorName: 'TooEarly' })
+      await fx.increaseTime(MEDIATOR_TIMEOUT + 1n)
+      const c0 = await bal(fx.creator)
+      // past the deadline, advancing the draw closes it: the provider did not reveal
+      await drawMediator(fx.provider.client, { escrow: fx.escrow, deal })
+      await rejects(sendEscrow(fx.provider.client, 'reveal', fx.escrow, 'reveal', [deal, RESULT]), { errorName: 'WrongStatus' })
+      assert.equal((await getDealState(fx.admin.client, { escrow: fx.escrow, deal })).status, 'ProviderForfeited')
+      assert.equal(await bal(fx.creator), c0 + PRICE + COLLATERAL + FEE, 'the creator wins price, collateral and its fee back')
     })
 
     it('timeout: refused before the deadline; after it the creator gets price + collateral', async () => {

@@ -14,7 +14,7 @@ export async function getRequest (client: ChainClients, p: GetRequestParameters)
   const [consumer, status, params, dealId] = await readRequests(client, 'getRequest', async () => await client.public.readContract({
     abi: lilyRequestsAbi, address: p.requests, functionName: 'getRequest', args: [p.requestId]
   }))
-  return { requestId: p.requestId, consumer, status: requestStatusName(status), params: { ...params }, dealId }
+  return { requestId: p.requestId, consumer, status: requestStatusName(status), params: { ...params, agent: params.agent.toLowerCase() as Address }, dealId }
 }
 
 export interface GetRequestJobOfferHashParameters extends GetRequestParameters {

@@ -25,14 +25,14 @@ export interface RequestsTxInfo {
 }
 
 const HINTS: Record<string, string> = {
-  BadParams: 'fix the named request parameter (deadline in the future, callbackGasLimit ≤ MAX_CALLBACK_GAS, non-zero maxPrice, timeout and module)',
+  BadParams: 'fix the named request parameter (deadline in the future, callbackGasLimit ≤ MAX_CALLBACK_GAS, non-zero maxPrice, timeout, module and agent)',
   WrongValue: 'send exactly maxPrice as value for an ETH escrow, and no value for an ERC-20 escrow',
   WrongRequestStatus: 'the request is not in a state that allows this call; read it with getRequest first',
   TermsMismatch: 'the deal must carry exactly the request\'s terms: build the JobOffer with jobOfferForRequest',
   WrongDeal: 'pass the Deal that was opened for this request',
   TooEarly: 'wait until the request\'s deadline has passed',
   TooLate: 'the request\'s deadline has passed: it can only be refunded now',
-  Unauthorized: 'only the deal\'s provider may fulfill the request',
+  Unauthorized: 'only the request\'s agent may open its deal, only the deal\'s provider may fulfill it, only the agent or the consumer may challenge it',
   DataTooLong: 'deliver at most MAX_RESULT_DATA bytes of data',
   InsufficientGas: 'send the transaction with more gas so the callback gets its full gas limit',
   DealNotClosed: 'the deal is still live in the escrow; settle after it closes',

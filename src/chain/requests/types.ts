@@ -21,6 +21,8 @@ export interface RequestParams {
   deadline: bigint
   /** Gas given to the consumer's onLilyResult (0 = no callback; at most MAX_CALLBACK_GAS). */
   callbackGasLimit: number
+  /** The relay that alone may open the request's deal (it opens the deal its matcher derived). */
+  agent: Address
 }
 
 /** LilyRequests STATUS_* codes by name. */
@@ -30,7 +32,9 @@ export const RequestStatus = {
   Open: 2,
   Fulfilled: 3,
   Settled: 4,
-  Refunded: 5
+  Refunded: 5,
+  /** The provider delivered its result; the challenge window runs (not final yet). */
+  Delivered: 6
 } as const
 
 export type RequestStatusName = keyof typeof RequestStatus

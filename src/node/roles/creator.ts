@@ -469,6 +469,8 @@ export class CreatorRole {
           case 'challenged':
           case 'drawn':
             if (!challengedEmitted) { challengedEmitted = true; emit('challenged', { dealId, message: r.error }) }
+            // reveal this creator's draw secret (the second reveal draws the mediator)
+            if (chain.status === 'challenged') await escrow.draw(r.deal)
             break
           default:
             break

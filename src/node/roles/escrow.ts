@@ -34,7 +34,11 @@ const STATUS: Record<DealStatusName, ChainStatus> = {
   Claimed: 'claimed',
   TimedOut: 'timed-out',
   ProviderWon: 'provider-won',
-  CreatorWon: 'creator-won'
+  CreatorWon: 'creator-won',
+  DisputeExpired: 'dispute-expired',
+  Settled: 'settled',
+  ProviderForfeited: 'provider-forfeited',
+  CreatorForfeited: 'creator-forfeited'
 }
 
 const ZERO_HASH = `0x${'0'.repeat(64)}` as Hash
@@ -115,7 +119,7 @@ export function escrowPort (client: ChainClients, escrow: Address, hasher: Domai
     },
     disputeOf: async (dealId) => {
       const d = await getDispute(client, { escrow, dealId })
-      return { mediator: d.mediator === null ? undefined : d.mediator.toLowerCase() as Address, challengeBlock: d.challengeBlock, deadline: Number(d.deadline) }
+      return { mediator: d.mediator === null ? undefined : d.mediator.toLowerCase() as Address, round: d.round, deadline: Number(d.deadline) }
     },
     freeBalance: async (who) => (await getBalances(client, { escrow, account: who ?? account })).escrow,
     params: async () => {

@@ -11,9 +11,9 @@ import type { Profile } from '../../protocol/profile.js'
 import type { Address, Deal, Hash, JobOffer, ResourceOffer, Resources, Signature } from '../../protocol/types.js'
 
 /** The status of a deal in the escrow contract. */
-export type ChainStatus = 'none' | 'open' | 'submitted' | 'challenged' | 'completed' | 'claimed' | 'timed-out' | 'provider-won' | 'creator-won'
+export type ChainStatus = 'none' | 'open' | 'submitted' | 'challenged' | 'completed' | 'claimed' | 'timed-out' | 'provider-won' | 'creator-won' | 'dispute-expired' | 'settled' | 'provider-forfeited' | 'creator-forfeited'
 
-export const CLOSED_STATUSES: ReadonlySet<ChainStatus> = new Set<ChainStatus>(['completed', 'claimed', 'timed-out', 'provider-won', 'creator-won'])
+export const CLOSED_STATUSES: ReadonlySet<ChainStatus> = new Set<ChainStatus>(['completed', 'claimed', 'timed-out', 'provider-won', 'creator-won', 'dispute-expired', 'settled', 'provider-forfeited', 'creator-forfeited'])
 
 export interface OnChainDeal {
   status: ChainStatus
@@ -30,8 +30,9 @@ export interface TxResult {
 export interface Dispute {
   /** undefined until drawn. */
   mediator: Address | undefined
-  challengeBlock: bigint
-  /** Unix seconds by which the mediator must rule. */
+  /** How many late mediators were replaced. */
+  round: number
+  /** Unix seconds by which the mediator must rule (before the draw: by which both parties must reveal). */
   deadline: number
 }
 

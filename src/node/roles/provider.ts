@@ -36,7 +36,7 @@ import { resultData, type RequestsPort } from './requests.js'
 import { TERMINAL_STATES, type DealRecord, type DealStore } from './deals.js'
 import { fromJson } from '../../protocol/json.js'
 import { peerIdFromSignature } from '../../p2p/peers.js'
-import { CLOSED_STATUSES, type AgreedDeal, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort, type OwnMatch, type RunJobResult } from './ports.js'
+import { CLOSED_STATUSES, type AgreedDeal, type ChainStatus, type EscrowPort, type ExecutorPort, type NetworkPort, type OwnMatch, type RunJobResult, type TxResult } from './ports.js'
 import { fetchCounterpartySignature, ownSignatureBlob } from './signatures.js'
 import { blobHash, fetchBlob, pushBlob, TransferError, type TransferService } from '../../p2p/reqresp/transfer.js'
 import { describe, Kicks, sleep } from './util.js'
@@ -426,16 +426,37 @@ export class ProviderRole {
           return
         }
         if (status === 'submitted' && (await escrow.blockTime()) > deadline) {
-          const tx = await escrow.claim(r.deal)
+          // a request's deal is claimed through the companion, which also gives the consumer its final callback
+          const tx = this.isRequest(r) ? await this.settleRequest(r) : await escrow.claim(r.deal)
           await this.o.store.update(r.dealId, { settleTx: tx.hash })
         }
+        return
+      case 'challenged':
+        // reveal this provider's draw secret: not revealing in time forfeits the dispute
+        if (status === 'challenged') await this.o.escrow.draw(r.deal)
         return
       default:
         return
     }
   }
 
-  /** An on-chain request's deal: fulfill through the companion (paid in the same transaction). */
+  /** After the window: settle a request's deal through the companion (claims it: the provider is paid). */
+  private async settleRequest (r: DealRecord): Promise<TxResult> {
+    const { requests } = this.o
+    const offer = r.jobOffer
+    if (requests === undefined || offer === undefined) throw new Error('request deal without its job offer')
+    const tx = await requests.settle(offer.nonce, r.deal, resultData(await this.stdoutOf(r)))
+    this.emit(r.dealId, 'settled', tx.hash, `request ${offer.nonce} settled; ${tx.finalized ? 'paid, the consumer got the final result' : 'not paid'}`)
+    return tx
+  }
+
+  private async stdoutOf (r: DealRecord): Promise<string> {
+    const bundle = await this.o.store.getBlob(r.dealId, 'bundle')
+    if (bundle === undefined) return ''
+    try { return this.o.executor.decodeBundle(bundle).stdout } catch { return '' }
+  }
+
+  /** An on-chain request's deal: put the result on-chain and deliver the short result through the companion (paid after the window). */
   private async fulfill (r: DealRecord): Promise<void> {
     const { store, executor, requests } = this.o
     const offer = r.jobOffer
@@ -446,7 +467,7 @@ export class ProviderRole {
     try { stdout = executor.decodeBundle(bundle).stdout } catch {}
     const tx = await requests.fulfill(offer.nonce, r.deal, r.resultHash, resultData(stdout))
     await store.update(r.dealId, { settleTx: tx.hash })
-    this.emit(r.dealId, 'fulfilled', tx.hash, `request ${offer.nonce} fulfilled; callback ${tx.callbackOk ? 'ok' : 'failed (payment unaffected)'}`)
+    this.emit(r.dealId, 'fulfilled', tx.hash, `request ${offer.nonce} fulfilled (not final until the challenge window passes); callback ${tx.callbackOk ? 'ok' : 'failed (payment unaffected)'}`)
   }
 
   /** True when less than a quarter of the deal's result time (at least 5 s) is left. */

@@ -10,10 +10,15 @@
  *
  * The offer is `jobOfferForRequest` (creator = the companion, nonce = requestId), signed and
  * gossiped by this node; the relay cannot change a term or take money, since the companion's
- * `openRequestDeal` checks the deal against the stored request. When the matcher pairs the offer
- * with a provider, the provider signs the Deal; the relay opens it with that signature alone
- * and then serves the module spec and inputs over `transfer` (the CreatorRole's service reads
- * them from the deal store, keyed by the job offer hash), and follows the deal to its close.
+ * `openRequestDeal` checks the deal against the stored request, and only the request's `agent`
+ * (this node's account) may send it. The relay opens only the deal its own matcher derived for
+ * the offer (rebuilt from the head state's reservation, as the matcher builds it), once that
+ * deal's provider signed it; a provider's signature over any other deal naming the offer (a
+ * made-up price, say) is ignored. It then serves the module spec and inputs over `transfer` (the
+ * CreatorRole's service reads them from the deal store, keyed by the job offer hash), and
+ * follows the deal to its close: the provider submits its result and delivers the short result
+ * (`fulfill`, a provisional callback), and after the challenge window the request is settled
+ * (`settle`: the provider is paid and the consumer gets the final callback).
  *
  * Inputs: a request carries only `inputsHash`. The relay serves a request when that hash is
  * the module's default inputs (resolveInputs(spec, {})), or when `<inputsDir>/<inputsHash>`
@@ -26,7 +31,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Address } from 'viem'
+import type { Address, Hex } from 'viem'
 import { lilyRequestsAbi } from '../../chain/artifacts.js'
 import type { ChainClients } from '../../chain/client.js'
 import { getRequest } from '../../chain/requests/getRequest.js'
@@ -37,13 +42,14 @@ import { settleRequest } from '../../chain/requests/settleRequest.js'
 import type { OnChainRequest, RequestParams } from '../../chain/requests/types.js'
 import { decodeInputs, encodeInputs, inputsHash, resolveInputs, serializeModuleSpec, type ModuleSpec } from '../../protocol/module.js'
 import { epochAt } from '../../protocol/profile.js'
-import type { Deal, Hash, Signature } from '../../protocol/types.js'
+import { jobPrice } from '../../matching/index.js'
+import type { Deal, Hash, JobOffer, ResourceOffer, Signature } from '../../protocol/types.js'
 import type { Logger } from '../../protocol/logger.js'
 import type { LilyNode } from '../network.js'
 import { offerEpoch } from './creator.js'
 import type { DealStore, KvStore } from './deals.js'
 import { fromJson, toJson } from '../../protocol/json.js'
-import type { EscrowPort, NetworkPort } from './ports.js'
+import { CLOSED_STATUSES, type EscrowPort, type NetworkPort } from './ports.js'
 import { describe, sleep } from './util.js'
 
 export type RelayState = 'new' | 'offered' | 'open' | 'skipped' | 'fulfilled' | 'settled' | 'refunded' | 'taken'
@@ -262,20 +268,22 @@ export class RequestRelay {
   /** Waits for a provider's signature over a deal for our offer, then opens it through the companion. */
   private async watchMatch (r: RelayRecord, req: OnChainRequest, now: bigint): Promise<void> {
     const { node, deals, chain, requests, net } = this.o
-    if (req.status === 'Open') {
+    if (req.status === 'Open' || req.status === 'Delivered') {
       const mine = r.dealId !== undefined && req.dealId.toLowerCase() === r.dealId
       await this.save({ ...r, ...(mine ? { state: 'open' } : { state: 'taken', note: `another relay opened deal ${req.dealId}` }) })
       return
     }
     if (req.status !== 'Pending') { await this.save({ ...r, state: 'taken', note: `request is ${req.status}` }); return }
-    const found = node.agreedDealsAndPending().find((d) => d.providerSigned && d.deal.jobOfferHash === r.jobOfferHash && d.deal.creator === requests.toLowerCase() && d.deal.openBy >= now)
+    const derived = this.matchedDeal(r.jobOfferHash as Hash)
+    const signed = derived === undefined ? undefined : node.getAcceptances(derived.dealId).provider
+    const found = derived !== undefined && signed !== undefined && derived.deal.openBy >= now ? derived : undefined
     if (found === undefined) {
       // offer expired unmatched (or its match was never opened): offer it again with new epochs
       const last = (r.expiryEpoch ?? 0n) + BigInt(net.profile.reserveEpochs) + 1n
       if (epochAt(net.profile, Date.now()) > last) await this.offer(r, req)
       return
     }
-    const sigProvider = node.getAcceptances(found.dealId).provider as Signature
+    const sigProvider = signed as Signature
     const { created } = await deals.create({ dealId: found.dealId, role: 'creator', state: 'matched', deal: found.deal, sigProvider })
     if (created) await this.save({ ...r, dealId: found.dealId, deal: found.deal }, { dealId: found.dealId, provider: found.deal.provider, message: `matched with ${found.deal.provider} at ${found.deal.price} wei` })
     const tx = await openRequestDeal(chain, { requests, requestId: r.requestId, deal: found.deal, epoch: r.epoch as bigint, expiryEpoch: r.expiryEpoch as bigint, sigProvider })
@@ -283,7 +291,43 @@ export class RequestRelay {
     await this.save({ ...r, state: 'open', dealId: found.dealId, deal: found.deal }, { dealId: found.dealId, provider: found.deal.provider, tx: tx.hash, message: `deal opened; ${found.deal.price} wei to the provider on fulfil` })
   }
 
-  /** Follows an opened deal: times it out when its provider is late, settles it when it closed without fulfil. */
+  /**
+   * The deal this node's matcher derived for the job offer: the head state's reservation of it,
+   * with the Deal `step` builds (price = jobPrice, collateral and timeout from the offers, openBy
+   * from the matcher config). Undefined while unmatched (or the offers are not in the pool).
+   */
+  private matchedDeal (jobOfferHash: Hash): { dealId: Hash, deal: Deal } | undefined {
+    const { node } = this.o
+    const head = node.headSnapshot()
+    const res = head?.state.reserved.find((x) => x.jobId === jobOfferHash)
+    if (res === undefined) return undefined
+    const job = node.pool.get(res.jobId)
+    const offer = node.pool.get(res.resourceId)
+    if (job?.kind !== 'job' || offer?.kind !== 'resource') return undefined
+    const j = job.offer as JobOffer
+    const o = offer.offer as ResourceOffer
+    const deal: Deal = {
+      jobOfferHash: res.jobId,
+      resourceOfferHash: res.resourceId,
+      creator: j.creator,
+      provider: o.provider,
+      price: jobPrice(j, o),
+      collateral: o.collateral,
+      timeout: j.timeout,
+      matchEpoch: res.matchEpoch,
+      openBy: node.config.openBy(res.matchEpoch)
+    }
+    return { dealId: node.hasher.digest('Deal', deal), deal }
+  }
+
+  /** The short result the provider delivered with `fulfill` ('0x' when it delivered none). */
+  private async deliveredData (requestId: bigint): Promise<Hex> {
+    const { chain, requests } = this.o
+    const [f] = await chain.public.getContractEvents({ abi: lilyRequestsAbi, address: requests, eventName: 'RequestFulfilled', args: { requestId }, fromBlock: 0n, strict: true })
+    return f?.args.data ?? '0x'
+  }
+
+  /** Follows an opened deal: times it out when its provider is late, settles it when it is over in the escrow. */
   private async follow1 (r: RelayRecord, req: OnChainRequest): Promise<void> {
     const { escrow, chain, requests, deals } = this.o
     const deal = r.deal as Deal
@@ -298,10 +342,17 @@ export class RequestRelay {
       await escrow.timeout(deal)
       return
     }
-    if (chainDeal.status === 'completed' || chainDeal.status === 'claimed' || chainDeal.status === 'timed-out' || chainDeal.status === 'provider-won' || chainDeal.status === 'creator-won') {
-      const tx = await settleRequest(chain, { requests, requestId: r.requestId, deal })
-      await deals.move(r.dealId as Hash, chainDeal.status === 'timed-out' ? 'timed-out' : chainDeal.status === 'claimed' ? 'claimed' : chainDeal.status === 'completed' ? 'completed' : 'resolved', {}, `chain: ${chainDeal.status}`).catch(() => undefined)
-      await this.save({ ...r, state: 'settled', note: `deal closed (${chainDeal.status}) without fulfil; settled` }, { dealId: r.dealId, tx: tx.hash })
+    const windowOver = chainDeal.status === 'submitted' && await escrow.blockTime() > chainDeal.deadline
+    if (windowOver || CLOSED_STATUSES.has(chainDeal.status)) {
+      const data = req.status === 'Delivered' ? await this.deliveredData(r.requestId) : '0x'
+      const tx = await settleRequest(chain, { requests, requestId: r.requestId, deal, data })
+      const outcome = windowOver ? 'claimed' : chainDeal.status
+      await deals.move(r.dealId as Hash, outcome === 'timed-out' ? 'timed-out' : outcome === 'claimed' ? 'claimed' : outcome === 'completed' ? 'completed' : 'resolved', {}, `chain: ${outcome}`).catch(() => undefined)
+      if (tx.finalized) {
+        await this.save({ ...r, state: 'fulfilled' }, { dealId: r.dealId, tx: tx.hash, message: 'fulfilled: the result is final, the provider was paid and the consumer called back (CallbackResult says whether it succeeded)' })
+      } else {
+        await this.save({ ...r, state: 'settled', note: `deal closed (${outcome}) without a paid result; settled` }, { dealId: r.dealId, tx: tx.hash })
+      }
     }
   }
 }

@@ -7,6 +7,8 @@ import type { PeerId } from '@libp2p/interface'
 import { bytesToHex } from 'viem'
 import type { ChainClients } from '../../chain/client.js'
 import { fulfillRequest } from '../../chain/requests/fulfillRequest.js'
+import { getRequest } from '../../chain/requests/getRequest.js'
+import { settleRequest } from '../../chain/requests/settleRequest.js'
 import { MAX_RESULT_DATA } from '../../chain/requests/types.js'
 import type { Address, Deal, Hash } from '../../protocol/types.js'
 import type { LilyNode } from '../network.js'
@@ -20,8 +22,10 @@ export interface RequestsPort {
   readonly address: Address
   /** The peer that signed (relayed) the job offer `jobOfferHash`, from the node's offer pool. */
   relayPeer: (jobOfferHash: Hash) => PeerId | undefined
-  /** `fulfill(requestId, deal, resultHash, data)`: completes the deal (pays the provider) and calls the consumer back. */
+  /** Puts the result hash on-chain (the escrow's submitResult) and delivers `data` (`fulfill`: provisional callback); nothing is paid yet. */
   fulfill: (requestId: bigint, deal: Deal, resultHash: Hash, data: Uint8Array) => Promise<TxResult & { callbackOk: boolean }>
+  /** After the challenge window: `settle` claims the deal (pays the provider) and gives the consumer its final callback. */
+  settle: (requestId: bigint, deal: Deal, data: Uint8Array) => Promise<TxResult & { finalized: boolean }>
 }
 
 /**
@@ -53,6 +57,12 @@ export function requestsPort (node: LilyNode, chain: ChainClients, address: Addr
     fulfill: async (requestId, deal, resultHash, data) => {
       const tx = await fulfillRequest(chain, { requests: address, requestId, deal, resultHash, data: bytesToHex(data) })
       return { hash: tx.hash, gasUsed: tx.gasUsed, callbackOk: tx.callbackOk }
+    },
+    settle: async (requestId, deal, data) => {
+      // the data must be what fulfill delivered; none when the provider never delivered
+      const req = await getRequest(chain, { requests: address, requestId })
+      const tx = await settleRequest(chain, { requests: address, requestId, deal, data: req.status === 'Delivered' ? bytesToHex(data) : '0x' })
+      return { hash: tx.hash, gasUsed: tx.gasUsed, finalized: tx.finalized }
     }
   }
 }
