@@ -18,6 +18,7 @@ import type { DealRecord, DealStore, KvStore } from '../node/roles/deals.js'
 import { describe } from '../node/roles/util.js'
 import type { GasLedger } from '../node/roles/gas.js'
 import { ApiError } from './schema.js'
+import type { JobRecord, JobRecords } from '../node/jobs/records.js'
 
 export const JOB_STATES = ['running', 'paid', 'refunded', 'resolved', 'failed', 'cancelled'] as const
 export type JobState = typeof JOB_STATES[number]
@@ -35,6 +36,8 @@ export interface JobResult {
   resultHash: Hash | null
   exitCode: number | null
   stdout: string | null
+  /** The job's stderr (the first 64 KiB). */
+  stderr: string | null
   /** Files of the output folder, with their sizes. */
   outputs: Array<{ path: string, bytes: number }>
   /** Where the outputs were written on the node (when it keeps them). */
@@ -57,6 +60,8 @@ export interface ApiJob {
   events: JobEventJson[]
   result: JobResult | null
   error: { code: string, message: string } | null
+  /** How the job was started: through this API, `lilynode run` or the SDK from the same data dir. */
+  source: 'api' | 'cli' | 'sdk'
 }
 
 export type JobMessage = { kind: 'event', seq: number, event: JobEventJson } | { kind: 'end', job: ApiJob }
@@ -80,6 +85,8 @@ export interface JobManagerOptions {
   outputsDir?: string
   /** Where jobs are kept across restarts (the node's database); in memory only without it. */
   store?: KvStore
+  /** The data dir's job records (every run, CLI and SDK too): GET /jobs lists them all. */
+  records?: JobRecords
 }
 
 const MAX_EVENTS = 256
@@ -133,6 +140,7 @@ export class JobManager {
         continue
       }
       if (typeof job?.id !== 'string' || this.jobs.has(job.id) || !(JOB_STATES as readonly string[]).includes(job.state)) continue
+      job.source ??= 'api'
       const entry: Entry = { job, controller: new AbortController(), done: Promise.resolve(), listeners: new Set() }
       this.jobs.set(job.id, entry)
       if (job.state !== 'running') continue
@@ -172,13 +180,14 @@ export class JobManager {
       updatedAt: now,
       events: [],
       result: null,
-      error: null
+      error: null,
+      source: 'api'
     }
     const entry: Entry = { job, controller: new AbortController(), done: Promise.resolve(), listeners: new Set() }
     this.jobs.set(id, entry)
     this.save(job)
     const outDir = this.o.outputsDir === undefined ? undefined : join(this.o.outputsDir, id)
-    this.track(entry, async (signal, onEvent) => await this.o.creator.run({ ...req, ...(outDir !== undefined ? { outDir } : {}) }, signal, onEvent))
+    this.track(entry, async (signal, onEvent) => await this.o.creator.run({ ...req, ...(outDir !== undefined ? { outDir } : {}), record: { id, source: 'api', module } }, signal, onEvent))
     return job
   }
 
@@ -258,6 +267,7 @@ export class JobManager {
       resultHash: r.resultHash ?? null,
       exitCode: null,
       stdout: null,
+      stderr: null,
       outputs: [],
       outDir: outDir ?? null
     }
@@ -267,6 +277,7 @@ export class JobManager {
       const b = decodeBundle(bundle)
       res.exitCode = b.exitCode
       res.stdout = new TextDecoder().decode(b.stdout.subarray(0, MAX_STDOUT))
+      res.stderr = new TextDecoder().decode(b.stderr.subarray(0, MAX_STDOUT))
       if (b.outputTar.length > 0) res.outputs = readTar(b.outputTar).filter((t) => t.type === 'file').map((t) => ({ path: t.path, bytes: t.data.length }))
     } catch (e) {
       this.o.log.warn('could not read the result bundle of an API job', { dealId: r.dealId, error: describe(e) })
@@ -282,6 +293,52 @@ export class JobManager {
 
   list (): ApiJob[] {
     return [...this.jobs.values()].map((e) => e.job).sort((a, b) => b.createdAt - a.createdAt)
+  }
+
+  /** Every job of the data dir: this API's, and those `lilynode run` or the SDK ran from it (from the job records). Newest first. */
+  async listAll (): Promise<ApiJob[]> {
+    const mine = this.list()
+    const records = this.o.records === undefined ? [] : await this.o.records.list()
+    const ids = new Set(mine.map((j) => j.id))
+    const others = await Promise.all(records.filter((r) => !ids.has(r.id)).map(async (r) => await this.fromRecord(r)))
+    return [...mine, ...others].sort((a, b) => b.createdAt - a.createdAt)
+  }
+
+  /** One job by id: this API's, else a job record of the data dir. */
+  async lookup (id: string): Promise<ApiJob> {
+    const e = this.jobs.get(id)
+    if (e !== undefined) return e.job
+    const r = await this.o.records?.get(id)
+    if (r === undefined) return this.get(id)
+    return await this.fromRecord(r)
+  }
+
+  /** The job's record (the source of its deals and of its stored result bundle). */
+  async record (id: string): Promise<JobRecord | undefined> {
+    return await this.o.records?.get(id)
+  }
+
+  /** A job record (a CLI or SDK run) in this API's shape. */
+  private async fromRecord (r: JobRecord): Promise<ApiJob> {
+    const dealId = r.dealIds.at(-1)
+    const deal = dealId === undefined ? undefined : await this.o.deals.get(dealId).catch(() => undefined)
+    return {
+      id: r.id,
+      module: r.module,
+      moduleName: r.moduleName,
+      moduleVersion: r.moduleVersion,
+      maxPrice: r.maxPrice.toString(),
+      collateral: r.collateral.toString(),
+      timeoutS: r.timeoutS,
+      state: r.state,
+      stage: r.stage,
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+      events: r.stages.slice(-MAX_EVENTS).map((st) => eventJson(st as unknown as CreatorEvent)),
+      result: deal !== undefined && r.state !== 'running' ? await this.resultOf(deal, r.outDir) : null,
+      error: r.failure !== undefined ? { code: r.failure.code, message: r.failure.message } : null,
+      source: r.source
+    }
   }
 
   /** Jobs per state (for /metrics). */

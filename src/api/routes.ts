@@ -17,6 +17,9 @@ import type { GasLedger } from '../node/roles/gas.js'
 import { JOB_STATES, type JobManager } from './jobs.js'
 import type { EpochWatch, NodeSnapshot } from './metrics.js'
 import { ADDRESS, ApiError, HASH, s, WEI, type ObjectSchema, type Schema } from './schema.js'
+import { bundleFiles, bundleOf } from '../node/jobs/outputs.js'
+import { writeTar } from '../executor/index.js'
+import type { Hash } from '../protocol/types.js'
 
 export interface ApiContext {
   host: RoleHost
@@ -44,6 +47,8 @@ export type Reply =
   | { status: number, text: string, contentType: string }
   /** The server streams the job's progress as server-sent events. */
   | { sse: string }
+  /** Raw bytes (a tar, an output file). */
+  | { status: number, bytes: Uint8Array, contentType: string, headers?: Record<string, string> }
 
 export interface ResponseDef { description: string, schema: Schema, contentType?: string }
 
@@ -98,6 +103,7 @@ const RESULT = s.obj({
   resultHash: s.nullable(HASH),
   exitCode: s.nullable(s.int()),
   stdout: s.nullable(s.str()),
+  stderr: s.nullable(s.str()),
   outputs: s.arr(s.obj({ path: s.str(), bytes: s.int() }, ['path', 'bytes'])),
   outDir: s.nullable(s.str())
 }, ['dealId', 'provider', 'price', 'collateral', 'resultHash', 'exitCode', 'stdout', 'outputs'])
@@ -114,7 +120,8 @@ const JOB_FIELDS = {
   createdAt: s.int(),
   updatedAt: s.int(),
   result: s.nullable(RESULT),
-  error: s.nullable(s.obj({ code: s.str(), message: s.str() }, ['code', 'message']))
+  error: s.nullable(s.obj({ code: s.str(), message: s.str() }, ['code', 'message'])),
+  source: s.str({ enum: ['api', 'cli', 'sdk'], description: 'how the job was started: this API, or `lilynode run` / the SDK from the same data dir' })
 }
 const JOB_REQUIRED = ['id', 'module', 'state', 'stage', 'createdAt', 'updatedAt', 'result', 'error']
 const JOB = s.obj({ ...JOB_FIELDS, events: s.arr(EVENT) }, [...JOB_REQUIRED, 'events'])
@@ -267,11 +274,14 @@ export const ROUTES: readonly Route[] = [
     operationId: 'listJobs',
     method: 'GET',
     path: '/jobs',
-    summary: 'Jobs started through this API (newest first, without their events)',
-    query: s.obj({ state: s.str({ enum: JOB_STATES }), ...PAGE_QUERY }),
+    summary: 'Every job of the node\'s data dir — started through this API, `lilynode run` or the SDK (newest first, without their events)',
+    query: s.obj({ state: s.str({ enum: JOB_STATES }), module: s.str({ maxLength: 200, description: 'only jobs of this module (name or name:version)' }), ...PAGE_QUERY }),
     responses: { 200: { description: 'a page of jobs', schema: page(JOB_SUMMARY) } },
     handler: async (i) => {
-      const all = i.api.jobs.list().filter((j) => i.query.state === undefined || j.state === i.query.state).map(({ events: _e, ...rest }) => rest)
+      const m = i.query.module as string | undefined
+      const all = (await i.api.jobs.listAll())
+        .filter((j) => (i.query.state === undefined || j.state === i.query.state) && (m === undefined || m === j.moduleName || m === `${j.moduleName}:${j.moduleVersion}` || m === j.module))
+        .map(({ events: _e, ...rest }) => rest)
       return { status: 200, json: paged(all, i.query) }
     }
   },
@@ -286,9 +296,37 @@ export const ROUTES: readonly Route[] = [
       200: { description: 'the job (application/json), or its progress (text/event-stream)', schema: JOB }
     },
     handler: async (i) => {
-      const job = i.api.jobs.get(i.params.id)
-      if (acceptsEventStream(i.req)) return { sse: job.id }
+      const job = await i.api.jobs.lookup(i.params.id)
+      if (acceptsEventStream(i.req) && job.source === 'api') return { sse: job.id }
       return { status: 200, json: job }
+    }
+  },
+  {
+    operationId: 'getJobOutputs',
+    method: 'GET',
+    path: '/jobs/{id}/outputs',
+    summary: 'A job\'s result files: all of them as one tar (stdout, stderr, exitCode, outputs/…), or one with ?path=',
+    description: 'From the result bundle stored in the node\'s data dir (kept until the data dir is removed). 404 API_NO_OUTPUTS while the job has no result.',
+    params: s.obj({ id: JOB_ID }, ['id']),
+    query: s.obj({ path: s.str({ minLength: 1, maxLength: 1024, description: 'one file: stdout, stderr, exitCode or outputs/<path>' }) }),
+    responses: {
+      200: { description: 'the tar (application/x-tar) or the file (application/octet-stream)', contentType: 'application/x-tar', schema: s.str() }
+    },
+    handler: async (i): Promise<Reply> => {
+      const job = await i.api.jobs.lookup(i.params.id)
+      const record = await i.api.jobs.record(job.id)
+      const dealIds = record?.dealIds ?? (job.result !== null ? [job.result.dealId] : [])
+      const found = await bundleOf(i.api.host.deals, record, dealIds as Hash[])
+      if (found === undefined) throw new ApiError('API_NO_OUTPUTS', 404, `job ${job.id} has no result yet (state ${job.state}${job.stage !== null ? `, stage ${job.stage}` : ''})`)
+      const files = bundleFiles(found.bundle)
+      const want = i.query.path as string | undefined
+      if (want !== undefined) {
+        const f = files.find((x) => x.path === want)
+        if (f === undefined) throw new ApiError('API_NOT_FOUND', 404, `job ${job.id} has no file ${JSON.stringify(want.slice(0, 200))}; it has: ${files.map((x) => x.path).join(', ').slice(0, 2000)}`)
+        return { status: 200, bytes: f.data, contentType: 'application/octet-stream', headers: { 'content-disposition': `attachment; filename="${(want.split('/').pop() ?? 'file').replace(/[^A-Za-z0-9._-]/g, '_')}"` } }
+      }
+      const tar = writeTar(files.map((f) => ({ path: f.path, type: 'file' as const, mode: 0o644, data: f.data, linkname: '' })))
+      return { status: 200, bytes: tar, contentType: 'application/x-tar', headers: { 'content-disposition': `attachment; filename="${job.id}.tar"`, 'x-lilynode-deal': found.dealId } }
     }
   },
   {

@@ -18,6 +18,7 @@ export type ApiErrorCode =
   | 'API_BAD_INPUT'
   | 'API_UNKNOWN_JOB'
   | 'API_NOT_FOUND'
+  | 'API_NO_OUTPUTS'
   | 'API_METHOD_NOT_ALLOWED'
   | 'API_UNAUTHORIZED'
   | 'API_TOO_MANY_JOBS'

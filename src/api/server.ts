@@ -133,6 +133,8 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
   if (creator === undefined) {
     creator = new CreatorRole({
       net: host.net,
+      jobs: host.jobs,
+      gasOf: async (tx) => await host.gasOf(tx),
       escrow: meteredEscrow(host.escrow, gas),
       executor: executorPort({ dataDir: o.outputsDir ?? tmpdir() }),
       store: host.deals,
@@ -142,7 +144,7 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
     })
     await host.serve(creator.transferService())
   }
-  const jobs = new JobManager({ creator, deals: host.deals, gas, log, maxConcurrentJobs: o.maxConcurrentJobs ?? 8, store: host.meta, ...(o.outputsDir !== undefined ? { outputsDir: o.outputsDir } : {}) })
+  const jobs = new JobManager({ creator, deals: host.deals, records: host.jobs, gas, log, maxConcurrentJobs: o.maxConcurrentJobs ?? 8, store: host.meta, ...(o.outputsDir !== undefined ? { outputsDir: o.outputsDir } : {}) })
   await jobs.load()
   const epochs = new EpochWatch(host.node)
   const registry = o.metrics?.registry ?? new Registry()
@@ -399,6 +401,10 @@ async function answer (route: Route, request: FastifyRequest, reply: FastifyRepl
   }
   if ('text' in out) {
     await reply.code(out.status).headers(headers).type(out.contentType).send(out.text)
+    return
+  }
+  if ('bytes' in out) {
+    await reply.code(out.status).headers({ ...headers, ...out.headers }).type(out.contentType).send(Buffer.from(out.bytes.buffer, out.bytes.byteOffset, out.bytes.byteLength))
     return
   }
   await reply.code(out.status).headers({ ...headers, ...out.headers }).type('application/json; charset=utf-8').send(jsonText(out.json))

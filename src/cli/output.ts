@@ -28,7 +28,7 @@ function short (h: unknown): string {
 
 function describeStage (e: CreatorEvent): string {
   switch (e.stage) {
-    case 'offered': return `job ${short(e.jobOfferHash)} published (${e.message ?? ''})`
+    case 'offered': return `${e.jobId !== undefined ? `job ${e.jobId}: ` : ''}offer ${short(e.jobOfferHash)} published (${e.message ?? ''})`
     case 'matched': return `provider ${String(e.provider)} at ${String(e.price)} wei (deal ${short(e.dealId)})`
     case 'opened': return e.tx !== undefined ? `deal opened on-chain, tx ${String(e.tx)}` : 'deal opened on-chain (by the provider)'
     case 'running': return `provider fetched the module and inputs; job running on ${String(e.provider)}`
@@ -39,6 +39,7 @@ function describeStage (e: CreatorEvent): string {
     case 'challenged': return `result challenged: ${e.message ?? ''}${e.tx !== undefined ? ` (tx ${e.tx})` : ''}`
     case 'resolved': return `mediator ruled for the ${String(e.winner)}: ${e.message ?? ''}`
     case 'refunded': return e.message ?? 'refunded'
+    case 'failed': return `${e.reason !== undefined ? `${e.reason}: ` : ''}${e.message ?? ''}`
     default: return e.message ?? ''
   }
 }

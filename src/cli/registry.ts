@@ -14,12 +14,18 @@ import { queryCommand } from './cmds/query/index.js'
 import { requestCommand } from './cmds/request/index.js'
 import { resumeCommand } from './cmds/resume/index.js'
 import { runCommand } from './cmds/run/index.js'
+import { jobsCommand } from './cmds/jobs/index.js'
+import { describeCommand } from './cmds/describe/index.js'
+import { getCommand } from './cmds/get/index.js'
 
 export const commands: CommandModule[] = [
   bootstrapCommand,
   providerCommand,
   runCommand,
   resumeCommand,
+  jobsCommand,
+  describeCommand,
+  getCommand,
   creatorCommand,
   requestCommand,
   mediatorCommand,

@@ -29,6 +29,10 @@ import { LilyError } from './errors.js'
 import { toJobEvent, type JobEvent, type JobOutcome, type JobResult } from './events.js'
 import { LilyJob } from './job.js'
 import { LilyWallet, type ChainBalanceResult, type ChainTxResult } from './wallet.js'
+import { bundleOf, describeJob, type JobDescription } from './jobs.js'
+import type { JobFilter, JobRecord } from '../node/jobs/records.js'
+import { fetchBlob } from '../p2p/reqresp/transfer.js'
+import { peerIdFromSignature } from '../p2p/peers.js'
 
 export interface LilyClientOptions {
   /** The network profile: a path to its JSON, or a parsed Profile. */
@@ -66,6 +70,10 @@ export interface RunOptions {
   lifetimeEpochs?: number
   /** Aborting it stops following the job (the deal, once open, still settles on-chain). */
   signal?: AbortSignal
+  /** What the job's record names as its origin (default 'sdk'; `lilynode run` says 'cli'). */
+  source?: 'cli' | 'sdk'
+  /** The module as the job's record names it (default: the reference given, or name:version). */
+  moduleLabel?: string
 }
 
 export interface QueryOptions {
@@ -185,7 +193,7 @@ function outcomeOf (r: DealRecord): JobOutcome {
 
 export class LilyClient implements AsyncDisposable {
   private readonly controller = new AbortController()
-  private readonly jobs = new Set<Promise<unknown>>()
+  private readonly following = new Set<Promise<unknown>>()
   /** Escrow each job still needs free until its deal is open (price + mediation fee). */
   private readonly reserved = new Map<number, bigint>()
   private readonly funding = new Lock()
@@ -196,7 +204,7 @@ export class LilyClient implements AsyncDisposable {
   private constructor (
     private readonly host: RoleHost,
     private readonly role: CreatorRole,
-    private readonly executor: Pick<ExecutorPort, 'decodeBundle'>,
+    private readonly executor: Pick<ExecutorPort, 'decodeBundle' | 'hashBundle' | 'writeOutputs'>,
     private readonly modulesDir: string,
     dataDir: string,
     private readonly onAbort?: { signal: AbortSignal, listener: () => void }
@@ -218,6 +226,8 @@ export class LilyClient implements AsyncDisposable {
       const executor = executorPort({ dataDir: o.dataDir })
       const role = new CreatorRole({
         net: host.net,
+        jobs: host.jobs,
+        gasOf: async (tx) => await host.gasOf(tx),
         escrow: host.escrow,
         executor,
         store: host.deals,
@@ -352,7 +362,8 @@ export class LilyClient implements AsyncDisposable {
           timeoutS,
           resources,
           ...(lifetime !== undefined ? { lifetimeEpochs: lifetime } : {}),
-          ...(o.outDir !== undefined ? { outDir: o.outDir } : {})
+          ...(o.outDir !== undefined ? { outDir: o.outDir } : {}),
+          record: { source: o.source ?? 'sdk', module: o.moduleLabel ?? (typeof module === 'string' ? module : `${spec.name}:${spec.version}`) }
         }, signal, (e) => {
           if (e.stage === 'opened' || e.stage === 'refunded' || e.stage === 'paid') this.reserved.delete(id)
           onEvent(e)
@@ -382,6 +393,44 @@ export class LilyClient implements AsyncDisposable {
     }))
   }
 
+  /** The job records of this data dir (every run from it: CLI, SDK, API), newest first. */
+  async jobs (filter: JobFilter = {}): Promise<JobRecord[]> {
+    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    return await this.host.jobs.list(filter)
+  }
+
+  /** A job (by job id, deal id or job offer hash) with its deals: every stage, time, transaction, the outcome and failure reason. */
+  async describe (ref: string): Promise<JobDescription> {
+    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    return await describeJob(this.host.jobs, this.host.deals, ref)
+  }
+
+  /**
+   * Writes a job's outputs (stdout, stderr, exitCode, outputs/) to `outDir` again: from the
+   * result bundle stored in this data dir, else fetched from the deal's provider (which hands it
+   * to the deal's creator only, for as long as it keeps it) and checked against the result hash.
+   */
+  async getOutputs (ref: string, outDir: string, o: { signal?: AbortSignal } = {}): Promise<{ dealId: Hash, from: 'local' | 'provider', files: string[] }> {
+    const d = await this.describe(ref)
+    const local = await bundleOf(this.host.deals, d.job, d.deals.map((x) => x.dealId))
+    if (local !== undefined) return { dealId: local.dealId, from: 'local', files: await this.executor.writeOutputs(local.bundle, outDir) }
+    const errors: string[] = []
+    for (const deal of [...d.deals].reverse()) {
+      if (deal.role !== 'creator') continue
+      try {
+        const peer = deal.sigProvider !== undefined ? peerIdFromSignature(this.host.net.hasher.digestBytes('Deal', deal.deal), deal.sigProvider) : this.host.net.peerOf(deal.deal.provider)
+        if (peer === undefined) throw new Error(`no peer known for provider ${deal.deal.provider}`)
+        const bundle = await fetchBlob(this.host.net.libp2p, this.host.profile, peer, deal.dealId, 'bundle', { maxBytes: this.host.maxTransferBytes, ...(o.signal !== undefined ? { signal: o.signal } : {}) })
+        if (deal.resultHash !== undefined && this.executor.hashBundle(bundle) !== deal.resultHash) throw new Error(`the provider's bundle does not hash to the deal's result ${deal.resultHash}`)
+        await this.host.deals.putBlob(deal.dealId, 'bundle', bundle)
+        return { dealId: deal.dealId, from: 'provider', files: await this.executor.writeOutputs(bundle, outDir) }
+      } catch (e) {
+        errors.push(`deal ${deal.dealId}: ${describe(e)}`)
+      }
+    }
+    throw new LilyError('SDK_NO_OUTPUTS', `no result of ${ref.slice(0, 80)} is stored here${errors.length > 0 ? `, and its provider did not hand it over (${errors.join('; ')})` : ', and no deal of it names a provider to ask'}`)
+  }
+
   /**
    * Follows an unsettled deal (one of `unfinished()`) to settlement from where it stands, with
    * the same events and result as `run`; its outputs go where its run asked.
@@ -409,8 +458,8 @@ export class LilyClient implements AsyncDisposable {
       events.push(e)
       emit(e)
     })
-    this.jobs.add(running)
-    void running.catch(() => undefined).finally(() => this.jobs.delete(running))
+    this.following.add(running)
+    void running.catch(() => undefined).finally(() => this.following.delete(running))
     let record: DealRecord
     try {
       record = await running
@@ -442,21 +491,21 @@ export class LilyClient implements AsyncDisposable {
   private async resultOf (record: DealRecord, events: JobEvent[], outDir?: string): Promise<JobResult> {
     const matched = events.findLast((e) => e.stage === 'matched')
     const result = events.findLast((e) => e.stage === 'result')
-    let exitCode: number | null = null
-    let stdout = ''
-    if (result?.stage === 'result') {
-      exitCode = result.exitCode
-      stdout = result.stdout
-    } else {
-      const bundle = await this.host.deals.getBlob(record.dealId, 'bundle').catch(() => undefined)
-      if (bundle !== undefined) {
-        try {
-          const d = this.executor.decodeBundle(bundle)
-          exitCode = d.exitCode
-          stdout = d.stdout
-        } catch {}
-      }
+    let exitCode: number | null = result?.stage === 'result' ? result.exitCode : null
+    let stdout = result?.stage === 'result' ? result.stdout : ''
+    let stderr = ''
+    const bundle = await this.host.deals.getBlob(record.dealId, 'bundle').catch(() => undefined)
+    if (bundle !== undefined) {
+      try {
+        const d = this.executor.decodeBundle(bundle)
+        exitCode = d.exitCode
+        stdout = d.stdout
+        stderr = d.stderr
+      } catch {}
     }
+    const offered = events.find((e) => e.stage === 'offered' && e.jobId !== undefined)
+    const jobId = offered?.stage === 'offered' ? offered.jobId : undefined
+    const job = jobId !== undefined ? await this.host.jobs.get(jobId).catch(() => undefined) : (await this.host.jobs.find(record.dealId).catch(() => undefined))
     const outputs = events.flatMap((e) => e.stage === 'outputs' ? e.outputs : [])
     const txs = {
       ...(record.openTx !== undefined ? { open: record.openTx } : {}),
@@ -467,8 +516,11 @@ export class LilyClient implements AsyncDisposable {
       const receipt = await this.host.chain.public.getTransactionReceipt({ hash }).catch(() => undefined)
       gasUsed += receipt?.gasUsed ?? 0n
     }
-    const { code, reason } = creatorExitCode(record)
+    const { code, reason } = creatorExitCode(record, exitCode, job?.failure)
     return {
+      ...(job !== undefined ? { jobId: job.id } : {}),
+      ...(job?.failure !== undefined ? { failure: job.failure } : {}),
+      stderr,
       outcome: outcomeOf(record),
       exitStatus: code,
       reason,
@@ -530,7 +582,7 @@ export class LilyClient implements AsyncDisposable {
     this.closing ??= (async () => {
       if (this.onAbort !== undefined) this.onAbort.signal.removeEventListener('abort', this.onAbort.listener)
       this.controller.abort(new LilyError('SDK_CLOSED', 'the client was closed while the job ran'))
-      await Promise.allSettled([...this.jobs])
+      await Promise.allSettled([...this.following])
       await this.host.stop()
     })()
     await this.closing

@@ -15,6 +15,12 @@ export type LilyErrorCode =
   | 'SDK_JOB_FAILED'
   /** `resume` named a deal that is not an unsettled deal of this client's data dir. */
   | 'SDK_UNKNOWN_DEAL'
+  /** No job record or deal of this data dir has that id. */
+  | 'SDK_UNKNOWN_JOB'
+  /** The job's result is neither stored here nor to be had from its provider. */
+  | 'SDK_NO_OUTPUTS'
+  /** A node of the data dir runs and holds its database. */
+  | 'SDK_DATA_DIR_BUSY'
 
 export class LilyError extends Error {
   override readonly name = 'LilyError'

@@ -6,6 +6,7 @@
 import type { Address, Hash } from '../protocol/types.js'
 import type { CreatorEvent } from '../node/roles/creator.js'
 import type { DealRecord } from '../node/roles/deals.js'
+import type { JobFailure } from '../node/jobs/records.js'
 
 interface EventBase {
   /** Unix ms. */
@@ -16,7 +17,7 @@ interface EventBase {
 }
 
 /** The job offer was signed and published (again on a re-offer, with a new hash). */
-export interface OfferedEvent extends EventBase { stage: 'offered', jobOfferHash: Hash }
+export interface OfferedEvent extends EventBase { stage: 'offered', jobOfferHash: Hash, /** The job's record id (the first offer only): `lilynode describe|get <id>`. */ jobId?: string }
 /** Every node's matcher paired the job with a provider. */
 export interface MatchedEvent extends EventBase { stage: 'matched', dealId: Hash, provider: Address, price: bigint, collateral: bigint }
 /** The deal is open on-chain; `tx` when this client opened it. */
@@ -37,8 +38,8 @@ export interface ChallengedEvent extends EventBase { stage: 'challenged', dealId
 export interface ResolvedEvent extends EventBase { stage: 'resolved', dealId: Hash, winner: 'creator' | 'provider' }
 /** No result in time: price and collateral went back to the creator. */
 export interface RefundedEvent extends EventBase { stage: 'refunded', dealId: Hash, price: bigint }
-/** The job failed before settling. */
-export interface FailedEvent extends EventBase { stage: 'failed', dealId?: Hash }
+/** The job failed before settling; `reason` is typed (EXECUTOR_IMAGE_MISSING, …) when the provider said why. */
+export interface FailedEvent extends EventBase { stage: 'failed', dealId?: Hash, provider?: Address, reason?: string }
 
 export type JobEvent =
   | OfferedEvent | MatchedEvent | OpenedEvent | RunningEvent | ResultEvent | AcceptedEvent
@@ -70,6 +71,10 @@ export type JobOutcome =
   | 'failed'
 
 export interface JobResult {
+  /** The job's record in the data dir (`lilynode describe <jobId>`). */
+  jobId?: string
+  /** Why it failed, typed, when it did (the provider's signed outcome, or a non-zero exit with the tail of stderr). */
+  failure?: JobFailure
   outcome: JobOutcome
   /** The exit status `lilynode run` gives this outcome (0 paid, 3 creator won, 4 refunded, 5 expired, 1 other). */
   exitStatus: number
@@ -84,6 +89,8 @@ export interface JobResult {
   /** The job's exit code, from the result bundle (null when it was killed or never ran). */
   exitCode: number | null
   stdout: string
+  /** The job's stderr, from the result bundle. */
+  stderr: string
   /** Where the outputs were written (the `outDir` option), and which files. */
   outDir?: string
   outputs: string[]

@@ -16,3 +16,7 @@ export {
   type ChainDeployResult, type ChainMediatorResult
 } from './chainChores.js'
 export { runRequest, type RequestCommandOptions, type RequestOutcome } from './request.js'
+export {
+  LilyJobs, bundleFiles, describeJob, JOB_RECORD_STATES,
+  type JobDescription, type OutputFile, type JobRecord, type JobFilter, type JobStageRecord, type JobFailure, type JobRecordState, type JobSource
+} from './jobs.js'

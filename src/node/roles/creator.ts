@@ -22,6 +22,8 @@ import { fetchCounterpartySignature, ownSignatureBlob } from './signatures.js'
 import { fetchBlob, pushBlob, TransferError, type TransferService } from '../../p2p/reqresp/transfer.js'
 import { describe, Kicks, nowS, sleep } from './util.js'
 import { epochAt, epochEnd, type Profile } from '../../protocol/profile.js'
+import { inputsSummary, newJobId, type JobFailure, type JobRecords, type JobSource } from '../jobs/records.js'
+import { JobTracker } from '../jobs/tracker.js'
 
 /**
  * The epoch a job offer made at `nowMs` names: the current one while at least a quarter of an
@@ -60,6 +62,10 @@ export interface CreatorEvent {
   stdout?: string
   outputs?: string[]
   winner?: 'creator' | 'provider'
+  /** The job's record id (on `offered`), for `lilynode describe|get|logs`. */
+  jobId?: string
+  /** A failure reason (on `failed`): EXECUTOR_IMAGE_MISSING, JOB_EXIT_NONZERO, … */
+  reason?: string
   message?: string
 }
 
@@ -76,6 +82,8 @@ export interface JobRequest {
   lifetimeEpochs?: number
   /** Where to write the outputs once the result is in. */
   outDir?: string
+  /** How the job's record names it (recorded when the role has a JobRecords). */
+  record?: { id?: string, source: JobSource, module: string }
 }
 
 export interface CreatorOptions {
@@ -92,6 +100,15 @@ export interface CreatorOptions {
    * on-chain and it is challenged and mediated (how tests reach a verifier's tolerance).
    */
   disputeAll?: boolean
+  /** Where each run's job record is kept (the node's database); none without it. */
+  jobs?: JobRecords
+  /** Gas a transaction used (a receipt lookup), for the job records. */
+  gasOf?: (tx: Hash) => Promise<bigint | undefined>
+}
+
+/** The last 2 KiB of a job's stderr. */
+export function tail (s: string, max = 2048): string {
+  return s.length > max ? s.slice(s.length - max) : s
 }
 
 export class CreatorError extends Error {
@@ -111,6 +128,8 @@ export class CreatorRole {
   private readonly driving = new Set<Hash>()
   /** Job offers a `run` of this process waits on: the node signs deals for these only. */
   private readonly offering = new Set<Hash>()
+  /** Typed failure reasons by deal (a provider's signed outcome), for the job records. */
+  private readonly failures = new Map<Hash, JobFailure>()
 
   constructor (private readonly o: CreatorOptions) {
     this.pollMs = o.pollMs ?? 500
@@ -208,16 +227,82 @@ export class CreatorRole {
    */
   async run (job: JobRequest, signal: AbortSignal, onEvent: (e: CreatorEvent) => void): Promise<DealRecord> {
     const t0 = Date.now()
+    const tracker = await this.startRecord(job, t0)
+    let jobIdSent = false
     const emit = (stage: CreatorStage, extra: Partial<CreatorEvent> = {}): void => {
       const at = Date.now()
-      onEvent({ stage, at, elapsedMs: at - t0, ...extra })
+      const e: CreatorEvent = { stage, at, elapsedMs: at - t0, ...extra }
+      if (tracker !== undefined && !jobIdSent && stage === 'offered') { jobIdSent = true; e.jobId = tracker.id }
+      tracker?.event(e)
+      onEvent(e)
     }
-    // a match that was never opened in time (a slow network, a vanished provider) costs
-    // nothing: the offer is published again with a fresh nonce
-    for (let attempt = 1; ; attempt++) {
-      const r = await this.runOnce(job, signal, emit, attempt)
-      if (r.state !== 'expired' || attempt >= MAX_OFFER_ATTEMPTS) return r
+    try {
+      // a match that was never opened in time (a slow network, a vanished provider) costs
+      // nothing: the offer is published again with a fresh nonce
+      for (let attempt = 1; ; attempt++) {
+        const r = await this.runOnce(job, signal, emit, attempt)
+        if (r.state !== 'expired' || attempt >= MAX_OFFER_ATTEMPTS) {
+          await this.endRecord(tracker, r)
+          return r
+        }
+      }
+    } catch (e) {
+      if (tracker !== undefined) {
+        tracker.finish({ error: { code: e instanceof CreatorError ? e.code : undefined, message: describe(e) }, cancelled: signal.aborted })
+        await tracker.flush()
+      }
+      throw e
     }
+  }
+
+  /** The job's record, created before anything is published (none when the role keeps none). */
+  private async startRecord (job: JobRequest, t0: number): Promise<JobTracker | undefined> {
+    const { jobs } = this.o
+    if (jobs === undefined) return undefined
+    const id = job.record?.id ?? newJobId()
+    await jobs.create({
+      id,
+      source: job.record?.source ?? 'sdk',
+      module: job.record?.module ?? `${job.spec.name}:${job.spec.version}`,
+      moduleName: job.spec.name,
+      moduleVersion: job.spec.version,
+      inputs: inputsSummary(job.inputs),
+      maxPrice: job.maxPrice,
+      collateral: job.collateral,
+      timeoutS: job.timeoutS,
+      createdAt: t0,
+      ...(job.outDir !== undefined ? { outDir: job.outDir } : {})
+    })
+    return new JobTracker(jobs, id, this.o.log, this.o.gasOf)
+  }
+
+  /** The tracker of the job a deal belongs to (a resumed deal), back to running. */
+  private async trackerOfDeal (dealId: Hash): Promise<JobTracker | undefined> {
+    const { jobs } = this.o
+    if (jobs === undefined) return undefined
+    const j = await jobs.find(dealId).catch(() => undefined)
+    if (j === undefined) return undefined
+    await jobs.update(j.id, (r) => { r.state = 'running'; delete r.failure })
+    return new JobTracker(jobs, j.id, this.o.log, this.o.gasOf)
+  }
+
+  /** The settled deal into the job's record: state, exit code, the failure reason. */
+  private async endRecord (tracker: JobTracker | undefined, r: DealRecord): Promise<void> {
+    if (tracker === undefined) return
+    let exitCode: number | null | undefined
+    let failure: JobFailure | undefined = this.failures.get(r.dealId)
+    const bundle = await this.o.store.getBlob(r.dealId, 'bundle').catch(() => undefined)
+    if (bundle !== undefined) {
+      try {
+        const d = this.o.executor.decodeBundle(bundle)
+        exitCode = d.exitCode
+        if (d.exitCode !== 0 && failure === undefined) {
+          failure = { code: 'JOB_EXIT_NONZERO', message: `the job exited with code ${String(d.exitCode)}`, exitCode: d.exitCode, stderrTail: tail(d.stderr), provider: r.deal.provider, dealId: r.dealId, at: Date.now() }
+        }
+      } catch {}
+    }
+    tracker.finish({ record: r, ...(exitCode !== undefined ? { exitCode } : {}), ...(failure !== undefined ? { failure } : {}) })
+    await tracker.flush()
   }
 
   private async runOnce (job: JobRequest, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, attempt: number): Promise<DealRecord> {
@@ -345,15 +430,27 @@ export class CreatorRole {
   async resume (dealId: Hash, signal: AbortSignal, onEvent: (e: CreatorEvent) => void): Promise<DealRecord> {
     const t0 = Date.now()
     this.claim(dealId) // at once, before any await: `unfinished()` no longer lists it
+    let tracker: JobTracker | undefined
     try {
       const r = await this.o.store.get(dealId)
       if (r === undefined || r.role !== 'creator' || r.deal.creator.toLowerCase() !== this.o.net.address.toLowerCase()) {
         throw new CreatorError('CREATOR_UNKNOWN_DEAL', `no deal ${dealId} of this creator in its store; unfinished() lists the ones to resume`)
       }
-      return await this.driveLoop(dealId, signal, (stage, extra = {}) => {
+      tracker = await this.trackerOfDeal(dealId)
+      const done = await this.driveLoop(dealId, signal, (stage, extra = {}) => {
         const at = Date.now()
-        onEvent({ stage, at, elapsedMs: at - t0, ...extra })
+        const e: CreatorEvent = { stage, at, elapsedMs: at - t0, ...extra }
+        tracker?.event(e)
+        onEvent(e)
       }, r.outDir)
+      await this.endRecord(tracker, done)
+      return done
+    } catch (e) {
+      if (tracker !== undefined) {
+        tracker.finish({ error: { code: e instanceof CreatorError ? e.code : undefined, message: describe(e) }, cancelled: signal.aborted })
+        await tracker.flush()
+      }
+      throw e
     } finally {
       this.driving.delete(dealId)
     }

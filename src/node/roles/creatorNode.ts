@@ -94,6 +94,8 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
     const escrow = meteredEscrow(host.escrow, gas)
     const role = new CreatorRole({
       net: host.net,
+      jobs: host.jobs,
+      gasOf: async (tx) => await host.gasOf(tx),
       escrow,
       executor: executorPort({ dataDir: o.dataDir }),
       store: host.deals,

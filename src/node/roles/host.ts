@@ -19,6 +19,8 @@ import { escrowPort } from './escrow.js'
 import type { EscrowPort, NetworkPort } from './ports.js'
 import { TransferServer, type TransferService } from '../../p2p/reqresp/transfer.js'
 import type { P2pMetrics } from '../../p2p/libp2p.js'
+import { JobRecords } from '../jobs/records.js'
+import type { Hash } from '../../protocol/types.js'
 
 export interface RoleHostOptions {
   profile: Profile
@@ -46,8 +48,16 @@ export class RoleHost {
     readonly meta: KvStore,
     readonly log: Logger,
     private readonly facts: ChainFactsSource,
-    private readonly store: NodeStore
+    private readonly store: NodeStore,
+    /** The job records of this data dir's creator runs (`lilynode jobs`). */
+    readonly jobs: JobRecords
   ) {}
+
+  /** Gas a transaction used (undefined when its receipt cannot be read). */
+  async gasOf (tx: Hash): Promise<bigint | undefined> {
+    const receipt = await this.chain.public.getTransactionReceipt({ hash: tx }).catch(() => undefined)
+    return receipt?.gasUsed
+  }
 
   static async start (o: RoleHostOptions): Promise<RoleHost> {
     const log = o.log ?? createLogger('lilynode')
@@ -95,7 +105,7 @@ export class RoleHost {
         fromBlock: escrowStartBlock(o.profile)
       })
       const deals = new DealStore(store.sublevel('deals'), join(o.dataDir, 'blobs'))
-      return new RoleHost(o.profile, identity, started, net, chain, escrow, deals, store.sublevel('lifecycle'), log, source, store)
+      return new RoleHost(o.profile, identity, started, net, chain, escrow, deals, store.sublevel('lifecycle'), log, source, store, new JobRecords(store.sublevel('jobs')))
     } catch (e) {
       await facts?.stop()
       await node?.stop()

@@ -194,6 +194,8 @@ export async function runCreator (o: CreatorRunOptions, signal: AbortSignal, out
   try {
     const role = new CreatorRole({
       net: host.net,
+      jobs: host.jobs,
+      gasOf: async (tx) => await host.gasOf(tx),
       escrow: host.escrow,
       executor: executorPort({ dataDir: o.dataDir }),
       store: host.deals,
