@@ -135,6 +135,7 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
       net: host.net,
       jobs: host.jobs,
       gasOf: async (tx) => await host.gasOf(tx),
+      liveProviders: () => host.liveProviders(),
       escrow: meteredEscrow(host.escrow, gas),
       executor: executorPort({ dataDir: o.outputsDir ?? tmpdir() }),
       store: host.deals,
@@ -143,6 +144,7 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
       pollMs: Math.min(500, Math.max(100, Math.floor(host.profile.epochMs / 4)))
     })
     await host.serve(creator.transferService())
+    await creator.serveOutcomes()
   }
   const jobs = new JobManager({ creator, deals: host.deals, records: host.jobs, gas, log, maxConcurrentJobs: o.maxConcurrentJobs ?? 8, store: host.meta, ...(o.outputsDir !== undefined ? { outputsDir: o.outputsDir } : {}) })
   await jobs.load()

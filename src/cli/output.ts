@@ -36,6 +36,7 @@ function describeStage (e: CreatorEvent): string {
     case 'accepted': return 'result accepted (ResultAcceptance signed and sent to the provider)'
     case 'outputs': return `outputs written to ${String(e.message)}: ${(e.outputs ?? []).join(', ')}`
     case 'paid': return `${String(e.price)} wei paid — ${e.message ?? ''}`
+    case 'challenging': return e.message ?? `challenging: the mediation fee is ${String(e.fee)} wei`
     case 'challenged': return `result challenged: ${e.message ?? ''}${e.tx !== undefined ? ` (tx ${e.tx})` : ''}`
     case 'resolved': return `mediator ruled for the ${String(e.winner)}: ${e.message ?? ''}`
     case 'refunded': return e.message ?? 'refunded'

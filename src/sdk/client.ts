@@ -70,6 +70,12 @@ export interface RunOptions {
   lifetimeEpochs?: number
   /** Aborting it stops following the job (the deal, once open, still settles on-chain). */
   signal?: AbortSignal
+  /**
+   * Challenge a result whose job exited non-zero (spends the mediation fee; the 'challenging'
+   * event says how much before the transaction). Default: such a result is accepted as the
+   * answer — the job ran, its stderr says why it failed — and the provider is paid.
+   */
+  challengeOnFailure?: boolean
   /** What the job's record names as its origin (default 'sdk'; `lilynode run` says 'cli'). */
   source?: 'cli' | 'sdk'
   /** The module as the job's record names it (default: the reference given, or name:version). */
@@ -228,6 +234,7 @@ export class LilyClient implements AsyncDisposable {
         net: host.net,
         jobs: host.jobs,
         gasOf: async (tx) => await host.gasOf(tx),
+        liveProviders: () => host.liveProviders(),
         escrow: host.escrow,
         executor,
         store: host.deals,
@@ -237,6 +244,7 @@ export class LilyClient implements AsyncDisposable {
         ...(process.env.LILYNODE_TEST_DISPUTE === '1' ? { disputeAll: true } : {})
       })
       await host.serve(role.transferService())
+      await role.serveOutcomes()
       let client: LilyClient | undefined
       const listener = (): void => { void client?.close() }
       client = new LilyClient(host, role, executor, o.modulesDir ?? exampleModulesDir(), o.dataDir, o.signal !== undefined ? { signal: o.signal, listener } : undefined)
@@ -363,6 +371,7 @@ export class LilyClient implements AsyncDisposable {
           resources,
           ...(lifetime !== undefined ? { lifetimeEpochs: lifetime } : {}),
           ...(o.outDir !== undefined ? { outDir: o.outDir } : {}),
+          ...(o.challengeOnFailure === true ? { challengeOnFailure: true } : {}),
           record: { source: o.source ?? 'sdk', module: o.moduleLabel ?? (typeof module === 'string' ? module : `${spec.name}:${spec.version}`) }
         }, signal, (e) => {
           if (e.stage === 'opened' || e.stage === 'refunded' || e.stage === 'paid') this.reserved.delete(id)

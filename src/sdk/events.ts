@@ -32,6 +32,8 @@ export interface AcceptedEvent extends EventBase { stage: 'accepted', dealId: Ha
 export interface OutputsEvent extends EventBase { stage: 'outputs', dealId: Hash, outputs: string[] }
 /** The provider was paid on-chain (complete, or claim after the challenge window). */
 export interface PaidEvent extends EventBase { stage: 'paid', dealId: Hash, provider: Address, price: bigint, resultHash?: Hash }
+/** The result is about to be challenged: `fee` is the mediation fee it spends (said before the transaction). */
+export interface ChallengingEvent extends EventBase { stage: 'challenging', dealId: Hash, fee: bigint }
 /** The result was challenged on-chain. */
 export interface ChallengedEvent extends EventBase { stage: 'challenged', dealId: Hash, tx?: Hash }
 /** A mediator ruled. */
@@ -43,7 +45,7 @@ export interface FailedEvent extends EventBase { stage: 'failed', dealId?: Hash,
 
 export type JobEvent =
   | OfferedEvent | MatchedEvent | OpenedEvent | RunningEvent | ResultEvent | AcceptedEvent
-  | OutputsEvent | PaidEvent | ChallengedEvent | ResolvedEvent | RefundedEvent | FailedEvent
+  | OutputsEvent | PaidEvent | ChallengingEvent | ChallengedEvent | ResolvedEvent | RefundedEvent | FailedEvent
 
 export type JobStage = JobEvent['stage']
 

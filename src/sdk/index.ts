@@ -9,7 +9,7 @@ export { LilyWallet, type ChainBalanceResult, type ChainConnectOptions, type Cha
 export type {
   JobEvent, JobStage, JobResult, JobOutcome,
   OfferedEvent, MatchedEvent, OpenedEvent, RunningEvent, ResultEvent, AcceptedEvent, OutputsEvent,
-  PaidEvent, ChallengedEvent, ResolvedEvent, RefundedEvent, FailedEvent
+  PaidEvent, ChallengingEvent, ChallengedEvent, ResolvedEvent, RefundedEvent, FailedEvent
 } from './events.js'
 export {
   chainDeploy, chainBalance, chainDeposit, chainWithdraw, chainMediatorRegister, parseAddress, parseAmount, ChainCommandError,

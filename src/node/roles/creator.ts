@@ -24,6 +24,8 @@ import { describe, Kicks, nowS, sleep } from './util.js'
 import { epochAt, epochEnd, type Profile } from '../../protocol/profile.js'
 import { inputsSummary, newJobId, type JobFailure, type JobRecords, type JobSource } from '../jobs/records.js'
 import { JobTracker } from '../jobs/tracker.js'
+import { NOT_RUN_KINDS, OUTCOME_CODES, REOFFER_KINDS, outcomeSigner, serveOutcomes, type OutcomeKind, type SignedOutcome } from '../../p2p/reqresp/outcome.js'
+import { RpcRefusal } from '../../p2p/reqresp/rpc.js'
 
 /**
  * The epoch a job offer made at `nowMs` names: the current one while at least a quarter of an
@@ -43,7 +45,7 @@ export const FAST_POLL_MS = 100
 
 export type CreatorStage =
   | 'offered' | 'matched' | 'opened' | 'running' | 'result' | 'accepted' | 'paid'
-  | 'challenged' | 'resolved' | 'refunded' | 'outputs' | 'failed'
+  | 'challenging' | 'challenged' | 'resolved' | 'refunded' | 'outputs' | 'failed'
 
 export interface CreatorEvent {
   stage: CreatorStage
@@ -62,6 +64,8 @@ export interface CreatorEvent {
   stdout?: string
   outputs?: string[]
   winner?: 'creator' | 'provider'
+  /** The mediation fee a challenge is about to spend (on `challenging`). */
+  fee?: bigint
   /** The job's record id (on `offered`), for `lilynode describe|get|logs`. */
   jobId?: string
   /** A failure reason (on `failed`): EXECUTOR_IMAGE_MISSING, JOB_EXIT_NONZERO, … */
@@ -82,6 +86,8 @@ export interface JobRequest {
   lifetimeEpochs?: number
   /** Where to write the outputs once the result is in. */
   outDir?: string
+  /** Challenge a result whose job exited non-zero (it costs the mediation fee); default: accept it as the answer. */
+  challengeOnFailure?: boolean
   /** How the job's record names it (recorded when the role has a JobRecords). */
   record?: { id?: string, source: JobSource, module: string }
 }
@@ -104,6 +110,8 @@ export interface CreatorOptions {
   jobs?: JobRecords
   /** Gas a transaction used (a receipt lookup), for the job records. */
   gasOf?: (tx: Hash) => Promise<bigint | undefined>
+  /** Providers with a live resource offer in the node's pool (to tell whether a re-offer can reach another one). */
+  liveProviders?: () => Address[]
 }
 
 /** The last 2 KiB of a job's stderr. */
@@ -128,8 +136,6 @@ export class CreatorRole {
   private readonly driving = new Set<Hash>()
   /** Job offers a `run` of this process waits on: the node signs deals for these only. */
   private readonly offering = new Set<Hash>()
-  /** Typed failure reasons by deal (a provider's signed outcome), for the job records. */
-  private readonly failures = new Map<Hash, JobFailure>()
 
   constructor (private readonly o: CreatorOptions) {
     this.pollMs = o.pollMs ?? 500
@@ -239,12 +245,15 @@ export class CreatorRole {
     try {
       // a match that was never opened in time (a slow network, a vanished provider) costs
       // nothing: the offer is published again with a fresh nonce
+      let why: string | undefined
       for (let attempt = 1; ; attempt++) {
-        const r = await this.runOnce(job, signal, emit, attempt)
-        if (r.state !== 'expired' || attempt >= MAX_OFFER_ATTEMPTS) {
+        const r = await this.runOnce(job, signal, emit, attempt, why)
+        const reoffer = attempt < MAX_OFFER_ATTEMPTS && (r.state === 'expired' || this.reofferHelps(r))
+        if (!reoffer) {
           await this.endRecord(tracker, r)
           return r
         }
+        why = r.state === 'expired' ? 'the previous match was not opened in time' : `provider ${r.deal.provider} could not run it: ${String(r.outcome?.code)}`
       }
     } catch (e) {
       if (tracker !== undefined) {
@@ -282,7 +291,7 @@ export class CreatorRole {
     if (jobs === undefined) return undefined
     const j = await jobs.find(dealId).catch(() => undefined)
     if (j === undefined) return undefined
-    await jobs.update(j.id, (r) => { r.state = 'running'; delete r.failure })
+    await jobs.update(j.id, (r) => { r.state = 'running' })
     return new JobTracker(jobs, j.id, this.o.log, this.o.gasOf)
   }
 
@@ -290,7 +299,10 @@ export class CreatorRole {
   private async endRecord (tracker: JobTracker | undefined, r: DealRecord): Promise<void> {
     if (tracker === undefined) return
     let exitCode: number | null | undefined
-    let failure: JobFailure | undefined = this.failures.get(r.dealId)
+    const o = r.outcome
+    let failure: JobFailure | undefined = o !== undefined && o.kind !== 'succeeded'
+      ? { code: o.code, message: o.message, exitCode: o.exitCode, ...(o.stderrTail !== '' ? { stderrTail: o.stderrTail } : {}), provider: r.deal.provider, dealId: r.dealId, at: o.at }
+      : undefined
     const bundle = await this.o.store.getBlob(r.dealId, 'bundle').catch(() => undefined)
     if (bundle !== undefined) {
       try {
@@ -305,7 +317,45 @@ export class CreatorRole {
     await tracker.flush()
   }
 
-  private async runOnce (job: JobRequest, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, attempt: number): Promise<DealRecord> {
+  /**
+   * Whether offering the job again can help after this deal: its provider could not run it for a
+   * reason another machine may not share (the image missing, no GPU), and the pool holds a live
+   * offer of another provider. (The matcher still picks the cheapest fit: should that be the same
+   * provider again, it reports the same and the run ends with the reason.)
+   */
+  private reofferHelps (r: DealRecord): boolean {
+    if (r.outcome === undefined || !REOFFER_KINDS.has(r.outcome.kind as OutcomeKind)) return false
+    const others = (this.o.liveProviders?.() ?? []).filter((p) => p.toLowerCase() !== r.deal.provider.toLowerCase() && p.toLowerCase() !== this.o.net.address.toLowerCase())
+    return others.length > 0
+  }
+
+  /** Serves the `outcome` protocol: the providers of this creator's deals report there. */
+  async serveOutcomes (): Promise<void> {
+    const { net } = this.o
+    await serveOutcomes(net.libp2p, net.profile, async (s) => { await this.takeOutcome(s) })
+  }
+
+  /** A provider's signed outcome: kept on the deal (signature included) and acted on by its loop. */
+  async takeOutcome (s: SignedOutcome): Promise<void> {
+    const { store, net, log } = this.o
+    const r = await store.get(s.report.dealId)
+    if (r === undefined || r.role !== 'creator') throw new RpcRefusal('P2P_RPC_BAD_REQUEST', `no deal ${s.report.dealId} of this creator`)
+    let signer: Address
+    try {
+      signer = outcomeSigner(net.profile, s)
+    } catch {
+      throw new RpcRefusal('P2P_RPC_BAD_REQUEST', 'the outcome signature does not verify')
+    }
+    if (signer.toLowerCase() !== r.deal.provider.toLowerCase()) throw new RpcRefusal('P2P_RPC_BAD_REQUEST', `the outcome is signed by ${signer}, not by the deal's provider`)
+    if (TERMINAL_STATES.has(r.state)) return
+    const k = s.report.kind
+    const outcome = { kind: k, code: OUTCOME_CODES[k], message: s.report.message, exitCode: s.report.exitCode, stderrTail: s.report.stderrTail, at: s.report.at, signature: s.signature }
+    await store.update(r.dealId, { outcome, ...(NOT_RUN_KINDS.has(k) ? { error: `${outcome.code}: ${outcome.message}` } : {}) })
+    log.info('provider reported the outcome', { dealId: r.dealId, code: outcome.code })
+    this.kicks.kick(r.dealId)
+  }
+
+  private async runOnce (job: JobRequest, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, attempt: number, why?: string): Promise<DealRecord> {
     const { net, store } = this.o
     let found: { dealId: Hash, deal: Deal } | undefined
     let wake: (() => void) | undefined
@@ -329,8 +379,9 @@ export class CreatorRole {
       const { offer, jobOfferHash } = await this.offer(job)
       wantedHash = jobOfferHash
       found = early.find((a) => a.deal.jobOfferHash === jobOfferHash)
+      const challenging = job.challengeOnFailure === true ? `; a result whose job exits non-zero will be challenged, spending the mediation fee of ${(await this.o.escrow.params()).mediationFee} wei plus gas` : ''
       const unmediated = verificationOf(job.spec).kind === 'none' ? `; NOTE: module ${job.spec.name} declares verification none: no mediator will check its result, and a result you do not accept is paid after the challenge window` : ''
-      emit('offered', { jobOfferHash, message: `max price ${offer.maxPrice} wei, epochs ${offer.epoch}..${offer.expiryEpoch}${attempt > 1 ? ` (attempt ${attempt}: the previous match was not opened in time)` : ''}${unmediated}` })
+      emit('offered', { jobOfferHash, message: `max price ${offer.maxPrice} wei, epochs ${offer.epoch}..${offer.expiryEpoch}${attempt > 1 ? ` (attempt ${attempt}: ${why ?? 'the previous match was not opened in time'})` : ''}${unmediated}${challenging}` })
       const { profile } = net
       const giveUpAt = Date.now() + Number(offer.expiryEpoch - offer.epoch + 3n) * profile.epochMs + profile.graceMs
       while (found === undefined) {
@@ -348,10 +399,11 @@ export class CreatorRole {
         jobOffer: offer,
         ...(acc.creator !== undefined ? { sigCreator: acc.creator } : {}),
         ...(acc.provider !== undefined ? { sigProvider: acc.provider } : {}),
-        ...(job.outDir !== undefined ? { outDir: job.outDir } : {})
+        ...(job.outDir !== undefined ? { outDir: job.outDir } : {}),
+        ...(job.challengeOnFailure === true ? { challengeOnFailure: true } : {})
       })
       emit('matched', { dealId: a.dealId, provider: a.deal.provider, price: a.deal.price, collateral: a.deal.collateral })
-      return await this.drive(a.dealId, signal, emit, job.outDir)
+      return await this.drive(a.dealId, signal, emit, job.outDir, true)
     } finally {
       offMatch()
       offAgreed()
@@ -374,10 +426,15 @@ export class CreatorRole {
     this.kicks.kick(dealId)
   }
 
-  private verify (bundle: Uint8Array): { ok: boolean, why: string, exitCode: number | null, stdout: string } {
+  /**
+   * Whether a bundle is an answer to accept: it decodes (its hash was checked on arrival). A job
+   * that exited non-zero is an answer too — its stderr says why — unless the run asked for
+   * `challengeOnFailure`.
+   */
+  private verify (bundle: Uint8Array, r: DealRecord): { ok: boolean, why: string, exitCode: number | null, stdout: string } {
     try {
       const d = this.o.executor.decodeBundle(bundle)
-      if (d.exitCode !== 0) return { ok: false, why: `the job did not succeed (${d.outcome}, exit code ${String(d.exitCode)})`, exitCode: d.exitCode, stdout: d.stdout }
+      if (d.exitCode !== 0 && r.challengeOnFailure === true) return { ok: false, why: `the job did not succeed (${d.outcome}, exit code ${String(d.exitCode)}) and the run asked to challenge failures`, exitCode: d.exitCode, stdout: d.stdout }
       if (this.o.disputeAll === true) return { ok: false, why: 'LILYNODE_TEST_DISPUTE=1: disputing every result (test only)', exitCode: d.exitCode, stdout: d.stdout }
       return { ok: true, why: '', exitCode: d.exitCode, stdout: d.stdout }
     } catch (e) {
@@ -457,10 +514,10 @@ export class CreatorRole {
   }
 
   /** The main loop of one deal (one loop per deal at a time): one step per tick, from what the store and the chain say. */
-  async drive (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string): Promise<DealRecord> {
+  async drive (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string, failFast = false): Promise<DealRecord> {
     this.claim(dealId)
     try {
-      return await this.driveLoop(dealId, signal, emit, outDir)
+      return await this.driveLoop(dealId, signal, emit, outDir, failFast)
     } finally {
       this.driving.delete(dealId)
     }
@@ -472,7 +529,11 @@ export class CreatorRole {
     this.driving.add(dealId)
   }
 
-  private async driveLoop (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string): Promise<DealRecord> {
+  /**
+   * `failFast`: a run's own loop returns as soon as the provider reports that the job cannot run
+   * there (the deal stays open until its deadline; a later `resume` takes the timeout refund).
+   */
+  private async driveLoop (dealId: Hash, signal: AbortSignal, emit: (s: CreatorStage, e?: Partial<CreatorEvent>) => void, outDir?: string, failFast = false): Promise<DealRecord> {
     const { store, escrow, log, executor, net } = this.o
     let runningEmitted = false
     let sentAcceptanceAt = 0
@@ -527,6 +588,10 @@ export class CreatorRole {
           case 'opened':
           case 'running':
           case 'fetching':
+            if (failFast && r.outcome !== undefined && NOT_RUN_KINDS.has(r.outcome.kind as OutcomeKind) && chain.status === 'open') {
+              emit('failed', { dealId, provider: r.deal.provider, reason: r.outcome.code, message: `the provider could not run the job: ${r.outcome.message} (signed report); the deal stays open until its deadline, then the timeout refund returns the price (lilynode resume takes it)` })
+              return r
+            }
             if (r.state === 'running' && !runningEmitted) { runningEmitted = true; emit('running', { dealId, provider: r.deal.provider }) }
             if (chain.status === 'open' && (await escrow.blockTime()) > chain.deadline) {
               const tx = await escrow.timeout(r.deal)
@@ -537,7 +602,7 @@ export class CreatorRole {
             break
           case 'result': {
             const bundle = await store.getBlob(dealId, 'bundle')
-            const v = bundle === undefined ? { ok: false, why: 'bundle missing', exitCode: null, stdout: '' } : this.verify(bundle)
+            const v = bundle === undefined ? { ok: false, why: 'bundle missing', exitCode: null, stdout: '' } : this.verify(bundle, r)
             if (v.ok || r.error !== v.why) emit('result', { dealId, resultHash: r.resultHash, exitCode: v.exitCode, stdout: v.stdout, ...(v.ok ? {} : { message: v.why }) })
             if (v.ok && r.resultHash !== undefined) {
               const acceptance = net.sign(this.acceptanceDigest(dealId, r.resultHash))
@@ -605,7 +670,7 @@ export class CreatorRole {
         bundle = undefined
       }
     }
-    const v = bundle === undefined ? { ok: false, why: `no bundle with the claimed hash ${claimed} was delivered` } : this.verify(bundle)
+    const v = bundle === undefined ? { ok: false, why: `no bundle with the claimed hash ${claimed} was delivered` } : this.verify(bundle, r)
     // kept whatever it holds: a drawn mediator running the module's verifier may fetch it from us
     if (bundle !== undefined && !v.ok) await store.putBlob(r.dealId, 'bundle', bundle)
     if (!v.ok && await this.verificationKind(r) === 'none') {
@@ -618,6 +683,8 @@ export class CreatorRole {
       if (r.state !== 'accepted') await store.move(r.dealId, r.state === 'result' ? 'accepted' : 'result', { resultHash: claimed, acceptance })
       return
     }
+    const { mediationFee } = await escrow.params()
+    emit('challenging', { dealId: r.dealId, fee: mediationFee, message: `challenging the result (${v.why}): this spends the mediation fee of ${mediationFee} wei plus gas; a mediator re-runs the job and rules` })
     await store.move(r.dealId, 'challenged', { error: v.why }, `challenging: ${v.why}`)
     const tx = await escrow.challenge(r.deal)
     await store.update(r.dealId, { settleTx: tx.hash })

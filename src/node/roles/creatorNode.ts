@@ -96,6 +96,7 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
       net: host.net,
       jobs: host.jobs,
       gasOf: async (tx) => await host.gasOf(tx),
+      liveProviders: () => host.liveProviders(),
       escrow,
       executor: executorPort({ dataDir: o.dataDir }),
       store: host.deals,
@@ -104,6 +105,7 @@ export async function runCreatorNode (o: CreatorNodeOptions, signal: AbortSignal
       pollMs
     })
     await host.serve(role.transferService())
+    await role.serveOutcomes()
     if (requests !== undefined) {
       relay = new RequestRelay({
         node: host.node,

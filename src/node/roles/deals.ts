@@ -114,6 +114,14 @@ export interface DealRecord {
   jobHandle?: string
   /** Creator: the folder the job's outputs go to, so a deal resumed after a restart writes them there too. */
   outDir?: string
+  /** Creator: challenge a result whose job exited non-zero (default: accept it as the answer). */
+  challengeOnFailure?: boolean
+  /**
+   * The job's typed outcome (src/p2p/reqresp/outcome.ts): provider — what it reported (and
+   * whether the creator took it; a job that could not start is not retried); creator — what the
+   * provider's signed report said.
+   */
+  outcome?: { kind: string, code: string, message: string, exitCode: number | null, stderrTail: string, at: number, signature?: Signature, sent?: boolean }
   /** How many times the current step was tried (reset on each move). */
   attempts: number
   createdAt: number

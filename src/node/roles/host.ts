@@ -20,7 +20,7 @@ import type { EscrowPort, NetworkPort } from './ports.js'
 import { TransferServer, type TransferService } from '../../p2p/reqresp/transfer.js'
 import type { P2pMetrics } from '../../p2p/libp2p.js'
 import { JobRecords } from '../jobs/records.js'
-import type { Hash } from '../../protocol/types.js'
+import type { Address, Hash } from '../../protocol/types.js'
 
 export interface RoleHostOptions {
   profile: Profile
@@ -52,6 +52,14 @@ export class RoleHost {
     /** The job records of this data dir's creator runs (`lilynode jobs`). */
     readonly jobs: JobRecords
   ) {}
+
+  /** Providers with a live resource offer in the node's pool. */
+  liveProviders (): Address[] {
+    const epoch = this.node.currentEpoch()
+    const out = new Set<Address>()
+    for (const o of this.node.pool.all()) if (o.kind === 'resource' && o.expiry >= epoch) out.add(o.signer)
+    return [...out]
+  }
 
   /** Gas a transaction used (undefined when its receipt cannot be read). */
   async gasOf (tx: Hash): Promise<bigint | undefined> {

@@ -40,6 +40,23 @@ import { CLOSED_STATUSES, type AgreedDeal, type ChainStatus, type EscrowPort, ty
 import { fetchCounterpartySignature, ownSignatureBlob } from './signatures.js'
 import { blobHash, fetchBlob, pushBlob, TransferError, type TransferService } from '../../p2p/reqresp/transfer.js'
 import { describe, Kicks, sleep } from './util.js'
+import { OUTCOME_CODES, sendOutcome, signOutcome, type OutcomeKind } from '../../p2p/reqresp/outcome.js'
+
+/** The executor's error codes for a job that could not start here, as outcome kinds. */
+const NOT_STARTED: Readonly<Record<string, OutcomeKind>> = {
+  EXECUTOR_IMAGE_MISSING: 'image-missing',
+  EXECUTOR_IMAGE_REFUSED: 'image-refused',
+  EXECUTOR_GPU_UNAVAILABLE: 'gpu-unavailable'
+}
+
+const NOT_STARTED_KINDS: Readonly<Record<string, true>> = { 'image-missing': true, 'image-refused': true, 'gpu-unavailable': true }
+
+/** The executor's outcome of a job that ran, as an outcome kind. */
+function ranKind (outcome: string, exitCode: number | null): OutcomeKind {
+  if (outcome === 'oom') return 'out-of-memory'
+  if (outcome === 'timed_out') return 'timed-out'
+  return exitCode === 0 ? 'succeeded' : 'failed'
+}
 
 export interface ProviderConfig {
   prices: Prices
@@ -393,9 +410,15 @@ export class ProviderRole {
         await this.fetchJob(r)
         return
       case 'running':
+        if (r.outcome !== undefined && r.outcome.kind in NOT_STARTED_KINDS) {
+          // the job cannot start here: not retried; the report goes to the creator until it takes it
+          if (r.outcome.sent !== true && !this.isRequest(r)) await this.reportOutcome(r)
+          return
+        }
         await this.runJob(r)
         return
       case 'result': {
+        if (r.outcome !== undefined && r.outcome.sent !== true && !this.isRequest(r)) await this.reportOutcome(r).catch((e: unknown) => { this.o.log.info('the outcome did not reach the creator (the bundle follows)', { dealId: r.dealId, error: describe(e) }) })
         if (status === 'submitted') { await this.move(r, 'submitted', {}, 'result on-chain'); return }
         if (this.isRequest(r)) { await this.fulfill(r); return }
         try {
@@ -534,15 +557,43 @@ export class ProviderRole {
         }, this.controller.signal, cancel.signal)
       } catch (e) {
         if (cancel.signal.aborted) this.emit(r.dealId, 'cancelled', undefined, describe(cancel.signal.reason))
+        const code = (e as { code?: unknown }).code
+        const kind = typeof code === 'string' ? NOT_STARTED[code] : undefined
+        if (kind !== undefined && !cancel.signal.aborted && !this.controller.signal.aborted) {
+          // typed and final: the job does not start on this machine, so the creator hears it now
+          const outcome = { kind, code: OUTCOME_CODES[kind], message: describe(e), exitCode: null, stderrTail: '', at: Date.now() }
+          const next = await this.move(r, 'running', { outcome, error: `${outcome.code}: ${outcome.message}` }, `the job cannot run here: ${outcome.code}`)
+          this.emit(r.dealId, 'not-run', undefined, `${outcome.code}: ${outcome.message}`)
+          if (!this.isRequest(r)) await this.reportOutcome(next).catch((err: unknown) => { this.o.log.warn('could not report the outcome to the creator; will retry', { dealId: r.dealId, error: describe(err) }) })
+          return
+        }
         throw e
       } finally {
         unwatch()
       }
       bundle = res.bundle
       resultHash = res.resultHash
+      let stderrTail = ''
+      try { const d = executor.decodeBundle(bundle); stderrTail = d.stderr.slice(-2048) } catch {}
+      const kind = ranKind(res.outcome, res.exitCode)
+      const outcome = { kind, code: OUTCOME_CODES[kind], message: kind === 'succeeded' ? 'the job succeeded' : `the job ${res.outcome === 'oom' ? 'ran out of memory' : res.outcome === 'timed_out' ? 'ran past its timeout' : 'failed'} (exit code ${String(res.exitCode)})`, exitCode: res.exitCode, stderrTail, at: Date.now() }
+      await store.putBlob(r.dealId, 'bundle', bundle)
+      await this.move(r, 'result', { resultHash, outcome }, `result ${resultHash}`)
+      return
     }
     await store.putBlob(r.dealId, 'bundle', bundle)
     await this.move(r, 'result', { resultHash }, `result ${resultHash}`)
+  }
+
+  /** Sends the deal's typed outcome, signed, to its creator; notes that it was taken. */
+  private async reportOutcome (r: DealRecord): Promise<void> {
+    const o = r.outcome
+    if (o === undefined) return
+    const { net } = this.o
+    const signed = signOutcome(net.profile, { dealId: r.dealId, kind: o.kind as OutcomeKind, message: o.message, exitCode: o.exitCode, stderrTail: o.stderrTail, at: o.at }, (d) => net.sign(d))
+    await sendOutcome(net.libp2p, net.profile, this.creatorPeer(r), signed, this.controller.signal)
+    await this.o.store.update(r.dealId, { outcome: { ...o, signature: signed.signature, sent: true } })
+    this.emit(r.dealId, 'reported', undefined, `outcome ${o.code} sent to the creator`)
   }
 
   /** Aborts `cancel` once the deal is closed on-chain (the job's result can no longer be paid for). */

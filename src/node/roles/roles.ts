@@ -196,6 +196,7 @@ export async function runCreator (o: CreatorRunOptions, signal: AbortSignal, out
       net: host.net,
       jobs: host.jobs,
       gasOf: async (tx) => await host.gasOf(tx),
+      liveProviders: () => host.liveProviders(),
       escrow: host.escrow,
       executor: executorPort({ dataDir: o.dataDir }),
       store: host.deals,
@@ -204,6 +205,7 @@ export async function runCreator (o: CreatorRunOptions, signal: AbortSignal, out
       pollMs: Math.min(500, Math.max(100, Math.floor(o.profile.epochMs / 4)))
     })
     await host.serve(role.transferService())
+    await role.serveOutcomes()
     const record = await role.run({ spec: o.spec, inputs: o.inputs, maxPrice: o.maxPrice, collateral: o.collateral, timeoutS: o.timeoutS, ...(o.outDir !== undefined ? { outDir: o.outDir } : {}) }, signal, out)
     return { record, address: host.identity.address }
   } finally {

@@ -1,5 +1,5 @@
 import { dataDirOption, jsonOption, listenOption, profileOption } from '../../sharedOptions.js'
-import { int, pairs, str, wei, type Values } from '../../typedOptions.js'
+import { flag, int, pairs, str, wei, type Values } from '../../typedOptions.js'
 
 /** Seven days: the executor's limit on a job's run time. */
 export const MAX_TIMEOUT_S = 7 * 24 * 3600
@@ -14,6 +14,7 @@ export const runOptions = {
   timeout: int({ description: 'seconds the provider has to deliver (default: the module\'s timeoutS, else 60)', placeholder: 's', min: 1, max: MAX_TIMEOUT_S }),
   gpus: int({ description: 'GPUs the job needs (default: the module\'s resources.gpus)', min: 0, max: 64 }),
   'gpu-vram': int({ description: 'least memory per GPU in MiB (default: the module\'s resources.gpuVram; needs --gpus or a GPU module)', placeholder: 'MiB', min: 0, max: 1_048_576 }),
+  'challenge-on-failure': flag({ description: 'challenge a result whose job exits non-zero (spends the mediation fee, said before it is spent); by default it is accepted as the answer, its stderr in --out' }),
   listen: listenOption,
   json: jsonOption('one JSON event per line, with timestamps')
 }
