@@ -81,6 +81,22 @@ function toResult (o: BackendOutcome): RunJobResult {
   return { bundle, resultHash: bundleHash(bundle), outcome: o.status, exitCode: code }
 }
 
+/** Docker's multiplexed log stream (8-byte headers: stream, 0, 0, 0, size) as stdout/stderr chunks. */
+async function * demuxDockerLogs (raw: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<{ stream: 'stdout' | 'stderr', data: Uint8Array }> {
+  let buf = Buffer.alloc(0)
+  for await (const chunk of raw) {
+    buf = Buffer.concat([buf, chunk])
+    while (buf.length >= 8) {
+      const size = buf.readUInt32BE(4)
+      if (buf.length < 8 + size) break
+      const kind = buf[0]
+      const data = new Uint8Array(buf.subarray(8, 8 + size))
+      buf = buf.subarray(8 + size)
+      if (kind === 1 || kind === 2) yield { stream: kind === 1 ? 'stdout' : 'stderr', data }
+    }
+  }
+}
+
 export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
   let loaded: Promise<ExecutorBackend> | undefined
   const limits = { maxLogBytes: o.maxLogBytes ?? 1024 * 1024, maxOutputBytes: o.maxOutputBytes ?? 64 * 1024 * 1024 }
@@ -127,6 +143,19 @@ export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
       if (outcome.status === 'cancelled' || outcome.status === 'detached' || signal.aborted || cancel?.aborted === true) throw stopped(signal, cancel)
       return toResult(outcome)
     },
+    ...(o.slurm === undefined
+      ? {
+          liveLogs: async (dealId: Hash, follow: boolean, signal: AbortSignal) => {
+            const d = await docker()
+            const list = await d.listContainers({ all: true, filters: { label: [`lilynode.deal=${dealId}`] } })
+            if (list.length === 0) return undefined
+            const c = d.getContainer(list[0].Id)
+            if (!follow) return demuxDockerLogs([Buffer.from(await c.logs({ follow: false, stdout: true, stderr: true }) as unknown as Uint8Array)])
+            const raw = await c.logs({ follow: true, stdout: true, stderr: true, abortSignal: signal })
+            return demuxDockerLogs(raw as unknown as AsyncIterable<Buffer>)
+          }
+        }
+      : {}),
     hashBundle: (bundle) => bundleHash(bundle),
     decodeBundle: (bundle): DecodedResult => {
       const b = decodeBundle(bundle)

@@ -116,6 +116,11 @@ export interface ExecutorPort {
    * `cancel`: the deal is over, stop the job for good (docker kill, scancel).
    */
   run: (req: RunJobRequest, signal: AbortSignal, cancel?: AbortSignal) => Promise<RunJobResult>
+  /**
+   * The stdout/stderr of the deal's job while it runs (`follow`: until it exits), when the
+   * backend can read them live (docker); undefined when no job of the deal runs here.
+   */
+  liveLogs?: (dealId: Hash, follow: boolean, signal: AbortSignal) => Promise<AsyncIterable<{ stream: 'stdout' | 'stderr', data: Uint8Array }> | undefined>
   /** The result hash of an encoded bundle (the one the contract sees). */
   hashBundle: (bundle: Uint8Array) => Hash
   /** Decodes a received bundle; throws when it is malformed. */
