@@ -29,6 +29,7 @@ import { LilyError } from './errors.js'
 import { toJobEvent, type JobEvent, type JobOutcome, type JobResult } from './events.js'
 import { LilyJob } from './job.js'
 import { LilyWallet, type ChainBalanceResult, type ChainTxResult } from './wallet.js'
+import { estimateFrom, poolOffers, reconciled, type Estimate } from './estimate.js'
 
 export interface LilyClientOptions {
   /** The network profile: a path to its JSON, or a parsed Profile. */
@@ -66,6 +67,11 @@ export interface RunOptions {
   lifetimeEpochs?: number
   /** Aborting it stops following the job (the deal, once open, still settles on-chain). */
   signal?: AbortSignal
+  /**
+   * Fail (LilyError SDK_NO_MATCH, naming the constraint) as soon as the node has reconciled
+   * an epoch's offers and none of the live ones can fit the job (default true).
+   */
+  failFast?: boolean
 }
 
 export interface QueryOptions {
@@ -191,6 +197,8 @@ export class LilyClient implements AsyncDisposable {
   private readonly funding = new Lock()
   private nextJob = 1
   private closing?: Promise<void>
+  /** Resolves once the node has matched an epoch after connecting (its pool then holds the network's live offers). */
+  private readonly synced: Promise<boolean>
   readonly wallet: LilyWallet
 
   private constructor (
@@ -202,6 +210,7 @@ export class LilyClient implements AsyncDisposable {
     private readonly onAbort?: { signal: AbortSignal, listener: () => void }
   ) {
     this.wallet = LilyWallet.forNode(host.profile, dataDir)
+    this.synced = reconciled(host.node, 4 * host.profile.epochMs + host.profile.graceMs + 2000, this.controller.signal)
   }
 
   /** Starts the in-process node and joins the network. Close it with `close()` (or `await using`). */
@@ -341,9 +350,22 @@ export class LilyClient implements AsyncDisposable {
     if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
 
     const id = this.nextJob++
-    return await this.follow(o.signal, emit, o.outDir, async (signal, onEvent) => {
+    const estimateJob = { spec, resources, timeoutS, maxPrice, collateral, creator: this.address }
+    return await this.follow(o.signal, emit, o.outDir, async (followSignal, onEvent) => {
+      // fails the run within an epoch when the node's live offers show that nothing can fit
+      const noFit = new AbortController()
+      let matched = false
+      const signal = AbortSignal.any([followSignal, noFit.signal])
+      if (o.failFast !== false) {
+        void this.synced.then((ok) => {
+          if (!ok || matched || signal.aborted) return
+          const e = estimateFrom(estimateJob, poolOffers(this.host.node), this.host.node.currentEpoch(), 'own node')
+          if (e.verdict !== null && !matched) noFit.abort(new LilyError('SDK_NO_MATCH', e.verdict))
+        }, () => undefined)
+      }
       try {
         await this.fund(id, maxPrice)
+        signal.throwIfAborted()
         return await this.role.run({
           spec,
           inputs: jobInputs,
@@ -354,13 +376,34 @@ export class LilyClient implements AsyncDisposable {
           ...(lifetime !== undefined ? { lifetimeEpochs: lifetime } : {}),
           ...(o.outDir !== undefined ? { outDir: o.outDir } : {})
         }, signal, (e) => {
+          if (e.stage === 'matched') matched = true
           if (e.stage === 'opened' || e.stage === 'refunded' || e.stage === 'paid') this.reserved.delete(id)
           onEvent(e)
         })
+      } catch (e) {
+        if (noFit.signal.aborted && !followSignal.aborted) throw noFit.signal.reason
+        throw e
       } finally {
         this.reserved.delete(id)
       }
     })
+  }
+
+  /**
+   * Which live offers the job would fit, at what price, and why the others would not — from
+   * this client's node (once it has matched an epoch since connecting, so that its pool holds
+   * the network's offers). Publishes and spends nothing.
+   */
+  async estimate (module: ModuleRef, inputs: Record<string, unknown> = {}, o: Pick<RunOptions, 'maxPrice' | 'collateral' | 'timeoutS' | 'resources' | 'gpus' | 'gpuVram'> = {}): Promise<Estimate> {
+    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    const { spec } = await LilyClient.resolveJob(module, inputs, this.modulesDir)
+    const resources = jobResources(spec, o)
+    const maxPrice = checkWei('maxPrice', o.maxPrice ?? DEFAULT_MAX_PRICE, false)
+    const collateral = checkWei('collateral', o.collateral ?? DEFAULT_COLLATERAL, true)
+    const timeoutS = o.timeoutS ?? spec.timeoutS ?? DEFAULT_TIMEOUT_S
+    if (!Number.isSafeInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_TIMEOUT_S) throw new LilyError('SDK_BAD_OPTION', `timeoutS must be an integer from 1 to ${MAX_TIMEOUT_S}, got ${String(timeoutS)}`)
+    await this.synced
+    return estimateFrom({ spec, resources, timeoutS, maxPrice, collateral, creator: this.address }, poolOffers(this.host.node), this.host.node.currentEpoch(), 'own node')
   }
 
   /**

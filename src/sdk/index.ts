@@ -16,3 +16,4 @@ export {
   type ChainDeployResult, type ChainMediatorResult
 } from './chainChores.js'
 export { runRequest, type RequestCommandOptions, type RequestOutcome } from './request.js'
+export { estimate, estimateFrom, formatEstimate, estimateJson, offersOf, fitJobOf, MAX_ESTIMATE_PAGES, type Estimate, type EstimateJob, type EstimateOptions } from './estimate.js'

@@ -9,6 +9,10 @@ import type { RunArgs } from './options.js'
 
 export async function run (args: RunArgs, { positionals, signal }: HandlerContext): Promise<number> {
   // everything is checked before a node starts or anything is published
+  if (args.dryRun) {
+    const { estimateRun, printEstimate } = await import('../estimate/handler.js')
+    return printEstimate(await estimateRun({ module: positionals[0], ...args }, signal), args.json)
+  }
   const { spec, inputs } = await resolveRun(positionals[0], args.input)
   const resources = jobResources(spec, {
     ...(args.gpus !== undefined ? { gpus: args.gpus } : {}),

@@ -1,5 +1,5 @@
 import { dataDirOption, jsonOption, listenOption, profileOption } from '../../sharedOptions.js'
-import { int, pairs, str, wei, type Values } from '../../typedOptions.js'
+import { flag, int, pairs, str, wei, type Values } from '../../typedOptions.js'
 
 /** Seven days: the executor's limit on a job's run time. */
 export const MAX_TIMEOUT_S = 7 * 24 * 3600
@@ -15,6 +15,7 @@ export const runOptions = {
   gpus: int({ description: 'GPUs the job needs (default: the module\'s resources.gpus)', min: 0, max: 64 }),
   'gpu-vram': int({ description: 'least memory per GPU in MiB (default: the module\'s resources.gpuVram; needs --gpus or a GPU module)', placeholder: 'MiB', min: 0, max: 1_048_576 }),
   listen: listenOption,
+  'dry-run': flag({ description: 'publish nothing: list the live offers the job fits, what each would charge and why the others do not (as lilynode estimate)' }),
   json: jsonOption('one JSON event per line, with timestamps')
 }
 
