@@ -67,9 +67,26 @@ export function groupDigits (v: bigint): string {
   return (v < 0n ? '-' : '') + s.replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 }
 
-/** An amount of wei for people: '15,192,000 wei (0.000000000015192 ETH)'; `unit` for an ERC-20. */
+/** An amount of wei for people: '15,192,000 wei (0.015192 gwei)'; `unit` for an ERC-20. */
 export function formatWei (wei: bigint, unit = 'ETH'): string {
-  return `${groupDigits(wei)} wei (${ether(wei)} ${unit})`
+  const h = humanWei(wei, unit)
+  return h.endsWith(' wei') ? h : `${groupDigits(wei)} wei (${h})`
+}
+
+/** An amount in the unit that reads best: ETH from 0.001 ETH, gwei from 0.001 gwei, else wei. */
+export function humanWei (wei: bigint, unit = 'ETH'): string {
+  const a = wei < 0n ? -wei : wei
+  if (a >= 10n ** 15n) return `${ether(wei)} ${unit}`
+  if (a >= 10n ** 6n) return `${decimal(wei, 9)} g${unit === 'ETH' ? 'wei' : unit}`
+  return `${groupDigits(wei)} wei`
+}
+
+function decimal (v: bigint, places: number): string {
+  const neg = v < 0n
+  const a = neg ? -v : v
+  const d = 10n ** BigInt(places)
+  const frac = (a % d).toString().padStart(places, '0').replace(/0+$/, '')
+  return `${neg ? '-' : ''}${groupDigits(a / d)}${frac !== '' ? `.${frac}` : ''}`
 }
 
 /** wei as a decimal of 10^18, trailing zeros dropped: 1500000000000000 → '0.0015'. */

@@ -4,4 +4,4 @@ export { initialState, encodeState, decodeState, stateRoot, MAX_SNAPSHOT_BYTES }
 export { step, MAX_RESERVE_EPOCHS } from './step.js'
 export { offerSetDigest, effectiveJobs, effectiveResources, slotKey } from './offers.js'
 export { jobPrice, dealPrice } from './price.js'
-export { fitOffers, fitResultJson, offerFitJson, whyNot, priceOf, priceFormula, formatWei, ether, groupDigits, PRICE_FORMULA, FIT_CONSTRAINTS, type FitJob, type FitResult, type OfferFit, type FitReason, type FitConstraint } from './fit.js'
+export { fitOffers, fitResultJson, offerFitJson, whyNot, priceOf, priceFormula, formatWei, humanWei, ether, groupDigits, PRICE_FORMULA, FIT_CONSTRAINTS, type FitJob, type FitResult, type OfferFit, type FitReason, type FitConstraint } from './fit.js'

@@ -7,7 +7,9 @@ import { LILYNODE_BIN, REPO_ROOT } from '../../src/devnet/index.js'
 import { startApi, type ApiServer } from '../../src/api/server.js'
 import { RoleHost } from '../../src/node/roles/host.js'
 import { createLogger } from '../../src/protocol/logger.js'
-import { requireDocker, runFailure, startNet, stopNet, type TestNet } from './helpers.js'
+import { DEAL_GAS } from '../../src/cli/cmds/provider/summary.js'
+import type { Hash } from '../../src/protocol/types.js'
+import { eventOf, requireDocker, runFailure, startNet, stopNet, txsOf, type TestNet } from './helpers.js'
 
 interface Exit { code: number | null, stdout: string, stderr: string }
 
@@ -64,7 +66,7 @@ describe('e2e: look before you leap (estimate, run --dry-run, POST /jobs?dryRun=
     assert.match(human.stdout, /live offers at epoch \d+ \(from \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+\): 1, 1 fits/)
     assert.ok(human.stdout.includes(`${provider} v`), human.stdout)
     assert.match(human.stdout, /= \(\d+×250 \+ \d+×32 \+ \d+×0 \+ \d+×0\) × 30 = [\d,]+ wei/)
-    assert.match(human.stdout, /wei \(0\.\d+ ETH\)/)
+    assert.match(human.stdout, /[\d,]+ wei \([\d.,]+ (gwei|ETH)\)/)
 
     const cheap = await lilynode(['estimate', 'cowsay:v0.0.4', '--profile', net.profilePath, '--max-price', '1000', '--json'])
     assert.equal(cheap.code, 1, cheap.stderr)
@@ -143,5 +145,39 @@ describe('e2e: look before you leap (estimate, run --dry-run, POST /jobs?dryRun=
       await host?.stop()
       await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  it('the provider says at start what it sells, at what prices, what an example job pays and that it does not cover the gas; job lines name the module', async () => {
+    const net = (t as TestNet).net
+    const provider = net.procs.get('provider-1')
+    assert.ok(provider !== undefined)
+    const sum = await provider.waitFor((e) => e.event === 'summary', 30_000, 'summary')
+    const offer = provider.events.find((e) => e.event === 'offer') as Record<string, unknown>
+    assert.deepEqual(sum.resources, { cpu: offer.cpu, ram: offer.ram, gpus: offer.gpus, gpuVram: offer.gpuVram, gpuModel: offer.gpuModel, disk: offer.disk })
+    assert.deepEqual(sum.prices, { priceCpu: '1000', priceRam: '100', priceGpu: '1000000', priceDisk: '0' })
+    const job = sum.exampleJob as Record<string, unknown>
+    assert.equal(job.price, String((1000n * 1000n + 100n * 1024n) * 60n))
+    const gasPrice = await net.chain.public.getGasPrice()
+    assert.ok(sum.gasPrice !== null)
+    // anvil's gas price moves with its base fee: the summary's is from the same chain, within a factor of 2
+    const g = BigInt(String(sum.gasPrice))
+    assert.ok(g > 0n && g <= 2n * gasPrice + 10n ** 9n, `gas price ${g} vs ${gasPrice}`)
+    assert.equal(sum.gasCost, String(g * DEAL_GAS))
+    assert.match(String(sum.warning), /the example job pays 66,144,000 wei, less than the [\d,]+ wei of gas its two transactions cost/)
+    assert.ok((sum.lines as string[]).some((l) => /^selling: \d+ millicores, \d+ MiB of memory, 0 GPUs, \d+ MiB of disk$/.test(l)), String(sum.lines))
+
+    // a real job: the provider's job lines name its module, and the deal's two transactions cost what the summary says
+    const run = net.run('creator-1', 'cowsay:v0.0.4', ['Message=named'])
+    assert.equal(await run.done, 0, runFailure('run failed', run))
+    const dealId = (eventOf(run.events, 'matched') as Record<string, unknown>).dealId as Hash
+    const lines = provider.events.filter((e) => e.event === 'deal' && e.dealId === dealId)
+    assert.ok(lines.some((e) => e.state === 'running' && e.module === 'cowsay:v0.0.4'), JSON.stringify(lines))
+    const paid = lines.find((e) => e.state === 'completed')
+    assert.equal(paid?.module, 'cowsay:v0.0.4', JSON.stringify(lines))
+    let gas = 0n
+    for (const ev of ['DealOpened', 'DealCompleted'] as const) {
+      for (const hash of await txsOf(net, dealId, ev)) gas += (await net.chain.public.getTransactionReceipt({ hash })).gasUsed
+    }
+    assert.ok(gas > (DEAL_GAS * 8n) / 10n && gas < (DEAL_GAS * 12n) / 10n, `open + complete used ${gas} gas; DEAL_GAS is ${DEAL_GAS}`)
   })
 })

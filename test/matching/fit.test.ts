@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { effectiveJobs, ether, fitOffers, formatWei, groupDigits, initialState, jobPrice, step, type FitJob } from '../../src/matching/index.js'
+import { effectiveJobs, ether, fitOffers, formatWei, humanWei, groupDigits, initialState, jobPrice, step, type FitJob } from '../../src/matching/index.js'
 import type { JobOffer, ResourceOffer } from '../../src/protocol/types.js'
 import { CONFIG, jobArb, MODULES, NO_FACTS, resourceArb } from './fixtures.js'
 
@@ -76,6 +76,10 @@ describe('matching/fit: which live offers a job fits, and why not', () => {
     assert.equal(groupDigits(15192000n), '15,192,000')
     assert.equal(ether(1_500_000_000_000_000n), '0.0015')
     assert.equal(ether(2n * 10n ** 18n), '2')
-    assert.equal(formatWei(15192000n), '15,192,000 wei (0.000000000015192 ETH)')
+    assert.equal(formatWei(15192000n), '15,192,000 wei (0.015192 gwei)')
+    assert.equal(humanWei(3_600_000_000n), '3.6 gwei')
+    assert.equal(humanWei(2n * 10n ** 18n), '2 ETH')
+    assert.equal(humanWei(999n), '999 wei')
+    assert.equal(humanWei(1_234_567_000_000_000_000n), '1.234567 ETH')
   })
 })
