@@ -3,12 +3,14 @@
  * admission rule (engine.ts) spelled out per offer, for `lilynode estimate`, `run --dry-run`,
  * the SDK's `estimate()` and `POST /jobs?dryRun=1`. An offer fits when it accepts the module,
  * has the GPUs and the GPU memory, whose nominal capacity holds the job's CPU, memory and disk,
- * whose price is at most the job's maxPrice, that puts up at least the job's collateral, and
- * that is not the creator's own. Capacity held by this epoch's other matches is not counted: an
+ * whose price (its ask, `jobPrice`) is at most the job's maxPrice, that puts up at least the
+ * job's collateral, and that is not the creator's own. The deal would then carry the matcher's
+ * `dealPrice`: the midpoint of that ask and maxPrice (k = ½), which is what the estimate reports. Capacity held by this epoch's other matches is not counted: an
  * offer that fits here may still be taken by a higher-paying job first.
  */
 import type { Address, Hash, ResourceOffer } from '../protocol/types.js'
 import { effectiveResources } from './offers.js'
+import { dealPrice, jobPrice } from './price.js'
 import type { OfferRecord } from './types.js'
 
 /** What keeps an offer from a job, in the order they are checked and reported. */
@@ -37,9 +39,11 @@ export interface OfferFit {
   id: Hash
   provider: Address
   version: number
-  /** What the offer would charge for the job, in wei. */
+  /** What the offer asks for the job (`jobPrice`), in wei: matching needs ask ≤ maxPrice. */
+  ask: bigint
+  /** What a deal on this offer would carry (`dealPrice`, the matcher's rule: the midpoint of ask and maxPrice), in wei. */
   price: bigint
-  /** The price formula with the offer's and the job's numbers. */
+  /** Both formulas with the offer's and the job's numbers. */
   formula: string
   offer: ResourceOffer
   /** Empty when the offer fits. */
@@ -50,7 +54,7 @@ export interface FitResult {
   epoch: bigint
   /** Live offers considered (effective at `epoch`, the latest version per slot). */
   considered: number
-  /** Offers that fit, cheapest first (ties by id). */
+  /** Offers that fit, cheapest first (ties by id): by ask, which is also by deal price. */
   fits: OfferFit[]
   /** The others, each with why (by offer id). */
   misfits: OfferFit[]
@@ -58,8 +62,8 @@ export interface FitResult {
   verdict: string | null
 }
 
-/** The reference formula, as `estimate` prints it. */
-export const PRICE_FORMULA = 'price = (priceCpu × cpu + priceRam × ram + priceGpu × gpus + priceDisk × disk) × timeout'
+/** The reference formulas, as `estimate` prints them (matching/price.ts: jobPrice, dealPrice). */
+export const PRICE_FORMULA = 'ask = (priceCpu × cpu + priceRam × ram + priceGpu × gpus + priceDisk × disk) × timeout; price = ask + ⌊(maxPrice − ask) / 2⌋'
 
 /** Groups of three digits: 15192000 → 15,192,000. */
 export function groupDigits (v: bigint): string {
@@ -98,15 +102,15 @@ export function ether (wei: bigint): string {
   return `${neg ? '-' : ''}${whole}${frac !== '' ? `.${frac}` : ''}`
 }
 
-/** '(1000×100 + 100×64 + 1000000×0 + 0×0) × 60 = 6,384,000 wei'. */
+/**
+ * 'ask (1000×100 + 100×64 + 1000000×0 + 0×0) × 60 = 6,384,000 wei; price 6,384,000 + ⌊(10,000,000 − 6,384,000) / 2⌋ = 8,192,000 wei'
+ * (only the ask when it is above maxPrice: there is no deal price then).
+ */
 export function priceFormula (job: FitJob, o: ResourceOffer): string {
-  const price = priceOf(job, o)
-  return `(${o.priceCpu}×${job.cpu} + ${o.priceRam}×${job.ram} + ${o.priceGpu}×${job.gpus} + ${o.priceDisk}×${job.disk}) × ${job.timeout} = ${groupDigits(price)} wei`
-}
-
-/** Equal to jobPrice (price.ts) for the job's fields. */
-export function priceOf (job: FitJob, o: ResourceOffer): bigint {
-  return (o.priceCpu * BigInt(job.cpu) + o.priceRam * BigInt(job.ram) + o.priceGpu * BigInt(job.gpus) + o.priceDisk * BigInt(job.disk)) * BigInt(job.timeout)
+  const ask = jobPrice(job, o)
+  const a = `ask (${o.priceCpu}×${job.cpu} + ${o.priceRam}×${job.ram} + ${o.priceGpu}×${job.gpus} + ${o.priceDisk}×${job.disk}) × ${job.timeout} = ${groupDigits(ask)} wei`
+  if (ask > job.maxPrice) return a
+  return `${a}; price ${groupDigits(ask)} + ⌊(${groupDigits(job.maxPrice)} − ${groupDigits(ask)}) / 2⌋ = ${groupDigits(dealPrice(job, o))} wei`
 }
 
 function short (h: string): string {
@@ -124,8 +128,8 @@ export function whyNot (job: FitJob, o: ResourceOffer): FitReason[] {
   if (job.ram > o.ram) short3.push(`${job.ram} MiB of memory asked, ${o.ram} offered`)
   if (job.disk > o.disk) short3.push(`${job.disk} MiB of disk asked, ${o.disk} offered`)
   if (short3.length > 0) out.push({ constraint: 'resources', message: short3.join('; ') })
-  const price = priceOf(job, o)
-  if (price > job.maxPrice) out.push({ constraint: 'price', message: `would charge ${groupDigits(price)} wei, above the max price of ${groupDigits(job.maxPrice)} wei` })
+  const ask = jobPrice(job, o)
+  if (ask > job.maxPrice) out.push({ constraint: 'price', message: `asks ${groupDigits(ask)} wei, above the max price of ${groupDigits(job.maxPrice)} wei` })
   if (o.collateral < job.collateral) out.push({ constraint: 'collateral', message: `puts up ${groupDigits(o.collateral)} wei of collateral, the job asks for ${groupDigits(job.collateral)} wei` })
   if (job.creator !== undefined && o.provider.toLowerCase() === job.creator.toLowerCase()) out.push({ constraint: 'self', message: 'is the creator\'s own offer' })
   return out
@@ -135,7 +139,7 @@ const LABELS: Record<FitConstraint, string> = {
   module: 'does not accept the module',
   gpu: 'lacks the GPUs or GPU memory asked for',
   resources: 'lacks the CPU, memory or disk asked for',
-  price: 'charges more than --max-price',
+  price: 'asks more than --max-price',
   collateral: 'puts up less than --collateral',
   self: 'is the creator\'s own'
 }
@@ -150,10 +154,10 @@ export function fitOffers (job: FitJob, offers: Array<OfferRecord<ResourceOffer>
   const misfits: OfferFit[] = []
   for (const r of live) {
     const o = r.offer
-    const f: OfferFit = { id: r.id, provider: o.provider, version: o.version, price: priceOf(job, o), formula: priceFormula(job, o), offer: o, reasons: whyNot(job, o) }
+    const f: OfferFit = { id: r.id, provider: o.provider, version: o.version, ask: jobPrice(job, o), price: dealPrice(job, o), formula: priceFormula(job, o), offer: o, reasons: whyNot(job, o) }
     ;(f.reasons.length === 0 ? fits : misfits).push(f)
   }
-  fits.sort((a, b) => a.price < b.price ? -1 : a.price > b.price ? 1 : a.id < b.id ? -1 : 1)
+  fits.sort((a, b) => a.ask < b.ask ? -1 : a.ask > b.ask ? 1 : a.id < b.id ? -1 : 1)
   misfits.sort((a, b) => a.id < b.id ? -1 : 1)
   return { epoch, considered: live.length, fits, misfits, verdict: fits.length > 0 ? null : verdictOf(misfits) }
 }
@@ -169,8 +173,8 @@ function verdictOf (misfits: OfferFit[]): string {
   const onlyPrice = misfits.filter((m) => m.reasons.every((r) => r.constraint === 'price'))
   let hint = ''
   if (onlyPrice.length > 0) {
-    const cheapest = onlyPrice.reduce((a, b) => b.price < a.price ? b : a)
-    hint = `; the cheapest offer that fits otherwise charges ${groupDigits(cheapest.price)} wei: give --max-price ${cheapest.price} or more`
+    const cheapest = onlyPrice.reduce((a, b) => b.ask < a.ask ? b : a)
+    hint = `; the cheapest offer that fits otherwise asks ${groupDigits(cheapest.ask)} wei: give --max-price ${cheapest.ask} or more`
   }
   const first = misfits[0].reasons[0]
   return `no live offer fits the job: ${parts.join('; ')}${hint} (e.g. the offer of ${misfits[0].provider}: ${first.constraint}: ${first.message})`
@@ -183,6 +187,7 @@ export function offerFitJson (f: OfferFit): Record<string, unknown> {
     id: f.id,
     provider: f.provider,
     version: f.version,
+    ask: f.ask.toString(),
     price: f.price.toString(),
     formula: f.formula,
     cpu: o.cpu,

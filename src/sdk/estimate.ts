@@ -1,6 +1,7 @@
 /**
  * Look before you leap: which live resource offers a job would fit, what each would charge
- * (the formula with its numbers), and why the others would not — without publishing anything
+ * (its ask, and the deal price the matcher would set: the midpoint of that ask and the job's
+ * max price, k = ½; both formulas with their numbers), and why the others would not — without publishing anything
  * or spending anything. `estimate()` asks a running node over the `query` protocol (the
  * profile's bootstrap nodes, or `node`), so it needs no key, no data dir and no chain;
  * `LilyClient#estimate` reads its own node's offer pool. `lilynode estimate`, `run --dry-run`
@@ -159,7 +160,7 @@ export async function estimate (job: EstimateJob, o: EstimateOptions): Promise<E
 
 function offerLine (f: OfferFit, unit: string): string {
   const o = f.offer
-  return `${o.provider} v${o.version}: ${o.cpu} millicores, ${o.ram} MiB, ${o.gpus} GPU${o.gpus === 1 ? '' : 's'}${o.gpus > 0 ? ` (${o.gpuModel !== '' ? `${o.gpuModel}, ` : ''}${o.gpuVram} MiB each)` : ''}, ${o.disk} MiB disk; collateral ${formatWei(o.collateral, unit)}; ${formatWei(f.price, unit)}`
+  return `${o.provider} v${o.version}: ${o.cpu} millicores, ${o.ram} MiB, ${o.gpus} GPU${o.gpus === 1 ? '' : 's'}${o.gpus > 0 ? ` (${o.gpuModel !== '' ? `${o.gpuModel}, ` : ''}${o.gpuVram} MiB each)` : ''}, ${o.disk} MiB disk; collateral ${formatWei(o.collateral, unit)}; asks ${formatWei(f.ask, unit)}${f.reasons.length === 0 ? `, a deal pays ${formatWei(f.price, unit)}` : ''}`
 }
 
 /** The estimate for people, one line per offer (what `lilynode estimate` prints). */

@@ -10,14 +10,14 @@ describe('cli: what a provider prints', () => {
     const s = providerSummary(RES, PRICES, 10n ** 15n, 2_000_000_000n)
     assert.equal(s.exampleJob.price, '66144000')
     assert.equal(s.gasCost, String(2_000_000_000n * DEAL_GAS))
-    assert.match(String(s.warning), /the example job pays 66,144,000 wei, less than the 214,538,000,000,000 wei of gas its two transactions cost: raise the prices \(3,243,500× --price-cpu\/--price-ram\)/)
+    assert.match(String(s.warning), /the example job pays as little as 66,144,000 wei, less than the 214,538,000,000,000 wei of gas its two transactions cost: raise the prices \(3,243,500× --price-cpu\/--price-ram\)/)
     let text = ''
     printer(false, (x) => { text += x })({ ...s })
     assert.equal(text.split('\n')[0], 'selling: 8000 millicores, 16384 MiB of memory, 0 GPUs, 50000 MiB of disk')
     assert.match(text, /prices: CPU 1,000 wei per millicore-second \(3\.6 gwei per core-hour\); memory 100 wei per MiB-second \(0\.36864 gwei per GiB-hour\)/)
     assert.match(text, /GPU 1,000,000 wei per GPU-second \(3\.6 gwei per GPU-hour\)/)
-    assert.match(text, /example job \(1000 millicores, 1024 MiB, 60 s\) pays 66,144,000 wei \(0\.066144 gwei\)/)
-    assert.match(text, /\n {2}WARNING: the example job pays/)
+    assert.match(text, /example job \(1000 millicores, 1024 MiB, 60 s\) pays at least 66,144,000 wei \(0\.066144 gwei\) \(the ask; a deal pays the midpoint of the ask and the job's max price\)/)
+    assert.match(text, /\n {2}WARNING: the example job pays as little as/)
     // prices that cover the gas: no warning; a GPU offer prices its example job with one GPU
     const rich = providerSummary({ ...RES, gpus: 2, gpuVram: 16384, gpuModel: 'NVIDIA T4' }, { ...PRICES, priceCpu: 10n ** 10n }, 0n, 2_000_000_000n)
     assert.equal(rich.warning, undefined)

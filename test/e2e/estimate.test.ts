@@ -25,12 +25,18 @@ function lilynode (args: string[]): Promise<Exit> {
   })
 }
 
-interface OfferJson { provider: string, price: string, formula: string, cpu: number, ram: number, gpus: number, disk: number, prices: { cpu: string, ram: string, gpu: string, disk: string }, reasons: Array<{ constraint: string, message: string }> }
-interface EstimateJson { module: string, epoch: string, considered: number, fits: OfferJson[], misfits: OfferJson[], verdict: string | null, formula: string, resources: { cpu: number, ram: number, gpus: number, disk: number }, timeoutS: number }
+interface OfferJson { provider: string, ask: string, price: string, formula: string, cpu: number, ram: number, gpus: number, disk: number, prices: { cpu: string, ram: string, gpu: string, disk: string }, reasons: Array<{ constraint: string, message: string }> }
+interface EstimateJson { module: string, maxPrice: string, epoch: string, considered: number, fits: OfferJson[], misfits: OfferJson[], verdict: string | null, formula: string, resources: { cpu: number, ram: number, gpus: number, disk: number }, timeoutS: number }
 
 /** cowsay:v0.0.4 asks for 250 millicores and 32 MiB; the devnet's provider charges the CLI's default prices. */
-function expectedPrice (o: OfferJson, timeoutS: number): bigint {
+function expectedAsk (o: OfferJson, timeoutS: number): bigint {
   return (BigInt(o.prices.cpu) * 250n + BigInt(o.prices.ram) * 32n + BigInt(o.prices.gpu) * 0n + BigInt(o.prices.disk) * 0n) * BigInt(timeoutS)
+}
+
+/** The matcher's deal price (k = ½): the midpoint of the ask and the job's max price. */
+function expectedPrice (o: OfferJson, timeoutS: number, maxPrice: bigint): bigint {
+  const ask = expectedAsk(o, timeoutS)
+  return maxPrice > ask ? ask + (maxPrice - ask) / 2n : ask
 }
 
 describe('e2e: look before you leap (estimate, run --dry-run, POST /jobs?dryRun=1, run failing fast)', function () {
@@ -56,16 +62,20 @@ describe('e2e: look before you leap (estimate, run --dry-run, POST /jobs?dryRun=
     assert.equal(e.verdict, null)
     const f = e.fits[0]
     assert.equal(f.provider.toLowerCase(), provider.toLowerCase())
-    assert.equal(BigInt(f.price), expectedPrice(f, 60))
-    assert.equal(f.formula, `(${f.prices.cpu}×250 + ${f.prices.ram}×32 + ${f.prices.gpu}×0 + ${f.prices.disk}×0) × 60 = ${BigInt(f.price).toLocaleString('en-US')} wei`)
+    const maxPrice = BigInt(e.maxPrice)
+    assert.equal(BigInt(f.ask), expectedAsk(f, 60))
+    assert.equal(BigInt(f.price), expectedPrice(f, 60, maxPrice))
+    const n = (v: string | bigint): string => BigInt(v).toLocaleString('en-US')
+    assert.equal(f.formula, `ask (${f.prices.cpu}×250 + ${f.prices.ram}×32 + ${f.prices.gpu}×0 + ${f.prices.disk}×0) × 60 = ${n(f.ask)} wei; price ${n(f.ask)} + ⌊(${n(maxPrice)} − ${n(f.ask)}) / 2⌋ = ${n(f.price)} wei`)
 
     // the same for people: the formula spelled out, the offer, its price in wei and ETH
     const human = await lilynode(['estimate', 'cowsay:v0.0.4', '--profile', net.profilePath, '--timeout', '30'])
     assert.equal(human.code, 0, human.stderr)
-    assert.match(human.stdout, /price = \(priceCpu × cpu \+ priceRam × ram \+ priceGpu × gpus \+ priceDisk × disk\) × timeout/)
+    assert.match(human.stdout, /ask = \(priceCpu × cpu \+ priceRam × ram \+ priceGpu × gpus \+ priceDisk × disk\) × timeout; price = ask \+ ⌊\(maxPrice − ask\) \/ 2⌋/)
     assert.match(human.stdout, /live offers at epoch \d+ \(from \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+\): 1, 1 fits/)
     assert.ok(human.stdout.includes(`${provider} v`), human.stdout)
-    assert.match(human.stdout, /= \(\d+×250 \+ \d+×32 \+ \d+×0 \+ \d+×0\) × 30 = [\d,]+ wei/)
+    assert.match(human.stdout, /= ask \(\d+×250 \+ \d+×32 \+ \d+×0 \+ \d+×0\) × 30 = [\d,]+ wei; price [\d,]+ \+ ⌊\([\d,]+ − [\d,]+\) \/ 2⌋ = [\d,]+ wei/)
+    assert.match(human.stdout, /asks [\d,]+ wei \([\d.,]+ (gwei|ETH)\), a deal pays [\d,]+ wei/)
     assert.match(human.stdout, /[\d,]+ wei \([\d.,]+ (gwei|ETH)\)/)
 
     const cheap = await lilynode(['estimate', 'cowsay:v0.0.4', '--profile', net.profilePath, '--max-price', '1000', '--json'])
@@ -73,7 +83,7 @@ describe('e2e: look before you leap (estimate, run --dry-run, POST /jobs?dryRun=
     const c = JSON.parse(cheap.stdout) as EstimateJson
     assert.equal(c.fits.length, 0)
     assert.deepEqual(c.misfits[0].reasons.map((r) => r.constraint), ['price'])
-    assert.ok(c.verdict?.includes(`--max-price ${c.misfits[0].price}`), String(c.verdict))
+    assert.ok(c.verdict?.includes(`--max-price ${c.misfits[0].ask}`), String(c.verdict))
 
     const gpu = await lilynode(['estimate', 'cowsay:v0.0.4', '--profile', net.profilePath, '--gpus', '1'])
     assert.equal(gpu.code, 1, gpu.stderr)
@@ -106,7 +116,7 @@ describe('e2e: look before you leap (estimate, run --dry-run, POST /jobs?dryRun=
 
     const price = net.run('creator-1', 'cowsay:v0.0.4', ['Message=cheap'], ['--max-price', '1000'])
     assert.equal(await price.done, 1, runFailure('expected a failure', price))
-    assert.match(price.stderrTail, /price: 1 of 1 charges more than --max-price; the cheapest offer that fits otherwise charges [\d,]+ wei: give --max-price \d+ or more/)
+    assert.match(price.stderrTail, /price: 1 of 1 asks more than --max-price; the cheapest offer that fits otherwise asks [\d,]+ wei: give --max-price \d+ or more/)
   })
 
   it('POST /jobs?dryRun=1 answers the estimate from the node\'s own pool, and publishes nothing', async () => {
@@ -131,7 +141,7 @@ describe('e2e: look before you leap (estimate, run --dry-run, POST /jobs?dryRun=
       assert.equal(r.status, 200)
       assert.equal(r.body.dryRun, true)
       assert.equal(r.body.fits.length, 1, JSON.stringify(r.body))
-      assert.equal(BigInt(r.body.fits[0].price), expectedPrice(r.body.fits[0], 60))
+      assert.equal(BigInt(r.body.fits[0].price), expectedPrice(r.body.fits[0], 60, BigInt(r.body.maxPrice)))
       const g = await post({ module: 'cowsay:v0.0.4', gpus: 1, timeoutS: 10 })
       assert.equal(g.status, 200)
       assert.equal(g.body.fits.length, 0)
@@ -163,13 +173,18 @@ describe('e2e: look before you leap (estimate, run --dry-run, POST /jobs?dryRun=
     const g = BigInt(String(sum.gasPrice))
     assert.ok(g > 0n && g <= 2n * gasPrice + 10n ** 9n, `gas price ${g} vs ${gasPrice}`)
     assert.equal(sum.gasCost, String(g * DEAL_GAS))
-    assert.match(String(sum.warning), /the example job pays 66,144,000 wei, less than the [\d,]+ wei of gas its two transactions cost/)
+    assert.match(String(sum.warning), /the example job pays as little as 66,144,000 wei, less than the [\d,]+ wei of gas its two transactions cost/)
     assert.ok((sum.lines as string[]).some((l) => /^selling: \d+ millicores, \d+ MiB of memory, 0 GPUs, \d+ MiB of disk$/.test(l)), String(sum.lines))
 
-    // a real job: the provider's job lines name its module, and the deal's two transactions cost what the summary says
+    // a real job: the estimate's price is the deal's, the provider's job lines name its module, and the deal's two transactions cost what the summary says
+    const est = await lilynode(['estimate', 'cowsay:v0.0.4', '-i', 'Message=named', '--profile', net.profilePath, '--json'])
+    assert.equal(est.code, 0, est.stderr)
+    const estimated = (JSON.parse(est.stdout) as EstimateJson).fits[0]
     const run = net.run('creator-1', 'cowsay:v0.0.4', ['Message=named'])
     assert.equal(await run.done, 0, runFailure('run failed', run))
-    const dealId = (eventOf(run.events, 'matched') as Record<string, unknown>).dealId as Hash
+    const matched = eventOf(run.events, 'matched') as Record<string, unknown>
+    assert.equal(String(matched.price), estimated.price, 'the deal carries the price the estimate said')
+    const dealId = matched.dealId as Hash
     const lines = provider.events.filter((e) => e.event === 'deal' && e.dealId === dealId)
     assert.ok(lines.some((e) => e.state === 'running' && e.module === 'cowsay:v0.0.4'), JSON.stringify(lines))
     const paid = lines.find((e) => e.state === 'completed')

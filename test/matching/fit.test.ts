@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { effectiveJobs, ether, fitOffers, formatWei, humanWei, groupDigits, initialState, jobPrice, step, type FitJob } from '../../src/matching/index.js'
+import { effectiveJobs, ether, fitOffers, formatWei, humanWei, groupDigits, initialState, dealPrice, jobPrice, step, type FitJob } from '../../src/matching/index.js'
 import type { JobOffer, ResourceOffer } from '../../src/protocol/types.js'
 import { CONFIG, jobArb, MODULES, NO_FACTS, resourceArb } from './fixtures.js'
 
@@ -19,8 +19,13 @@ describe('matching/fit: which live offers a job fits, and why not', () => {
     const r = fitOffers(JOB, [{ id: ID(1), offer: OFFER }], 5n)
     assert.equal(r.verdict, null)
     assert.equal(r.fits.length, 1)
-    assert.equal(r.fits[0].price, (1000n * 250n + 100n * 32n) * 60n)
-    assert.equal(r.fits[0].formula, '(1000×250 + 100×32 + 1000000×0 + 0×0) × 60 = 15,192,000 wei')
+    const ask = (1000n * 250n + 100n * 32n) * 60n
+    assert.equal(r.fits[0].ask, ask)
+    assert.equal(r.fits[0].price, ask + (JOB.maxPrice - ask) / 2n, 'the deal price: the midpoint of the ask and maxPrice')
+    assert.equal(r.fits[0].formula, 'ask (1000×250 + 100×32 + 1000000×0 + 0×0) × 60 = 15,192,000 wei; price 15,192,000 + ⌊(1,000,000,000,000,000 − 15,192,000) / 2⌋ = 500,000,007,596,000 wei')
+    // a bid equal to the ask: the deal pays the ask
+    const exact = fitOffers({ ...JOB, maxPrice: ask }, [{ id: ID(1), offer: OFFER }], 5n)
+    assert.equal(exact.fits[0].price, ask)
   })
 
   it('names each constraint that rules an offer out, and the verdict names the most common', () => {
@@ -34,7 +39,7 @@ describe('matching/fit: which live offers a job fits, and why not', () => {
     assert.equal(r.fits.length, 0)
     assert.deepEqual(r.misfits.map((m) => m.reasons.map((x) => x.constraint)), [['module'], ['resources'], ['collateral'], ['price']])
     assert.match(r.misfits[1].reasons[0].message, /250 millicores asked, 100 offered; 32 MiB of memory asked, 16 offered/)
-    assert.match(String(r.verdict), /^no live offer fits the job: module: 1 of 4 does not accept the module; resources: 1 of 4 lacks the CPU, memory or disk asked for; price: 1 of 4 charges more than --max-price; collateral: 1 of 4 puts up less than --collateral; /)
+    assert.match(String(r.verdict), /^no live offer fits the job: module: 1 of 4 does not accept the module; resources: 1 of 4 lacks the CPU, memory or disk asked for; price: 1 of 4 asks more than --max-price; collateral: 1 of 4 puts up less than --collateral; /)
     assert.match(String(r.verdict), /give --max-price 15000000000192000 or more/)
     const gpu = fitOffers({ ...JOB, gpus: 1, gpuVram: 8000 }, [{ id: ID(1), offer: OFFER }, { id: ID(2), offer: { ...OFFER, nonce: 2n, gpus: 2, gpuVram: 4000, gpuModel: 'T4' } }], 5n)
     assert.deepEqual(gpu.misfits.map((m) => m.reasons[0].message), ['the job asks for 1 GPU, the offer has 0', 'the job asks for 8000 MiB per GPU, the offer\'s T4 GPUs have 4000 MiB'])
@@ -55,7 +60,7 @@ describe('matching/fit: which live offers a job fits, and why not', () => {
     assert.equal(r.fits[0].id, ID(3))
   })
 
-  it('agrees with the matcher: a lone job is matched iff an offer fits, at the cheapest fitting price', () => {
+  it('agrees with the matcher: a lone job is matched iff an offer fits, at the deal price of the cheapest fitting ask', () => {
     fc.assert(fc.property(jobArb, fc.array(resourceArb, { maxLength: 8 }), (job, resources) => {
       const epoch = 3n
       const live = effectiveJobs([job], epoch)
@@ -67,7 +72,8 @@ describe('matching/fit: which live offers a job fits, and why not', () => {
         assert.equal(m[0].deal.price, r.fits[0].price)
         const matched = resources.find((x) => x.id === m[0].resourceId)
         assert.ok(matched !== undefined)
-        assert.equal(jobPrice(job.offer, matched.offer), m[0].deal.price)
+        assert.equal(jobPrice(job.offer, matched.offer), r.fits[0].ask)
+        assert.equal(dealPrice(job.offer, matched.offer), m[0].deal.price)
       }
     }), { numRuns: 400 })
   })

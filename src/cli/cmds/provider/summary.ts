@@ -1,9 +1,9 @@
 /**
  * What a provider sells, said at start: the resources of its offer, its prices per unit (and
- * per hour, in ETH), the price of an example job, and a warning when such a job's pay does not
+ * per hour, in ETH), what an example job pays at least (the offer's ask), and a warning when such a job's pay does not
  * cover the gas of the deal's two transactions (open + complete) at the chain's gas price.
  */
-import { formatWei, groupDigits, humanWei } from '../../../matching/index.js'
+import { formatWei, groupDigits, humanWei, jobPrice } from '../../../matching/index.js'
 import type { Prices } from '../../../protocol/types.js'
 
 /** Gas of a deal's two transactions, openDeal + complete, as `npm run bench:gas` measures it (README: 107,269). */
@@ -32,7 +32,8 @@ export interface ProviderSummary {
 export function providerSummary (r: OfferedResources, p: Prices, collateral: bigint, gasPrice: bigint | null): ProviderSummary {
   const gpus = r.gpus > 0 ? 1 : 0
   const job = { ...EXAMPLE_JOB, gpus }
-  const price = (p.priceCpu * BigInt(job.cpu) + p.priceRam * BigInt(job.ram) + p.priceGpu * BigInt(gpus) + p.priceDisk * BigInt(job.disk)) * BigInt(job.timeout)
+  // the ask: a deal pays the midpoint of it and the job's max price (dealPrice), never less
+  const price = jobPrice(job, p)
   const gasCost = gasPrice === null ? null : gasPrice * DEAL_GAS
   const hour = (perSecond: bigint, units: bigint): string => humanWei(perSecond * units * 3600n)
   const lines = [
@@ -40,7 +41,7 @@ export function providerSummary (r: OfferedResources, p: Prices, collateral: big
     `  prices: CPU ${groupDigits(p.priceCpu)} wei per millicore-second (${hour(p.priceCpu, 1000n)} per core-hour); memory ${groupDigits(p.priceRam)} wei per MiB-second (${hour(p.priceRam, 1024n)} per GiB-hour)`,
     `          GPU ${groupDigits(p.priceGpu)} wei per GPU-second (${hour(p.priceGpu, 1n)} per GPU-hour); disk ${groupDigits(p.priceDisk)} wei per MiB-second`,
     `  collateral per deal: ${formatWei(collateral)}`,
-    `  example job (${job.cpu} millicores, ${job.ram} MiB${gpus > 0 ? ', 1 GPU' : ''}, ${job.timeout} s) pays ${formatWei(price)}`,
+    `  example job (${job.cpu} millicores, ${job.ram} MiB${gpus > 0 ? ', 1 GPU' : ''}, ${job.timeout} s) pays at least ${formatWei(price)} (the ask; a deal pays the midpoint of the ask and the job's max price)`,
     gasCost === null
       ? `  gas of a deal's two transactions (open + complete): ${groupDigits(DEAL_GAS)} gas; the RPC gave no gas price`
       : `  gas of a deal's two transactions (open + complete): ${groupDigits(DEAL_GAS)} gas × ${groupDigits(gasPrice as bigint)} wei = ${formatWei(gasCost)}`
@@ -48,7 +49,7 @@ export function providerSummary (r: OfferedResources, p: Prices, collateral: big
   let warning: string | undefined
   if (gasCost !== null && price < gasCost) {
     const factor = price === 0n ? 'any' : `${groupDigits((gasCost + price - 1n) / price)}×`
-    warning = `the example job pays ${groupDigits(price)} wei, less than the ${groupDigits(gasCost)} wei of gas its two transactions cost: raise the prices (${factor} --price-cpu/--price-ram) or expect to lose money on small jobs`
+    warning = `the example job pays as little as ${groupDigits(price)} wei, less than the ${groupDigits(gasCost)} wei of gas its two transactions cost: raise the prices (${factor} --price-cpu/--price-ram) or expect to lose money on small jobs`
     lines.push(`  WARNING: ${warning}`)
   }
   return {
