@@ -15,6 +15,7 @@ import { describe } from '../node/roles/util.js'
 import { isLoopback } from './auth.js'
 import type { GasLedger } from '../node/roles/gas.js'
 import { JOB_STATES, type JobManager } from './jobs.js'
+import { dryRun } from './dryRun.js'
 import type { EpochWatch, NodeSnapshot } from './metrics.js'
 import { ADDRESS, ApiError, HASH, s, WEI, type ObjectSchema, type Schema } from './schema.js'
 import { bundleFiles, bundleOf } from '../node/jobs/outputs.js'
@@ -253,12 +254,19 @@ export const ROUTES: readonly Route[] = [
     summary: 'Run a job on the network through this node\'s creator',
     description: 'Resolves the module and inputs, publishes the job offer and follows it to settlement in the background. Follow it with GET /jobs/{id} (Accept: text/event-stream for live progress).',
     body: JOB_BODY,
-    responses: { 202: { description: 'the job started', schema: JOB } },
+    query: s.obj({ dryRun: s.str({ enum: ['1', 'true', '0', 'false'], description: '1: publish nothing; answer 200 with the live offers the job fits, what each would charge (the formula with its numbers) and why the others do not' }) }),
+    responses: {
+      200: { description: 'dryRun=1: the estimate (verdict null when an offer fits, else why none does)', schema: s.open({ dryRun: s.bool(), module: s.str(), formula: s.str(), epoch: s.str(), considered: s.int(), fits: s.arr(s.open({})), misfits: s.arr(s.open({})), verdict: s.nullable(s.str()) }, ['dryRun', 'module', 'formula', 'epoch', 'considered', 'fits', 'misfits', 'verdict']) },
+      202: { description: 'the job started', schema: JOB }
+    },
     handler: async (i) => {
       const body = i.body as { module: string, inputs?: Record<string, InputValueJson>, maxPrice?: string, collateral?: string, timeoutS?: number, gpus?: number, gpuVram?: number }
       const { spec, inputs } = await jobRequestOf(body, i)
       const resources = { ...spec.resources, ...(body.gpus !== undefined ? { gpus: body.gpus } : {}), ...(body.gpuVram !== undefined ? { gpuVram: body.gpuVram } : {}) }
       if (resources.gpus === 0 && resources.gpuVram > 0) throw new ApiError('API_BAD_VALUE', 400, `body.gpuVram ${resources.gpuVram} MiB asks for GPU memory but the job asks for no GPU: give body.gpus too`)
+      if (i.query.dryRun === '1' || i.query.dryRun === 'true') {
+        return { status: 200, json: dryRun(i.api.host, { spec, resources, timeoutS: body.timeoutS ?? spec.timeoutS ?? DEFAULT_TIMEOUT_S, maxPrice: body.maxPrice === undefined ? DEFAULT_MAX_PRICE : BigInt(body.maxPrice), collateral: body.collateral === undefined ? DEFAULT_COLLATERAL : BigInt(body.collateral) }) }
+      }
       const job = i.api.jobs.start({
         spec,
         inputs,

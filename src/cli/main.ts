@@ -62,7 +62,8 @@ export async function main (argv: string[], signal: AbortSignal): Promise<number
       process.stderr.write(`lilynode: stopped (${String((signal.reason as Error | undefined)?.message ?? 'aborted')})\n`)
       return 130
     }
-    process.stderr.write(`lilynode: error: ${describeError(e)}\n`)
+    // a stop (exit 130) is no error: say what was stopped
+    process.stderr.write(e instanceof CliError && e.exitCode === 130 ? `lilynode: ${e.message}\n` : `lilynode: error: ${describeError(e)}\n`)
     if (process.env.LILYNODE_DEBUG === '1' && e instanceof Error) process.stderr.write(`${e.stack ?? ''}\n`)
     return e instanceof CliError ? e.exitCode : 1
   }

@@ -17,8 +17,12 @@ export function printer (json: boolean, write: (s: string) => void = (s) => { pr
       if (e.warning !== undefined) write(`  WARNING: ${String(e.warning)}\n`)
       return
     }
+    if (e.event === 'summary' && Array.isArray(e.lines)) {
+      write(`${(e.lines as unknown[]).map(String).join('\n')}\n`)
+      return
+    }
     const time = new Date(typeof e.at === 'number' ? e.at : Date.now()).toISOString().slice(11, 23)
-    write(`${time} ${String(e.dealId ?? '').slice(0, 10)} ${String(e.state ?? e.event).padEnd(10)} ${e.tx !== undefined ? `tx ${String(e.tx)} ` : ''}${String(e.message ?? '')}\n`)
+    write(`${time} ${String(e.dealId ?? '').slice(0, 10)} ${String(e.state ?? e.event).padEnd(10)} ${typeof e.module === 'string' ? `${e.module} ` : ''}${e.tx !== undefined ? `tx ${String(e.tx)} ` : ''}${String(e.message ?? '')}\n`)
   }
 }
 

@@ -7,6 +7,7 @@ import { bootstrapCommand } from './cmds/bootstrap/index.js'
 import { chainCommand } from './cmds/chain/index.js'
 import { creatorCommand } from './cmds/creator/index.js'
 import { devnetCommand } from './cmds/devnet/index.js'
+import { estimateCommand } from './cmds/estimate/index.js'
 import { mediatorCommand } from './cmds/mediator/index.js'
 import { moduleCommand } from './cmds/module/index.js'
 import { providerCommand } from './cmds/provider/index.js'
@@ -22,6 +23,7 @@ export const commands: CommandModule[] = [
   bootstrapCommand,
   providerCommand,
   runCommand,
+  estimateCommand,
   resumeCommand,
   jobsCommand,
   describeCommand,

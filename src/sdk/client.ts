@@ -33,6 +33,7 @@ import { bundleOf, describeJob, type JobDescription } from './jobs.js'
 import type { JobFilter, JobRecord } from '../node/jobs/records.js'
 import { fetchBlob } from '../p2p/reqresp/transfer.js'
 import { peerIdFromSignature } from '../p2p/peers.js'
+import { estimateFrom, poolOffers, reconciled, type Estimate } from './estimate.js'
 
 export interface LilyClientOptions {
   /** The network profile: a path to its JSON, or a parsed Profile. */
@@ -80,6 +81,11 @@ export interface RunOptions {
   source?: 'cli' | 'sdk'
   /** The module as the job's record names it (default: the reference given, or name:version). */
   moduleLabel?: string
+  /**
+   * Fail (LilyError SDK_NO_MATCH, naming the constraint) as soon as the node has reconciled
+   * an epoch's offers and none of the live ones can fit the job (default true).
+   */
+  failFast?: boolean
 }
 
 export interface QueryOptions {
@@ -205,6 +211,8 @@ export class LilyClient implements AsyncDisposable {
   private readonly funding = new Lock()
   private nextJob = 1
   private closing?: Promise<void>
+  /** Resolves once the node has matched an epoch after connecting (its pool then holds the network's live offers). */
+  private readonly synced: Promise<boolean>
   readonly wallet: LilyWallet
 
   private constructor (
@@ -216,6 +224,7 @@ export class LilyClient implements AsyncDisposable {
     private readonly onAbort?: { signal: AbortSignal, listener: () => void }
   ) {
     this.wallet = LilyWallet.forNode(host.profile, dataDir)
+    this.synced = reconciled(host.node, 4 * host.profile.epochMs + host.profile.graceMs + 2000, this.controller.signal)
   }
 
   /** Starts the in-process node and joins the network. Close it with `close()` (or `await using`). */
@@ -359,9 +368,22 @@ export class LilyClient implements AsyncDisposable {
     if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
 
     const id = this.nextJob++
-    return await this.follow(o.signal, emit, o.outDir, async (signal, onEvent) => {
+    const estimateJob = { spec, resources, timeoutS, maxPrice, collateral, creator: this.address }
+    return await this.follow(o.signal, emit, o.outDir, async (followSignal, onEvent) => {
+      // fails the run within an epoch when the node's live offers show that nothing can fit
+      const noFit = new AbortController()
+      let matched = false
+      const signal = AbortSignal.any([followSignal, noFit.signal])
+      if (o.failFast !== false) {
+        void this.synced.then((ok) => {
+          if (!ok || matched || signal.aborted) return
+          const e = estimateFrom(estimateJob, poolOffers(this.host.node), this.host.node.currentEpoch(), 'own node')
+          if (e.verdict !== null && !matched) noFit.abort(new LilyError('SDK_NO_MATCH', e.verdict))
+        }, () => undefined)
+      }
       try {
         await this.fund(id, maxPrice)
+        signal.throwIfAborted()
         return await this.role.run({
           spec,
           inputs: jobInputs,
@@ -374,13 +396,34 @@ export class LilyClient implements AsyncDisposable {
           ...(o.challengeOnFailure === true ? { challengeOnFailure: true } : {}),
           record: { source: o.source ?? 'sdk', module: o.moduleLabel ?? (typeof module === 'string' ? module : `${spec.name}:${spec.version}`) }
         }, signal, (e) => {
+          if (e.stage === 'matched') matched = true
           if (e.stage === 'opened' || e.stage === 'refunded' || e.stage === 'paid') this.reserved.delete(id)
           onEvent(e)
         })
+      } catch (e) {
+        if (noFit.signal.aborted && !followSignal.aborted) throw noFit.signal.reason
+        throw e
       } finally {
         this.reserved.delete(id)
       }
     })
+  }
+
+  /**
+   * Which live offers the job would fit, at what price, and why the others would not — from
+   * this client's node (once it has matched an epoch since connecting, so that its pool holds
+   * the network's offers). Publishes and spends nothing.
+   */
+  async estimate (module: ModuleRef, inputs: Record<string, unknown> = {}, o: Pick<RunOptions, 'maxPrice' | 'collateral' | 'timeoutS' | 'resources' | 'gpus' | 'gpuVram'> = {}): Promise<Estimate> {
+    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    const { spec } = await LilyClient.resolveJob(module, inputs, this.modulesDir)
+    const resources = jobResources(spec, o)
+    const maxPrice = checkWei('maxPrice', o.maxPrice ?? DEFAULT_MAX_PRICE, false)
+    const collateral = checkWei('collateral', o.collateral ?? DEFAULT_COLLATERAL, true)
+    const timeoutS = o.timeoutS ?? spec.timeoutS ?? DEFAULT_TIMEOUT_S
+    if (!Number.isSafeInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_TIMEOUT_S) throw new LilyError('SDK_BAD_OPTION', `timeoutS must be an integer from 1 to ${MAX_TIMEOUT_S}, got ${String(timeoutS)}`)
+    await this.synced
+    return estimateFrom({ spec, resources, timeoutS, maxPrice, collateral, creator: this.address }, poolOffers(this.host.node), this.host.node.currentEpoch(), 'own node')
   }
 
   /**

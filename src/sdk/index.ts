@@ -20,3 +20,4 @@ export {
   LilyJobs, bundleFiles, describeJob, JOB_RECORD_STATES,
   type JobDescription, type OutputFile, type JobRecord, type JobFilter, type JobStageRecord, type JobFailure, type JobRecordState, type JobSource
 } from './jobs.js'
+export { estimate, estimateFrom, formatEstimate, estimateJson, offersOf, fitJobOf, MAX_ESTIMATE_PAGES, type Estimate, type EstimateJob, type EstimateOptions } from './estimate.js'

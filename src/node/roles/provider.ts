@@ -110,7 +110,7 @@ export interface ProviderOptions {
 
 interface OfferState { nonce: string, version: number }
 
-export type ProviderEvent = { dealId: Hash, state: string, at: number, tx?: Hash, message?: string }
+export type ProviderEvent = { dealId: Hash, state: string, at: number, module?: string, tx?: Hash, message?: string }
 
 /** A new version of the resource offer (`withdrawn`: one that fits no job and expires at once). */
 export type OfferEvent = { offer: ResourceOffer, withdrawn: boolean, source?: string }
@@ -130,6 +130,8 @@ export class ProviderRole {
   onOffer: (e: OfferEvent) => void = () => {}
   private capacityReadAt = 0
   private withdrawn = false
+  /** name:version of each deal's module, once its spec is fetched (job lines name it). */
+  private readonly moduleOf = new Map<Hash, string>()
 
   constructor (private readonly o: ProviderOptions) {
     this.pollMs = o.pollMs ?? 500
@@ -316,7 +318,9 @@ export class ProviderRole {
   }
 
   private emit (dealId: Hash, state: string, tx?: Hash, message?: string): void {
-    this.onEvent({ dealId, state, at: Date.now(), ...(tx !== undefined ? { tx } : {}), ...(message !== undefined ? { message } : {}) })
+    const module = this.moduleOf.get(dealId)
+    this.onEvent({ dealId, state, at: Date.now(), ...(module !== undefined ? { module } : {}), ...(tx !== undefined ? { tx } : {}), ...(message !== undefined ? { message } : {}) })
+    if (TERMINAL_STATES.has(state as DealRecord['state'])) this.moduleOf.delete(dealId)
   }
 
   private async move (r: DealRecord, to: DealRecord['state'], patch: Partial<DealRecord> = {}, note?: string): Promise<DealRecord> {
@@ -515,6 +519,7 @@ export class ProviderRole {
     const specBytes = await fetchBlob(net.libp2p, net.profile, target, r.dealId, 'module', opts)
     const spec = parseModuleSpec(specBytes)
     if (moduleHash(spec) !== offer.module) throw new TransferError('TRANSFER_HASH_MISMATCH', 'the module spec does not hash to the job offer\'s module')
+    this.moduleOf.set(r.dealId, `${spec.name}:${spec.version}`)
     const inputBytes = await fetchBlob(net.libp2p, net.profile, target, r.dealId, 'inputs', opts)
     if (inputsHash(decodeInputs(inputBytes)) !== offer.inputsHash) throw new TransferError('TRANSFER_HASH_MISMATCH', 'the inputs do not hash to the job offer\'s inputsHash')
     await store.putBlob(r.dealId, 'offer', offerBytes)
@@ -533,6 +538,7 @@ export class ProviderRole {
       resultHash = blobHash(bundle)
     } else {
       const spec = parseModuleSpec(await store.getBlob(r.dealId, 'module') as Uint8Array)
+      this.moduleOf.set(r.dealId, `${spec.name}:${spec.version}`)
       const inputs = decodeInputs(await store.getBlob(r.dealId, 'inputs') as Uint8Array)
       if (typeof config.cheat === 'object') {
         const { input, value } = config.cheat

@@ -42,7 +42,7 @@ import { settleRequest } from '../../chain/requests/settleRequest.js'
 import type { OnChainRequest, RequestParams } from '../../chain/requests/types.js'
 import { decodeInputs, encodeInputs, inputsHash, resolveInputs, serializeModuleSpec, type ModuleSpec } from '../../protocol/module.js'
 import { epochAt } from '../../protocol/profile.js'
-import { jobPrice } from '../../matching/index.js'
+import { dealPrice } from '../../matching/index.js'
 import type { Deal, Hash, JobOffer, ResourceOffer, Signature } from '../../protocol/types.js'
 import type { Logger } from '../../protocol/logger.js'
 import type { LilyNode } from '../network.js'
@@ -293,7 +293,7 @@ export class RequestRelay {
 
   /**
    * The deal this node's matcher derived for the job offer: the head state's reservation of it,
-   * with the Deal `step` builds (price = jobPrice, collateral and timeout from the offers, openBy
+   * with the Deal `step` builds (price = dealPrice, collateral and timeout from the offers, openBy
    * from the matcher config). Undefined while unmatched (or the offers are not in the pool).
    */
   private matchedDeal (jobOfferHash: Hash): { dealId: Hash, deal: Deal } | undefined {
@@ -311,7 +311,7 @@ export class RequestRelay {
       resourceOfferHash: res.resourceId,
       creator: j.creator,
       provider: o.provider,
-      price: jobPrice(j, o),
+      price: dealPrice(j, o),
       collateral: o.collateral,
       timeout: j.timeout,
       matchEpoch: res.matchEpoch,

@@ -16,6 +16,7 @@ export const runOptions = {
   'gpu-vram': int({ description: 'least memory per GPU in MiB (default: the module\'s resources.gpuVram; needs --gpus or a GPU module)', placeholder: 'MiB', min: 0, max: 1_048_576 }),
   'challenge-on-failure': flag({ description: 'challenge a result whose job exits non-zero (spends the mediation fee, said before it is spent); by default it is accepted as the answer, its stderr in --out' }),
   listen: listenOption,
+  'dry-run': flag({ description: 'publish nothing: list the live offers the job fits, what each would charge and why the others do not (as lilynode estimate)' }),
   json: jsonOption('one JSON event per line, with timestamps')
 }
 
