@@ -117,7 +117,8 @@ describe('node: graceful lag', function () {
 
     // the child signs deals as the cheapest provider, and agrees with the network
     await waitFor(() => child.lines.some((l) => l.event === 'signed'), 90_000, 'the child provider to sign a deal')
-    await waitFor(() => firstAgreement(child, nodes, epochAt(p, Date.now())) !== undefined, 60_000, 'the child to agree before the pause')
+    const agreedFrom = epochAt(p, Date.now())
+    await waitFor(() => firstAgreement(child, nodes, agreedFrom) !== undefined, 60_000, 'the child to agree before the pause')
 
     // pause it for 8 epochs: the network keeps matching jobs with its live offers meanwhile
     const pauseEpoch = epochAt(p, Date.now())
@@ -140,7 +141,8 @@ describe('node: graceful lag', function () {
     await sleepMs((p.reserveEpochs + 2) * p.epochMs)
     const signed = child.lines.filter((l) => l.event === 'signed')
     for (const s of signed) {
-      assert.ok(s.at <= Number(s.openBy) * 1000, `deal ${s.dealId} signed at ${s.at}, after its openBy ${String(s.openBy)}000`)
+      // signed with room left for delivery (the node's margin is 1000 ms; half of it is asserted)
+      assert.ok(s.at + 500 <= Number(s.openBy) * 1000, `deal ${s.dealId} signed at ${s.at}, too close to or after its openBy ${String(s.openBy)}000`)
     }
     // peers were not disturbed: the in-process nodes agreed on every epoch of the pause and after
     const a = agreement(nodes, pauseEpoch + 1n, resumeEpoch + 3n)
