@@ -5,6 +5,7 @@
 import type Docker from 'dockerode'
 import type { RenderedCommand } from '../protocol/module.js'
 import type { Hash, Resources } from '../protocol/types.js'
+import { JOB_CPU_SHARES } from './cpuReserve.js'
 
 export const LABEL_DEAL = 'lilynode.deal'
 export const LABEL_JOB = 'lilynode.job'
@@ -86,6 +87,8 @@ export function containerCreateOptions (p: ContainerPlan): Docker.ContainerCreat
       Memory: p.resources.ram * MiB,
       MemorySwap: p.resources.ram * MiB,
       NanoCpus: p.resources.cpu * 1_000_000,
+      // below the node's weight: see cpuReserve.ts
+      CpuShares: JOB_CPU_SHARES,
       Ulimits: [{ Name: 'nofile', Soft: DEFAULT_NOFILE, Hard: DEFAULT_NOFILE }],
       IpcMode: 'private',
       RestartPolicy: { Name: 'no' },

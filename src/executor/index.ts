@@ -12,3 +12,4 @@ export { Executor, DEFAULT_LIMITS, type ExecutorOptions, type ExecutorJob } from
 export { findModule, loadModuleFolder, jobSpec, moduleNameOf, ModuleNotFoundError, type FoundModule } from './modules.js'
 export { judgeResult, dockerVerifier, verifierSpec, type Verdict, type VerifierRun, type DockerVerifierOptions } from './verify.js'
 export * from './backends/index.js'
+export { parseCpuReserve, reservedMillicores, offeredMillicores, JOB_CPU_SHARES, type CpuReserve } from './cpuReserve.js'

@@ -22,6 +22,7 @@ import { domainOf, epochAt, epochEnd, profileHash, topicName, type Profile, type
 import type { Address, Hash, JobOffer, ResourceOffer, Signature } from '../protocol/types.js'
 import { stateRoot } from '../matching/index.js'
 import type { ChainFacts, MatcherConfig, MatcherState } from '../matching/types.js'
+import { LagMonitor, type LagOptions } from './lag.js'
 import { NodeError } from './errors.js'
 import { GossipMetrics, PeerPolicing, type PolicingOptions } from '../p2p/gossip/policing.js'
 import { connectedPeers, createNodeLibp2p, GossipConfigError, type GossipTuning, type NodeLibp2p, type P2pMetrics } from '../p2p/libp2p.js'
@@ -87,6 +88,8 @@ export interface LilyNodeOptions {
    * quarter of the epoch; 0: all at the match time).
    */
   matchSpreadMs?: number
+  /** How a node that falls behind the epoch clock skips ahead and which acceptances it still signs (lag.ts). */
+  lag?: LagOptions
 }
 
 /** The services of a started node. */
@@ -117,6 +120,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   readonly policing: PeerPolicing
   readonly log: Logger
   readonly config: MatcherConfig
+  /** Lag behind the epoch clock: measured, skipped, and kept out of late signatures (lag.ts). */
+  readonly lag: LagMonitor
   private readonly parties = new PartyPeers()
   /** Who follows this node's job offers (see LilyNodeOptions.followedJobsOnly). */
   private readonly followers = new Set<(jobOfferHash: Hash) => boolean>()
@@ -136,6 +141,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     this.hasher = new DomainHasher(domainOf(opts.profile))
     this.log = opts.logger ?? createLogger(`node:${opts.identity.address.slice(0, 8)}`)
     this.policing = new PeerPolicing(opts.policing)
+    this.lag = new LagMonitor(opts.profile, opts.lag)
     const hs = opts.heartbeatSample
     if (hs !== undefined && (!Number.isSafeInteger(hs) || hs < 0)) throw new GossipConfigError(`heartbeatSample must be a non-negative integer, got ${String(hs)}`)
     const p = opts.profile
@@ -174,7 +180,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   }
 
   private async compose (): Promise<void> {
-    const { profile, identity, hasher, address, config, metrics, policing, log, parties, opts } = this
+    const { profile, identity, hasher, address, config, metrics, policing, log, parties, lag, opts } = this
     const keepEpochs = this.keepEpochs
     const events = this
     const store = opts.store ?? await NodeStore.open(opts.dataDir as string)
@@ -231,6 +237,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         metrics,
         events,
         log,
+        lag,
         stateAt: async (epoch) => await ledger.stateAt(epoch),
         ingestAcceptance: async (id, m, wire) => await acceptances.ingest(id, m, wire),
         publish,
@@ -247,6 +254,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         signing,
         sync,
         peerCount: () => connectedPeers(started).length,
+        lag,
         events,
         log
       }, { keepEpochs, dhtServer: opts.dhtServer, chainFacts: opts.chainFacts })

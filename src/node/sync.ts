@@ -432,17 +432,19 @@ export class SyncService {
    * Joining: ask connected peers for their head; take the newest epoch for which at least
    * min(3, peers that answered) peers report the same root; fetch one snapshot and check it
    * hashes to that root. 'fresh' when every peer answered and none has any state yet.
+   * With `minEpoch` (a node behind the clock skipping ahead, lag.ts) only epochs ≥ minEpoch are
+   * considered (never 'fresh'): a node never adopts a state older than what it would match next.
    */
-  async catchUp (signal: AbortSignal): Promise<'adopted' | 'fresh' | 'retry'> {
+  async catchUp (signal: AbortSignal, minEpoch?: bigint): Promise<'adopted' | 'fresh' | 'retry'> {
     const peers = this.peers()
     const heads = await mapLimit(peers, CONCURRENCY, async (p) => ({ p, h: await this.call<{ epoch: bigint, root: Hash } | null>(p, 'head', {}, signal) }))
     const answered = heads.filter((x): x is { p: PeerId, h: { epoch: bigint, root: Hash } | null } => x !== undefined)
-    const withState = answered.filter((x): x is { p: PeerId, h: { epoch: bigint, root: Hash } } => x.h !== null && typeof x.h.epoch === 'bigint')
-    if (answered.length === peers.length && withState.length === 0 && peers.length > 0) return 'fresh'
+    const withState = answered.filter((x): x is { p: PeerId, h: { epoch: bigint, root: Hash } } => x.h !== null && typeof x.h.epoch === 'bigint' && (minEpoch === undefined || x.h.epoch >= minEpoch))
+    if (minEpoch === undefined && answered.length === peers.length && withState.length === 0 && peers.length > 0) return 'fresh'
     if (withState.length === 0) return 'retry'
     const need = Math.min(3, withState.length)
     const maxE = withState.reduce((m, x) => x.h.epoch > m ? x.h.epoch : m, 0n)
-    for (let s = maxE; s >= 0n && s >= maxE - 2n; s--) {
+    for (let s = maxE; s >= 0n && s >= maxE - 2n && (minEpoch === undefined || s >= minEpoch); s--) {
       const roots = await mapLimit(withState, CONCURRENCY, async (x) => ({ p: x.p, r: await this.call<{ root: Hash } | null>(x.p, 'root', { epoch: s }, signal) }))
       const tally = new Map<Hash, PeerId[]>()
       for (const x of roots) {

@@ -40,6 +40,8 @@ export interface LilyNodeEvents {
   offer: [{ id: Hash, kind: 'job' | 'resource', via: 'self' | 'gossip' | 'sync' }]
   /** The node adopted its peers' state (resync or join). */
   resync: [{ epoch: bigint, stateRoot: Hash, how: 'recompute' | 'snapshot' | 'join' }]
+  /** The loop was `behind` closed epochs: it skipped to a checked snapshot of epoch `to`, or (none to be had) replays. See lag.ts. */
+  lag: [{ action: 'skip' | 'replay', from: bigint, to?: bigint, behind: bigint, lagMs: number }]
 }
 
 /** Where services report what happened (the LilyNode itself). */

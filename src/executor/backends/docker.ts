@@ -10,6 +10,7 @@ import type Docker from 'dockerode'
 import { discoverGpus, gpuCapacity, type ExecFn } from '../gpu.js'
 import { reattach, runJob, type JobLimits } from '../runner.js'
 import type { GpuRequest } from '../container.js'
+import { offeredMillicores, type CpuReserve } from '../cpuReserve.js'
 import type { BackendCapacity, BackendJob, BackendOutcome, BackendRunOptions, ExecutorBackend } from './types.js'
 
 export interface DockerBackendOptions {
@@ -22,6 +23,8 @@ export interface DockerBackendOptions {
   workDir?: string
   /** How nvidia-smi is run (tests). */
   nvidiaSmi?: ExecFn
+  /** CPU kept for the node and never offered (cpuReserve.ts; default one core or 10 %, at most half). */
+  reserveCpu?: CpuReserve
 }
 
 /** The GPUs a job with `gpus` GPUs gets: that many of the discovered devices, by UUID (none when too few: the runner then asks Docker by count). */
@@ -43,13 +46,13 @@ export class DockerBackend implements ExecutorBackend {
     this.gpuIds = gpus.deviceIds
     const fs = await statfs(this.o.dataDir)
     return {
-      cpu: cpus().length * 1000,
+      cpu: offeredMillicores(cpus().length * 1000, this.o.reserveCpu),
       ram: Math.floor(totalmem() / (1024 * 1024)),
       gpus: gpus.gpus,
       gpuVram: gpus.gpuVram,
       disk: Math.min(MAX_DISK_MIB, Math.floor(Number(BigInt(fs.bavail) * BigInt(fs.bsize) / (1024n * 1024n)))),
       gpuModel: gpus.gpuModel,
-      source: 'this machine (cpus, memory, nvidia-smi, free disk)'
+      source: 'this machine (cpus less the node\'s reserve, memory, nvidia-smi, free disk)'
     }
   }
 

@@ -8,7 +8,7 @@ import type Docker from 'dockerode'
 // so that a process that never runs a job (`lilynode run`, the SDK) starts without them
 import { decodeBundle, encodeBundle, bundleHash } from '../../executor/bundle.js'
 import { extractOutputTar } from '../../executor/tar.js'
-import type { BackendOutcome, ExecFn, ExecutorBackend, GpuType } from '../../executor/index.js'
+import type { BackendOutcome, CpuReserve, ExecFn, ExecutorBackend, GpuType } from '../../executor/index.js'
 import { signDigest } from '../../protocol/crypto.js'
 import { topicName } from '../../protocol/profile.js'
 import type { Hash } from '../../protocol/types.js'
@@ -28,6 +28,8 @@ export interface ExecutorAdapterOptions {
   slurm?: SlurmSettings
   /** How nvidia-smi is run (tests replay recorded output). */
   nvidiaSmi?: ExecFn
+  /** CPU the docker backend keeps for the node (default: see cpuReserve.ts). */
+  reserveCpu?: CpuReserve
 }
 
 /** `lilynode provider --backend slurm`: where the cluster is and what the provider may use of it. */
@@ -121,7 +123,8 @@ export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
         limits,
         allowNetwork: o.allowNetwork ?? false,
         ...(o.workDir !== undefined ? { workDir: o.workDir } : {}),
-        ...(o.nvidiaSmi !== undefined ? { nvidiaSmi: o.nvidiaSmi } : {})
+        ...(o.nvidiaSmi !== undefined ? { nvidiaSmi: o.nvidiaSmi } : {}),
+        ...(o.reserveCpu !== undefined ? { reserveCpu: o.reserveCpu } : {})
       })
     })()
     return await loaded

@@ -11,6 +11,7 @@ import type { InputValue, JobInputs, ModuleSpec } from '../../protocol/module.js
 import type { Address, Hash, Prices } from '../../protocol/types.js'
 import { createLogger } from '../../protocol/logger.js'
 import { executorPort, type SlurmSettings } from './adapters.js'
+import type { CpuReserve } from '../../executor/index.js'
 import { CreatorRole, type CreatorEvent } from './creator.js'
 import type { DealRecord } from './deals.js'
 import { RoleHost } from './host.js'
@@ -90,6 +91,8 @@ export interface ProviderRunOptions {
   modules: Hash[]
   maxCpu?: number
   maxRam?: number
+  /** CPU kept for the node, never offered (docker backend; default one core or 10 %, at most half). */
+  reserveCpu?: CpuReserve
   allowNetwork?: boolean
   offerLifetimeEpochs?: number
   /** Run deals as Slurm batch jobs (`--backend slurm`); this machine's Docker Engine when omitted. */
@@ -105,7 +108,7 @@ export async function runProvider (o: ProviderRunOptions, signal: AbortSignal, o
     role = new ProviderRole({
       net: host.net,
       escrow: host.escrow,
-      executor: executorPort({ dataDir: o.dataDir, allowNetwork: o.allowNetwork, ...(o.slurm !== undefined ? { slurm: { ...o.slurm, log: (msg, fields) => log.info(msg, fields) } } : {}) }),
+      executor: executorPort({ dataDir: o.dataDir, allowNetwork: o.allowNetwork, ...(o.reserveCpu !== undefined ? { reserveCpu: o.reserveCpu } : {}), ...(o.slurm !== undefined ? { slurm: { ...o.slurm, log: (msg, fields) => log.info(msg, fields) } } : {}) }),
       store: host.deals,
       log,
       maxTransferBytes: host.maxTransferBytes,

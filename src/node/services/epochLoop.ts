@@ -16,13 +16,14 @@ import { sleep } from '../../protocol/async.js'
 import type { OfferPool, PoolOffer } from '../pool.js'
 import type { NodeEvents, OwnMatch } from '../types.js'
 import type { Heartbeats } from './heartbeats.js'
+import type { LagMonitor } from '../lag.js'
 import type { Ledger } from './ledger.js'
 import type { DealSigning } from './signing.js'
 
 /** What the loop asks of `sync`. */
 export interface EpochSync {
   reconcile: (epoch: bigint, signal: AbortSignal) => Promise<PoolOffer[]>
-  catchUp: (signal: AbortSignal) => Promise<'adopted' | 'fresh' | 'retry'>
+  catchUp: (signal: AbortSignal, minEpoch?: bigint) => Promise<'adopted' | 'fresh' | 'retry'>
   collectRoots: (epoch: bigint, signal: AbortSignal) => Promise<Array<{ peer: string, address: Address, root: Hash }>>
   resync: (epoch: bigint, root: Hash, peers: string[], signal: AbortSignal) => Promise<void>
   fetchOffers: (ids: Hash[], maxEpoch: bigint, from: PeerId[] | undefined, signal: AbortSignal) => Promise<number>
@@ -40,6 +41,8 @@ export interface EpochLoopComponents {
   sync: EpochSync
   /** Connected peers now. */
   peerCount: () => number
+  /** How far behind the epoch clock the loop runs (lag.ts). */
+  lag: LagMonitor
   events: NodeEvents
   log: Logger
 }
@@ -107,7 +110,10 @@ export class EpochLoop {
         const at = Math.min(matchAt, confirmAt)
         const early = (): boolean => this.pendingConfirm !== undefined && heartbeats.earlyConfirmable(this.pendingConfirm)
         const wait = at - Date.now()
-        if (wait > 0 && !early()) await this.nap(wait, signal)
+        if (wait > 0 && !early()) {
+          await this.nap(wait, signal)
+          this.components.lag.woke(at)
+        }
         const now = Date.now()
         if (this.pendingConfirm !== undefined && ((confirmAt <= matchAt && now >= confirmAt) || early())) {
           await this.confirm(this.pendingConfirm, signal)
@@ -123,6 +129,7 @@ export class EpochLoop {
             await sleep(Math.floor(profile.epochMs / 4), signal)
             continue
           }
+          if (this.components.lag.shouldSkip(next, this.lastClosedEpoch()) && await this.skipAhead(next, signal)) continue
           await this.matchEpoch(next, signal)
         }
       } catch (e) {
@@ -131,6 +138,22 @@ export class EpochLoop {
         await sleep(100, signal).catch(() => {})
       }
     }
+  }
+
+  /** Behind the clock (lag.ts): adopt the network's newest agreed snapshot of an epoch ≥ `next` instead of replaying; false when none could be had. */
+  private async skipAhead (next: bigint, signal: AbortSignal): Promise<boolean> {
+    const { sync, lag, ledger, events, log, peerCount } = this.components
+    const behind = this.lastClosedEpoch() - next + 1n
+    const asked = peerCount() > 0
+    const adopted = await sync.catchUp(signal, next).catch((e: unknown) => {
+      if (signal.aborted) throw e
+      return 'retry' as const
+    }) === 'adopted'
+    lag.skipped(adopted, asked)
+    const to = adopted ? ledger.head?.epoch : undefined
+    log.info(adopted ? 'behind the epoch clock; skipped to a checked snapshot' : 'behind the epoch clock; no snapshot ahead to adopt, replaying', { from: next, to, behind, lagMs: lag.lagMs() })
+    events.emit('lag', { action: adopted ? 'skip' : 'replay', from: next, to, behind, lagMs: lag.lagMs() })
+    return adopted
   }
 
   /** Sleeps `ms` unless `wakeLoop` is called first. */
@@ -208,7 +231,8 @@ export class EpochLoop {
     const facts = await this.chainFactsFor(epoch)
     await this.commitEpoch(epoch, ledger.headState, offers, facts, false)
     this.pendingConfirm = epoch
-    await heartbeats.announce(epoch)
+    // a replayed epoch's heartbeat is of no use to peers any more (lag.ts)
+    if (this.components.lag.heartbeatFresh(epoch, this.lastClosedEpoch())) await heartbeats.announce(epoch)
     if (epoch % 16n === 0n) await pool.prune(epoch - BigInt(this.init.keepEpochs))
   }
 

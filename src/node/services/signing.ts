@@ -15,6 +15,7 @@ import type { GossipMetrics } from '../../p2p/gossip/policing.js'
 import { encodeMessage, signDeal, type WireMessage } from '../../p2p/wire.js'
 import { Bucket, type NodeStore, type StoreOp } from '../store.js'
 import type { NodeEvents, OwnMatch, StoredMatch } from '../types.js'
+import type { LagMonitor } from '../lag.js'
 
 export interface SigningComponents {
   store: NodeStore
@@ -23,6 +24,8 @@ export interface SigningComponents {
   metrics: GossipMetrics
   events: NodeEvents
   log: Logger
+  /** Refuses acceptances that could not be delivered before the deal's openBy (lag.ts). */
+  lag: Pick<LagMonitor, 'canDeliver' | 'lagMs' | 'deliveryMarginMs'>
   stateAt: (epoch: bigint) => Promise<MatcherState | undefined>
   /** Stores this node's own acceptance like any other. */
   ingestAcceptance: (dealId: Hash, m: Extract<WireMessage, { kind: 'acceptance' }>, wire: Uint8Array) => Promise<boolean>
@@ -98,6 +101,10 @@ export class DealSigning {
       }
       if (m.role === 'creator' && this.init.followedJobsOnly === true && ![...(this.init.jobFollowers ?? [])].some((wants) => wants(m.jobId))) {
         log.info('not signing a deal for a job offer no run follows', { jobId: m.jobId, dealId: m.dealId })
+        continue
+      }
+      if (!this.components.lag.canDeliver(m.deal.openBy)) {
+        log.warn('not signing a deal that could not open before its openBy', { dealId: m.dealId, openBy: m.deal.openBy, lagMs: this.components.lag.lagMs(), marginMs: this.components.lag.deliveryMarginMs })
         continue
       }
       const accept = this.init.acceptDeal === undefined ? true : await this.init.acceptDeal(m)

@@ -5,6 +5,16 @@ import { printer } from '../../output.js'
 import type { ProviderArgs } from './options.js'
 import { slurmSettings } from './slurm.js'
 import { gasPriceOf, providerSummary, type OfferedResources } from './summary.js'
+import { CliError } from '../../command.js'
+import { parseCpuReserve, type CpuReserve } from '../../../executor/index.js'
+
+function reserveCpu (text: string): CpuReserve {
+  try {
+    return parseCpuReserve(text)
+  } catch (e) {
+    throw new CliError(`option --reserve-cpu: ${(e as Error).message}`)
+  }
+}
 
 export async function provider (args: ProviderArgs, { signal }: HandlerContext): Promise<number> {
   const slurm = slurmSettings(args, args.dataDir)
@@ -38,6 +48,7 @@ export async function provider (args: ProviderArgs, { signal }: HandlerContext):
     modules: args.module,
     ...(args.maxCpu !== undefined ? { maxCpu: args.maxCpu } : {}),
     ...(args.maxRam !== undefined ? { maxRam: args.maxRam } : {}),
+    ...(args.reserveCpu !== undefined ? { reserveCpu: reserveCpu(args.reserveCpu) } : {}),
     allowNetwork: args.allowNetwork,
     ...slurm
   }, signal, out)

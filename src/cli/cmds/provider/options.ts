@@ -1,7 +1,8 @@
 import { dataDirOption, jsonOption, listenOption, profileOption } from '../../sharedOptions.js'
 import { CliError } from '../../command.js'
-import { big, flag, int, list, U256_MAX, wei, type Values } from '../../typedOptions.js'
+import { big, flag, int, list, str, U256_MAX, wei, type Values } from '../../typedOptions.js'
 import { slurmOptionSpecs } from './slurm.js'
+
 
 const moduleHash = (t: string, flagName: string): `0x${string}` => {
   if (!/^0x[0-9a-fA-F]{64}$/.test(t)) throw new CliError(`option ${flagName} needs a 32-byte module hash (0x + 64 hex digits), got '${t}'`)
@@ -20,6 +21,7 @@ export const providerOptions = {
   deposit: big({ description: 'keep this much free in escrow for collateral, in wei (tops up on start)', max: U256_MAX, default: 10n ** 16n }),
   module: list({ description: 'accept only this module hash (default: any module)', placeholder: 'hash', item: moduleHash }),
   'max-cpu': int({ description: 'offer at most this many millicores', placeholder: 'millicores', min: 1, max: 1_000_000_000 }),
+  'reserve-cpu': str({ description: 'CPU kept for the node and never offered to jobs: millicores or a percentage of the machine (default: one core or 10 %, at most half)', placeholder: 'millicores|N%', pattern: /^(\d{1,9}|\d{1,2}(\.\d+)?%)$/, hint: 'millicores (e.g. 1000) or a percentage (e.g. 25%)' }),
   'max-ram': int({ description: 'offer at most this many MiB of memory', placeholder: 'MiB', min: 1, max: 1_000_000_000 }),
   'allow-network': flag({ description: 'let modules that ask for network access have it' }),
   ...slurmOptionSpecs,
