@@ -17,6 +17,7 @@ import type { GasLedger } from '../node/roles/gas.js'
 import { JOB_STATES, type JobManager } from './jobs.js'
 import type { EpochWatch, NodeSnapshot } from './metrics.js'
 import { ADDRESS, ApiError, HASH, s, WEI, type ObjectSchema, type Schema } from './schema.js'
+import { withTimeout } from '../protocol/async.js'
 
 export interface ApiContext {
   host: RoleHost
@@ -36,6 +37,8 @@ export interface RouteInput {
   query: Record<string, string | number>
   body: unknown
   req: IncomingMessage
+  /** Fires when the request's time is up: long work stops with it. */
+  signal: AbortSignal
   api: ApiContext
 }
 
@@ -178,10 +181,7 @@ function acceptsEventStream (req: IncomingMessage): boolean {
 
 async function chainHead (host: RoleHost): Promise<{ reachable: boolean, headBlock: string | null, error: string | null }> {
   try {
-    const n = await Promise.race([
-      host.chain.public.getBlockNumber({ cacheTime: 0 }),
-      new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref())
-    ])
+    const n = await withTimeout(async () => await host.chain.public.getBlockNumber({ cacheTime: 0 }), 3000, { timeoutError: () => new Error('no answer within 3 s') })
     return { reachable: true, headBlock: n.toString(), error: null }
   } catch (e) {
     return { reachable: false, headBlock: null, error: describe(e).slice(0, 300) }

@@ -15,6 +15,7 @@ import type { OnChainRequest, RequestParams, RequestStatusName } from '../chain/
 import { inputsHash, moduleHash, resolveInputs, type JobInputs, type ModuleSpec } from '../protocol/module.js'
 import type { Address, Hash } from '../protocol/types.js'
 import type { Devnet } from './devnet.js'
+import { sleep } from '../protocol/async.js'
 
 /** ExampleConsumer.run(p); the test consumers' run(requests, p). */
 export type ConsumerKind = 'ExampleConsumer' | 'RevertingConsumer' | 'GasBurnerConsumer'
@@ -115,7 +116,7 @@ export async function waitForRequest (net: Devnet, requestId: bigint, statuses: 
     const r = await getRequest(net.chain, { requests: net.profile.requests as Address, requestId })
     if (statuses.includes(r.status)) return r
     if (Date.now() > end) throw new Error(`request ${requestId} is ${r.status}, not ${statuses.join('/')}, after ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    await sleep(500)
   }
 }
 

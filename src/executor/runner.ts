@@ -23,6 +23,7 @@ import { checkNvidiaRuntime } from './gpu.js'
 import { ensureImage, firstLine, isUnreachable, type PullProgress } from './image.js'
 import { LogCollector, type LogStream } from './logs.js'
 import { folderBytes, packOutputDir } from './tar.js'
+import { sleep } from '../protocol/async.js'
 
 // ---------------------------------------------------------------- types
 
@@ -292,7 +293,7 @@ async function fetchLogs (container: Docker.Container, cap: number): Promise<Log
       return logs
     } catch (e) {
       if (attempt >= 4 || (e as { statusCode?: number }).statusCode !== 409) throw e
-      await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)))
+      await sleep(250 * (attempt + 1))
     }
   }
 }

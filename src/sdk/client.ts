@@ -25,7 +25,7 @@ import { RoleHost } from '../node/roles/host.js'
 import { creatorExitCode } from '../node/roles/outcome.js'
 import type { ExecutorPort } from '../node/roles/ports.js'
 import { resolveModule } from '../node/roles/roles.js'
-import { LilyError } from './errors.js'
+import { SdkError } from './errors.js'
 import { toJobEvent, type JobEvent, type JobOutcome, type JobResult } from './events.js'
 import { LilyJob } from './job.js'
 import { LilyWallet, type ChainBalanceResult, type ChainTxResult } from './wallet.js'
@@ -111,9 +111,9 @@ export function jobResources (spec: ModuleSpec, o: Pick<RunOptions, 'resources' 
   for (const k of Object.keys(RESOURCE_BOUNDS) as Array<keyof Resources>) {
     const [lo, hi] = RESOURCE_BOUNDS[k]
     const v = out[k]
-    if (!Number.isSafeInteger(v) || v < lo || v > hi) throw new LilyError('SDK_BAD_OPTION', `${k === 'gpus' || k === 'gpuVram' ? k : `resources.${k}`} must be an integer from ${lo} to ${hi}, got ${String(v)}`)
+    if (!Number.isSafeInteger(v) || v < lo || v > hi) throw new SdkError('SDK_BAD_OPTION', `${k === 'gpus' || k === 'gpuVram' ? k : `resources.${k}`} must be an integer from ${lo} to ${hi}, got ${String(v)}`)
   }
-  if (out.gpus === 0 && out.gpuVram > 0) throw new LilyError('SDK_BAD_OPTION', `gpuVram ${out.gpuVram} MiB asks for GPU memory but the job asks for no GPU: give gpus too`)
+  if (out.gpus === 0 && out.gpuVram > 0) throw new SdkError('SDK_BAD_OPTION', `gpuVram ${out.gpuVram} MiB asks for GPU memory but the job asks for no GPU: give gpus too`)
   return out
 }
 
@@ -162,7 +162,7 @@ class Lock {
 
 function checkWei (name: string, v: unknown, allowZero: boolean): bigint {
   if (typeof v !== 'bigint' || v < 0n || v > MAX_UINT256 || (!allowZero && v === 0n)) {
-    throw new LilyError('SDK_BAD_OPTION', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} bigint of wei, got ${typeof v === 'bigint' ? v.toString() : typeof v}`)
+    throw new SdkError('SDK_BAD_OPTION', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} bigint of wei, got ${typeof v === 'bigint' ? v.toString() : typeof v}`)
   }
   return v
 }
@@ -206,12 +206,12 @@ export class LilyClient implements AsyncDisposable {
 
   /** Starts the in-process node and joins the network. Close it with `close()` (or `await using`). */
   static async connect (o: LilyClientOptions): Promise<LilyClient> {
-    if (typeof o !== 'object' || o === null || typeof o.dataDir !== 'string' || o.dataDir === '') throw new LilyError('SDK_BAD_OPTION', 'LilyClient.connect needs { profile, dataDir }: dataDir is the folder of the client\'s key and database')
+    if (typeof o !== 'object' || o === null || typeof o.dataDir !== 'string' || o.dataDir === '') throw new SdkError('SDK_BAD_OPTION', 'LilyClient.connect needs { profile, dataDir }: dataDir is the folder of the client\'s key and database')
     o.signal?.throwIfAborted()
     const profile = typeof o.profile === 'string'
-      ? await loadProfile(o.profile).catch((e: unknown) => { throw new LilyError('SDK_BAD_OPTION', `cannot load the profile ${String(o.profile)}: ${describe(e)}`, { cause: e }) })
+      ? await loadProfile(o.profile).catch((e: unknown) => { throw new SdkError('SDK_BAD_OPTION', `cannot load the profile ${String(o.profile)}: ${describe(e)}`, { cause: e }) })
       : o.profile
-    if (typeof profile !== 'object' || profile === null || typeof profile.epochMs !== 'number') throw new LilyError('SDK_BAD_OPTION', 'profile must be a path to a profile JSON or a parsed Profile')
+    if (typeof profile !== 'object' || profile === null || typeof profile.epochMs !== 'number') throw new SdkError('SDK_BAD_OPTION', 'profile must be a path to a profile JSON or a parsed Profile')
     const log = o.log ?? createLogger('creator')
     const host = await RoleHost.start({ profile, dataDir: o.dataDir, listen: o.listen, log })
     try {
@@ -255,16 +255,16 @@ export class LilyClient implements AsyncDisposable {
       try {
         found = await findModule(ref, modulesDir)
       } catch (e) {
-        throw new LilyError('SDK_BAD_MODULE', describe(e), { cause: e })
+        throw new SdkError('SDK_BAD_MODULE', describe(e), { cause: e })
       }
       if (found.kind === 'lilypad') {
         if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || !Object.values(inputs).every((v) => typeof v === 'string')) {
-          throw new LilyError('SDK_BAD_INPUT', `${ref} is a Lilypad module: its inputs are strings, such as { Message: 'moo' }`)
+          throw new SdkError('SDK_BAD_INPUT', `${ref} is a Lilypad module: its inputs are strings, such as { Message: 'moo' }`)
         }
         try {
           return { spec: jobSpec(found, inputs as Record<string, string>), inputs: {}, lilypad: true }
         } catch (e) {
-          throw new LilyError('SDK_BAD_INPUT', `Lilypad module ${ref}: ${describe(e)}`, { cause: e })
+          throw new SdkError('SDK_BAD_INPUT', `Lilypad module ${ref}: ${describe(e)}`, { cause: e })
         }
       }
       return { spec: found.spec, inputs: LilyClient.checkInputs(found.spec, inputs), lilypad: false }
@@ -278,7 +278,7 @@ export class LilyClient implements AsyncDisposable {
     try {
       return await findModule(ref, modulesDir)
     } catch (e) {
-      throw new LilyError('SDK_BAD_MODULE', describe(e), { cause: e })
+      throw new SdkError('SDK_BAD_MODULE', describe(e), { cause: e })
     }
   }
 
@@ -287,24 +287,24 @@ export class LilyClient implements AsyncDisposable {
       if (typeof ref === 'string') return await resolveModule(ref, modulesDir)
       if (typeof ref === 'object' && ref !== null) return parseModuleSpec(ref)
     } catch (e) {
-      throw new LilyError('SDK_BAD_MODULE', describe(e), { cause: e })
+      throw new SdkError('SDK_BAD_MODULE', describe(e), { cause: e })
     }
-    throw new LilyError('SDK_BAD_MODULE', `a module is name:version, a path to a module.json, or a ModuleSpec; got ${typeof ref}`)
+    throw new SdkError('SDK_BAD_MODULE', `a module is name:version, a path to a module.json, or a ModuleSpec; got ${typeof ref}`)
   }
 
   /** Checks inputs against the module's input spec (defaults filled in). Throws LilyError SDK_BAD_INPUT. */
   static checkInputs (spec: ModuleSpec, inputs: unknown): JobInputs {
-    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw new LilyError('SDK_BAD_INPUT', `inputs must be a plain object such as { Message: 'moo' }; module ${spec.name} takes: ${Object.keys(spec.inputs).join(', ') || 'none'}`)
+    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw new SdkError('SDK_BAD_INPUT', `inputs must be a plain object such as { Message: 'moo' }; module ${spec.name} takes: ${Object.keys(spec.inputs).join(', ') || 'none'}`)
     try {
       return resolveInputs(spec, inputs as JobInputs)
     } catch (e) {
-      throw new LilyError('SDK_BAD_INPUT', `module ${spec.name}: ${describe(e)}`, { cause: e })
+      throw new SdkError('SDK_BAD_INPUT', `module ${spec.name}: ${describe(e)}`, { cause: e })
     }
   }
 
   /** Asks any running node (its multiaddr with /p2p/<peer id>) — what `lilynode query` does. */
   static async queryNode<K extends QueryKind> (node: string, kind: K, o: Omit<QueryOptions, 'node'> = {}): Promise<QueryAnswer<K>> {
-    if (!(QUERY_KINDS as readonly string[]).includes(kind)) throw new LilyError('SDK_BAD_OPTION', `query kind must be one of ${QUERY_KINDS.join(', ')}, got ${JSON.stringify(kind)}`)
+    if (!(QUERY_KINDS as readonly string[]).includes(kind)) throw new SdkError('SDK_BAD_OPTION', `query kind must be one of ${QUERY_KINDS.join(', ')}, got ${JSON.stringify(kind)}`)
     return await queryNode<QueryAnswer<K>>(node, kind, o)
   }
 
@@ -328,17 +328,17 @@ export class LilyClient implements AsyncDisposable {
   }
 
   private async runJob (module: ModuleRef, inputs: Record<string, unknown>, o: RunOptions, emit: (e: JobEvent) => void): Promise<JobResult> {
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
     const { spec, inputs: jobInputs } = await LilyClient.resolveJob(module, inputs, this.modulesDir)
     const resources = jobResources(spec, o)
     const maxPrice = checkWei('maxPrice', o.maxPrice ?? DEFAULT_MAX_PRICE, false)
     const collateral = checkWei('collateral', o.collateral ?? DEFAULT_COLLATERAL, true)
     const timeoutS = o.timeoutS ?? spec.timeoutS ?? DEFAULT_TIMEOUT_S
-    if (!Number.isSafeInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_TIMEOUT_S) throw new LilyError('SDK_BAD_OPTION', `timeoutS must be an integer from 1 to ${MAX_TIMEOUT_S}, got ${String(timeoutS)}`)
+    if (!Number.isSafeInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_TIMEOUT_S) throw new SdkError('SDK_BAD_OPTION', `timeoutS must be an integer from 1 to ${MAX_TIMEOUT_S}, got ${String(timeoutS)}`)
     const lifetime = o.lifetimeEpochs
-    if (lifetime !== undefined && (!Number.isSafeInteger(lifetime) || lifetime < 1 || lifetime > 1000)) throw new LilyError('SDK_BAD_OPTION', `lifetimeEpochs must be an integer from 1 to 1000, got ${String(lifetime)}`)
-    if (o.outDir !== undefined && (typeof o.outDir !== 'string' || o.outDir === '')) throw new LilyError('SDK_BAD_OPTION', 'outDir must be a folder path')
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (lifetime !== undefined && (!Number.isSafeInteger(lifetime) || lifetime < 1 || lifetime > 1000)) throw new SdkError('SDK_BAD_OPTION', `lifetimeEpochs must be an integer from 1 to 1000, got ${String(lifetime)}`)
+    if (o.outDir !== undefined && (typeof o.outDir !== 'string' || o.outDir === '')) throw new SdkError('SDK_BAD_OPTION', 'outDir must be a folder path')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
 
     const id = this.nextJob++
     return await this.follow(o.signal, emit, o.outDir, async (signal, onEvent) => {
@@ -369,7 +369,7 @@ export class LilyClient implements AsyncDisposable {
    * or the timeout refund: `resume` takes it there. Oldest first.
    */
   async unfinished (): Promise<UnfinishedDeal[]> {
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
     return (await this.role.unfinished()).map((r) => ({
       dealId: r.dealId,
       state: r.state,
@@ -388,8 +388,8 @@ export class LilyClient implements AsyncDisposable {
    */
   resume (dealId: Hash, options: { signal?: AbortSignal } = {}): LilyJob {
     return new LilyJob(async (emit) => {
-      if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
-      const unknown = (): LilyError => new LilyError('SDK_UNKNOWN_DEAL', `${String(dealId).slice(0, 80)} is not an unsettled deal of this data dir (or it is already followed); unfinished() lists them`)
+      if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
+      const unknown = (): SdkError => new SdkError('SDK_UNKNOWN_DEAL', `${String(dealId).slice(0, 80)} is not an unsettled deal of this data dir (or it is already followed); unfinished() lists them`)
       const known = await this.host.deals.get(dealId)
       if (known === undefined || known.role !== 'creator' || known.deal.creator.toLowerCase() !== this.host.identity.address.toLowerCase() || TERMINAL_STATES.has(known.state)) throw unknown()
       return await this.follow(options.signal, emit, known.outDir, async (signal, onEvent) => await this.role.resume(dealId, signal, onEvent).catch((e: unknown) => {
@@ -416,9 +416,9 @@ export class LilyClient implements AsyncDisposable {
       record = await running
     } catch (e) {
       if (signal.aborted) throw signal.reason
-      if (e instanceof CreatorError && e.code === 'CREATOR_NO_MATCH') throw new LilyError('SDK_NO_MATCH', e.message, { cause: e })
-      if (e instanceof LilyError) throw e
-      throw new LilyError('SDK_JOB_FAILED', `the job failed: ${describe(e)}`, { cause: e })
+      if (e instanceof CreatorError && e.code === 'CREATOR_NO_MATCH') throw new SdkError('SDK_NO_MATCH', e.message, { cause: e })
+      if (e instanceof SdkError) throw e
+      throw new SdkError('SDK_JOB_FAILED', `the job failed: ${describe(e)}`, { cause: e })
     }
     return await this.resultOf(record, events, outDir)
   }
@@ -500,10 +500,10 @@ export class LilyClient implements AsyncDisposable {
   }
 
   private selfAddr (): string {
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
     const addrs = this.host.addrs()
     const own = addrs.find((a) => a.startsWith('/ip4/127.0.0.1/tcp/')) ?? addrs.find((a) => a.includes('/tcp/'))
-    if (own === undefined) throw new LilyError('SDK_BAD_OPTION', 'the client\'s node listens on no TCP address; pass options.node')
+    if (own === undefined) throw new SdkError('SDK_BAD_OPTION', 'the client\'s node listens on no TCP address; pass options.node')
     return own
   }
 
@@ -529,7 +529,7 @@ export class LilyClient implements AsyncDisposable {
   async close (): Promise<void> {
     this.closing ??= (async () => {
       if (this.onAbort !== undefined) this.onAbort.signal.removeEventListener('abort', this.onAbort.listener)
-      this.controller.abort(new LilyError('SDK_CLOSED', 'the client was closed while the job ran'))
+      this.controller.abort(new SdkError('SDK_CLOSED', 'the client was closed while the job ran'))
       await Promise.allSettled([...this.jobs])
       await this.host.stop()
     })()

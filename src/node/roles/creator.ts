@@ -22,6 +22,7 @@ import { fetchCounterpartySignature, ownSignatureBlob } from './signatures.js'
 import { fetchBlob, pushBlob, TransferError, type TransferService } from '../../p2p/reqresp/transfer.js'
 import { describe, Kicks, nowS, sleep } from './util.js'
 import { epochAt, epochEnd, type Profile } from '../../protocol/profile.js'
+import { LilyError } from '../../protocol/errors.js'
 
 /**
  * The epoch a job offer made at `nowMs` names: the current one while at least a quarter of an
@@ -94,9 +95,8 @@ export interface CreatorOptions {
   disputeAll?: boolean
 }
 
-export class CreatorError extends Error {
+export class CreatorError extends LilyError<'CREATOR_NO_MATCH' | 'CREATOR_FAILED' | 'CREATOR_BAD_RESULT' | 'CREATOR_UNKNOWN_DEAL' | 'CREATOR_BUSY'> {
   override readonly name = 'CreatorError'
-  constructor (readonly code: 'CREATOR_NO_MATCH' | 'CREATOR_FAILED' | 'CREATOR_BAD_RESULT' | 'CREATOR_UNKNOWN_DEAL' | 'CREATOR_BUSY', message: string) { super(message) }
 }
 
 /** How many times a job is offered when its matches are not opened in time. */
