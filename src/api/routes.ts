@@ -18,6 +18,7 @@ import { JOB_STATES, type JobManager } from './jobs.js'
 import type { EpochWatch, NodeSnapshot } from './metrics.js'
 import { ADDRESS, ApiError, HASH, s, WEI, type ObjectSchema, type Schema } from './schema.js'
 import { withTimeout } from '../protocol/async.js'
+import { DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE, DEFAULT_TIMEOUT_S } from '../protocol/constants.js'
 
 export interface ApiContext {
   host: RoleHost
@@ -66,9 +67,7 @@ export interface Route {
 
 // ---------------------------------------------------------------- defaults (as `lilynode run`)
 
-export const DEFAULT_MAX_PRICE = 10n ** 15n
-export const DEFAULT_COLLATERAL = 10n ** 14n
-export const DEFAULT_TIMEOUT_S = 60
+export { DEFAULT_MAX_PRICE, DEFAULT_COLLATERAL, DEFAULT_TIMEOUT_S }
 
 // ---------------------------------------------------------------- schemas
 

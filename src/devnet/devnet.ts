@@ -21,6 +21,7 @@ import { loadOrCreateIdentity } from '../protocol/identity.js'
 import { parseProfile, serializeProfile, type Profile } from '../protocol/profile.js'
 import type { Address } from '../protocol/types.js'
 import { sleep } from '../protocol/async.js'
+import { DEFAULT_MEDIATION_FEE } from '../protocol/constants.js'
 
 /** anvil's first dev account (public, well-known test key): deploys and funds. */
 const ANVIL_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
@@ -175,7 +176,7 @@ export class Devnet {
     const deployer = await createChainClients({ rpcUrl: this.rpcUrl, chainId: 31337, privateKey: ANVIL_KEY })
     const d = await deploy(deployer, {
       challengeWindow: BigInt(this.o.challengeWindowS ?? 10),
-      mediationFee: this.o.mediationFee ?? 10n ** 15n,
+      mediationFee: this.o.mediationFee ?? DEFAULT_MEDIATION_FEE,
       minStake: this.o.minStake ?? 10n ** 16n,
       mediatorTimeout: BigInt(this.o.mediatorTimeoutS ?? 120),
       unstakeDelay: 3600n

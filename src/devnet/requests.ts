@@ -16,6 +16,7 @@ import { inputsHash, moduleHash, resolveInputs, type JobInputs, type ModuleSpec 
 import type { Address, Hash } from '../protocol/types.js'
 import type { Devnet } from './devnet.js'
 import { sleep } from '../protocol/async.js'
+import { DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE } from '../protocol/constants.js'
 
 /** ExampleConsumer.run(p); the test consumers' run(requests, p). */
 export type ConsumerKind = 'ExampleConsumer' | 'RevertingConsumer' | 'GasBurnerConsumer'
@@ -84,8 +85,8 @@ export function requestParams (spec: ModuleSpec, t: RequestTerms, nowS: number):
     gpus: r.gpus,
     gpuVram: r.gpuVram,
     disk: r.disk,
-    maxPrice: t.maxPrice ?? 10n ** 15n,
-    collateral: t.collateral ?? 10n ** 14n,
+    maxPrice: t.maxPrice ?? DEFAULT_MAX_PRICE,
+    collateral: t.collateral ?? DEFAULT_COLLATERAL,
     timeout: t.timeoutS ?? 60,
     deadline: BigInt(nowS + (t.deadlineInS ?? 120)),
     callbackGasLimit: t.callbackGasLimit ?? 200_000,

@@ -24,6 +24,7 @@ import { ensureImage, firstLine, isUnreachable, type PullProgress } from './imag
 import { LogCollector, type LogStream } from './logs.js'
 import { folderBytes, packOutputDir } from './tar.js'
 import { sleep } from '../protocol/async.js'
+import { MAX_TIMEOUT_S } from '../protocol/constants.js'
 
 // ---------------------------------------------------------------- types
 
@@ -112,7 +113,7 @@ export type JobStatus = JobOutcome['status']
 export const DEFAULT_POLL_MS = 200
 /** Parent of the job folders when a request names none. */
 export const DEFAULT_WORK_DIR = join(tmpdir(), 'lilynode-jobs')
-export const MAX_TIMEOUT_S = 7 * 24 * 3600
+export { MAX_TIMEOUT_S }
 const LOG_DRAIN_MS = 5000
 const NOBODY = '65534:65534'
 

@@ -29,6 +29,7 @@ import { SdkError } from './errors.js'
 import { toJobEvent, type JobEvent, type JobOutcome, type JobResult } from './events.js'
 import { LilyJob } from './job.js'
 import { LilyWallet, type ChainBalanceResult, type ChainTxResult } from './wallet.js'
+import { DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE, DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, MAX_UINT256 } from '../protocol/constants.js'
 
 export interface LilyClientOptions {
   /** The network profile: a path to its JSON, or a parsed Profile. */
@@ -132,13 +133,7 @@ export interface UnfinishedDeal {
   outDir?: string
 }
 
-export const DEFAULT_MAX_PRICE = 10n ** 15n
-export const DEFAULT_COLLATERAL = 10n ** 14n
-export const DEFAULT_TIMEOUT_S = 60
-/** Longest job timeout a client accepts (7 days). */
-export const MAX_TIMEOUT_S = 7 * 24 * 3600
-
-const MAX_UINT256 = 2n ** 256n - 1n
+export { DEFAULT_MAX_PRICE, DEFAULT_COLLATERAL, DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S }
 
 function describe (e: unknown): string {
   return e instanceof Error ? e.message : String(e)

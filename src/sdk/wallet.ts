@@ -10,10 +10,10 @@ import {
   type ChainBalanceResult, type ChainConnectOptions, type ChainTxResult
 } from './chainChores.js'
 import { SdkError } from './errors.js'
+import { MAX_UINT256 } from '../protocol/constants.js'
 
 export type { ChainBalanceResult, ChainConnectOptions, ChainTxResult }
 
-const MAX_UINT256 = 2n ** 256n - 1n
 
 function amount (name: string, v: bigint, allowZero: boolean): bigint {
   if (typeof v !== 'bigint' || v < 0n || v > MAX_UINT256 || (!allowZero && v === 0n)) {

@@ -16,6 +16,7 @@ import type { LilyNode } from '../network.js'
 import type { AgreedDeal, DecodedResult, ExecutorPort, NetworkPort, RunJobResult } from './ports.js'
 import { LilyError } from '../../protocol/errors.js'
 import { sleep } from '../../protocol/async.js'
+import { DEFAULT_CAPACITY_REFRESH_MS } from '../../executor/backends/slurm/index.js'
 
 export interface ExecutorAdapterOptions {
   docker?: Docker
@@ -57,7 +58,6 @@ export interface SlurmSettings {
   log?: (msg: string, fields?: Record<string, unknown>) => void
 }
 
-const DEFAULT_CAPACITY_REFRESH_MS = 30_000
 
 export class ExecutorRunError extends LilyError {
   override readonly name = 'ExecutorRunError'

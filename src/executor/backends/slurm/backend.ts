@@ -33,6 +33,7 @@ import {
 } from './staging.js'
 import { SlurmError, TERMINAL_JOB_STATES, type SlurmClient, type SlurmJob, type SubmitRequest } from './types.js'
 import { pause } from '../../../protocol/async.js'
+import { MAX_TIMEOUT_S } from '../../../protocol/constants.js'
 
 export const DEFAULT_RUNNER_MEM_MIB = 256
 export const DEFAULT_OVERHEAD_S = 300
@@ -199,7 +200,7 @@ export class SlurmBackend implements ExecutorBackend {
       const [lo, hi] = RESOURCE_BOUNDS[k]
       if (!Number.isSafeInteger(v) || v < lo || v > hi) return `resources.${k} must be an integer in [${lo}, ${hi}]`
     }
-    if (!Number.isSafeInteger(job.timeoutS) || job.timeoutS < 1 || job.timeoutS > 7 * 24 * 3600) return 'timeoutS must be an integer in [1, 604800]'
+    if (!Number.isSafeInteger(job.timeoutS) || job.timeoutS < 1 || job.timeoutS > MAX_TIMEOUT_S) return `timeoutS must be an integer in [1, ${MAX_TIMEOUT_S}]`
     return undefined
   }
 
