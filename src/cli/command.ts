@@ -4,7 +4,6 @@
  * when it runs, so `lilynode --help` and `--version` import no node, chain or libp2p code).
  */
 import type { Options, Values } from './typedOptions.js'
-import { LilyError } from '../protocol/errors.js'
 
 export interface HandlerContext {
   /** Positional arguments after the command name (their count already checked). */
@@ -42,8 +41,4 @@ export function defineCommand<O extends Options> (c: CommandModule<O>): CommandM
   return c
 }
 
-/** An error the CLI prints as one line, without a stack trace, and exits with `exitCode` (2: usage). */
-export class CliError extends LilyError<'CLI_USAGE' | 'CLI_FAILED'> {
-  override readonly name = 'CliError'
-  constructor (message: string, readonly exitCode = 2) { super(exitCode === 2 ? 'CLI_USAGE' : 'CLI_FAILED', message) }
-}
+export { CliError } from './errors.js'

@@ -5,7 +5,7 @@
  * each value already parsed and checked against its bounds. Numbers are numbers, wei are
  * bigints; an option without a default that is not required may be undefined.
  */
-import { CliError } from './command.js'
+import { CliError } from './errors.js'
 import { MAX_UINT256 } from '../protocol/constants.js'
 
 /** Largest amount an offer field (uint96 in the EIP-712 types) can carry. */
