@@ -52,7 +52,8 @@ function indexExports (index: string, name: string, sub: string): boolean {
 
 async function main (): Promise<void> {
   const check = process.argv.includes('--check')
-  const additions = new Map<string, string[]>()
+  // per index.ts: name → where it comes from and whether every importer uses it as a type only
+  const additions = new Map<string, Map<string, { sub: string, type: boolean }>>()
   let changed = 0
   for (const file of await files(SRC)) {
     const layer = layerOf(file)
@@ -71,12 +72,13 @@ async function main (): Promise<void> {
         continue
       }
       const sub = rel(indexTs, target).replace(/\.ts$/, '.js')
-      const index = await readFile(indexTs, 'utf8') + (additions.get(indexTs) ?? []).join('\n')
+      const index = await readFile(indexTs, 'utf8')
+      const added = additions.get(indexTs) ?? new Map<string, { sub: string, type: boolean }>()
+      additions.set(indexTs, added)
       for (const n of namesOf(clause, typeKw !== undefined)) {
-        if (!indexExports(index, n.name, sub)) {
-          const line = `export ${n.type ? 'type ' : ''}{ ${n.name} } from '${sub}'`
-          additions.set(indexTs, [...(additions.get(indexTs) ?? []), line])
-        }
+        const prior = added.get(n.name)
+        if (prior !== undefined) prior.type = prior.type && n.type
+        else if (!indexExports(index, n.name, sub)) added.set(n.name, { sub, type: n.type })
       }
       const replaced = whole.replace(`'${spec}'`, `'${rel(file, indexTs).replace(/\.ts$/, '.js')}'`)
       console.log(`${relative('.', file)}: ${kind} from '${spec}' → '${rel(file, indexTs).replace(/\.ts$/, '.js')}'`)
@@ -85,9 +87,11 @@ async function main (): Promise<void> {
     }
     if (!check && out !== text) await writeFile(file, out)
   }
-  for (const [indexTs, lines] of additions) {
+  for (const [indexTs, added] of additions) {
+    if (added.size === 0) continue
+    const lines = [...added].map(([name, a]) => `export ${a.type ? 'type ' : ''}{ ${name} } from '${a.sub}'`)
     console.log(`${relative('.', indexTs)}: + ${lines.length} export(s)`)
-    if (!check) await writeFile(indexTs, `${(await readFile(indexTs, 'utf8')).trimEnd()}\n${[...new Set(lines)].join('\n')}\n`)
+    if (!check) await writeFile(indexTs, `${(await readFile(indexTs, 'utf8')).trimEnd()}\n${lines.join('\n')}\n`)
   }
   console.log(`${changed} import(s) ${check ? 'to rewrite' : 'rewritten'}`)
   if (check && changed > 0) process.exitCode = 1
