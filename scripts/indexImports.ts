@@ -66,7 +66,8 @@ async function main (): Promise<void> {
       const tLayer = layerOf(target)
       if (tLayer === undefined || tLayer === layer) continue
       const indexTs = join(SRC, tLayer, 'index.ts')
-      if (target === indexTs) continue
+      // index.ts, and the light leaf modules constants.ts/errors.ts, are a layer's public entry points
+      if (target === indexTs || /\/(constants|errors)\.ts$/.test(target)) continue
       if (!clause.startsWith('{')) {
         console.error(`${relative('.', file)}: cannot rewrite '${whole}' (not a named import); import the names from ${rel(file, indexTs).replace(/\.ts$/, '.js')}`)
         continue
