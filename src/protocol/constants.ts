@@ -17,3 +17,9 @@ export const DEFAULT_MEDIATION_FEE = 10n ** 15n
 export const MAX_UINT256 = (1n << 256n) - 1n
 /** Largest disk figure an offer or a module may carry (MiB). */
 export const MAX_DISK_MIB = 16_777_216
+
+/** What a node answers on the query protocol (`lilynode query <kind>`). */
+export const QUERY_KINDS = ['offers', 'jobs', 'deals', 'peers', 'epoch'] as const
+export type QueryKind = typeof QUERY_KINDS[number]
+/** Most items in one query answer page. */
+export const MAX_QUERY_LIMIT = 100

@@ -13,9 +13,8 @@ import { P2pError } from '../errors.js'
 import { callRpc, RpcRefusal } from './rpc.js'
 import { sleep } from '../../protocol/async.js'
 
-export const QUERY_KINDS = ['offers', 'jobs', 'deals', 'peers', 'epoch'] as const
-export type QueryKind = typeof QUERY_KINDS[number]
-export const MAX_QUERY_LIMIT = 100
+import { QUERY_KINDS, MAX_QUERY_LIMIT, type QueryKind } from '../../protocol/constants.js'
+export { QUERY_KINDS, MAX_QUERY_LIMIT, type QueryKind }
 
 export interface QueryPage<T = Record<string, unknown>> {
   items: T[]

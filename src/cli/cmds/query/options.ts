@@ -1,6 +1,6 @@
 import { jsonOption } from '../../sharedOptions.js'
 import { int, str, type Values } from '../../typedOptions.js'
-import { MAX_QUERY_LIMIT, QUERY_KINDS } from '../../../p2p/index.js'
+import { MAX_QUERY_LIMIT, QUERY_KINDS } from '../../../protocol/constants.js'
 
 /** What a node answers (the query protocol's kinds and page limit; a test checks them against src/p2p). */
 export { QUERY_KINDS, MAX_QUERY_LIMIT }
