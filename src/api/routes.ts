@@ -21,6 +21,8 @@ import { ADDRESS, ApiError, HASH, s, WEI, type ObjectSchema, type Schema } from 
 import { bundleFiles, bundleOf } from '../node/jobs/outputs.js'
 import { writeTar } from '../executor/index.js'
 import type { Hash } from '../protocol/types.js'
+import { withTimeout } from '../protocol/async.js'
+import { DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE, DEFAULT_TIMEOUT_S } from '../protocol/constants.js'
 
 export interface ApiContext {
   host: RoleHost
@@ -40,6 +42,8 @@ export interface RouteInput {
   query: Record<string, string | number>
   body: unknown
   req: IncomingMessage
+  /** Fires when the request's time is up: long work stops with it. */
+  signal: AbortSignal
   api: ApiContext
 }
 
@@ -69,9 +73,7 @@ export interface Route {
 
 // ---------------------------------------------------------------- defaults (as `lilynode run`)
 
-export const DEFAULT_MAX_PRICE = 10n ** 15n
-export const DEFAULT_COLLATERAL = 10n ** 14n
-export const DEFAULT_TIMEOUT_S = 60
+export { DEFAULT_MAX_PRICE, DEFAULT_COLLATERAL, DEFAULT_TIMEOUT_S }
 
 // ---------------------------------------------------------------- schemas
 
@@ -186,10 +188,7 @@ function acceptsEventStream (req: IncomingMessage): boolean {
 
 async function chainHead (host: RoleHost): Promise<{ reachable: boolean, headBlock: string | null, error: string | null }> {
   try {
-    const n = await Promise.race([
-      host.chain.public.getBlockNumber({ cacheTime: 0 }),
-      new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref())
-    ])
+    const n = await withTimeout(async () => await host.chain.public.getBlockNumber({ cacheTime: 0 }), 3000, { timeoutError: () => new Error('no answer within 3 s') })
     return { reachable: true, headBlock: n.toString(), error: null }
   } catch (e) {
     return { reachable: false, headBlock: null, error: describe(e).slice(0, 300) }

@@ -5,6 +5,7 @@
  * it as is in the OpenAPI document.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { LilyError } from '../protocol/errors.js'
 
 export type ApiErrorCode =
   | 'API_BAD_JSON'
@@ -31,10 +32,10 @@ export type ApiErrorCode =
   | 'API_BAD_HOST'
   | 'API_BAD_ORIGIN'
 
-export class ApiError extends Error {
+export class ApiError extends LilyError<ApiErrorCode> {
   override readonly name = 'ApiError'
-  constructor (readonly code: ApiErrorCode, readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
-    super(message)
+  constructor (code: ApiErrorCode, readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+    super(code, message)
   }
 
   toJSON (): { error: { code: ApiErrorCode, message: string } } {

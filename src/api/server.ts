@@ -24,6 +24,7 @@ import { EpochWatch, registerNodeFamilies, type NodeMetrics } from './metrics.js
 import { fastifyPath, registerOpenApi, routeSchema } from './openapi.js'
 import { ERROR_SCHEMA, nodeSnapshot, ROUTES, type ApiContext, type Reply, type Route } from './routes.js'
 import { ajvBody, ajvText, ApiError, toApiError } from './schema.js'
+import { withTimeout } from '../protocol/async.js'
 
 export const DEFAULT_API_LISTEN = '127.0.0.1:7070'
 export const API_VERSION = '1.1.0'
@@ -390,11 +391,8 @@ export async function openApiDocument (): Promise<Record<string, unknown>> {
 async function answer (route: Route, request: FastifyRequest, reply: FastifyReply, o: AppOptions): Promise<void> {
   const api = o.api
   if (api === undefined) throw new ApiError('API_UNAVAILABLE', 503, 'no node behind this app')
-  let timer: NodeJS.Timeout | undefined
-  const out: Reply = await Promise.race([
-    route.handler({ params: request.params as Record<string, string>, query: request.query as Record<string, string | number>, body: request.body, req: request.raw, api }),
-    new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new ApiError('API_TIMEOUT', 503, `${route.method} ${route.path} took over ${o.timeoutMs} ms; try again`)), o.timeoutMs) })
-  ]).finally(() => clearTimeout(timer))
+  const out: Reply = await withTimeout(async (signal) => await route.handler({ params: request.params as Record<string, string>, query: request.query as Record<string, string | number>, body: request.body, req: request.raw, api, signal }),
+    o.timeoutMs, { timeoutError: () => new ApiError('API_TIMEOUT', 503, `${route.method} ${route.path} took over ${o.timeoutMs} ms; try again`) })
   const headers = { ...BASE_HEADERS, ...corsOf(request.raw) }
   if ('sse' in out) {
     o.stream(request.raw, reply.raw, out.sse)

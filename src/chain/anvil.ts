@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { ChainError } from './errors.js'
+import { sleep } from '../protocol/async.js'
 
 export interface AnvilOptions {
   /** Port (default: a free one). */
@@ -132,7 +133,7 @@ export async function startAnvil (opts: AnvilOptions = {}): Promise<Anvil> {
       await stop()
       throw new ChainError('CHAIN_RPC_UNREACHABLE', `anvil did not answer on ${rpcUrl} within ${opts.startTimeoutMs ?? 30_000} ms: ${stderr.trim()}`)
     }
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
   }
   return { rpcUrl, port, chainId, privateKeys: ANVIL_KEYS.slice(0, opts.accounts ?? 10), process: child, stop }
 }

@@ -3,6 +3,7 @@ import { lilyEscrowAbi, lilyEscrowBytecode } from './artifacts.js'
 import type { ChainClients } from './client.js'
 import { ChainError, toChainError } from './errors.js'
 import { requireWallet } from './tx.js'
+import { DEFAULT_MEDIATION_FEE } from '../protocol/constants.js'
 
 export interface DeployParameters {
   /** ERC-20 settlement token; omit or null for native ETH. */
@@ -47,7 +48,7 @@ export interface DeployReturnType {
  */
 export const DEPLOY_DEFAULTS = {
   challengeWindow: 3n * 86_400n,
-  mediationFee: 10n ** 15n,
+  mediationFee: DEFAULT_MEDIATION_FEE,
   minStake: 10n ** 16n,
   mediatorTimeout: 3n * 86_400n,
   unstakeDelay: 7n * 86_400n

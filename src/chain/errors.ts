@@ -5,6 +5,7 @@
  */
 import { BaseError, ContractFunctionRevertedError, decodeErrorResult, type Hex } from 'viem'
 import { lilyEscrowAbi } from './artifacts.js'
+import { LilyError } from '../protocol/errors.js'
 
 export type ChainErrorCode =
   | 'CHAIN_RPC_UNREACHABLE'
@@ -27,17 +28,15 @@ export interface ChainErrorOptions {
   details?: Record<string, unknown>
 }
 
-export class ChainError extends Error {
+export class ChainError extends LilyError<ChainErrorCode> {
   override readonly name = 'ChainError'
   readonly errorName?: string
   readonly errorArgs?: readonly unknown[]
-  readonly details?: Record<string, unknown>
 
-  constructor (readonly code: ChainErrorCode, message: string, options: ChainErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+  constructor (code: ChainErrorCode, message: string, options: ChainErrorOptions = {}) {
+    super(code, message, { cause: options.cause, details: options.details })
     this.errorName = options.errorName
     this.errorArgs = options.errorArgs
-    this.details = options.details
   }
 }
 

@@ -12,6 +12,7 @@ import { lilyEscrowAbi } from './artifacts.js'
 import type { ChainClients } from './client.js'
 import { ChainError, toChainError } from './errors.js'
 import type { EscrowEventLog } from './tx.js'
+import { pause } from '../protocol/async.js'
 
 /** Where the follower keeps the last block it has fully handled. */
 export interface CursorStore {
@@ -146,19 +147,8 @@ export class EventFollower {
         this.opts.onError?.(err)
       }
       if (batch !== undefined) continue
-      await sleep(pollMs, signal)
+      await pause(pollMs, signal)
     }
   }
 }
 
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms)
-    function done (): void {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
-}

@@ -41,8 +41,4 @@ export function defineCommand<O extends Options> (c: CommandModule<O>): CommandM
   return c
 }
 
-/** An error the CLI prints as one line, without a stack trace, and exits with `exitCode` (2: usage). */
-export class CliError extends Error {
-  override readonly name = 'CliError'
-  constructor (message: string, readonly exitCode = 2) { super(message) }
-}
+export { CliError } from './errors.js'

@@ -5,12 +5,13 @@
  * each value already parsed and checked against its bounds. Numbers are numbers, wei are
  * bigints; an option without a default that is not required may be undefined.
  */
-import { CliError } from './command.js'
+import { CliError } from './errors.js'
+import { MAX_UINT256 } from '../protocol/constants.js'
 
 /** Largest amount an offer field (uint96 in the EIP-712 types) can carry. */
 export const U96_MAX = (1n << 96n) - 1n
 /** Largest uint256 (on-chain amounts outside offers). */
-export const U256_MAX = (1n << 256n) - 1n
+export const U256_MAX = MAX_UINT256
 
 export type OptionKind = 'value' | 'list' | 'flag'
 

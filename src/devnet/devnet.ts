@@ -20,6 +20,8 @@ import { deployRequests } from '../chain/requests/deployRequests.js'
 import { loadOrCreateIdentity } from '../protocol/identity.js'
 import { parseProfile, serializeProfile, type Profile } from '../protocol/profile.js'
 import type { Address } from '../protocol/types.js'
+import { sleep } from '../protocol/async.js'
+import { DEFAULT_MEDIATION_FEE } from '../protocol/constants.js'
 
 /** anvil's first dev account (public, well-known test key): deploys and funds. */
 const ANVIL_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
@@ -174,7 +176,7 @@ export class Devnet {
     const deployer = await createChainClients({ rpcUrl: this.rpcUrl, chainId: 31337, privateKey: ANVIL_KEY })
     const d = await deploy(deployer, {
       challengeWindow: BigInt(this.o.challengeWindowS ?? 10),
-      mediationFee: this.o.mediationFee ?? 10n ** 15n,
+      mediationFee: this.o.mediationFee ?? DEFAULT_MEDIATION_FEE,
       minStake: this.o.minStake ?? 10n ** 16n,
       mediatorTimeout: BigInt(this.o.mediatorTimeoutS ?? 120),
       unstakeDelay: 3600n
@@ -250,7 +252,7 @@ export class Devnet {
         const r = await fetch(this.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' })
         if (r.ok) { this.log(`anvil up at ${this.rpcUrl}`); return }
       } catch {}
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await sleep(100)
     }
     throw new Error('anvil did not answer within 10 s')
   }

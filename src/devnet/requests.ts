@@ -15,6 +15,8 @@ import type { OnChainRequest, RequestParams, RequestStatusName } from '../chain/
 import { inputsHash, moduleHash, resolveInputs, type JobInputs, type ModuleSpec } from '../protocol/module.js'
 import type { Address, Hash } from '../protocol/types.js'
 import type { Devnet } from './devnet.js'
+import { sleep } from '../protocol/async.js'
+import { DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE } from '../protocol/constants.js'
 
 /** ExampleConsumer.run(p); the test consumers' run(requests, p). */
 export type ConsumerKind = 'ExampleConsumer' | 'RevertingConsumer' | 'GasBurnerConsumer'
@@ -83,8 +85,8 @@ export function requestParams (spec: ModuleSpec, t: RequestTerms, nowS: number):
     gpus: r.gpus,
     gpuVram: r.gpuVram,
     disk: r.disk,
-    maxPrice: t.maxPrice ?? 10n ** 15n,
-    collateral: t.collateral ?? 10n ** 14n,
+    maxPrice: t.maxPrice ?? DEFAULT_MAX_PRICE,
+    collateral: t.collateral ?? DEFAULT_COLLATERAL,
     timeout: t.timeoutS ?? 60,
     deadline: BigInt(nowS + (t.deadlineInS ?? 120)),
     callbackGasLimit: t.callbackGasLimit ?? 200_000,
@@ -115,7 +117,7 @@ export async function waitForRequest (net: Devnet, requestId: bigint, statuses: 
     const r = await getRequest(net.chain, { requests: net.profile.requests as Address, requestId })
     if (statuses.includes(r.status)) return r
     if (Date.now() > end) throw new Error(`request ${requestId} is ${r.status}, not ${statuses.join('/')}, after ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    await sleep(500)
   }
 }
 

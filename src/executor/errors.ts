@@ -1,4 +1,5 @@
 /** Typed errors of the executor (codes EXECUTOR_*). Job outcomes are values, not errors. */
+import { LilyError } from '../protocol/errors.js'
 export type ExecutorErrorCode =
   | 'EXECUTOR_BAD_BUNDLE'
   | 'EXECUTOR_BAD_TAR'
@@ -9,9 +10,6 @@ export type ExecutorErrorCode =
   | 'EXECUTOR_DOCKER_UNREACHABLE'
   | 'EXECUTOR_NOT_STARTED'
 
-export class ExecutorError extends Error {
+export class ExecutorError extends LilyError<ExecutorErrorCode> {
   override readonly name = 'ExecutorError'
-  constructor (readonly code: ExecutorErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }

@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve as resolvePath } from 'node:path'
 import { MAX_MODULE_SPEC_BYTES, parseModuleSpec, type ModuleSpec } from '../protocol/module.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { LILYPAD_TEMPLATE_FILE, MAX_TEMPLATE_BYTES, parseLilypadModule, renderLilypadModule, type LilypadModule } from '../protocol/lilypad/index.js'
+import { LilyError } from '../protocol/errors.js'
 
 /** The repository's modules/ folder (from dist/src/executor or src/executor). */
 export function exampleModulesDir (): string {
@@ -45,9 +46,9 @@ export type FoundModule =
   | { kind: 'spec', spec: ModuleSpec, path: string }
   | { kind: 'lilypad', module: LilypadModule, path: string }
 
-export class ModuleNotFoundError extends Error {
+export class ModuleNotFoundError extends LilyError<'MODULE_NOT_FOUND'> {
   override readonly name = 'ModuleNotFoundError'
-  readonly code = 'MODULE_NOT_FOUND'
+  constructor (message: string, options?: { cause?: unknown }) { super('MODULE_NOT_FOUND', message, options) }
 }
 
 const REF_RE = /^([a-z0-9][a-z0-9._-]{0,63})(?::([A-Za-z0-9][A-Za-z0-9._+-]{0,63}))?$/

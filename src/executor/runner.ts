@@ -23,6 +23,8 @@ import { checkNvidiaRuntime } from './gpu.js'
 import { ensureImage, firstLine, isUnreachable, type PullProgress } from './image.js'
 import { LogCollector, type LogStream } from './logs.js'
 import { folderBytes, packOutputDir } from './tar.js'
+import { sleep } from '../protocol/async.js'
+import { MAX_TIMEOUT_S } from '../protocol/constants.js'
 
 // ---------------------------------------------------------------- types
 
@@ -111,7 +113,7 @@ export type JobStatus = JobOutcome['status']
 export const DEFAULT_POLL_MS = 200
 /** Parent of the job folders when a request names none. */
 export const DEFAULT_WORK_DIR = join(tmpdir(), 'lilynode-jobs')
-export const MAX_TIMEOUT_S = 7 * 24 * 3600
+export { MAX_TIMEOUT_S }
 const LOG_DRAIN_MS = 5000
 const NOBODY = '65534:65534'
 
@@ -292,7 +294,7 @@ async function fetchLogs (container: Docker.Container, cap: number): Promise<Log
       return logs
     } catch (e) {
       if (attempt >= 4 || (e as { statusCode?: number }).statusCode !== 409) throw e
-      await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)))
+      await sleep(250 * (attempt + 1))
     }
   }
 }

@@ -4,6 +4,7 @@
  * and the same (state, input, facts, epoch, config) gives the same result on every node.
  */
 import type { Address, Deal, Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
+import { LilyError } from '../protocol/errors.js'
 
 /** An offer together with its id, the EIP-712 digest the caller computed (`DomainHasher.digest`). */
 export interface OfferRecord<T> {
@@ -122,9 +123,6 @@ export type MatchingErrorCode =
   | 'MATCHING_BAD_STATE'
   | 'MATCHING_BAD_SNAPSHOT'
 
-export class MatchingError extends Error {
+export class MatchingError extends LilyError<MatchingErrorCode> {
   override readonly name = 'MatchingError'
-  constructor (readonly code: MatchingErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }

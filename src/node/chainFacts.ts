@@ -37,6 +37,7 @@ import type { ChainFacts, OpenedFact } from '../matching/types.js'
 import { epochMatchTime, epochStart, escrowStartBlock, type Profile } from '../protocol/profile.js'
 import type { Hash } from '../protocol/types.js'
 import type { Logger } from '../protocol/logger.js'
+import { LilyError } from '../protocol/errors.js'
 import { sleep } from '../protocol/async.js'
 
 /** How far behind an epoch's start its chain facts stop (ms): the same on every node of a profile. */
@@ -61,11 +62,8 @@ export function seedBlockAfter (p: Profile, epoch: bigint): bigint {
 /** Seconds a new block's timestamp may lie before the wall clock at which we read the head. */
 export const CLOCK_MARGIN_S = 2n
 
-export class ChainFactsError extends Error {
+export class ChainFactsError extends LilyError<'CHAINFACTS_UNAVAILABLE' | 'CHAINFACTS_NOT_STARTED'> {
   override readonly name = 'ChainFactsError'
-  constructor (readonly code: 'CHAINFACTS_UNAVAILABLE' | 'CHAINFACTS_NOT_STARTED', message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }
 
 export interface ChainFactsOptions {

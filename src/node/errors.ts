@@ -2,6 +2,7 @@
  * Typed errors of the node. Codes are AREA_REASON and stable; the codes of the p2p layer
  * (RPC, gossip) are in src/p2p/errors.ts.
  */
+import { LilyError } from '../protocol/errors.js'
 export type NodeErrorCode =
   | 'NODE_DB_LOCKED'
   | 'NODE_DB_CLOSED'
@@ -17,9 +18,6 @@ export type NodeErrorCode =
   | 'NODE_NOT_A_PARTY'
   | 'NODE_BAD_OPTION'
 
-export class NodeError extends Error {
+export class NodeError extends LilyError<NodeErrorCode> {
   override readonly name = 'NodeError'
-  constructor (readonly code: NodeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }

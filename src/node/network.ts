@@ -260,7 +260,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       }, { keepEpochs, dhtServer: opts.dhtServer, chainFacts: opts.chainFacts })
       const peerUpkeep = upkeep = new PeerUpkeep({ libp2p: started, profile, policing, log, askPeers: async (peer, signal) => await sync.askPeers(peer, signal) }, { dhtServer: opts.dhtServer })
       const validation = new TopicValidation({
-        libp2p: started,
+        pubsub: started.services.pubsub,
         profile,
         hasher,
         pool,

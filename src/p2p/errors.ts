@@ -3,6 +3,7 @@
  * refusals (`{"ok":false,"code":…}`), the gossip codes label the validators' counters next to
  * the PROTOCOL_* codes of src/protocol.
  */
+import { LilyError } from '../protocol/errors.js'
 export type P2pErrorCode =
   | 'P2P_RPC_TIMEOUT'
   | 'P2P_RPC_TOO_LARGE'
@@ -10,17 +11,14 @@ export type P2pErrorCode =
   | 'P2P_RPC_REMOTE'
   | 'P2P_BAD_ADDRESS'
 
-export class P2pError extends Error {
+export class P2pError extends LilyError<P2pErrorCode> {
   override readonly name = 'P2pError'
-  constructor (readonly code: P2pErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }
 
 /** A gossip-level refusal: the code is counted, the action becomes the validator result. */
-export class GossipRefusal extends Error {
+export class GossipRefusal extends LilyError {
   override readonly name = 'GossipRefusal'
-  constructor (readonly code: string, readonly action: 'reject' | 'ignore', message: string) {
-    super(message)
+  constructor (code: string, readonly action: 'reject' | 'ignore', message: string) {
+    super(code, message)
   }
 }

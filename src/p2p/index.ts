@@ -10,7 +10,7 @@ export {
 } from './libp2p.js'
 export { P2pError, GossipRefusal, type P2pErrorCode } from './errors.js'
 export { GOSSIP_CODES, GossipMetrics, PeerPolicing, actionOf, toValidatorResult, type GossipAction } from './gossip/policing.js'
-export { callRpc, serveRpc, withTimeout, RpcRefusal, type RpcHandler } from './reqresp/rpc.js'
+export { callRpc, serveRpc, RpcRefusal, type RpcHandler } from './reqresp/rpc.js'
 export { queryNode, pageOf, QUERY_KINDS, MAX_QUERY_LIMIT, type QueryKind, type QueryPage, type QueryOptions } from './reqresp/query.js'
 export { fetchBlob, pushBlob, TransferServer, TransferError, isTransferError, blobHash, type BlobKind, type TransferService } from './reqresp/transfer.js'
 export { peerAddress, peerIdFromSignature } from './peers.js'

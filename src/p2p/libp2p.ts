@@ -25,6 +25,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { installFastSecp256k1 } from './patches/fastKeys.js'
 import { dhtProtocol, topicName, TOPIC_KINDS, type Profile } from '../protocol/profile.js'
+import { LilyError } from '../protocol/errors.js'
 
 export interface NodeServices extends Record<string, unknown> {
   identify: Identify
@@ -69,9 +70,9 @@ export interface GossipTuning {
 }
 
 /** A gossip tuning outside what gossipsub accepts. */
-export class GossipConfigError extends Error {
+export class GossipConfigError extends LilyError<'NODE_BAD_GOSSIP_CONFIG'> {
   override readonly name = 'GossipConfigError'
-  readonly code = 'NODE_BAD_GOSSIP_CONFIG'
+  constructor (message: string) { super('NODE_BAD_GOSSIP_CONFIG', message) }
 }
 
 export const DEFAULT_GOSSIP_TUNING: Readonly<GossipTuning> = Object.freeze({

@@ -9,6 +9,7 @@
  * on the event loop. Anything else shaped like `{"$n": …}` is refused rather than passed on as
  * an object.
  */
+import { LilyError } from './errors.js'
 
 /** uint256 has 78 decimal digits; 80 leaves room for a sign and nothing more. */
 export const MAX_BIGINT_DIGITS = 80
@@ -16,9 +17,9 @@ export const MAX_BIGINT_DIGITS = 80
 const BIGINT_RE = new RegExp(`^-?(?:0|[1-9][0-9]{0,${MAX_BIGINT_DIGITS - 1}})$`)
 
 /** A `{"$n": …}` value that is not a bounded decimal integer. */
-export class JsonBigIntError extends Error {
+export class JsonBigIntError extends LilyError<'PROTOCOL_BAD_BIGINT'> {
   override readonly name = 'JsonBigIntError'
-  readonly code = 'PROTOCOL_BAD_BIGINT'
+  constructor (message: string) { super('PROTOCOL_BAD_BIGINT', message) }
 }
 
 export function toJson (value: unknown): string {

@@ -14,6 +14,7 @@ import { keccak } from './eip712.js'
 import { ProtocolError, type ProtocolErrorCode } from './errors.js'
 import { bytesToHex } from './hex.js'
 import type { Hash, Resources } from './types.js'
+import { MAX_DISK_MIB, MAX_TIMEOUT_S } from './constants.js'
 
 // ---------------------------------------------------------------- limits
 
@@ -38,7 +39,7 @@ export const RESOURCE_BOUNDS: Readonly<Record<keyof Resources, readonly [number,
   ram: [6, 4_194_304],
   gpus: [0, 64],
   gpuVram: [0, 1_048_576],
-  disk: [0, 16_777_216]
+  disk: [0, MAX_DISK_MIB]
 })
 
 // ---------------------------------------------------------------- types
@@ -104,7 +105,7 @@ export type Verification =
 
 export const DEFAULT_VERIFIER_TIMEOUT_S = 120
 export const MAX_VERIFIER_TIMEOUT_S = 3600
-export const MAX_MODULE_TIMEOUT_S = 7 * 24 * 3600
+export const MAX_MODULE_TIMEOUT_S = MAX_TIMEOUT_S
 
 /** A parsed, normalized module spec (defaults filled in, so equal specs hash equally). */
 export interface ModuleSpec {

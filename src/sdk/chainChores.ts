@@ -15,12 +15,12 @@ import { deposit } from '../chain/deposit.js'
 import { withdraw } from '../chain/withdraw.js'
 import { getBalances } from '../chain/balance.js'
 import { getMediator, registerMediator, type MediatorInfo } from '../chain/registerMediator.js'
+import { LilyError } from '../protocol/errors.js'
 
 export type ChainCommandErrorCode = 'CHAIN_CMD_MISSING_SETTING' | 'CHAIN_CMD_BAD_INPUT'
 
-export class ChainCommandError extends Error {
+export class ChainCommandError extends LilyError<ChainCommandErrorCode> {
   override readonly name = 'ChainCommandError'
-  constructor (readonly code: ChainCommandErrorCode, message: string) { super(message) }
 }
 
 /** Where to connect and as whom. */

@@ -25,7 +25,7 @@ import { RoleHost } from '../node/roles/host.js'
 import { creatorExitCode } from '../node/roles/outcome.js'
 import type { ExecutorPort } from '../node/roles/ports.js'
 import { resolveModule } from '../node/roles/roles.js'
-import { LilyError } from './errors.js'
+import { SdkError } from './errors.js'
 import { toJobEvent, type JobEvent, type JobOutcome, type JobResult } from './events.js'
 import { LilyJob } from './job.js'
 import { LilyWallet, type ChainBalanceResult, type ChainTxResult } from './wallet.js'
@@ -34,6 +34,7 @@ import type { JobFilter, JobRecord } from '../node/jobs/records.js'
 import { fetchBlob } from '../p2p/reqresp/transfer.js'
 import { peerIdFromSignature } from '../p2p/peers.js'
 import { estimateFrom, poolOffers, reconciled, type Estimate } from './estimate.js'
+import { DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE, DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, MAX_UINT256 } from '../protocol/constants.js'
 
 export interface LilyClientOptions {
   /** The network profile: a path to its JSON, or a parsed Profile. */
@@ -131,9 +132,9 @@ export function jobResources (spec: ModuleSpec, o: Pick<RunOptions, 'resources' 
   for (const k of Object.keys(RESOURCE_BOUNDS) as Array<keyof Resources>) {
     const [lo, hi] = RESOURCE_BOUNDS[k]
     const v = out[k]
-    if (!Number.isSafeInteger(v) || v < lo || v > hi) throw new LilyError('SDK_BAD_OPTION', `${k === 'gpus' || k === 'gpuVram' ? k : `resources.${k}`} must be an integer from ${lo} to ${hi}, got ${String(v)}`)
+    if (!Number.isSafeInteger(v) || v < lo || v > hi) throw new SdkError('SDK_BAD_OPTION', `${k === 'gpus' || k === 'gpuVram' ? k : `resources.${k}`} must be an integer from ${lo} to ${hi}, got ${String(v)}`)
   }
-  if (out.gpus === 0 && out.gpuVram > 0) throw new LilyError('SDK_BAD_OPTION', `gpuVram ${out.gpuVram} MiB asks for GPU memory but the job asks for no GPU: give gpus too`)
+  if (out.gpus === 0 && out.gpuVram > 0) throw new SdkError('SDK_BAD_OPTION', `gpuVram ${out.gpuVram} MiB asks for GPU memory but the job asks for no GPU: give gpus too`)
   return out
 }
 
@@ -152,13 +153,7 @@ export interface UnfinishedDeal {
   outDir?: string
 }
 
-export const DEFAULT_MAX_PRICE = 10n ** 15n
-export const DEFAULT_COLLATERAL = 10n ** 14n
-export const DEFAULT_TIMEOUT_S = 60
-/** Longest job timeout a client accepts (7 days). */
-export const MAX_TIMEOUT_S = 7 * 24 * 3600
-
-const MAX_UINT256 = 2n ** 256n - 1n
+export { DEFAULT_MAX_PRICE, DEFAULT_COLLATERAL, DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S }
 
 function describe (e: unknown): string {
   return e instanceof Error ? e.message : String(e)
@@ -182,7 +177,7 @@ class Lock {
 
 function checkWei (name: string, v: unknown, allowZero: boolean): bigint {
   if (typeof v !== 'bigint' || v < 0n || v > MAX_UINT256 || (!allowZero && v === 0n)) {
-    throw new LilyError('SDK_BAD_OPTION', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} bigint of wei, got ${typeof v === 'bigint' ? v.toString() : typeof v}`)
+    throw new SdkError('SDK_BAD_OPTION', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} bigint of wei, got ${typeof v === 'bigint' ? v.toString() : typeof v}`)
   }
   return v
 }
@@ -229,12 +224,12 @@ export class LilyClient implements AsyncDisposable {
 
   /** Starts the in-process node and joins the network. Close it with `close()` (or `await using`). */
   static async connect (o: LilyClientOptions): Promise<LilyClient> {
-    if (typeof o !== 'object' || o === null || typeof o.dataDir !== 'string' || o.dataDir === '') throw new LilyError('SDK_BAD_OPTION', 'LilyClient.connect needs { profile, dataDir }: dataDir is the folder of the client\'s key and database')
+    if (typeof o !== 'object' || o === null || typeof o.dataDir !== 'string' || o.dataDir === '') throw new SdkError('SDK_BAD_OPTION', 'LilyClient.connect needs { profile, dataDir }: dataDir is the folder of the client\'s key and database')
     o.signal?.throwIfAborted()
     const profile = typeof o.profile === 'string'
-      ? await loadProfile(o.profile).catch((e: unknown) => { throw new LilyError('SDK_BAD_OPTION', `cannot load the profile ${String(o.profile)}: ${describe(e)}`, { cause: e }) })
+      ? await loadProfile(o.profile).catch((e: unknown) => { throw new SdkError('SDK_BAD_OPTION', `cannot load the profile ${String(o.profile)}: ${describe(e)}`, { cause: e }) })
       : o.profile
-    if (typeof profile !== 'object' || profile === null || typeof profile.epochMs !== 'number') throw new LilyError('SDK_BAD_OPTION', 'profile must be a path to a profile JSON or a parsed Profile')
+    if (typeof profile !== 'object' || profile === null || typeof profile.epochMs !== 'number') throw new SdkError('SDK_BAD_OPTION', 'profile must be a path to a profile JSON or a parsed Profile')
     const log = o.log ?? createLogger('creator')
     const host = await RoleHost.start({ profile, dataDir: o.dataDir, listen: o.listen, log })
     try {
@@ -282,16 +277,16 @@ export class LilyClient implements AsyncDisposable {
       try {
         found = await findModule(ref, modulesDir)
       } catch (e) {
-        throw new LilyError('SDK_BAD_MODULE', describe(e), { cause: e })
+        throw new SdkError('SDK_BAD_MODULE', describe(e), { cause: e })
       }
       if (found.kind === 'lilypad') {
         if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || !Object.values(inputs).every((v) => typeof v === 'string')) {
-          throw new LilyError('SDK_BAD_INPUT', `${ref} is a Lilypad module: its inputs are strings, such as { Message: 'moo' }`)
+          throw new SdkError('SDK_BAD_INPUT', `${ref} is a Lilypad module: its inputs are strings, such as { Message: 'moo' }`)
         }
         try {
           return { spec: jobSpec(found, inputs as Record<string, string>), inputs: {}, lilypad: true }
         } catch (e) {
-          throw new LilyError('SDK_BAD_INPUT', `Lilypad module ${ref}: ${describe(e)}`, { cause: e })
+          throw new SdkError('SDK_BAD_INPUT', `Lilypad module ${ref}: ${describe(e)}`, { cause: e })
         }
       }
       return { spec: found.spec, inputs: LilyClient.checkInputs(found.spec, inputs), lilypad: false }
@@ -305,7 +300,7 @@ export class LilyClient implements AsyncDisposable {
     try {
       return await findModule(ref, modulesDir)
     } catch (e) {
-      throw new LilyError('SDK_BAD_MODULE', describe(e), { cause: e })
+      throw new SdkError('SDK_BAD_MODULE', describe(e), { cause: e })
     }
   }
 
@@ -314,24 +309,24 @@ export class LilyClient implements AsyncDisposable {
       if (typeof ref === 'string') return await resolveModule(ref, modulesDir)
       if (typeof ref === 'object' && ref !== null) return parseModuleSpec(ref)
     } catch (e) {
-      throw new LilyError('SDK_BAD_MODULE', describe(e), { cause: e })
+      throw new SdkError('SDK_BAD_MODULE', describe(e), { cause: e })
     }
-    throw new LilyError('SDK_BAD_MODULE', `a module is name:version, a path to a module.json, or a ModuleSpec; got ${typeof ref}`)
+    throw new SdkError('SDK_BAD_MODULE', `a module is name:version, a path to a module.json, or a ModuleSpec; got ${typeof ref}`)
   }
 
   /** Checks inputs against the module's input spec (defaults filled in). Throws LilyError SDK_BAD_INPUT. */
   static checkInputs (spec: ModuleSpec, inputs: unknown): JobInputs {
-    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw new LilyError('SDK_BAD_INPUT', `inputs must be a plain object such as { Message: 'moo' }; module ${spec.name} takes: ${Object.keys(spec.inputs).join(', ') || 'none'}`)
+    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw new SdkError('SDK_BAD_INPUT', `inputs must be a plain object such as { Message: 'moo' }; module ${spec.name} takes: ${Object.keys(spec.inputs).join(', ') || 'none'}`)
     try {
       return resolveInputs(spec, inputs as JobInputs)
     } catch (e) {
-      throw new LilyError('SDK_BAD_INPUT', `module ${spec.name}: ${describe(e)}`, { cause: e })
+      throw new SdkError('SDK_BAD_INPUT', `module ${spec.name}: ${describe(e)}`, { cause: e })
     }
   }
 
   /** Asks any running node (its multiaddr with /p2p/<peer id>) — what `lilynode query` does. */
   static async queryNode<K extends QueryKind> (node: string, kind: K, o: Omit<QueryOptions, 'node'> = {}): Promise<QueryAnswer<K>> {
-    if (!(QUERY_KINDS as readonly string[]).includes(kind)) throw new LilyError('SDK_BAD_OPTION', `query kind must be one of ${QUERY_KINDS.join(', ')}, got ${JSON.stringify(kind)}`)
+    if (!(QUERY_KINDS as readonly string[]).includes(kind)) throw new SdkError('SDK_BAD_OPTION', `query kind must be one of ${QUERY_KINDS.join(', ')}, got ${JSON.stringify(kind)}`)
     return await queryNode<QueryAnswer<K>>(node, kind, o)
   }
 
@@ -355,17 +350,17 @@ export class LilyClient implements AsyncDisposable {
   }
 
   private async runJob (module: ModuleRef, inputs: Record<string, unknown>, o: RunOptions, emit: (e: JobEvent) => void): Promise<JobResult> {
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
     const { spec, inputs: jobInputs } = await LilyClient.resolveJob(module, inputs, this.modulesDir)
     const resources = jobResources(spec, o)
     const maxPrice = checkWei('maxPrice', o.maxPrice ?? DEFAULT_MAX_PRICE, false)
     const collateral = checkWei('collateral', o.collateral ?? DEFAULT_COLLATERAL, true)
     const timeoutS = o.timeoutS ?? spec.timeoutS ?? DEFAULT_TIMEOUT_S
-    if (!Number.isSafeInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_TIMEOUT_S) throw new LilyError('SDK_BAD_OPTION', `timeoutS must be an integer from 1 to ${MAX_TIMEOUT_S}, got ${String(timeoutS)}`)
+    if (!Number.isSafeInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_TIMEOUT_S) throw new SdkError('SDK_BAD_OPTION', `timeoutS must be an integer from 1 to ${MAX_TIMEOUT_S}, got ${String(timeoutS)}`)
     const lifetime = o.lifetimeEpochs
-    if (lifetime !== undefined && (!Number.isSafeInteger(lifetime) || lifetime < 1 || lifetime > 1000)) throw new LilyError('SDK_BAD_OPTION', `lifetimeEpochs must be an integer from 1 to 1000, got ${String(lifetime)}`)
-    if (o.outDir !== undefined && (typeof o.outDir !== 'string' || o.outDir === '')) throw new LilyError('SDK_BAD_OPTION', 'outDir must be a folder path')
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (lifetime !== undefined && (!Number.isSafeInteger(lifetime) || lifetime < 1 || lifetime > 1000)) throw new SdkError('SDK_BAD_OPTION', `lifetimeEpochs must be an integer from 1 to 1000, got ${String(lifetime)}`)
+    if (o.outDir !== undefined && (typeof o.outDir !== 'string' || o.outDir === '')) throw new SdkError('SDK_BAD_OPTION', 'outDir must be a folder path')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
 
     const id = this.nextJob++
     const estimateJob = { spec, resources, timeoutS, maxPrice, collateral, creator: this.address }
@@ -378,7 +373,7 @@ export class LilyClient implements AsyncDisposable {
         void this.synced.then((ok) => {
           if (!ok || matched || signal.aborted) return
           const e = estimateFrom(estimateJob, poolOffers(this.host.node), this.host.node.currentEpoch(), 'own node')
-          if (e.verdict !== null && !matched) noFit.abort(new LilyError('SDK_NO_MATCH', e.verdict))
+          if (e.verdict !== null && !matched) noFit.abort(new SdkError('SDK_NO_MATCH', e.verdict))
         }, () => undefined)
       }
       try {
@@ -415,13 +410,13 @@ export class LilyClient implements AsyncDisposable {
    * the network's offers). Publishes and spends nothing.
    */
   async estimate (module: ModuleRef, inputs: Record<string, unknown> = {}, o: Pick<RunOptions, 'maxPrice' | 'collateral' | 'timeoutS' | 'resources' | 'gpus' | 'gpuVram'> = {}): Promise<Estimate> {
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
     const { spec } = await LilyClient.resolveJob(module, inputs, this.modulesDir)
     const resources = jobResources(spec, o)
     const maxPrice = checkWei('maxPrice', o.maxPrice ?? DEFAULT_MAX_PRICE, false)
     const collateral = checkWei('collateral', o.collateral ?? DEFAULT_COLLATERAL, true)
     const timeoutS = o.timeoutS ?? spec.timeoutS ?? DEFAULT_TIMEOUT_S
-    if (!Number.isSafeInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_TIMEOUT_S) throw new LilyError('SDK_BAD_OPTION', `timeoutS must be an integer from 1 to ${MAX_TIMEOUT_S}, got ${String(timeoutS)}`)
+    if (!Number.isSafeInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_TIMEOUT_S) throw new SdkError('SDK_BAD_OPTION', `timeoutS must be an integer from 1 to ${MAX_TIMEOUT_S}, got ${String(timeoutS)}`)
     await this.synced
     return estimateFrom({ spec, resources, timeoutS, maxPrice, collateral, creator: this.address }, poolOffers(this.host.node), this.host.node.currentEpoch(), 'own node')
   }
@@ -432,7 +427,7 @@ export class LilyClient implements AsyncDisposable {
    * or the timeout refund: `resume` takes it there. Oldest first.
    */
   async unfinished (): Promise<UnfinishedDeal[]> {
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
     return (await this.role.unfinished()).map((r) => ({
       dealId: r.dealId,
       state: r.state,
@@ -447,13 +442,13 @@ export class LilyClient implements AsyncDisposable {
 
   /** The job records of this data dir (every run from it: CLI, SDK, API), newest first. */
   async jobs (filter: JobFilter = {}): Promise<JobRecord[]> {
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
     return await this.host.jobs.list(filter)
   }
 
   /** A job (by job id, deal id or job offer hash) with its deals: every stage, time, transaction, the outcome and failure reason. */
   async describe (ref: string): Promise<JobDescription> {
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
     return await describeJob(this.host.jobs, this.host.deals, ref)
   }
 
@@ -480,7 +475,7 @@ export class LilyClient implements AsyncDisposable {
         errors.push(`deal ${deal.dealId}: ${describe(e)}`)
       }
     }
-    throw new LilyError('SDK_NO_OUTPUTS', `no result of ${ref.slice(0, 80)} is stored here${errors.length > 0 ? `, and its provider did not hand it over (${errors.join('; ')})` : ', and no deal of it names a provider to ask'}`)
+    throw new SdkError('SDK_NO_OUTPUTS', `no result of ${ref.slice(0, 80)} is stored here${errors.length > 0 ? `, and its provider did not hand it over (${errors.join('; ')})` : ', and no deal of it names a provider to ask'}`)
   }
 
   /**
@@ -489,8 +484,8 @@ export class LilyClient implements AsyncDisposable {
    */
   resume (dealId: Hash, options: { signal?: AbortSignal } = {}): LilyJob {
     return new LilyJob(async (emit) => {
-      if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
-      const unknown = (): LilyError => new LilyError('SDK_UNKNOWN_DEAL', `${String(dealId).slice(0, 80)} is not an unsettled deal of this data dir (or it is already followed); unfinished() lists them`)
+      if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
+      const unknown = (): SdkError => new SdkError('SDK_UNKNOWN_DEAL', `${String(dealId).slice(0, 80)} is not an unsettled deal of this data dir (or it is already followed); unfinished() lists them`)
       const known = await this.host.deals.get(dealId)
       if (known === undefined || known.role !== 'creator' || known.deal.creator.toLowerCase() !== this.host.identity.address.toLowerCase() || TERMINAL_STATES.has(known.state)) throw unknown()
       return await this.follow(options.signal, emit, known.outDir, async (signal, onEvent) => await this.role.resume(dealId, signal, onEvent).catch((e: unknown) => {
@@ -517,9 +512,9 @@ export class LilyClient implements AsyncDisposable {
       record = await running
     } catch (e) {
       if (signal.aborted) throw signal.reason
-      if (e instanceof CreatorError && e.code === 'CREATOR_NO_MATCH') throw new LilyError('SDK_NO_MATCH', e.message, { cause: e })
-      if (e instanceof LilyError) throw e
-      throw new LilyError('SDK_JOB_FAILED', `the job failed: ${describe(e)}`, { cause: e })
+      if (e instanceof CreatorError && e.code === 'CREATOR_NO_MATCH') throw new SdkError('SDK_NO_MATCH', e.message, { cause: e })
+      if (e instanceof SdkError) throw e
+      throw new SdkError('SDK_JOB_FAILED', `the job failed: ${describe(e)}`, { cause: e })
     }
     return await this.resultOf(record, events, outDir)
   }
@@ -604,10 +599,10 @@ export class LilyClient implements AsyncDisposable {
   }
 
   private selfAddr (): string {
-    if (this.closing !== undefined) throw new LilyError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
     const addrs = this.host.addrs()
     const own = addrs.find((a) => a.startsWith('/ip4/127.0.0.1/tcp/')) ?? addrs.find((a) => a.includes('/tcp/'))
-    if (own === undefined) throw new LilyError('SDK_BAD_OPTION', 'the client\'s node listens on no TCP address; pass options.node')
+    if (own === undefined) throw new SdkError('SDK_BAD_OPTION', 'the client\'s node listens on no TCP address; pass options.node')
     return own
   }
 
@@ -633,7 +628,7 @@ export class LilyClient implements AsyncDisposable {
   async close (): Promise<void> {
     this.closing ??= (async () => {
       if (this.onAbort !== undefined) this.onAbort.signal.removeEventListener('abort', this.onAbort.listener)
-      this.controller.abort(new LilyError('SDK_CLOSED', 'the client was closed while the job ran'))
+      this.controller.abort(new SdkError('SDK_CLOSED', 'the client was closed while the job ran'))
       await Promise.allSettled([...this.following])
       await this.host.stop()
     })()

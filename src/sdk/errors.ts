@@ -1,6 +1,12 @@
-/** Typed errors of the SDK (`LilyClient`); every one has a stable `code`. */
+/**
+ * Typed errors of the SDK (`LilyClient`): `SdkError`, a `LilyError` (the base of every typed
+ * error of lilynode, re-exported here) with the codes below.
+ */
+import { LilyError } from '../protocol/errors.js'
 
-export type LilyErrorCode =
+export { LilyError }
+
+export type SdkErrorCode =
   /** The module is neither a known name:version, a path to a module.json, nor a valid ModuleSpec. */
   | 'SDK_BAD_MODULE'
   /** The inputs do not fit the module's input spec (unknown, missing, wrong type, out of bounds). */
@@ -22,9 +28,9 @@ export type LilyErrorCode =
   /** A node of the data dir runs and holds its database. */
   | 'SDK_DATA_DIR_BUSY'
 
-export class LilyError extends Error {
-  override readonly name = 'LilyError'
-  constructor (readonly code: LilyErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
+/** @deprecated the SDK's codes are SdkErrorCode; kept for code written against the earlier name. */
+export type LilyErrorCode = SdkErrorCode
+
+export class SdkError extends LilyError<SdkErrorCode> {
+  override readonly name = 'SdkError'
 }

@@ -14,7 +14,7 @@ import { epochAt, loadProfile, type Profile } from '../protocol/profile.js'
 import type { Address, Hash, ResourceOffer, Resources } from '../protocol/types.js'
 import { queryNode, MAX_QUERY_LIMIT, type QueryPage } from '../p2p/index.js'
 import type { LilyNode } from '../node/index.js'
-import { LilyError } from './errors.js'
+import { SdkError } from './errors.js'
 
 /** Pages of offers read from a node at most (100 each). */
 export const MAX_ESTIMATE_PAGES = 50
@@ -139,10 +139,10 @@ export interface EstimateOptions {
  */
 export async function estimate (job: EstimateJob, o: EstimateOptions): Promise<Estimate> {
   const profile = typeof o.profile === 'string'
-    ? await loadProfile(o.profile).catch((e: unknown) => { throw new LilyError('SDK_BAD_OPTION', `cannot load the profile ${String(o.profile)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e }) })
+    ? await loadProfile(o.profile).catch((e: unknown) => { throw new SdkError('SDK_BAD_OPTION', `cannot load the profile ${String(o.profile)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e }) })
     : o.profile
   const nodes = o.node !== undefined ? [o.node] : profile?.bootstrap ?? []
-  if (nodes.length === 0) throw new LilyError('SDK_BAD_OPTION', 'estimate needs a node to ask: give a profile that names bootstrap nodes, or node (a multiaddr with /p2p/<peer id>)')
+  if (nodes.length === 0) throw new SdkError('SDK_BAD_OPTION', 'estimate needs a node to ask: give a profile that names bootstrap nodes, or node (a multiaddr with /p2p/<peer id>)')
   const errors: string[] = []
   for (const node of nodes) {
     try {
@@ -155,7 +155,7 @@ export async function estimate (job: EstimateJob, o: EstimateOptions): Promise<E
       errors.push(`${node}: ${e instanceof Error ? e.message : String(e)}`)
     }
   }
-  throw new LilyError('SDK_NO_MATCH', `no node answered for its offers (${errors.join('; ').slice(0, 600)}); check that the network is up`)
+  throw new SdkError('SDK_NO_MATCH', `no node answered for its offers (${errors.join('; ').slice(0, 600)}); check that the network is up`)
 }
 
 function offerLine (f: OfferFit, unit: string): string {

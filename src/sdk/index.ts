@@ -4,7 +4,7 @@ export {
   type LilyClientOptions, type RunOptions, type QueryOptions, type QueryAnswer, type EpochInfo, type ModuleRef, type UnfinishedDeal
 } from './client.js'
 export { LilyJob } from './job.js'
-export { LilyError, type LilyErrorCode } from './errors.js'
+export { LilyError, SdkError, type SdkErrorCode, type LilyErrorCode } from './errors.js'
 export { LilyWallet, type ChainBalanceResult, type ChainConnectOptions, type ChainTxResult } from './wallet.js'
 export type {
   JobEvent, JobStage, JobResult, JobOutcome,

@@ -20,7 +20,7 @@ import { JobRecords, type JobFilter, type JobRecord } from '../node/jobs/records
 import type { ExecutorPort } from '../node/roles/ports.js'
 import { executorPort } from '../node/roles/adapters.js'
 import type { Hash } from '../protocol/types.js'
-import { LilyError } from './errors.js'
+import { SdkError } from './errors.js'
 
 export type { JobRecord, JobFilter, JobStageRecord, JobFailure, JobRecordState, JobSource } from '../node/jobs/records.js'
 export { JOB_RECORD_STATES } from '../node/jobs/records.js'
@@ -49,7 +49,7 @@ export async function describeJob (records: JobRecords, deals: DealStore, ref: s
     const d = await deals.get(r.toLowerCase() as Hash)
     if (d !== undefined) return { deals: [d] }
   }
-  throw new LilyError('SDK_UNKNOWN_JOB', `no job or deal ${JSON.stringify(r.slice(0, 80))} in this data dir; \`lilynode jobs\` lists its jobs (a job id job-…, a deal id or a job offer hash)`)
+  throw new SdkError('SDK_UNKNOWN_JOB', `no job or deal ${JSON.stringify(r.slice(0, 80))} in this data dir; \`lilynode jobs\` lists its jobs (a job id job-…, a deal id or a job offer hash)`)
 }
 
 export class LilyJobs implements AsyncDisposable {
@@ -62,13 +62,13 @@ export class LilyJobs implements AsyncDisposable {
 
   /** Opens a data dir's database (SDK_DATA_DIR_BUSY while a node of it runs). */
   static async open (dataDir: string): Promise<LilyJobs> {
-    if (typeof dataDir !== 'string' || dataDir === '') throw new LilyError('SDK_BAD_OPTION', 'LilyJobs.open needs the data dir of the runs (the --data-dir of `lilynode run`)')
+    if (typeof dataDir !== 'string' || dataDir === '') throw new SdkError('SDK_BAD_OPTION', 'LilyJobs.open needs the data dir of the runs (the --data-dir of `lilynode run`)')
     let store: NodeStore
     try {
       store = await NodeStore.open(join(dataDir, 'db'))
     } catch (e) {
-      if (e instanceof NodeError && e.code === 'NODE_DB_LOCKED') throw new LilyError('SDK_DATA_DIR_BUSY', `${dataDir} is in use by a running node (a run, a creator or its API): wait for it, ask it (GET /jobs on its API), or stop it`, { cause: e })
-      throw new LilyError('SDK_BAD_OPTION', `cannot open the database of ${dataDir}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+      if (e instanceof NodeError && e.code === 'NODE_DB_LOCKED') throw new SdkError('SDK_DATA_DIR_BUSY', `${dataDir} is in use by a running node (a run, a creator or its API): wait for it, ask it (GET /jobs on its API), or stop it`, { cause: e })
+      throw new SdkError('SDK_BAD_OPTION', `cannot open the database of ${dataDir}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
     }
     return new LilyJobs(store, new JobRecords(store.sublevel('jobs')), new DealStore(store.sublevel('deals'), join(dataDir, 'blobs')), executorPort({ dataDir }))
   }
@@ -92,7 +92,7 @@ export class LilyJobs implements AsyncDisposable {
   /** Writes the job's stdout, stderr, exitCode and outputs/ to `outDir` from the stored bundle; SDK_NO_OUTPUTS when none is stored. */
   async writeOutputs (ref: string, outDir: string): Promise<{ dealId: Hash, files: string[] }> {
     const b = await this.bundle(ref)
-    if (b === undefined) throw new LilyError('SDK_NO_OUTPUTS', `no result of ${ref.slice(0, 80)} is stored in this data dir (the job never got one, or it was removed); \`lilynode get --profile …\` asks the provider`)
+    if (b === undefined) throw new SdkError('SDK_NO_OUTPUTS', `no result of ${ref.slice(0, 80)} is stored in this data dir (the job never got one, or it was removed); \`lilynode get --profile …\` asks the provider`)
     return { dealId: b.dealId, files: await this.executor.writeOutputs(b.bundle, outDir) }
   }
 

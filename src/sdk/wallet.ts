@@ -9,15 +9,15 @@ import {
   chainBalance, chainDeposit, chainWithdraw,
   type ChainBalanceResult, type ChainConnectOptions, type ChainTxResult
 } from './chainChores.js'
-import { LilyError } from './errors.js'
+import { SdkError } from './errors.js'
+import { MAX_UINT256 } from '../protocol/constants.js'
 
 export type { ChainBalanceResult, ChainConnectOptions, ChainTxResult }
 
-const MAX_UINT256 = 2n ** 256n - 1n
 
 function amount (name: string, v: bigint, allowZero: boolean): bigint {
   if (typeof v !== 'bigint' || v < 0n || v > MAX_UINT256 || (!allowZero && v === 0n)) {
-    throw new LilyError('SDK_BAD_OPTION', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} bigint of wei below 2^256, got ${String(v)}`)
+    throw new SdkError('SDK_BAD_OPTION', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} bigint of wei below 2^256, got ${String(v)}`)
   }
   return v
 }

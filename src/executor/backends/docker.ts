@@ -12,6 +12,7 @@ import { reattach, runJob, type JobLimits } from '../runner.js'
 import type { GpuRequest } from '../container.js'
 import { offeredMillicores, type CpuReserve } from '../cpuReserve.js'
 import type { BackendCapacity, BackendJob, BackendOutcome, BackendRunOptions, ExecutorBackend } from './types.js'
+import { MAX_DISK_MIB } from '../../protocol/constants.js'
 
 export interface DockerBackendOptions {
   docker: Docker
@@ -32,8 +33,6 @@ export function gpuRequestFor (gpus: number, deviceIds: readonly string[]): GpuR
   return gpus > 0 && deviceIds.length >= gpus ? { deviceIds: deviceIds.slice(0, gpus) } : undefined
 }
 
-/** Largest disk figure an offer may carry (MiB). */
-const MAX_DISK_MIB = 16_777_216
 
 export class DockerBackend implements ExecutorBackend {
   readonly kind = 'docker' as const

@@ -14,6 +14,9 @@ import { topicName } from '../../protocol/profile.js'
 import type { Hash } from '../../protocol/types.js'
 import type { LilyNode } from '../network.js'
 import type { AgreedDeal, DecodedResult, ExecutorPort, NetworkPort, RunJobResult } from './ports.js'
+import { LilyError } from '../../protocol/errors.js'
+import { sleep } from '../../protocol/async.js'
+import { DEFAULT_CAPACITY_REFRESH_MS } from '../../executor/backends/slurm/index.js'
 
 export interface ExecutorAdapterOptions {
   docker?: Docker
@@ -57,11 +60,9 @@ export interface SlurmSettings {
   log?: (msg: string, fields?: Record<string, unknown>) => void
 }
 
-const DEFAULT_CAPACITY_REFRESH_MS = 30_000
 
-export class ExecutorRunError extends Error {
+export class ExecutorRunError extends LilyError {
   override readonly name = 'ExecutorRunError'
-  constructor (readonly code: string, message: string) { super(message) }
 }
 
 const dec = new TextDecoder()
@@ -217,7 +218,7 @@ export function networkPort (node: LilyNode): NetworkPort {
       const until = Date.now() + maxWaitMs
       try {
         while (node.libp2p.services.pubsub.getSubscribers(topic).length === 0 && Date.now() < until) {
-          await new Promise((resolve) => setTimeout(resolve, 20))
+          await sleep(20)
         }
       } catch {
         // the node stopped: publishing fails (or is skipped) on its own

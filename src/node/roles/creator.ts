@@ -26,6 +26,7 @@ import { inputsSummary, newJobId, type JobFailure, type JobRecords, type JobSour
 import { JobTracker } from '../jobs/tracker.js'
 import { NOT_RUN_KINDS, OUTCOME_CODES, REOFFER_KINDS, outcomeSigner, serveOutcomes, type OutcomeKind, type SignedOutcome } from '../../p2p/reqresp/outcome.js'
 import { RpcRefusal } from '../../p2p/reqresp/rpc.js'
+import { LilyError } from '../../protocol/errors.js'
 
 /**
  * The epoch a job offer made at `nowMs` names: the current one while at least a quarter of an
@@ -119,9 +120,8 @@ export function tail (s: string, max = 2048): string {
   return s.length > max ? s.slice(s.length - max) : s
 }
 
-export class CreatorError extends Error {
+export class CreatorError extends LilyError<'CREATOR_NO_MATCH' | 'CREATOR_FAILED' | 'CREATOR_BAD_RESULT' | 'CREATOR_UNKNOWN_DEAL' | 'CREATOR_BUSY'> {
   override readonly name = 'CreatorError'
-  constructor (readonly code: 'CREATOR_NO_MATCH' | 'CREATOR_FAILED' | 'CREATOR_BAD_RESULT' | 'CREATOR_UNKNOWN_DEAL' | 'CREATOR_BUSY', message: string) { super(message) }
 }
 
 /** How many times a job is offered when its matches are not opened in time. */

@@ -13,6 +13,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Deal, Hash, JobOffer, Signature } from '../../protocol/types.js'
 import { fromJson, toJson } from '../../protocol/json.js'
+import { LilyError } from '../../protocol/errors.js'
 
 export type DealRole = 'creator' | 'provider' | 'mediator'
 
@@ -129,11 +130,8 @@ export interface DealRecord {
   history: DealEvent[]
 }
 
-export class DealStoreError extends Error {
+export class DealStoreError extends LilyError<'LIFECYCLE_BAD_TRANSITION' | 'LIFECYCLE_UNKNOWN_DEAL' | 'LIFECYCLE_DUPLICATE_DEAL'> {
   override readonly name = 'DealStoreError'
-  constructor (readonly code: 'LIFECYCLE_BAD_TRANSITION' | 'LIFECYCLE_UNKNOWN_DEAL' | 'LIFECYCLE_DUPLICATE_DEAL', message: string) {
-    super(message)
-  }
 }
 
 /** The slice of a level (sub)level the store uses, with string keys and values. */

@@ -18,10 +18,11 @@ import { RoleHost } from './host.js'
 import { MediatorRole } from './mediator.js'
 import { parseCheat, ProviderRole } from './provider.js'
 import { requestsPort } from './requests.js'
+import { LilyError } from '../../protocol/errors.js'
 
-export class RoleError extends Error {
+export class RoleError extends LilyError<'ROLE_BAD_MODULE' | 'ROLE_BAD_INPUT' | 'ROLE_JOB_FAILED' | 'ROLE_BAD_PROFILE'> {
   override readonly name = 'RoleError'
-  constructor (readonly code: 'ROLE_BAD_MODULE' | 'ROLE_BAD_INPUT' | 'ROLE_JOB_FAILED' | 'ROLE_BAD_PROFILE', message: string, readonly exitCode = 1) { super(message) }
+  constructor (code: RoleError['code'], message: string, readonly exitCode = 1) { super(code, message) }
 }
 
 /** One line of output: an event object (the CLI prints it as JSON or as text). */

@@ -8,11 +8,13 @@ import type { Message } from '@libp2p/gossipsub'
 import type { DomainHasher } from '../../protocol/eip712.js'
 import { peerIdToAddress } from '../../protocol/identity.js'
 import type { Logger } from '../../protocol/logger.js'
-import { epochAt, topicName, type Profile, type TopicKind } from '../../protocol/profile.js'
+import { epochAt, topicName, type Profile } from '../../protocol/profile.js'
+import type { Address } from '../../protocol/types.js'
 import { GossipRefusal } from '../../p2p/errors.js'
 import { actionOf, GOSSIP_CODES, toValidatorResult, type GossipMetrics, type PeerPolicing } from '../../p2p/gossip/policing.js'
 import type { NodeLibp2p } from '../../p2p/libp2p.js'
-import { decodeMessage, verifyMessage } from '../../p2p/wire.js'
+import { decodeTopicPayload, runTopicValidator, TOPIC_KINDS, type GossipDelivery, type TopicKind, type TopicPayload, type TopicValidators } from '../../p2p/gossip/topics.js'
+import { verifyMessage } from '../../p2p/wire.js'
 import type { OfferPool } from '../pool.js'
 import type { NodeEvents, TestHooks } from '../types.js'
 import type { Acceptances } from './acceptances.js'
@@ -20,7 +22,8 @@ import type { Heartbeats } from './heartbeats.js'
 import type { PartyPeers } from './parties.js'
 
 export interface TopicValidationComponents {
-  libp2p: NodeLibp2p
+  /** Where the validators are set and the topics subscribed. */
+  pubsub: Pick<NodeLibp2p['services']['pubsub'], 'topicValidators' | 'subscribe'>
   profile: Profile
   hasher: DomainHasher
   pool: OfferPool
@@ -41,15 +44,22 @@ export interface TopicValidationInit {
   testHooks?: TestHooks
 }
 
-const TOPIC_KINDS: readonly TopicKind[] = ['jobs', 'resources', 'deals', 'epochs']
-
 export class TopicValidation {
-  constructor (private readonly components: TopicValidationComponents, private readonly init: TopicValidationInit = {}) {}
+  /** One validator per topic kind: the compiler refuses a set that misses one. */
+  readonly validators: TopicValidators
+
+  constructor (private readonly components: TopicValidationComponents, private readonly init: TopicValidationInit = {}) {
+    this.validators = {
+      jobs: async (m, d) => { await this.offer(m, d) },
+      resources: async (m, d) => { await this.offer(m, d) },
+      deals: async (m, d) => { await this.acceptance(m, d) },
+      epochs: async (m, d) => { await this.heartbeat(m, d) }
+    }
+  }
 
   /** Sets the validators of the topics and subscribes to them. */
   install (): void {
-    const { libp2p, profile, metrics, log } = this.components
-    const pubsub = libp2p.services.pubsub
+    const { pubsub, profile, metrics, log } = this.components
     for (const kind of TOPIC_KINDS) {
       const topic = topicName(profile, kind)
       pubsub.topicValidators.set(topic, async (peer, msg) => {
@@ -74,82 +84,93 @@ export class TopicValidation {
     throw new GossipRefusal(code, action, message)
   }
 
-  private async validate (kind: TopicKind, source: string, msg: Message): Promise<void> {
-    const { profile, hasher, pool, policing, metrics, acceptances, heartbeats, parties, events } = this.components
+  /** Checks every delivery of topic `kind` shares (peer, rate, signature, size, payload kind), then the topic's validator. */
+  async validate<K extends TopicKind> (kind: K, source: string, msg: Message): Promise<void> {
+    const { profile, policing, metrics } = this.components
     metrics.messagesIn++
     metrics.bytesIn += msg.data.length
     if (policing.isBanned(source)) this.refuse(GOSSIP_CODES.banned, 'ignore', 'peer is cut off')
     if (!policing.take(source)) this.refuse(GOSSIP_CODES.rateLimited, 'reject', `peer ${source} is over ${policing.rate} messages/s`)
     if (msg.type !== 'signed') this.refuse(GOSSIP_CODES.unsigned, 'reject', 'gossip must be signed by its author')
-    const author = msg.from.toString()
     if (msg.data.length > profile.limits.maxMessageBytes) {
       this.refuse('PROTOCOL_TOO_LARGE', 'reject', `message of ${msg.data.length} bytes over the profile cap ${profile.limits.maxMessageBytes}`)
     }
-    const expected = kind === 'jobs' ? 'job' : kind === 'resources' ? 'resource' : kind === 'deals' ? 'acceptance' : 'heartbeat'
-    const m = decodeMessage(msg.data, expected, { maxLifetimeEpochs: BigInt(profile.limits.maxOfferLifetimeEpochs) })
+    const payload = decodeTopicPayload(profile, kind, msg.data)
+    await runTopicValidator(this.validators, kind, payload, { source, author: msg.from.toString(), from: msg.from, data: msg.data })
+  }
+
+  /** The author's chain address (the key of its peer id). */
+  private authorAddress (d: GossipDelivery): Address {
+    return peerIdToAddress(d.from)
+  }
+
+  private window (): { now: number, cur: bigint, skew: bigint } {
+    const { profile } = this.components
     const now = Date.now()
-    const cur = epochAt(profile, now)
-    const skew = BigInt(profile.limits.maxEpochSkew)
-    const authorAddress = peerIdToAddress(msg.from)
-    switch (m.kind) {
-      case 'job':
-      case 'resource': {
-        // an offer must arrive while its first epoch is still open for matching
-        const oldest = epochAt(profile, now - profile.graceMs)
-        if (m.offer.epoch < oldest) this.refuse(GOSSIP_CODES.tooOld, 'ignore', `offer for epoch ${m.offer.epoch} arrived after it closed`)
-        if (m.offer.epoch > cur + skew) this.refuse(GOSSIP_CODES.tooNew, 'ignore', `offer for epoch ${m.offer.epoch} is more than ${skew} epochs ahead`)
-        // offers of on-chain requests (creator = profile.requests) are signed by their relay: see isRelayedOffer
-        const { id, signer } = verifyMessage(hasher, m, undefined, profile.requests)
-        if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `offer signed by ${signer} but published by ${authorAddress}`)
-        const known = pool.get(id)
-        if (known !== undefined) {
-          // learned through sync first: relay the same bytes on, but only once and without re-processing
-          if (Buffer.from(known.wire).equals(msg.data)) return
-          this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'offer already known')
-        }
-        if (pool.quotaUsed(signer, m.offer.epoch) >= profile.limits.maxOffersPerPeerPerEpoch) {
-          // the author flooding us directly is punished; relays that saw other parts of the flood are not
-          this.refuse(GOSSIP_CODES.rateLimited, source === author ? 'reject' : 'ignore', `${signer} is over ${profile.limits.maxOffersPerPeerPerEpoch} offers in epoch ${m.offer.epoch}`)
-        }
-        if (pool.size >= profile.limits.maxOffersPerEpoch) this.refuse(GOSSIP_CODES.epochFull, 'ignore', 'offer pool is full')
-        this.maybeDrop()
-        parties.seen(signer, author)
-        if (await pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: msg.data, offer: m.offer })) {
-          events.emit('offer', { id, kind: m.kind, via: 'gossip' })
-        }
-        return
-      }
-      case 'acceptance': {
-        if (m.deal.matchEpoch > cur + skew || m.deal.matchEpoch + BigInt(profile.reserveEpochs) + skew + 2n < cur) {
-          this.refuse(GOSSIP_CODES.tooOld, 'ignore', `acceptance of epoch ${m.deal.matchEpoch} outside the window`)
-        }
-        const { id, signer } = verifyMessage(hasher, m)
-        if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `acceptance signed by ${signer} but published by ${authorAddress}`)
-        if (acceptances.has(id, m.party)) {
-          const wire = acceptances.wireOf(m.deal.matchEpoch, id, m.party)
-          if (wire !== undefined && wire === Buffer.from(msg.data).toString('base64')) return
-          this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'acceptance already known')
-        }
-        this.maybeDrop()
-        parties.seen(signer, author)
-        await acceptances.ingest(id, m, msg.data)
-        return
-      }
-      case 'heartbeat': {
-        const e = m.heartbeat.epoch
-        if (e > cur + skew || e + 4n + skew < cur) this.refuse(GOSSIP_CODES.tooOld, 'ignore', `heartbeat of epoch ${e} outside the window`)
-        const { signer } = verifyMessage(hasher, m)
-        if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `heartbeat signed by ${signer} but published by ${authorAddress}`)
-        if (heartbeats.has(e, signer)) this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'heartbeat already known')
-        this.maybeDrop()
-        parties.seen(signer, author)
-        heartbeats.record(e, signer, m.heartbeat.stateRoot, m.heartbeat.offerDigest, author)
-        this.components.onHeartbeat(e)
-        return
-      }
-      default:
-        this.refuse('PROTOCOL_UNKNOWN_KIND', 'reject', 'unexpected message kind')
+    return { now, cur: epochAt(profile, now), skew: BigInt(profile.limits.maxEpochSkew) }
+  }
+
+  private async offer (m: TopicPayload<'jobs'> | TopicPayload<'resources'>, d: GossipDelivery): Promise<void> {
+    const { profile, hasher, pool, parties, events } = this.components
+    const { now, cur, skew } = this.window()
+    // an offer must arrive while its first epoch is still open for matching
+    const oldest = epochAt(profile, now - profile.graceMs)
+    if (m.offer.epoch < oldest) this.refuse(GOSSIP_CODES.tooOld, 'ignore', `offer for epoch ${m.offer.epoch} arrived after it closed`)
+    if (m.offer.epoch > cur + skew) this.refuse(GOSSIP_CODES.tooNew, 'ignore', `offer for epoch ${m.offer.epoch} is more than ${skew} epochs ahead`)
+    // offers of on-chain requests (creator = profile.requests) are signed by their relay: see isRelayedOffer
+    const { id, signer } = verifyMessage(hasher, m, undefined, profile.requests)
+    const authorAddress = this.authorAddress(d)
+    if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `offer signed by ${signer} but published by ${authorAddress}`)
+    const known = pool.get(id)
+    if (known !== undefined) {
+      // learned through sync first: relay the same bytes on, but only once and without re-processing
+      if (Buffer.from(known.wire).equals(d.data)) return
+      this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'offer already known')
     }
+    if (pool.quotaUsed(signer, m.offer.epoch) >= profile.limits.maxOffersPerPeerPerEpoch) {
+      // the author flooding us directly is punished; relays that saw other parts of the flood are not
+      this.refuse(GOSSIP_CODES.rateLimited, d.source === d.author ? 'reject' : 'ignore', `${signer} is over ${profile.limits.maxOffersPerPeerPerEpoch} offers in epoch ${m.offer.epoch}`)
+    }
+    if (pool.size >= profile.limits.maxOffersPerEpoch) this.refuse(GOSSIP_CODES.epochFull, 'ignore', 'offer pool is full')
+    this.maybeDrop()
+    parties.seen(signer, d.author)
+    if (await pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: d.data, offer: m.offer })) {
+      events.emit('offer', { id, kind: m.kind, via: 'gossip' })
+    }
+  }
+
+  private async acceptance (m: TopicPayload<'deals'>, d: GossipDelivery): Promise<void> {
+    const { profile, hasher, acceptances, parties } = this.components
+    const { cur, skew } = this.window()
+    if (m.deal.matchEpoch > cur + skew || m.deal.matchEpoch + BigInt(profile.reserveEpochs) + skew + 2n < cur) {
+      this.refuse(GOSSIP_CODES.tooOld, 'ignore', `acceptance of epoch ${m.deal.matchEpoch} outside the window`)
+    }
+    const { id, signer } = verifyMessage(hasher, m)
+    const authorAddress = this.authorAddress(d)
+    if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `acceptance signed by ${signer} but published by ${authorAddress}`)
+    if (acceptances.has(id, m.party)) {
+      const wire = acceptances.wireOf(m.deal.matchEpoch, id, m.party)
+      if (wire !== undefined && wire === Buffer.from(d.data).toString('base64')) return
+      this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'acceptance already known')
+    }
+    this.maybeDrop()
+    parties.seen(signer, d.author)
+    await acceptances.ingest(id, m, d.data)
+  }
+
+  private async heartbeat (m: TopicPayload<'epochs'>, d: GossipDelivery): Promise<void> {
+    const { hasher, heartbeats, parties } = this.components
+    const { cur, skew } = this.window()
+    const e = m.heartbeat.epoch
+    if (e > cur + skew || e + 4n + skew < cur) this.refuse(GOSSIP_CODES.tooOld, 'ignore', `heartbeat of epoch ${e} outside the window`)
+    const { signer } = verifyMessage(hasher, m)
+    const authorAddress = this.authorAddress(d)
+    if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `heartbeat signed by ${signer} but published by ${authorAddress}`)
+    if (heartbeats.has(e, signer)) this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'heartbeat already known')
+    this.maybeDrop()
+    parties.seen(signer, d.author)
+    heartbeats.record(e, signer, m.heartbeat.stateRoot, m.heartbeat.offerDigest, d.author)
+    this.components.onHeartbeat(e)
   }
 
   private maybeDrop (): void {

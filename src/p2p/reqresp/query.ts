@@ -11,10 +11,10 @@ import { identify } from '@libp2p/identify'
 import { multiaddr } from '@multiformats/multiaddr'
 import { P2pError } from '../errors.js'
 import { callRpc, RpcRefusal } from './rpc.js'
+import { sleep } from '../../protocol/async.js'
 
-export const QUERY_KINDS = ['offers', 'jobs', 'deals', 'peers', 'epoch'] as const
-export type QueryKind = typeof QUERY_KINDS[number]
-export const MAX_QUERY_LIMIT = 100
+import { QUERY_KINDS, MAX_QUERY_LIMIT, type QueryKind } from '../../protocol/constants.js'
+export { QUERY_KINDS, MAX_QUERY_LIMIT, type QueryKind }
 
 export interface QueryPage<T = Record<string, unknown>> {
   items: T[]
@@ -75,7 +75,7 @@ export async function queryNode<T = unknown> (addr: string, what: QueryKind, opt
     for (let i = 0; i < 50 && protocol === undefined; i++) {
       const peer = await client.peerStore.get(conn.remotePeer).catch(() => undefined)
       protocol = peer?.protocols.find((p) => QUERY_RE.test(p))
-      if (protocol === undefined) await new Promise((resolve) => setTimeout(resolve, 50))
+      if (protocol === undefined) await sleep(50)
     }
     if (protocol === undefined) throw new P2pError('P2P_RPC_REMOTE', `${addr} does not speak the lilynode query protocol`)
     const args = what === 'epoch' ? {} : { page: opts.page ?? 0, limit: opts.limit ?? 20 }

@@ -11,6 +11,8 @@ import type { Libp2p } from 'libp2p'
 import { P2pError } from '../errors.js'
 import { fromJson, toJson } from '../../protocol/json.js'
 import type { Logger } from '../../protocol/logger.js'
+import { LilyError } from '../../protocol/errors.js'
+import { withTimeout } from '../../protocol/async.js'
 
 export interface RpcLimits {
   /** Largest request frame accepted by the server. */
@@ -31,8 +33,8 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
 export type RpcHandler = (args: unknown, peer: PeerId) => Promise<unknown>
 
 /** Thrown by a handler to answer with a coded error instead of a result. */
-export class RpcRefusal extends Error {
-  constructor (readonly code: string, message: string) { super(message) }
+export class RpcRefusal extends LilyError {
+  override readonly name = 'RpcRefusal'
 }
 
 interface RpcResponse { ok: boolean, r?: unknown, code?: string, message?: string }
@@ -40,16 +42,9 @@ interface RpcResponse { ok: boolean, r?: unknown, code?: string, message?: strin
 const enc = new TextEncoder()
 const dec = new TextDecoder('utf-8', { fatal: true })
 
-/** Runs `fn` with a signal that fires on the caller's abort or after `ms`. */
-export async function withTimeout<T> (fn: (signal: AbortSignal) => Promise<T>, ms: number, signal?: AbortSignal, what = 'operation'): Promise<T> {
-  const timeout = AbortSignal.timeout(ms)
-  const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
-  try {
-    return await fn(combined)
-  } catch (e) {
-    if (timeout.aborted && signal?.aborted !== true) throw new P2pError('P2P_RPC_TIMEOUT', `${what} timed out after ${ms} ms`, { cause: e })
-    throw e
-  }
+/** protocol's withTimeout, failing with P2P_RPC_TIMEOUT. */
+async function timed<T> (fn: (signal: AbortSignal) => Promise<T>, ms: number, signal: AbortSignal | undefined, what: string): Promise<T> {
+  return await withTimeout(fn, ms, { signal, what, timeoutError: (message, cause) => new P2pError('P2P_RPC_TIMEOUT', message, { cause }) })
 }
 
 async function writeFrame (stream: Stream, frame: Uint8Array, signal: AbortSignal): Promise<void> {
@@ -97,7 +92,7 @@ export async function serveRpc (libp2p: Libp2p, protocol: string, handlers: Reco
   const limits = { ...DEFAULT_RPC_LIMITS, ...opts.limits }
   await libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer
-    await withTimeout(async (signal) => {
+    await timed(async (signal) => {
       let res: RpcResponse
       try {
         const frame = await readFrame(stream, limits.maxRequestBytes, signal)
@@ -137,10 +132,10 @@ export interface CallOptions {
 /** Calls `method` on a peer; resolves with its result or throws P2P_RPC_* errors. */
 export async function callRpc<T> (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, method: string, args: unknown, opts: CallOptions = {}): Promise<T> {
   const limits = { ...DEFAULT_RPC_LIMITS, ...opts.limits }
-  const stream = await withTimeout(async (signal) => await libp2p.dialProtocol(peer, protocol, { signal }),
+  const stream = await timed(async (signal) => await libp2p.dialProtocol(peer, protocol, { signal }),
     limits.dialTimeoutMs, opts.signal, `dialing ${protocol}`)
   try {
-    return await withTimeout(async (signal) => {
+    return await timed(async (signal) => {
       const req = enc.encode(toJson({ m: method, a: args }))
       if (opts.counter !== undefined) opts.counter.rpcBytesOut += req.length
       await writeFrame(stream, req, signal)

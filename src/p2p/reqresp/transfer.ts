@@ -20,6 +20,8 @@ import { bytesToHex } from '../../protocol/hex.js'
 import { protocolId, type Profile } from '../../protocol/profile.js'
 import type { Address, Hash } from '../../protocol/types.js'
 import { peerAddress } from '../peers.js'
+import { LilyError } from '../../protocol/errors.js'
+import { abortReason, withTimeout } from '../../protocol/async.js'
 
 export const CHUNK_BYTES = 64 * 1024
 const MAX_HEADER_BYTES = 4096
@@ -38,11 +40,8 @@ export type TransferErrorCode =
   | 'TRANSFER_REFUSED'
   | 'TRANSFER_UNREACHABLE'
 
-export class TransferError extends Error {
+export class TransferError extends LilyError<TransferErrorCode> {
   override readonly name = 'TransferError'
-  constructor (readonly code: TransferErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }
 
 export type TransferOp = 'get' | 'put'
@@ -138,24 +137,21 @@ async function sendJson (stream: Stream, obj: object, signal: AbortSignal): Prom
   await send(stream, enc.encode(JSON.stringify(obj)), signal)
 }
 
-/** Rejects with TRANSFER_TIMEOUT after `ms` or when `signal` aborts, whichever is first. */
-export async function withTimeout<T> (p: Promise<T>, ms: number, signal: AbortSignal | undefined, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  let onAbort: (() => void) | undefined
-  const guard = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new TransferError('TRANSFER_TIMEOUT', `${what} took longer than ${ms} ms`)), ms)
-    if (signal !== undefined) {
-      onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
-      if (signal.aborted) onAbort()
-      else signal.addEventListener('abort', onAbort, { once: true })
+/**
+ * Runs `work` on `stream` for at most `ms` (protocol's withTimeout, failing with
+ * TRANSFER_TIMEOUT): when the time runs out or `signal` aborts, the stream is aborted, so the
+ * read or write that lost stops with it instead of running on.
+ */
+async function onStream<T> (stream: Stream, work: () => Promise<T>, ms: number, signal: AbortSignal | undefined, what: string): Promise<T> {
+  return await withTimeout(async (s) => {
+    const stop = (): void => { stream.abort(abortReason(s)) }
+    s.addEventListener('abort', stop, { once: true })
+    try {
+      return await work()
+    } finally {
+      s.removeEventListener('abort', stop)
     }
-  })
-  try {
-    return await Promise.race([p, guard])
-  } finally {
-    clearTimeout(timer)
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
-  }
+  }, ms, { signal, what, timeoutError: (message, cause) => new TransferError('TRANSFER_TIMEOUT', message, { cause }) })
 }
 
 /** Reads frames one at a time from a stream. */
@@ -227,7 +223,7 @@ export class TransferServer {
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(budgetMs(this.opts, this.opts.maxBytes))])
     try {
       const reader = new FrameReader(stream, Math.max(CHUNK_BYTES, MAX_HEADER_BYTES))
-      const first = await withTimeout(reader.next(), this.opts.firstFrameTimeoutMs ?? DEFAULT_FIRST_FRAME_TIMEOUT_MS, signal, 'transfer request')
+      const first = await onStream(stream, async () => await reader.next(), this.opts.firstFrameTimeoutMs ?? DEFAULT_FIRST_FRAME_TIMEOUT_MS, signal, 'transfer request')
       if (first === undefined) throw new TransferError('TRANSFER_MALFORMED', 'stream closed before the request')
       if (first.length > MAX_HEADER_BYTES) throw new TransferError('TRANSFER_MALFORMED', 'request frame too large')
       const req = parseRequest(first, this.opts.maxBytes)
@@ -243,7 +239,7 @@ export class TransferServer {
         await writeBlob(stream, data, signal)
       } else {
         const size = req.size ?? 0
-        const data = await withTimeout(readBlob(reader, size, req.hash as Hash), budgetMs(this.opts, size), signal, `receiving ${req.kind}`)
+        const data = await onStream(stream, async () => await readBlob(reader, size, req.hash as Hash), budgetMs(this.opts, size), signal, `receiving ${req.kind}`)
         await this.service.put(req.dealId, req.kind, data, remote)
         await sendJson(stream, { ok: true }, signal)
       }
@@ -265,7 +261,8 @@ export type TransferTarget = PeerId | Multiaddr | Multiaddr[]
 
 async function open (libp2p: Libp2p, target: TransferTarget, protocol: string, opts: TransferOptions, signal: AbortSignal): Promise<Stream> {
   try {
-    return await withTimeout(libp2p.dialProtocol(target, protocol, { signal }), opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS, signal, 'dialling the peer')
+    return await withTimeout(async (s) => await libp2p.dialProtocol(target, protocol, { signal: s }), opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
+      { signal, what: 'dialling the peer', timeoutError: (message, c) => new TransferError('TRANSFER_TIMEOUT', message, { cause: c }) })
   } catch (cause) {
     if (cause instanceof TransferError) throw cause
     throw new TransferError('TRANSFER_UNREACHABLE', `cannot open a transfer stream to ${target.toString()}: ${(cause as Error).message}`, { cause })
@@ -288,7 +285,7 @@ export async function fetchBlob (libp2p: Libp2p, profile: Profile, target: Trans
   try {
     const reader = new FrameReader(stream, Math.max(CHUNK_BYTES, MAX_HEADER_BYTES))
     await sendJson(stream, { v: 1, op: 'get', dealId, kind } satisfies TransferRequest, signal)
-    const head = await withTimeout(reader.next(), opts.firstFrameTimeoutMs ?? DEFAULT_FIRST_FRAME_TIMEOUT_MS, signal, `waiting for the ${kind} header`)
+    const head = await onStream(stream, async () => await reader.next(), opts.firstFrameTimeoutMs ?? DEFAULT_FIRST_FRAME_TIMEOUT_MS, signal, `waiting for the ${kind} header`)
     if (head === undefined) throw new TransferError('TRANSFER_MALFORMED', 'stream closed before the reply')
     const reply = parseReply(head)
     if (!reply.ok) throw refused(reply)
@@ -299,7 +296,7 @@ export async function fetchBlob (libp2p: Libp2p, profile: Profile, target: Trans
     if (opts.expectHash !== undefined && reply.hash !== opts.expectHash.toLowerCase()) {
       throw new TransferError('TRANSFER_HASH_MISMATCH', `peer offers ${kind} with hash ${reply.hash}, expected ${opts.expectHash}`)
     }
-    const data = await withTimeout(readBlob(reader, size, reply.hash), budgetMs(opts, size), signal, `receiving the ${kind}`)
+    const data = await onStream(stream, async () => await readBlob(reader, size, reply.hash as Hash), budgetMs(opts, size), signal, `receiving the ${kind}`)
     await stream.close({ signal }).catch(() => undefined)
     return data
   } catch (e) {
@@ -317,8 +314,8 @@ export async function pushBlob (libp2p: Libp2p, profile: Profile, target: Transf
   try {
     const reader = new FrameReader(stream, MAX_HEADER_BYTES)
     await sendJson(stream, { v: 1, op: 'put', dealId, kind, size: data.length, hash: blobHash(data) } satisfies TransferRequest, signal)
-    await withTimeout(writeBlob(stream, data, signal), budgetMs(opts, data.length), signal, `sending the ${kind}`)
-    const head = await withTimeout(reader.next(), budgetMs(opts, 0), signal, `waiting for the peer to take the ${kind}`)
+    await onStream(stream, async () => { await writeBlob(stream, data, signal) }, budgetMs(opts, data.length), signal, `sending the ${kind}`)
+    const head = await onStream(stream, async () => await reader.next(), budgetMs(opts, 0), signal, `waiting for the peer to take the ${kind}`)
     if (head === undefined) throw new TransferError('TRANSFER_MALFORMED', 'stream closed before the reply')
     const reply = parseReply(head)
     if (!reply.ok) throw refused(reply)

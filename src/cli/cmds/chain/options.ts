@@ -1,5 +1,6 @@
 import { jsonOption } from '../../sharedOptions.js'
 import { big, hex, str, U256_MAX, type Opt, type Values } from '../../typedOptions.js'
+import { DEFAULT_MEDIATION_FEE } from '../../../protocol/constants.js'
 
 /** How every chain chore finds the chain, the escrow and the key. */
 export const connectOptions = {
@@ -18,7 +19,7 @@ export const deployOptions = {
   ...connectOptions,
   token: hex({ bytes: 20, what: 'an ERC-20 token address', description: 'ERC-20 settlement token (default: native ETH)' }),
   'challenge-window': big({ description: 'seconds to challenge a submitted result', placeholder: 's', unit: 'seconds', min: 1n, max: U256_MAX, default: 3600n }),
-  'mediation-fee': big({ description: 'fee a challenger pays the mediator, in wei', max: U256_MAX, default: 10n ** 15n }),
+  'mediation-fee': big({ description: 'fee a challenger pays the mediator, in wei', max: U256_MAX, default: DEFAULT_MEDIATION_FEE }),
   'min-stake': big({ description: 'least mediator stake, in wei', min: 1n, max: U256_MAX, default: 10n ** 16n }),
   'mediator-timeout': big({ description: 'seconds a drawn mediator has to rule', placeholder: 's', unit: 'seconds', min: 1n, max: U256_MAX, default: 86_400n }),
   'unstake-delay': big({ description: 'seconds from unregistering to withdrawing a stake', placeholder: 's', unit: 'seconds', min: 1n, max: U256_MAX, default: 604_800n })

@@ -1,9 +1,9 @@
 import { jsonOption } from '../../sharedOptions.js'
 import { int, str, type Values } from '../../typedOptions.js'
+import { MAX_QUERY_LIMIT, QUERY_KINDS } from '../../../protocol/constants.js'
 
 /** What a node answers (the query protocol's kinds and page limit; a test checks them against src/p2p). */
-export const QUERY_KINDS = ['offers', 'jobs', 'deals', 'peers', 'epoch'] as const
-export const MAX_QUERY_LIMIT = 100
+export { QUERY_KINDS, MAX_QUERY_LIMIT }
 
 export const queryOptions = {
   node: str({ description: 'the node\'s multiaddr, e.g. /ip4/127.0.0.1/tcp/4001/p2p/<peer id>', placeholder: 'multiaddr', required: true }),

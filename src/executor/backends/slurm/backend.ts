@@ -32,6 +32,8 @@ import {
   STAGED_VERSION, submittedJobs, writeAtomic, type StagedJob, type StagedResult
 } from './staging.js'
 import { SlurmError, TERMINAL_JOB_STATES, type SlurmClient, type SlurmJob, type SubmitRequest } from './types.js'
+import { pause } from '../../../protocol/async.js'
+import { MAX_TIMEOUT_S } from '../../../protocol/constants.js'
 
 export const DEFAULT_RUNNER_MEM_MIB = 256
 export const DEFAULT_OVERHEAD_S = 300
@@ -81,15 +83,6 @@ export function handleOf (jobId: string): string { return `slurm:${jobId}` }
 export function jobIdOf (handle: string | undefined): string | undefined {
   const m = /^slurm:([0-9]{1,20})$/.exec(handle ?? '')
   return m === null ? undefined : m[1]
-}
-
-function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) { resolve(); return }
-    const t = setTimeout(done, ms)
-    function done (): void { clearTimeout(t); signal?.removeEventListener('abort', done); resolve() }
-    signal?.addEventListener('abort', done, { once: true })
-  })
 }
 
 export class SlurmBackend implements ExecutorBackend {
@@ -207,7 +200,7 @@ export class SlurmBackend implements ExecutorBackend {
       const [lo, hi] = RESOURCE_BOUNDS[k]
       if (!Number.isSafeInteger(v) || v < lo || v > hi) return `resources.${k} must be an integer in [${lo}, ${hi}]`
     }
-    if (!Number.isSafeInteger(job.timeoutS) || job.timeoutS < 1 || job.timeoutS > 7 * 24 * 3600) return 'timeoutS must be an integer in [1, 604800]'
+    if (!Number.isSafeInteger(job.timeoutS) || job.timeoutS < 1 || job.timeoutS > MAX_TIMEOUT_S) return `timeoutS must be an integer in [1, ${MAX_TIMEOUT_S}]`
     return undefined
   }
 
@@ -264,7 +257,7 @@ export class SlurmBackend implements ExecutorBackend {
         // the controller restarting must not lose the deal: keep asking
         unreachableSince ??= Date.now()
         this.log('slurm job state unknown; will ask again', { dealId, jobId, error: (e as Error).message, forMs: Date.now() - unreachableSince })
-        await sleep(Math.min(30_000, 2 * (this.o.pollMs ?? DEFAULT_SLURM_POLL_MS)), wake)
+        await pause(Math.min(30_000, 2 * (this.o.pollMs ?? DEFAULT_SLURM_POLL_MS)), wake)
         continue
       }
       if (info === undefined || TERMINAL_JOB_STATES.has(info.state)) return await this.collect(dealId, dealDir, jobId, info, t0, false)
@@ -272,7 +265,7 @@ export class SlurmBackend implements ExecutorBackend {
         scheduled = true
         opts.onProgress?.({ kind: 'scheduled', handle: handleOf(jobId), node: info.nodes })
       }
-      await sleep(this.o.pollMs ?? DEFAULT_SLURM_POLL_MS, wake)
+      await pause(this.o.pollMs ?? DEFAULT_SLURM_POLL_MS, wake)
     }
   }
 
@@ -288,7 +281,7 @@ export class SlurmBackend implements ExecutorBackend {
       } catch (e) {
         this.log('scancel failed; trying again', { dealId, jobId, error: (e as Error).message })
       }
-      await sleep(500)
+      await pause(500)
     }
     await rm(dealDir, { recursive: true, force: true }).catch(() => {})
     return this.cancelled(dealId, t0, `the deal ended: Slurm job ${jobId} cancelled (scancel)`)
@@ -315,7 +308,7 @@ export class SlurmBackend implements ExecutorBackend {
         return r as StagedResult
       }
       if (Date.now() >= until) return undefined
-      await sleep(500)
+      await pause(500)
     }
   }
 

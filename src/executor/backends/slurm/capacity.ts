@@ -12,6 +12,7 @@
 import type { BackendCapacity } from '../types.js'
 import { unusableBecause } from './parse.js'
 import type { SlurmNode, SlurmPartition } from './types.js'
+import { MAX_DISK_MIB } from '../../../protocol/constants.js'
 
 /** What a GRES GPU type is, for the offer: its VRAM per GPU (MiB) and the model name offered. */
 export interface GpuType {
@@ -47,7 +48,6 @@ export interface ClusterCapacity {
   skipped: Array<{ node: string, why: string }>
 }
 
-const MAX_DISK_MIB = 16_777_216
 
 /** The shape a job may take on one node, after the partition's per-node limits and the runner's share. */
 export function nodeShape (n: SlurmNode, part: SlurmPartition, o: CapacityOptions): NodeShape | { why: string } {

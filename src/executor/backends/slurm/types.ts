@@ -2,6 +2,7 @@
  * What the Slurm backend needs from a controller, whichever way it is reached (the Slurm
  * commands on this host, or slurmrestd): nodes, one partition, submit, look up, cancel.
  */
+import { LilyError } from '../../../protocol/errors.js'
 
 /** One generic resource of a node, e.g. `gpu:a100:4` → { name: 'gpu', type: 'a100', count: 4 }. */
 export interface Gres {
@@ -92,11 +93,8 @@ export interface SlurmClient {
 
 export type SlurmErrorCode = 'SLURM_UNREACHABLE' | 'SLURM_SUBMIT' | 'SLURM_BAD_REPLY' | 'SLURM_CANCEL' | 'SLURM_CONFIG'
 
-export class SlurmError extends Error {
+export class SlurmError extends LilyError<SlurmErrorCode> {
   override readonly name = 'SlurmError'
-  constructor (readonly code: SlurmErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }
 
 /** Job states after which the job will not run again. */
