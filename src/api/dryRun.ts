@@ -4,9 +4,9 @@
  * offers it fits, what each would charge, why the others do not. Nothing is published.
  */
 import { fitOffers, fitResultJson, PRICE_FORMULA } from '../matching/index.js'
-import { moduleHash, type ModuleSpec } from '../protocol/module.js'
-import type { ResourceOffer, Resources } from '../protocol/types.js'
-import type { RoleHost } from '../node/roles/host.js'
+import { moduleHash, type ModuleSpec } from '../protocol/index.js'
+import type { ResourceOffer, Resources } from '../protocol/index.js'
+import type { RoleHost } from '../node/index.js'
 
 export interface DryRunJob {
   spec: ModuleSpec

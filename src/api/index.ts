@@ -4,5 +4,5 @@ export { authorize, isLoopback, tokensEqual, checkBindToken, checkHost, checkOri
 export { ApiError, validate, type ApiErrorCode } from './schema.js'
 export { ROUTES, DEFAULT_MAX_PRICE, DEFAULT_COLLATERAL, DEFAULT_TIMEOUT_S, type Route } from './routes.js'
 export { createNodeMetrics, EpochWatch, type NodeMetrics } from './metrics.js'
-export { GasLedger, meteredEscrow } from '../node/roles/gas.js'
+export { GasLedger, meteredEscrow } from '../node/index.js'
 export { JOB_STATES, type ApiJob, type JobState, type JobResult } from './jobs.js'

@@ -11,14 +11,14 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { decodeBundle, readTar } from '../executor/index.js'
-import type { Hash } from '../protocol/types.js'
-import type { Logger } from '../protocol/logger.js'
-import { CreatorError, type CreatorEvent, type CreatorRole, type JobRequest } from '../node/roles/creator.js'
-import type { DealRecord, DealStore, KvStore } from '../node/roles/deals.js'
-import { describe } from '../node/roles/util.js'
-import type { GasLedger } from '../node/roles/gas.js'
+import type { Hash } from '../protocol/index.js'
+import type { Logger } from '../protocol/index.js'
+import { CreatorError, type CreatorEvent, type CreatorRole, type JobRequest } from '../node/index.js'
+import type { DealRecord, DealStore, KvStore } from '../node/index.js'
+import { describe } from '../node/index.js'
+import type { GasLedger } from '../node/index.js'
 import { ApiError } from './schema.js'
-import type { JobRecord, JobRecords } from '../node/jobs/records.js'
+import type { JobRecord, JobRecords } from '../node/index.js'
 
 export const JOB_STATES = ['running', 'paid', 'refunded', 'resolved', 'failed', 'cancelled'] as const
 export type JobState = typeof JOB_STATES[number]

@@ -8,9 +8,9 @@
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Metrics } from '@libp2p/interface'
 import { Counter, Gauge, Histogram, Registry, type CounterConfiguration, type GaugeConfiguration } from 'prom-client'
-import type { Hash } from '../protocol/types.js'
-import type { EpochEvent, LilyNode } from '../node/network.js'
-import type { GossipMetricsRegister } from '../p2p/libp2p.js'
+import type { Hash } from '../protocol/index.js'
+import type { EpochEvent, LilyNode } from '../node/index.js'
+import type { GossipMetricsRegister } from '../p2p/index.js'
 
 // ---------------------------------------------------------------- the node's registry
 

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { ChainError } from './errors.js'
-import { sleep } from '../protocol/async.js'
+import { sleep } from '../protocol/index.js'
 
 export interface AnvilOptions {
   /** Port (default: a free one). */

@@ -1,5 +1,5 @@
 import type { Address } from 'viem'
-import type { Deal } from '../protocol/types.js'
+import type { Deal } from '../protocol/index.js'
 import type { ChainClients } from './client.js'
 import { dealTransition, type DealTxReturnType } from './dealState.js'
 import { sendEscrow } from './tx.js'

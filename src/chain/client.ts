@@ -7,7 +7,7 @@ import {
   type Account, type Chain, type PublicClient, type Transport, type WalletClient
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { bytesToHex } from '../protocol/hex.js'
+import { bytesToHex } from '../protocol/index.js'
 import { ChainError, unreachable } from './errors.js'
 
 export interface ChainClientsOptions {

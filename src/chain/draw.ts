@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem'
-import type { Deal } from '../protocol/types.js'
+import type { Deal } from '../protocol/index.js'
 import { lilyEscrowAbi } from './artifacts.js'
 import type { ChainClients } from './client.js'
 import { drawSecret } from './drawSecret.js'

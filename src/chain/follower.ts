@@ -12,7 +12,7 @@ import { lilyEscrowAbi } from './artifacts.js'
 import type { ChainClients } from './client.js'
 import { ChainError, toChainError } from './errors.js'
 import type { EscrowEventLog } from './tx.js'
-import { pause } from '../protocol/async.js'
+import { pause } from '../protocol/index.js'
 
 /** Where the follower keeps the last block it has fully handled. */
 export interface CursorStore {

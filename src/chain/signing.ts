@@ -3,9 +3,9 @@
  * with src/protocol's hasher and signer (one encoding for the network and the chain).
  */
 import type { Address, Hex } from 'viem'
-import { DomainHasher } from '../protocol/eip712.js'
-import { signDigest } from '../protocol/crypto.js'
-import type { Deal, Domain, Signature } from '../protocol/types.js'
+import { DomainHasher } from '../protocol/index.js'
+import { signDigest } from '../protocol/index.js'
+import type { Deal, Domain, Signature } from '../protocol/index.js'
 
 /** EIP-712 domain name and version the contract uses. */
 export const ESCROW_DOMAIN_NAME = 'lilynode'

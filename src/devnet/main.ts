@@ -4,7 +4,7 @@ import { formatEther } from 'viem'
 import { hexToString } from 'viem'
 import { Devnet } from './devnet.js'
 import { deployConsumer, fulfilmentOf, requestFrom, requestParams, waitForRequest } from './requests.js'
-import { resolveModule } from '../node/roles/roles.js'
+import { resolveModule } from '../node/index.js'
 
 export interface DevnetMainOptions {
   dataDir: string

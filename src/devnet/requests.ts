@@ -4,18 +4,18 @@
  * `lilynode devnet` uses it for its demo and the e2e suite for its tests.
  */
 import { parseEventLogs, type Abi, type Hex } from 'viem'
-import { ANVIL_KEYS } from '../chain/anvil.js'
-import { lilyRequestsAbi } from '../chain/artifacts.js'
+import { ANVIL_KEYS } from '../chain/index.js'
+import { lilyRequestsAbi } from '../chain/index.js'
 import {
   exampleConsumerAbi, exampleConsumerBytecode, gasBurnerConsumerAbi, gasBurnerConsumerBytecode, revertingConsumerAbi, revertingConsumerBytecode
-} from '../chain/exampleArtifacts.js'
-import { createChainClients, type ChainClients } from '../chain/client.js'
-import { getRequest } from '../chain/requests/getRequest.js'
-import type { OnChainRequest, RequestParams, RequestStatusName } from '../chain/requests/types.js'
-import { inputsHash, moduleHash, resolveInputs, type JobInputs, type ModuleSpec } from '../protocol/module.js'
-import type { Address, Hash } from '../protocol/types.js'
+} from '../chain/index.js'
+import { createChainClients, type ChainClients } from '../chain/index.js'
+import { getRequest } from '../chain/index.js'
+import type { OnChainRequest, RequestParams, RequestStatusName } from '../chain/index.js'
+import { inputsHash, moduleHash, resolveInputs, type JobInputs, type ModuleSpec } from '../protocol/index.js'
+import type { Address, Hash } from '../protocol/index.js'
 import type { Devnet } from './devnet.js'
-import { sleep } from '../protocol/async.js'
+import { sleep } from '../protocol/index.js'
 import { DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE } from '../protocol/constants.js'
 
 /** ExampleConsumer.run(p); the test consumers' run(requests, p). */

@@ -6,9 +6,9 @@
  * (big-endian). `resultHash = keccak256(encodeBundle(bundle))`: the provider sends the bundle
  * bytes, the creator re-hashes them, a mediator re-runs the job and compares hashes.
  */
-import { keccak } from '../protocol/eip712.js'
-import { bytesToHex } from '../protocol/hex.js'
-import type { Hash } from '../protocol/types.js'
+import { keccak } from '../protocol/index.js'
+import { bytesToHex } from '../protocol/index.js'
+import type { Hash } from '../protocol/index.js'
 import { ExecutorError } from './errors.js'
 
 export interface ResultBundle {

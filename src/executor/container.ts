@@ -3,8 +3,8 @@
  * so tests can inspect exactly what is sent to Docker (GPU requests included) without a GPU.
  */
 import type Docker from 'dockerode'
-import type { RenderedCommand } from '../protocol/module.js'
-import type { Hash, Resources } from '../protocol/types.js'
+import type { RenderedCommand } from '../protocol/index.js'
+import type { Hash, Resources } from '../protocol/index.js'
 import { JOB_CPU_SHARES } from './cpuReserve.js'
 
 export const LABEL_DEAL = 'lilynode.deal'

@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path'
 import Docker from 'dockerode'
-import type { Hash } from '../protocol/types.js'
+import type { Hash } from '../protocol/index.js'
 import { ExecutorError } from './errors.js'
 import { checkNvidiaRuntime, discoverGpus, gpuCapacity, type ExecFn, type GpuCapacity, type GpuInfo, type NvidiaRuntimeStatus } from './gpu.js'
 import { DEFAULT_WORK_DIR, findJobContainers, reattach, runJob, unreachableMessage, type JobContainer, type JobLimits, type JobOutcome, type RunJobOptions, type RunJobRequest } from './runner.js'

@@ -4,7 +4,7 @@
  * container is then created from the id, so a tag moved afterwards cannot swap the code.
  */
 import type Docker from 'dockerode'
-import { parseImageRef, type ImageRef } from '../protocol/module.js'
+import { parseImageRef, type ImageRef } from '../protocol/index.js'
 
 export interface PullProgress {
   kind: 'pull'

@@ -13,3 +13,4 @@ export { findModule, loadModuleFolder, jobSpec, moduleNameOf, ModuleNotFoundErro
 export { judgeResult, dockerVerifier, verifierSpec, type Verdict, type VerifierRun, type DockerVerifierOptions } from './verify.js'
 export * from './backends/index.js'
 export { parseCpuReserve, reservedMillicores, offeredMillicores, JOB_CPU_SHARES, type CpuReserve } from './cpuReserve.js'
+export { DEFAULT_CAPACITY_REFRESH_MS } from './backends/slurm/index.js'

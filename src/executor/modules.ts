@@ -2,9 +2,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { basename, dirname, join, resolve as resolvePath } from 'node:path'
-import { MAX_MODULE_SPEC_BYTES, parseModuleSpec, type ModuleSpec } from '../protocol/module.js'
+import { MAX_MODULE_SPEC_BYTES, parseModuleSpec, type ModuleSpec } from '../protocol/index.js'
 import { ProtocolError } from '../protocol/errors.js'
-import { LILYPAD_TEMPLATE_FILE, MAX_TEMPLATE_BYTES, parseLilypadModule, renderLilypadModule, type LilypadModule } from '../protocol/lilypad/index.js'
+import { LILYPAD_TEMPLATE_FILE, MAX_TEMPLATE_BYTES, parseLilypadModule, renderLilypadModule, type LilypadModule } from '../protocol/index.js'
 import { LilyError } from '../protocol/errors.js'
 
 /** The repository's modules/ folder (from dist/src/executor or src/executor). */

@@ -13,8 +13,8 @@
  */
 import { createHash } from 'node:crypto'
 import type Docker from 'dockerode'
-import { MAX_FILE_MAX_BYTES, verificationOf, type ModuleSpec } from '../protocol/module.js'
-import type { Hash } from '../protocol/types.js'
+import { MAX_FILE_MAX_BYTES, verificationOf, type ModuleSpec } from '../protocol/index.js'
+import type { Hash } from '../protocol/index.js'
 import { bundleHash, decodeBundle, type ResultBundle } from './bundle.js'
 import { runJob, type JobLimits } from './runner.js'
 

@@ -12,7 +12,7 @@
  * - `optimalUnitCapacity`: the surplus-maximising assignment when every provider offer can
  *   take at most one job, by the Hungarian method (O(n³); small markets only).
  */
-import type { Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
+import type { Hash, JobOffer, ResourceOffer } from '../protocol/index.js'
 import type { OfferRecord } from './types.js'
 import { jobPrice } from './price.js'
 

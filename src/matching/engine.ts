@@ -36,7 +36,7 @@
  * Collateral is compared as rounded doubles, exact below 2^53; equal doubles above fall back to
  * the bigints. Prices are doubles only where every intermediate stays below 2^52.
  */
-import type { JobOffer } from '../protocol/types.js'
+import type { JobOffer } from '../protocol/index.js'
 import type { OfferRecord } from './types.js'
 import { Market } from './market.js'
 import type { EngineMatch } from './market.js'

@@ -8,7 +8,7 @@
  * `dealPrice`: the midpoint of that ask and maxPrice (k = ½), which is what the estimate reports. Capacity held by this epoch's other matches is not counted: an
  * offer that fits here may still be taken by a higher-paying job first.
  */
-import type { Address, Hash, ResourceOffer } from '../protocol/types.js'
+import type { Address, Hash, ResourceOffer } from '../protocol/index.js'
 import { effectiveResources } from './offers.js'
 import { dealPrice, jobPrice } from './price.js'
 import type { OfferRecord } from './types.js'

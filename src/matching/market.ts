@@ -6,7 +6,7 @@
  * nominal capacity (phase 2's targets). Neither depends on the job: the work per job is a
  * bounded walk, whatever the number of distinct shapes, modules or collateral values.
  */
-import type { JobOffer, ResourceOffer } from '../protocol/types.js'
+import type { JobOffer, ResourceOffer } from '../protocol/index.js'
 import type { OfferRecord } from './types.js'
 import { slotKey } from './offers.js'
 import { jobPrice } from './price.js'

@@ -2,7 +2,7 @@
  * Phases 2 and 3 of the rule (engine.ts): bounded augmenting moves, then a final direct fit.
  * They read the market's walks only, so their work per job is bounded like phase 1's.
  */
-import type { JobOffer } from '../protocol/types.js'
+import type { JobOffer } from '../protocol/index.js'
 import type { OfferRecord } from './types.js'
 import type { EngineMatch, Market } from './market.js'
 

@@ -6,9 +6,9 @@
  * rejected them already); skipping, not throwing, keeps one bad offer from stalling an epoch,
  * and every node skips the same ones.
  */
-import type { Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
-import { keccak } from '../protocol/eip712.js'
-import { bytesToHex } from '../protocol/hex.js'
+import type { Hash, JobOffer, ResourceOffer } from '../protocol/index.js'
+import { keccak } from '../protocol/index.js'
+import { bytesToHex } from '../protocol/index.js'
 import type { EpochInput, OfferRecord } from './types.js'
 import { writeHash32, writeU64 } from './bytes.js'
 

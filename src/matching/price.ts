@@ -1,4 +1,4 @@
-import type { JobOffer, ResourceOffer } from '../protocol/types.js'
+import type { JobOffer, ResourceOffer } from '../protocol/index.js'
 
 /** The fields of a job its price reads (a JobOffer has them, and so does an estimate's job). */
 export type PricedJob = Pick<JobOffer, 'cpu' | 'ram' | 'gpus' | 'disk' | 'timeout'>

@@ -8,9 +8,9 @@
  *   spent:    jobId ‖ u64 expiryEpoch                                                (40 bytes)
  *   hold:     provider(20) ‖ u64 nonce ‖ u32 cpu ‖ u32 ram ‖ u32 gpus ‖ u32 disk        (44 bytes)
  */
-import type { Hash } from '../protocol/types.js'
-import { keccak } from '../protocol/eip712.js'
-import { bytesToHex } from '../protocol/hex.js'
+import type { Hash } from '../protocol/index.js'
+import { keccak } from '../protocol/index.js'
+import { bytesToHex } from '../protocol/index.js'
 import type { Hold, MatcherState, OpenDeal, Reservation, SpentJob } from './types.js'
 import { MatchingError } from './types.js'
 import { bufferView, readHex, writeAddress, writeHash32, writeU64 } from './bytes.js'

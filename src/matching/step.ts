@@ -15,7 +15,7 @@
  * per deal — which the matcher has checked is ≥ the job's requirement; the creator gets at least
  * what it asked for and the provider never more than it offered.
  */
-import type { Deal, Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
+import type { Deal, Hash, JobOffer, ResourceOffer } from '../protocol/index.js'
 import type { ChainFacts, EpochInput, Hold, Match, MatcherConfig, MatcherState, OpenDeal, Reservation, SpentJob, StepResult } from './types.js'
 import { MatchingError } from './types.js'
 import { effectiveJobs, effectiveResources, isHash, slotKey } from './offers.js'

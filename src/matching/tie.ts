@@ -1,7 +1,7 @@
 /** The epoch seed, the tie-break it drives, and the matching order of jobs. */
-import type { Hash, JobOffer } from '../protocol/types.js'
-import { keccak } from '../protocol/eip712.js'
-import { bytesToHex } from '../protocol/hex.js'
+import type { Hash, JobOffer } from '../protocol/index.js'
+import { keccak } from '../protocol/index.js'
+import { bytesToHex } from '../protocol/index.js'
 import type { OfferRecord } from './types.js'
 import { bufferView, writeHash32 } from './bytes.js'
 

@@ -3,7 +3,7 @@
  * a `MatcherState` can be encoded, shipped to a late joiner and decoded into the same state,
  * and the same (state, input, facts, epoch, config) gives the same result on every node.
  */
-import type { Address, Deal, Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
+import type { Address, Deal, Hash, JobOffer, ResourceOffer } from '../protocol/index.js'
 import { LilyError } from '../protocol/errors.js'
 
 /** An offer together with its id, the EIP-712 digest the caller computed (`DomainHasher.digest`). */

@@ -3,14 +3,14 @@
  * data dir) and a fixed listen address. It also runs the matcher like every node, so it can
  * answer `sync` and `query`, but it publishes nothing of its own.
  */
-import { loadOrCreateIdentity, peerIdToAddress } from '../protocol/identity.js'
-import { loadProfile, type Profile } from '../protocol/profile.js'
-import type { Address } from '../protocol/types.js'
-import { createChainClients } from '../chain/client.js'
+import { loadOrCreateIdentity, peerIdToAddress } from '../protocol/index.js'
+import { loadProfile, type Profile } from '../protocol/index.js'
+import type { Address } from '../protocol/index.js'
+import { createChainClients } from '../chain/index.js'
 import { DeferredChainFacts } from './chainFacts.js'
 import { LilyNode } from './network.js'
 import { NodeStore } from './store.js'
-import { createLogger } from '../protocol/logger.js'
+import { createLogger } from '../protocol/index.js'
 
 export interface BootstrapOptions {
   profile: Profile

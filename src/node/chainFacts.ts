@@ -30,15 +30,15 @@
  * Reorgs deeper than `confirmations` are not undone (as in the EventFollower).
  */
 import type { Level } from 'level'
-import { ChainEventLog, type StoredEvent, type StringStore } from '../chain/eventLog.js'
-import { EventFollower } from '../chain/follower.js'
-import type { ChainClients } from '../chain/client.js'
-import type { ChainFacts, OpenedFact } from '../matching/types.js'
-import { epochMatchTime, epochStart, escrowStartBlock, type Profile } from '../protocol/profile.js'
-import type { Hash } from '../protocol/types.js'
-import type { Logger } from '../protocol/logger.js'
+import { ChainEventLog, type StoredEvent, type StringStore } from '../chain/index.js'
+import { EventFollower } from '../chain/index.js'
+import type { ChainClients } from '../chain/index.js'
+import type { ChainFacts, OpenedFact } from '../matching/index.js'
+import { epochMatchTime, epochStart, escrowStartBlock, type Profile } from '../protocol/index.js'
+import type { Hash } from '../protocol/index.js'
+import type { Logger } from '../protocol/index.js'
 import { LilyError } from '../protocol/errors.js'
-import { sleep } from '../protocol/async.js'
+import { sleep } from '../protocol/index.js'
 
 /** How far behind an epoch's start its chain facts stop (ms): the same on every node of a profile. */
 export function factsLagMs (p: Profile): number {

@@ -3,7 +3,7 @@
  * matching), from the heartbeats it has seen: confirming early must never pick a root that the
  * timed majority vote could still overturn. Pure, so it is tested apart from the node.
  */
-import type { Hash } from '../protocol/types.js'
+import type { Hash } from '../protocol/index.js'
 
 export interface EarlyConfirmInput {
   /** This node's address (any case). */

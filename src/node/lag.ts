@@ -26,7 +26,7 @@
  *  - `heartbeatFresh(epoch, lastClosed)`: whether a heartbeat of `epoch` is still of use to
  *    peers (at most one epoch older than the last closed one); a replayed epoch's is withheld.
  */
-import type { Profile } from '../protocol/profile.js'
+import type { Profile } from '../protocol/index.js'
 
 /** Wake-ups the measured lag is taken over. */
 export const LAG_SAMPLES = 16

@@ -2,10 +2,10 @@
  * The offers a node holds: in memory for matching, in the store (written first) for
  * restarts. Offers are kept until `expiryEpoch` is `retainEpochs` behind, then pruned.
  */
-import type { Address, Hash, JobOffer, ResourceOffer } from '../protocol/types.js'
-import type { EpochInput, OfferRecord } from '../matching/types.js'
+import type { Address, Hash, JobOffer, ResourceOffer } from '../protocol/index.js'
+import type { EpochInput, OfferRecord } from '../matching/index.js'
 import { Bucket, epochKey, type NodeStore, type StoreOp } from './store.js'
-import { decodeMessage } from '../p2p/wire.js'
+import { decodeMessage } from '../p2p/index.js'
 
 export interface PoolOffer {
   id: Hash

@@ -7,16 +7,16 @@
  *   deals   deals with acceptances seen         peers  connected peers, their address and score
  *   epoch   clock, head epoch, root, counters
  */
-import { peerIdToAddress } from '../protocol/identity.js'
-import type { Logger } from '../protocol/logger.js'
-import { networkTag, protocolId, type Profile } from '../protocol/profile.js'
-import type { Address, Deal, Hash } from '../protocol/types.js'
-import type { GossipMetrics, PeerPolicing } from '../p2p/gossip/policing.js'
-import { gossipScore, type NodeLibp2p } from '../p2p/libp2p.js'
+import { peerIdToAddress } from '../protocol/index.js'
+import type { Logger } from '../protocol/index.js'
+import { networkTag, protocolId, type Profile } from '../protocol/index.js'
+import type { Address, Deal, Hash } from '../protocol/index.js'
+import type { GossipMetrics, PeerPolicing } from '../p2p/index.js'
+import { gossipScore, type NodeLibp2p } from '../p2p/index.js'
 import type { OfferPool } from './pool.js'
 import type { OwnMatch } from './types.js'
-import { serveRpc, type RpcHandler } from '../p2p/reqresp/rpc.js'
-import { pageOf, type QueryKind } from '../p2p/reqresp/query.js'
+import { serveRpc, type RpcHandler } from '../p2p/index.js'
+import { pageOf, type QueryKind } from '../p2p/index.js'
 
 /** What `query` reads of the node (nothing it could change). */
 export interface QueryComponents extends PeerViewComponents {

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises'
 import { Level } from 'level'
 import type { AbstractSublevel } from 'abstract-level'
 import { NodeError } from './errors.js'
-import { fromJson, toJson } from '../protocol/json.js'
+import { fromJson, toJson } from '../protocol/index.js'
 
 /** Bucket ids. Never renumber or reuse a retired number: data on disk depends on them. */
 export enum Bucket {

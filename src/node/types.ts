@@ -3,7 +3,7 @@
  * matches it derives. Apart from the services so that none imports another's file for a type.
  */
 import type { EventEmitter } from 'node:events'
-import type { Deal, Hash, Party, Signature } from '../protocol/types.js'
+import type { Deal, Hash, Party, Signature } from '../protocol/index.js'
 
 /** A deal this node is a party to, as the matcher derived it. */
 export interface OwnMatch {

@@ -17,14 +17,14 @@ import { gossipsub, type GossipSub, type GossipsubOpts, type Message } from '@li
 import type { TopicScoreParams } from '@libp2p/gossipsub/score'
 import { createHash } from 'node:crypto'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { concatBytes } from '../protocol/hex.js'
+import { concatBytes } from '../protocol/index.js'
 import type { Identify } from '@libp2p/identify'
 import type { Ping } from '@libp2p/ping'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { installFastSecp256k1 } from './patches/fastKeys.js'
-import { dhtProtocol, topicName, TOPIC_KINDS, type Profile } from '../protocol/profile.js'
+import { dhtProtocol, topicName, TOPIC_KINDS, type Profile } from '../protocol/index.js'
 import { LilyError } from '../protocol/errors.js'
 
 export interface NodeServices extends Record<string, unknown> {

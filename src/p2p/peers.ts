@@ -8,9 +8,9 @@ import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { peerIdToAddress } from '../protocol/identity.js'
-import { hexToBytes } from '../protocol/hex.js'
-import type { Address, Signature } from '../protocol/types.js'
+import { peerIdToAddress } from '../protocol/index.js'
+import { hexToBytes } from '../protocol/index.js'
+import type { Address, Signature } from '../protocol/index.js'
 
 /** The Ethereum address of a secp256k1 peer ID, or undefined for other key types. */
 export function peerAddress (peer: PeerId): Address | undefined {

@@ -2,10 +2,10 @@
  * The wire messages the node gossips, on top of src/protocol's codec (canonical JSON, size
  * caps, strict fields and bounds) and message signing/verification.
  */
-import { decodeMessage, encodeMessage, type WireMessage, type WireMessageOf } from '../protocol/codec.js'
-import { signDeal, signHeartbeat, signJobOffer, signResourceOffer, verifyMessage } from '../protocol/message.js'
-import type { DomainHasher } from '../protocol/eip712.js'
-import type { Deal, Heartbeat, JobOffer, ResourceOffer } from '../protocol/types.js'
+import { decodeMessage, encodeMessage, type WireMessage, type WireMessageOf } from '../protocol/index.js'
+import { signDeal, signHeartbeat, signJobOffer, signResourceOffer, verifyMessage } from '../protocol/index.js'
+import type { DomainHasher } from '../protocol/index.js'
+import type { Deal, Heartbeat, JobOffer, ResourceOffer } from '../protocol/index.js'
 
 /** The kinds gossiped by the node (result acceptances travel with the lifecycle, not here). */
 export type GossipKind = 'job' | 'resource' | 'acceptance' | 'heartbeat'

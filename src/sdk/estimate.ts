@@ -9,9 +9,9 @@
  */
 import { fitOffers, fitResultJson, formatWei, PRICE_FORMULA, type FitJob, type FitResult, type OfferFit } from '../matching/index.js'
 import type { OfferRecord } from '../matching/index.js'
-import { moduleHash, type ModuleSpec } from '../protocol/module.js'
-import { epochAt, loadProfile, type Profile } from '../protocol/profile.js'
-import type { Address, Hash, ResourceOffer, Resources } from '../protocol/types.js'
+import { moduleHash, type ModuleSpec } from '../protocol/index.js'
+import { epochAt, loadProfile, type Profile } from '../protocol/index.js'
+import type { Address, Hash, ResourceOffer, Resources } from '../protocol/index.js'
 import { queryNode, MAX_QUERY_LIMIT, type QueryPage } from '../p2p/index.js'
 import type { LilyNode } from '../node/index.js'
 import { SdkError } from './errors.js'

@@ -3,10 +3,10 @@
  * events, discriminated by `stage`), and the final JobResult once the deal is settled.
  * The CLI prints these same objects (`lilynode run --json` writes one per line).
  */
-import type { Address, Hash } from '../protocol/types.js'
-import type { CreatorEvent } from '../node/roles/creator.js'
-import type { DealRecord } from '../node/roles/deals.js'
-import type { JobFailure } from '../node/jobs/records.js'
+import type { Address, Hash } from '../protocol/index.js'
+import type { CreatorEvent } from '../node/index.js'
+import type { DealRecord } from '../node/index.js'
+import type { JobFailure } from '../node/index.js'
 
 interface EventBase {
   /** Unix ms. */

@@ -12,18 +12,18 @@
  * deal's creator (only) for as long as it is there.
  */
 import { join } from 'node:path'
-import { bundleFiles, bundleOf, type OutputFile } from '../node/jobs/outputs.js'
-import { NodeStore } from '../node/store.js'
+import { bundleFiles, bundleOf, type OutputFile } from '../node/index.js'
+import { NodeStore } from '../node/index.js'
 import { NodeError } from '../node/errors.js'
-import { DealStore, type DealRecord } from '../node/roles/deals.js'
-import { JobRecords, type JobFilter, type JobRecord } from '../node/jobs/records.js'
-import type { ExecutorPort } from '../node/roles/ports.js'
-import { executorPort } from '../node/roles/adapters.js'
-import type { Hash } from '../protocol/types.js'
+import { DealStore, type DealRecord } from '../node/index.js'
+import { JobRecords, type JobFilter, type JobRecord } from '../node/index.js'
+import type { ExecutorPort } from '../node/index.js'
+import { executorPort } from '../node/index.js'
+import type { Hash } from '../protocol/index.js'
 import { SdkError } from './errors.js'
 
-export type { JobRecord, JobFilter, JobStageRecord, JobFailure, JobRecordState, JobSource } from '../node/jobs/records.js'
-export { JOB_RECORD_STATES } from '../node/jobs/records.js'
+export type { JobRecord, JobFilter, JobStageRecord, JobFailure, JobRecordState, JobSource } from '../node/index.js'
+export { JOB_RECORD_STATES } from '../node/index.js'
 export { bundleFiles, bundleOf, type OutputFile }
 
 /** A job and the deals it had, as `lilynode describe` shows them. */

@@ -3,8 +3,8 @@
  * it and `lilynode chain balance|deposit|withdraw` use it, so the SDK and the CLI run the same
  * code (src/sdk/chainChores.ts) with the same settings.
  */
-import type { Address } from '../protocol/types.js'
-import type { Profile } from '../protocol/profile.js'
+import type { Address } from '../protocol/index.js'
+import type { Profile } from '../protocol/index.js'
 import {
   chainBalance, chainDeposit, chainWithdraw,
   type ChainBalanceResult, type ChainConnectOptions, type ChainTxResult

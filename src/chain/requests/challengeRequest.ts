@@ -1,6 +1,6 @@
 import type { Address, Hex } from 'viem'
 import { drawCommitment } from '../drawSecret.js'
-import type { Deal } from '../../protocol/types.js'
+import type { Deal } from '../../protocol/index.js'
 import { lilyEscrowAbi, lilyRequestsAbi } from '../artifacts.js'
 import type { ChainClients } from '../client.js'
 import { guardRead } from '../tx.js'

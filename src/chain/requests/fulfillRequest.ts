@@ -1,5 +1,5 @@
 import { size, type Address, type Hex } from 'viem'
-import type { Deal } from '../../protocol/types.js'
+import type { Deal } from '../../protocol/index.js'
 import { lilyRequestsAbi } from '../artifacts.js'
 import type { ChainClients } from '../client.js'
 import { ChainError } from '../errors.js'

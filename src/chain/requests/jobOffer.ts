@@ -1,5 +1,5 @@
 import type { Address } from 'viem'
-import type { JobOffer } from '../../protocol/types.js'
+import type { JobOffer } from '../../protocol/index.js'
 import type { RequestParams } from './types.js'
 
 export interface JobOfferForRequestParameters {

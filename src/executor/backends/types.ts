@@ -5,8 +5,8 @@
  * outcome (never a throw) and a completed job's result bundle is built by the same code, so
  * the same job gives the same result hash on both.
  */
-import type { JobInputs, ModuleSpec } from '../../protocol/module.js'
-import type { Hash, Resources } from '../../protocol/types.js'
+import type { JobInputs, ModuleSpec } from '../../protocol/index.js'
+import type { Hash, Resources } from '../../protocol/index.js'
 import type { JobOutcome, JobProgress } from '../runner.js'
 
 export type BackendKind = 'docker' | 'slurm'

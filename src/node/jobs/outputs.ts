@@ -1,6 +1,6 @@
 /** A job's result files, read from its stored result bundle (for `lilynode get`, the SDK and GET /jobs/{id}/outputs). */
 import { decodeBundle, readTar } from '../../executor/index.js'
-import type { Hash } from '../../protocol/types.js'
+import type { Hash } from '../../protocol/index.js'
 import type { DealStore } from '../roles/deals.js'
 import type { JobRecord } from './records.js'
 

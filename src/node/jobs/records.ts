@@ -12,8 +12,8 @@
  * `keep` records, default 1000; see `prune`).
  */
 import { randomBytes } from 'node:crypto'
-import type { Address, Hash } from '../../protocol/types.js'
-import { fromJson, toJson } from '../../protocol/json.js'
+import type { Address, Hash } from '../../protocol/index.js'
+import { fromJson, toJson } from '../../protocol/index.js'
 import { KeyedMutex, type KvStore } from '../roles/deals.js'
 
 export type JobSource = 'cli' | 'sdk' | 'api'

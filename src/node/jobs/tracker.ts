@@ -3,8 +3,8 @@
  * `event` and the settled deal (or the error) to `finish`. Writes go in order, in the
  * background; a failed write is logged and the job goes on.
  */
-import type { Hash } from '../../protocol/types.js'
-import type { Logger } from '../../protocol/logger.js'
+import type { Hash } from '../../protocol/index.js'
+import type { Logger } from '../../protocol/index.js'
 import type { CreatorEvent } from '../roles/creator.js'
 import type { DealRecord } from '../roles/deals.js'
 import { JobRecords, type JobFailure, type JobRecord, type JobRecordState } from './records.js'

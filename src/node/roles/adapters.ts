@@ -6,17 +6,17 @@ import { join } from 'node:path'
 import type Docker from 'dockerode'
 // bundles and tars only: Docker, the runner and GPU discovery load on first use (see `engine`),
 // so that a process that never runs a job (`lilynode run`, the SDK) starts without them
-import { decodeBundle, encodeBundle, bundleHash } from '../../executor/bundle.js'
-import { extractOutputTar } from '../../executor/tar.js'
+import { decodeBundle, encodeBundle, bundleHash } from '../../executor/index.js'
+import { extractOutputTar } from '../../executor/index.js'
 import type { BackendOutcome, CpuReserve, ExecFn, ExecutorBackend, GpuType } from '../../executor/index.js'
-import { signDigest } from '../../protocol/crypto.js'
-import { topicName } from '../../protocol/profile.js'
-import type { Hash } from '../../protocol/types.js'
+import { signDigest } from '../../protocol/index.js'
+import { topicName } from '../../protocol/index.js'
+import type { Hash } from '../../protocol/index.js'
 import type { LilyNode } from '../network.js'
 import type { AgreedDeal, DecodedResult, ExecutorPort, NetworkPort, RunJobResult } from './ports.js'
 import { LilyError } from '../../protocol/errors.js'
-import { sleep } from '../../protocol/async.js'
-import { DEFAULT_CAPACITY_REFRESH_MS } from '../../executor/backends/slurm/index.js'
+import { sleep } from '../../protocol/index.js'
+import { DEFAULT_CAPACITY_REFRESH_MS } from '../../executor/index.js'
 
 export interface ExecutorAdapterOptions {
   docker?: Docker

@@ -7,18 +7,18 @@
  */
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { exampleModulesDir, loadModule } from '../../executor/modules.js'
-import { moduleHash, type ModuleSpec } from '../../protocol/module.js'
-import type { Profile } from '../../protocol/profile.js'
-import type { Address, Hash } from '../../protocol/types.js'
+import { exampleModulesDir, loadModule } from '../../executor/index.js'
+import { moduleHash, type ModuleSpec } from '../../protocol/index.js'
+import type { Profile } from '../../protocol/index.js'
+import type { Address, Hash } from '../../protocol/index.js'
 import { GasLedger, meteredEscrow } from './gas.js'
-import { createLogger } from '../../protocol/logger.js'
+import { createLogger } from '../../protocol/index.js'
 import { executorPort } from './adapters.js'
 import { CreatorRole } from './creator.js'
 import { RoleHost } from './host.js'
 import { RequestRelay } from './requestRelay.js'
 import { RoleError, type RoleOutput } from './roles.js'
-import type { P2pMetrics } from '../../p2p/libp2p.js'
+import type { P2pMetrics } from '../../p2p/index.js'
 
 export interface CreatorNodeOptions {
   profile: Profile

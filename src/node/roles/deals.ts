@@ -8,11 +8,11 @@
  * Blobs (module spec, inputs, result bundle) live as files beside the database, written
  * atomically (temp file + fsync + rename) so a half-written blob never looks complete.
  */
-import type { BlobKind } from '../../p2p/reqresp/transfer.js'
+import type { BlobKind } from '../../p2p/index.js'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Deal, Hash, JobOffer, Signature } from '../../protocol/types.js'
-import { fromJson, toJson } from '../../protocol/json.js'
+import type { Deal, Hash, JobOffer, Signature } from '../../protocol/index.js'
+import { fromJson, toJson } from '../../protocol/index.js'
 import { LilyError } from '../../protocol/errors.js'
 
 export type DealRole = 'creator' | 'provider' | 'mediator'

@@ -5,7 +5,7 @@
  * hash seen without its gas is looked up once in its receipt, and only counted when the node's
  * account sent it (a deal's settle transaction is often the counterparty's).
  */
-import type { Address, Hash } from '../../protocol/types.js'
+import type { Address, Hash } from '../../protocol/index.js'
 import type { EscrowPort, TxResult } from './ports.js'
 
 export interface ReceiptSource {

@@ -6,21 +6,21 @@
  */
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createChainClients, type ChainClients } from '../../chain/client.js'
-import { loadOrCreateIdentity, type Identity } from '../../protocol/identity.js'
-import { escrowStartBlock, type Profile } from '../../protocol/profile.js'
+import { createChainClients, type ChainClients } from '../../chain/index.js'
+import { loadOrCreateIdentity, type Identity } from '../../protocol/index.js'
+import { escrowStartBlock, type Profile } from '../../protocol/index.js'
 import { ChainFactsSource } from '../chainFacts.js'
-import { createLogger, type Logger } from '../../protocol/logger.js'
+import { createLogger, type Logger } from '../../protocol/index.js'
 import { LilyNode } from '../network.js'
 import { NodeStore } from '../store.js'
 import { networkPort } from './adapters.js'
 import { DealStore, type KvStore } from './deals.js'
 import { escrowPort } from './escrow.js'
 import type { EscrowPort, NetworkPort } from './ports.js'
-import { TransferServer, type TransferService } from '../../p2p/reqresp/transfer.js'
-import type { P2pMetrics } from '../../p2p/libp2p.js'
+import { TransferServer, type TransferService } from '../../p2p/index.js'
+import type { P2pMetrics } from '../../p2p/index.js'
 import { JobRecords } from '../jobs/records.js'
-import type { Address, Hash } from '../../protocol/types.js'
+import type { Address, Hash } from '../../protocol/index.js'
 
 export interface RoleHostOptions {
   profile: Profile

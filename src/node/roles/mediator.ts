@@ -8,14 +8,14 @@
  * Like the other roles it writes each step to the deal store first; the chain cursor is
  * stored too, so a restarted mediator neither misses a challenge nor handles one twice.
  */
-import { decodeInputs, inputsHash, moduleHash, parseModuleSpec, verificationOf } from '../../protocol/module.js'
-import type { Hash, JobOffer, Signature } from '../../protocol/types.js'
-import type { Logger } from '../../protocol/logger.js'
+import { decodeInputs, inputsHash, moduleHash, parseModuleSpec, verificationOf } from '../../protocol/index.js'
+import type { Hash, JobOffer, Signature } from '../../protocol/index.js'
+import type { Logger } from '../../protocol/index.js'
 import { TERMINAL_STATES, type DealRecord, type DealStore, type KvStore } from './deals.js'
-import { fromJson } from '../../protocol/json.js'
-import { peerIdFromSignature } from '../../p2p/peers.js'
+import { fromJson } from '../../protocol/index.js'
+import { peerIdFromSignature } from '../../p2p/index.js'
 import { CLOSED_STATUSES, type EscrowPort, type ExecutorPort, type NetworkPort } from './ports.js'
-import { fetchBlob, TransferError } from '../../p2p/reqresp/transfer.js'
+import { fetchBlob, TransferError } from '../../p2p/index.js'
 import { describe, sleep } from './util.js'
 
 export interface MediatorOptions {

@@ -5,10 +5,10 @@
  * which keeps each role's logic on one screen per step and the restart paths explicit.
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import type { DomainHasher } from '../../protocol/eip712.js'
-import type { JobInputs, ModuleSpec } from '../../protocol/module.js'
-import type { Profile } from '../../protocol/profile.js'
-import type { Address, Deal, Hash, JobOffer, ResourceOffer, Resources, Signature } from '../../protocol/types.js'
+import type { DomainHasher } from '../../protocol/index.js'
+import type { JobInputs, ModuleSpec } from '../../protocol/index.js'
+import type { Profile } from '../../protocol/index.js'
+import type { Address, Deal, Hash, JobOffer, ResourceOffer, Resources, Signature } from '../../protocol/index.js'
 
 /** The status of a deal in the escrow contract. */
 export type ChainStatus = 'none' | 'open' | 'submitted' | 'challenged' | 'completed' | 'claimed' | 'timed-out' | 'provider-won' | 'creator-won' | 'dispute-expired' | 'settled' | 'provider-forfeited' | 'creator-forfeited'

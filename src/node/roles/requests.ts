@@ -5,15 +5,15 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { bytesToHex } from 'viem'
-import type { ChainClients } from '../../chain/client.js'
-import { fulfillRequest } from '../../chain/requests/fulfillRequest.js'
-import { getRequest } from '../../chain/requests/getRequest.js'
-import { settleRequest } from '../../chain/requests/settleRequest.js'
-import { MAX_RESULT_DATA } from '../../chain/requests/types.js'
-import type { Address, Deal, Hash } from '../../protocol/types.js'
+import type { ChainClients } from '../../chain/index.js'
+import { fulfillRequest } from '../../chain/index.js'
+import { getRequest } from '../../chain/index.js'
+import { settleRequest } from '../../chain/index.js'
+import { MAX_RESULT_DATA } from '../../chain/index.js'
+import type { Address, Deal, Hash } from '../../protocol/index.js'
 import type { LilyNode } from '../network.js'
-import { decodeMessage } from '../../p2p/wire.js'
-import { peerIdFromSignature } from '../../p2p/peers.js'
+import { decodeMessage } from '../../p2p/index.js'
+import { peerIdFromSignature } from '../../p2p/index.js'
 import type { TxResult } from './ports.js'
 
 /** What a provider needs to serve deals whose creator is the LilyRequests companion. */

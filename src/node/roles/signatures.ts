@@ -2,11 +2,11 @@
  * Deal signatures between the two parties directly, when gossip lost one: each party serves
  * its own DealAcceptance signature over `transfer` to the counterparty only.
  */
-import { verifySigner } from '../../protocol/crypto.js'
-import type { Address, Hash, Signature } from '../../protocol/types.js'
+import { verifySigner } from '../../protocol/index.js'
+import type { Address, Hash, Signature } from '../../protocol/index.js'
 import type { DealRecord } from './deals.js'
 import type { NetworkPort } from './ports.js'
-import { fetchBlob } from '../../p2p/reqresp/transfer.js'
+import { fetchBlob } from '../../p2p/index.js'
 import type { PeerId } from '@libp2p/interface'
 
 /** Our own signature over the deal, as bytes to serve (undefined when we have not signed). */

@@ -1,6 +1,6 @@
 /** Small waiting helpers shared by the roles. */
 
-export { sleep } from '../../protocol/async.js'
+export { sleep } from '../../protocol/index.js'
 
 /** A short, single-line description of an error for logs and stored records. */
 export function describe (e: unknown): string {

@@ -3,8 +3,8 @@
  * anti-entropy): stored before they count, indexed by match epoch for `sync`'s `accIds` /
  * `accGet`, and 'deal:agreed' once both parties' are in.
  */
-import type { Deal, Hash, Party, Signature } from '../../protocol/types.js'
-import type { WireMessage } from '../../p2p/wire.js'
+import type { Deal, Hash, Party, Signature } from '../../protocol/index.js'
+import type { WireMessage } from '../../p2p/index.js'
 import { Bucket, type NodeStore } from '../store.js'
 import type { NodeEvents } from '../types.js'
 

@@ -3,12 +3,12 @@
  * direct `root` answers), the majority among them, whether an epoch can be confirmed early,
  * and this node's own heartbeat — gossiped by a sample of nodes in large networks (heartbeatDue).
  */
-import { keccak, type DomainHasher } from '../../protocol/eip712.js'
-import { concatBytes, hexToBytes } from '../../protocol/hex.js'
-import type { Identity } from '../../protocol/identity.js'
-import type { Profile, TopicKind } from '../../protocol/profile.js'
-import type { Address, Hash } from '../../protocol/types.js'
-import { encodeMessage, signHeartbeat } from '../../p2p/wire.js'
+import { keccak, type DomainHasher } from '../../protocol/index.js'
+import { concatBytes, hexToBytes } from '../../protocol/index.js'
+import type { Identity } from '../../protocol/index.js'
+import type { Profile, TopicKind } from '../../protocol/index.js'
+import type { Address, Hash } from '../../protocol/index.js'
+import { encodeMessage, signHeartbeat } from '../../p2p/index.js'
 import { heartbeatsConfirmEarly } from '../earlyConfirm.js'
 import type { EpochRecord } from '../types.js'
 

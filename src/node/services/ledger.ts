@@ -4,11 +4,11 @@
  * steps the matcher and writes the epoch record, the matches and the head in one batch,
  * before anything is signed or gossiped.
  */
-import type { DomainHasher } from '../../protocol/eip712.js'
-import type { Logger } from '../../protocol/logger.js'
-import type { Address, Hash, Party } from '../../protocol/types.js'
+import type { DomainHasher } from '../../protocol/index.js'
+import type { Logger } from '../../protocol/index.js'
+import type { Address, Hash, Party } from '../../protocol/index.js'
 import { decodeState, encodeState, initialState, offerSetDigest, step } from '../../matching/index.js'
-import type { ChainFacts, MatcherConfig, MatcherState } from '../../matching/types.js'
+import type { ChainFacts, MatcherConfig, MatcherState } from '../../matching/index.js'
 import { OfferPool, type PoolOffer } from '../pool.js'
 import { Bucket, epochKey, type NodeStore, type StoreOp } from '../store.js'
 import type { EpochRecord, NodeEvents, OwnMatch, StoredMatch } from '../types.js'

@@ -4,7 +4,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Address } from '../../protocol/types.js'
+import type { Address } from '../../protocol/index.js'
 
 /** At most this many parties are remembered (the oldest is forgotten first). */
 const MAX_PARTIES = 65_536

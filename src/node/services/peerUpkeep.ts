@@ -6,10 +6,10 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Logger } from '../../protocol/logger.js'
-import type { Profile } from '../../protocol/profile.js'
-import type { PeerPolicing } from '../../p2p/gossip/policing.js'
-import { connectedPeers, DISCONNECT_SCORE, gossipScore, type NodeLibp2p } from '../../p2p/libp2p.js'
+import type { Logger } from '../../protocol/index.js'
+import type { Profile } from '../../protocol/index.js'
+import type { PeerPolicing } from '../../p2p/index.js'
+import { connectedPeers, DISCONNECT_SCORE, gossipScore, type NodeLibp2p } from '../../p2p/index.js'
 
 export interface PeerUpkeepComponents {
   libp2p: NodeLibp2p

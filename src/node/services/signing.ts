@@ -5,14 +5,14 @@
  * state still holds the reservation. A signed acceptance is stored, gossiped and sent to the
  * counterparty directly.
  */
-import type { DomainHasher } from '../../protocol/eip712.js'
-import type { Identity } from '../../protocol/identity.js'
-import type { Logger } from '../../protocol/logger.js'
-import type { TopicKind } from '../../protocol/profile.js'
-import type { Address, Hash } from '../../protocol/types.js'
-import type { MatcherState } from '../../matching/types.js'
-import type { GossipMetrics } from '../../p2p/gossip/policing.js'
-import { encodeMessage, signDeal, type WireMessage } from '../../p2p/wire.js'
+import type { DomainHasher } from '../../protocol/index.js'
+import type { Identity } from '../../protocol/index.js'
+import type { Logger } from '../../protocol/index.js'
+import type { TopicKind } from '../../protocol/index.js'
+import type { Address, Hash } from '../../protocol/index.js'
+import type { MatcherState } from '../../matching/index.js'
+import type { GossipMetrics } from '../../p2p/index.js'
+import { encodeMessage, signDeal, type WireMessage } from '../../p2p/index.js'
 import { Bucket, type NodeStore, type StoreOp } from '../store.js'
 import type { NodeEvents, OwnMatch, StoredMatch } from '../types.js'
 import type { LagMonitor } from '../lag.js'

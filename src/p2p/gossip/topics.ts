@@ -5,8 +5,8 @@
  * payload, does not compile. Topic names are `topicName` / `parseTopic` (src/protocol/profile.ts).
  */
 import type { PeerId } from '@libp2p/interface'
-import type { Profile, TopicKind } from '../../protocol/profile.js'
-import { TOPIC_KINDS } from '../../protocol/profile.js'
+import type { Profile, TopicKind } from '../../protocol/index.js'
+import { TOPIC_KINDS } from '../../protocol/index.js'
 import { decodeMessage, type WireMessage } from '../wire.js'
 
 export { TOPIC_KINDS, type TopicKind }

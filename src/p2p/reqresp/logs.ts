@@ -11,8 +11,8 @@
  */
 import * as lp from 'it-length-prefixed'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { protocolId, type Profile } from '../../protocol/profile.js'
-import type { Address, Hash } from '../../protocol/types.js'
+import { protocolId, type Profile } from '../../protocol/index.js'
+import type { Address, Hash } from '../../protocol/index.js'
 import { peerAddress } from '../peers.js'
 import { P2pError } from '../errors.js'
 

@@ -12,9 +12,9 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { keccak_256 } from '@noble/hashes/sha3.js'
-import { networkTag, protocolId, type Profile } from '../../protocol/profile.js'
-import type { Address, Hash, Signature } from '../../protocol/types.js'
-import { recoverAddress } from '../../protocol/crypto.js'
+import { networkTag, protocolId, type Profile } from '../../protocol/index.js'
+import type { Address, Hash, Signature } from '../../protocol/index.js'
+import { recoverAddress } from '../../protocol/index.js'
 import { callRpc, RpcRefusal, serveRpc } from './rpc.js'
 import { P2pError } from '../errors.js'
 

@@ -11,7 +11,7 @@ import { identify } from '@libp2p/identify'
 import { multiaddr } from '@multiformats/multiaddr'
 import { P2pError } from '../errors.js'
 import { callRpc, RpcRefusal } from './rpc.js'
-import { sleep } from '../../protocol/async.js'
+import { sleep } from '../../protocol/index.js'
 
 import { QUERY_KINDS, MAX_QUERY_LIMIT, type QueryKind } from '../../protocol/constants.js'
 export { QUERY_KINDS, MAX_QUERY_LIMIT, type QueryKind }

@@ -9,10 +9,10 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
 import { P2pError } from '../errors.js'
-import { fromJson, toJson } from '../../protocol/json.js'
-import type { Logger } from '../../protocol/logger.js'
+import { fromJson, toJson } from '../../protocol/index.js'
+import type { Logger } from '../../protocol/index.js'
 import { LilyError } from '../../protocol/errors.js'
-import { withTimeout } from '../../protocol/async.js'
+import { withTimeout } from '../../protocol/index.js'
 
 export interface RpcLimits {
   /** Largest request frame accepted by the server. */

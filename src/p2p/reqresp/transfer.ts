@@ -16,12 +16,12 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import * as lp from 'it-length-prefixed'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { bytesToHex } from '../../protocol/hex.js'
-import { protocolId, type Profile } from '../../protocol/profile.js'
-import type { Address, Hash } from '../../protocol/types.js'
+import { bytesToHex } from '../../protocol/index.js'
+import { protocolId, type Profile } from '../../protocol/index.js'
+import type { Address, Hash } from '../../protocol/index.js'
 import { peerAddress } from '../peers.js'
 import { LilyError } from '../../protocol/errors.js'
-import { abortReason, withTimeout } from '../../protocol/async.js'
+import { abortReason, withTimeout } from '../../protocol/index.js'
 
 export const CHUNK_BYTES = 64 * 1024
 const MAX_HEADER_BYTES = 4096

@@ -4,7 +4,7 @@
  * cover the gas of the deal's two transactions (open + complete) at the chain's gas price.
  */
 import { formatWei, groupDigits, humanWei, jobPrice } from '../../../matching/index.js'
-import type { Prices } from '../../../protocol/types.js'
+import type { Prices } from '../../../protocol/index.js'
 
 /** Gas of a deal's two transactions, openDeal + complete, as `npm run bench:gas` measures it (README: 107,269). */
 export const DEAL_GAS = 107_269n

@@ -21,8 +21,8 @@
 import { appendFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { encodeInputs, parseModuleSpec, renderCommand, RESOURCE_BOUNDS } from '../../../protocol/module.js'
-import type { Hash, Resources } from '../../../protocol/types.js'
+import { encodeInputs, parseModuleSpec, renderCommand, RESOURCE_BOUNDS } from '../../../protocol/index.js'
+import type { Hash, Resources } from '../../../protocol/index.js'
 import { bundleHash, decodeBundle } from '../../bundle.js'
 import type { JobLimits, JobOutcome, RefusedOutcome, StoppedOutcome } from '../../runner.js'
 import type { BackendCapacity, BackendJob, BackendOutcome, BackendRunOptions, ExecutorBackend, LostOutcome } from '../types.js'
@@ -32,7 +32,7 @@ import {
   STAGED_VERSION, submittedJobs, writeAtomic, type StagedJob, type StagedResult
 } from './staging.js'
 import { SlurmError, TERMINAL_JOB_STATES, type SlurmClient, type SlurmJob, type SubmitRequest } from './types.js'
-import { pause } from '../../../protocol/async.js'
+import { pause } from '../../../protocol/index.js'
 import { MAX_TIMEOUT_S } from '../../../protocol/constants.js'
 
 export const DEFAULT_RUNNER_MEM_MIB = 256

@@ -14,7 +14,7 @@
  */
 import { chmod, lstat, mkdir, open, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Hash, Resources } from '../../../protocol/types.js'
+import type { Hash, Resources } from '../../../protocol/index.js'
 import type { JobLimits } from '../../runner.js'
 
 export const STAGED_VERSION = 1
