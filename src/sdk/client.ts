@@ -84,7 +84,7 @@ export interface RunOptions {
   moduleLabel?: string
   /**
    * Fail (LilyError SDK_NO_MATCH, naming the constraint) as soon as the node has reconciled
-   * an epoch's offers and none of the live ones can fit the job (default true).
+   * an epoch's offers and none of the live ones can fit the job (default false).
    */
   failFast?: boolean
 }
@@ -369,7 +369,7 @@ export class LilyClient implements AsyncDisposable {
       const noFit = new AbortController()
       let matched = false
       const signal = AbortSignal.any([followSignal, noFit.signal])
-      if (o.failFast !== false) {
+      if (o.failFast === true) {
         void this.synced.then((ok) => {
           if (!ok || matched || signal.aborted) return
           const e = estimateFrom(estimateJob, poolOffers(this.host.node), this.host.node.currentEpoch(), 'own node')
