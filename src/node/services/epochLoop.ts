@@ -11,7 +11,7 @@ import type { Logger } from '../../protocol/index.js'
 import { epochAt, epochMatchTime, type Profile } from '../../protocol/index.js'
 import type { Address, Deal, Hash, JobOffer, Party, ResourceOffer } from '../../protocol/index.js'
 import { dealPrice } from '../../matching/index.js'
-import type { ChainFacts, MatcherConfig, MatcherState } from '../../matching/index.js'
+import type { MatcherConfig, MatcherState } from '../../matching/index.js'
 import { sleep } from '../../protocol/index.js'
 import type { OfferPool, PoolOffer } from '../pool.js'
 import type { NodeEvents, OwnMatch } from '../types.js'
@@ -19,6 +19,8 @@ import type { Heartbeats } from './heartbeats.js'
 import type { LagMonitor } from '../lag.js'
 import type { Ledger } from './ledger.js'
 import type { DealSigning } from './signing.js'
+import { fundedOffers, type EpochFacts, type FundsView } from '../funding.js'
+import type { VoteWeights } from '../weights.js'
 
 /** What the loop asks of `sync`. */
 export interface EpochSync {
@@ -37,6 +39,8 @@ export interface EpochLoopComponents {
   pool: OfferPool
   ledger: Ledger
   heartbeats: Heartbeats
+  /** Votes weighted by on-chain balance (weights.ts): learns each matched epoch's balances. */
+  votes: VoteWeights
   signing: DealSigning
   sync: EpochSync
   /** Connected peers now. */
@@ -51,7 +55,7 @@ export interface EpochLoopInit {
   keepEpochs: number
   dhtServer?: boolean
   /** Chain events up to block B(E); must give every node the same answer for the same epoch. */
-  chainFacts?: (epoch: bigint) => Promise<ChainFacts>
+  chainFacts?: (epoch: bigint) => Promise<EpochFacts>
 }
 
 export class EpochLoop {
@@ -85,13 +89,31 @@ export class EpochLoop {
     if (epoch === this.pendingConfirm && this.components.heartbeats.earlyConfirmable(epoch)) this.wakeLoop?.()
   }
 
-  async chainFactsFor (epoch: bigint): Promise<ChainFacts> {
+  async chainFactsFor (epoch: bigint): Promise<EpochFacts> {
     return this.init.chainFacts === undefined ? { opened: [], closed: [] } : await this.init.chainFacts(epoch)
   }
 
-  /** Ledger.commit, after which the loop goes on at the next epoch. */
-  async commitEpoch (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: ChainFacts, replace: boolean, expectRoot?: Hash): Promise<Hash> {
-    const root = await this.components.ledger.commit(epoch, prev, offers, facts, replace, expectRoot)
+  /** The balances votes of `epoch` are weighed with: those it was matched with, else read for it (undefined without a chain). */
+  async fundsOf (epoch: bigint): Promise<FundsView | undefined> {
+    if (this.init.chainFacts === undefined) return undefined
+    return this.components.votes.fundsFor(epoch) ?? (await this.chainFactsFor(epoch)).funds
+  }
+
+  /**
+   * Ledger.commit, after which the loop goes on at the next epoch. Only offers backed on-chain
+   * (funding.ts) steer the state; the record's digest and input ids cover the whole input.
+   */
+  async commitEpoch (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: EpochFacts, replace: boolean, expectRoot?: Hash): Promise<Hash> {
+    const { votes, profile, log } = this.components
+    let counted = offers
+    if (facts.funds !== undefined) {
+      const v = await fundedOffers(offers, prev, facts.funds, profile.requests)
+      counted = v.kept
+      votes.noteFunds(epoch, facts.funds)
+      const d = v.dropped
+      if (d.jobs + d.resources + d.requests > 0) log.debug('offers left out: not backed in escrow', { epoch, block: facts.funds.block, ...d })
+    }
+    const root = await this.components.ledger.commit(epoch, prev, offers, facts, replace, expectRoot, counted)
     if (expectRoot === undefined || root === expectRoot) this.nextEpoch = epoch + 1n
     return root
   }
@@ -256,10 +278,10 @@ export class EpochLoop {
         heartbeats.record(epoch, r.address, r.root, '0x' as Hash, r.peer)
       }
     }
-    const maj = heartbeats.majorityRoot(epoch)
+    const maj = await heartbeats.majorityRoot(epoch)
     const mine = ledger.roots.get(epoch)
     if (maj !== undefined && mine !== undefined && maj.root !== mine && ledger.head?.epoch === epoch) {
-      log.info('state root in the minority; resyncing', { epoch, mine, majority: maj.root, count: maj.count, total: maj.total })
+      log.info('state root in the minority by weight; resyncing', { epoch, mine, majority: maj.root, weight: maj.weight, total: maj.total })
       await sync.resync(epoch, maj.root, maj.peers, signal)
     }
     await signing.confirmEpoch(epoch, heartbeats.peerConfirmed(epoch))

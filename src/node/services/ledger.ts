@@ -80,11 +80,13 @@ export class Ledger {
    * Steps the matcher on `offers` and writes the epoch record, this node's matches and the
    * head in one batch. `replace` rewrites an epoch already recorded (resync); its unsigned
    * matches are dropped. With `expectRoot`, nothing is written unless the result has that root.
+   * `counted` (default: all of `offers`) is what the matcher steps on.
    */
-  async commit (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: ChainFacts, replace: boolean, expectRoot?: Hash): Promise<Hash> {
+  async commit (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: ChainFacts, replace: boolean, expectRoot?: Hash, counted: PoolOffer[] = offers): Promise<Hash> {
     const { store, hasher, address, config, events, log } = this.components
     const input = OfferPool.toInput(offers)
-    const res = step(prev, input, facts, epoch, config)
+    // `counted` (the offers backed on-chain, funding.ts) are matched; the digest covers them all
+    const res = step(prev, counted === offers ? input : OfferPool.toInput(counted), facts, epoch, config)
     // a resync only writes when the recomputation gives the agreed root
     if (expectRoot !== undefined && res.stateRoot !== expectRoot) return res.stateRoot
     const digest = offerSetDigest(input, epoch)

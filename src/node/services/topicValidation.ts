@@ -170,7 +170,8 @@ export class TopicValidation {
     this.maybeDrop()
     parties.seen(signer, d.author)
     heartbeats.record(e, signer, m.heartbeat.stateRoot, m.heartbeat.offerDigest, d.author)
-    this.components.onHeartbeat(e)
+    // learn the author's weight first: an early confirmation counts only voters with a stake
+    void heartbeats.learnWeight(e, signer).then(() => { this.components.onHeartbeat(e) }, () => {})
   }
 
   private maybeDrop (): void {

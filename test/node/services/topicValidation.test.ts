@@ -21,6 +21,7 @@ import { Heartbeats } from '../../../src/node/services/heartbeats.js'
 import { Ledger } from '../../../src/node/services/ledger.js'
 import { PartyPeers } from '../../../src/node/services/parties.js'
 import { TopicValidation } from '../../../src/node/services/topicValidation.js'
+import { VoteWeights } from '../../../src/node/weights.js'
 import type { LilyNodeEvents } from '../../../src/node/types.js'
 import { Cleanup, hashOf, jobOffer, resourceOffer, tempDir, testProfile } from '../helpers.js'
 
@@ -49,7 +50,7 @@ async function context (cleanup: Cleanup): Promise<Ctx> {
   const ledger = new Ledger({ store, hasher, address: me.address, config, events, log }, { keepEpochs: 64 })
   const acceptances = new Acceptances({ store, events }, { keepEpochs: 64 })
   const parties = new PartyPeers()
-  const heartbeats = new Heartbeats({ profile, identity: me, address: me.address, hasher, ledger, parties, publish: async () => {} })
+  const heartbeats = new Heartbeats({ profile, identity: me, address: me.address, hasher, ledger, parties, publish: async () => {}, votes: new VoteWeights(true) })
   const subscribed: string[] = []
   const validators = new Map<string, unknown>()
   const validation = new TopicValidation({
