@@ -196,10 +196,20 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     try {
       const pool = new OfferPool(store)
       await pool.load()
-      const ledger = new Ledger({ store, hasher, address, config, events, log }, { keepEpochs })
+      const skew = BigInt(profile.limits.maxEpochSkew)
+      const acceptances = new Acceptances({
+        store,
+        events,
+        hasher,
+        config,
+        pool,
+        headEpoch: () => ledger.head?.epoch,
+        maxEpoch: () => this.currentEpoch() + skew
+      }, { keepEpochs })
+      const ledger: Ledger = new Ledger({ store, hasher, address, config, events, log, onDerived: async (e, ids, replace) => { await acceptances.noteDerived(e, ids, replace) } }, { keepEpochs })
       await ledger.load()
-      const acceptances = new Acceptances({ store, events }, { keepEpochs })
       await acceptances.load()
+      if (ledger.head !== undefined) await acceptances.deriveFromState(ledger.headState, ledger.head.epoch)
       const started = await createNodeLibp2p({
         profile,
         privateKey: identity.libp2pKey,
@@ -261,6 +271,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         ledger,
         heartbeats,
         votes,
+        acceptances,
         signing,
         sync,
         peerCount: () => connectedPeers(started).length,

@@ -19,6 +19,7 @@ import type { Heartbeats } from './heartbeats.js'
 import type { LagMonitor } from '../lag.js'
 import type { Ledger } from './ledger.js'
 import type { DealSigning } from './signing.js'
+import { dealOfReservation } from './dealBook.js'
 import { fundedOffers, type EpochFacts, type FundsView } from '../funding.js'
 import type { VoteWeights } from '../weights.js'
 
@@ -42,6 +43,8 @@ export interface EpochLoopComponents {
   /** Votes weighted by on-chain balance (weights.ts): learns each matched epoch's balances. */
   votes: VoteWeights
   signing: DealSigning
+  /** Learns the deals of an adopted state (only acceptances of derived deals are kept). */
+  acceptances: { deriveFromState: (state: MatcherState, epoch: bigint) => Promise<void> }
   sync: EpochSync
   /** Connected peers now. */
   peerCount: () => number
@@ -304,6 +307,7 @@ export class EpochLoop {
     const own = await this.ownMatchesIn(state, from)
     const ownIds = new Set(own.map((m) => m.dealId))
     await ledger.adopt(epoch, state, root, inputIds, digest, own)
+    await this.components.acceptances.deriveFromState(state, epoch)
     this.nextEpoch = epoch + 1n
     this.pendingConfirm = undefined
     this.participating = true
@@ -338,19 +342,7 @@ export class EpochLoop {
         log.warn('adopted match without its offers; not signing it', { jobId: r.jobId, resourceId: r.resourceId, matchEpoch: r.matchEpoch })
         continue
       }
-      const j = job.offer as JobOffer
-      const o = res.offer as ResourceOffer
-      const deal: Deal = {
-        jobOfferHash: r.jobId,
-        resourceOfferHash: r.resourceId,
-        creator: j.creator,
-        provider: o.provider,
-        price: dealPrice(j, o),
-        collateral: o.collateral,
-        timeout: j.timeout,
-        matchEpoch: r.matchEpoch,
-        openBy: config.openBy(r.matchEpoch)
-      }
+      const deal = dealOfReservation(r, job.offer as JobOffer, res.offer as ResourceOffer, config)
       const role: Party | undefined = deal.creator === address ? 'creator' : deal.provider === address ? 'provider' : undefined
       if (role === undefined) continue
       out.push({ dealId: hasher.digest('Deal', deal), deal, jobId: r.jobId, resourceId: r.resourceId, role, epoch: r.matchEpoch })

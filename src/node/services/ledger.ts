@@ -20,6 +20,8 @@ export interface LedgerComponents {
   config: MatcherConfig
   events: NodeEvents
   log: Logger
+  /** Every deal the matcher derived for an epoch (all parties'), after it is written; `replace`: a resync recomputed the epoch. */
+  onDerived?: (epoch: bigint, dealIds: Hash[], replace: boolean) => Promise<void>
 }
 
 export interface LedgerInit {
@@ -103,11 +105,13 @@ export class Ledger {
       }
     }
     const others = new Set<string>()
+    const derived: Hash[] = []
     for (const mt of res.matches) {
+      const dealId = hasher.digest('Deal', mt.deal)
+      derived.push(dealId)
       const role: Party | undefined = mt.deal.creator === address ? 'creator' : mt.deal.provider === address ? 'provider' : undefined
       if (role === undefined) continue
       others.add((role === 'creator' ? mt.deal.provider : mt.deal.creator).toLowerCase())
-      const dealId = hasher.digest('Deal', mt.deal)
       const existing = await store.get<StoredMatch>(Bucket.matches, dealId)
       const sm: StoredMatch = { dealId, deal: mt.deal, jobId: mt.jobId, resourceId: mt.resourceId, role, epoch, signed: existing?.signed ?? false }
       ops.push({ type: 'put', bucket: Bucket.matches, key: dealId, value: sm })
@@ -119,6 +123,7 @@ export class Ledger {
     this.counterparties.set(epoch, others)
     for (const e of this.counterparties.keys()) if (e + 8n < epoch) this.counterparties.delete(e)
     for (const e of this.roots.keys()) if (e + 256n < epoch) this.roots.delete(e)
+    await this.components.onDerived?.(epoch, derived, replace)
     events.emit('epoch', { epoch, stateRoot: res.stateRoot, offerDigest: digest, matches: res.matches.length, offers: offers.length })
     log.debug('epoch matched', { epoch, root: res.stateRoot, offers: offers.length, matches: res.matches.length })
     return res.stateRoot

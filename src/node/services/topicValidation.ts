@@ -142,12 +142,20 @@ export class TopicValidation {
   private async acceptance (m: TopicPayload<'deals'>, d: GossipDelivery): Promise<void> {
     const { profile, hasher, acceptances, parties } = this.components
     const { cur, skew } = this.window()
-    if (m.deal.matchEpoch > cur + skew || m.deal.matchEpoch + BigInt(profile.reserveEpochs) + skew + 2n < cur) {
-      this.refuse(GOSSIP_CODES.tooOld, 'ignore', `acceptance of epoch ${m.deal.matchEpoch} outside the window`)
+    if (m.deal.matchEpoch > cur + skew) this.refuse(GOSSIP_CODES.tooNew, 'ignore', `acceptance of epoch ${m.deal.matchEpoch} is more than ${skew} epochs ahead of ${cur}`)
+    if (m.deal.matchEpoch + BigInt(profile.reserveEpochs) + skew + 2n < cur) {
+      this.refuse(GOSSIP_CODES.tooOld, 'ignore', `acceptance of epoch ${m.deal.matchEpoch} is past its window`)
     }
     const { id, signer } = verifyMessage(hasher, m)
     const authorAddress = this.authorAddress(d)
     if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `acceptance signed by ${signer} but published by ${authorAddress}`)
+    // only deals this node's matcher derived are kept and relayed (dealBook.ts)
+    const verdict = acceptances.verdict(id, m.deal.matchEpoch)
+    if (verdict === 'unknown') this.refuse(GOSSIP_CODES.unknownDeal, 'ignore', `acceptance of deal ${id} that this node's matcher did not derive`)
+    if (verdict === 'pending') {
+      await acceptances.ingest(id, m, d.data)
+      this.refuse(GOSSIP_CODES.dealPending, 'ignore', `acceptance of epoch ${m.deal.matchEpoch}, not matched here yet: held until it is`)
+    }
     if (acceptances.has(id, m.party)) {
       const wire = acceptances.wireOf(m.deal.matchEpoch, id, m.party)
       if (wire !== undefined && wire === Buffer.from(d.data).toString('base64')) return

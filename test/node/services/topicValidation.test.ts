@@ -48,7 +48,7 @@ async function context (cleanup: Cleanup): Promise<Ctx> {
   const config = { seedPrefix: profileHash(profile), reserveEpochs: profile.reserveEpochs, openBy: (e: bigint) => BigInt(Math.floor(epochEnd(profile, e + 3n) / 1000)) }
   const pool = new OfferPool(store)
   const ledger = new Ledger({ store, hasher, address: me.address, config, events, log }, { keepEpochs: 64 })
-  const acceptances = new Acceptances({ store, events }, { keepEpochs: 64 })
+  const acceptances = new Acceptances({ store, events, hasher, config, pool, headEpoch: () => undefined, maxEpoch: () => epochAt(profile, Date.now()) + 2n }, { keepEpochs: 64 })
   const parties = new PartyPeers()
   const heartbeats = new Heartbeats({ profile, identity: me, address: me.address, hasher, ledger, parties, publish: async () => {}, votes: new VoteWeights(true) })
   const subscribed: string[] = []
@@ -117,7 +117,12 @@ const cases: { [K in TopicKind]: TopicCase } = {
     recorded: (ctx, a) => [...ctx.pool.all()].some((o) => o.kind === 'resource' && o.signer === a.address)
   },
   deals: {
-    valid: (ctx, a) => encodeMessage(signDeal(ctx.hasher, a.privateKey, deal(ctx, a), 'creator')),
+    valid: (ctx, a) => {
+      // a deal this node's matcher derived (acceptances of any other deal are dropped)
+      const d = deal(ctx, a)
+      void ctx.acceptances.noteDerived(ctx.epoch, [ctx.hasher.digest('Deal', d)], false)
+      return encodeMessage(signDeal(ctx.hasher, a.privateKey, d, 'creator'))
+    },
     recorded: (ctx) => ctx.acceptances.agreedAndPending().some((d) => d.creatorSigned)
   },
   epochs: {
