@@ -44,6 +44,8 @@ export const REQUEST_PENDING = 1
 export interface FundsView {
   /** The block read (null: no escrow event up to the cutoff; everyone holds nothing). */
   readonly block: bigint | null
+  /** Whether `account` appears in a Deposited event up to `block` (no read). */
+  depositor: (account: Address) => boolean
   /** Free escrow balance of `account` at `block` (0 without a Deposited event up to it, without a read). */
   balanceOf: (account: Address) => Promise<bigint>
   /** The LilyRequests request at `block`, undefined when there is none. */
@@ -83,6 +85,7 @@ export class FundsReader {
   at (block: bigint | null): FundsView {
     return {
       block,
+      depositor: (account) => this.depositedBy(account, block),
       balanceOf: async (account) => {
         if (block === null || !this.depositedBy(account, block)) return 0n
         return await this.cached(`b:${block}:${account.toLowerCase()}`, async () => await this.reads.balanceAt(account, block))

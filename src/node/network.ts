@@ -24,6 +24,7 @@ import { stateRoot } from '../matching/index.js'
 import type { MatcherConfig, MatcherState } from '../matching/index.js'
 import type { EpochFacts } from './funding.js'
 import { VoteWeights, type Majority } from './weights.js'
+import { OfferAdmission } from './quota.js'
 import { LagMonitor, type LagOptions } from './lag.js'
 import { NodeError } from './errors.js'
 import { GossipMetrics, PeerPolicing, type PolicingOptions } from '../p2p/index.js'
@@ -223,6 +224,19 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       libp2p = started
       const publish = async (kind: TopicKind, data: Uint8Array): Promise<void> => { await this.publish(started, kind, data) }
       const votes = new VoteWeights(opts.chainFacts === undefined)
+      // pool space follows what a party holds on-chain (quota.ts); every party counts as funded
+      // without a chain, and before this node has matched with any balances (nothing to tell by)
+      const admission = new OfferAdmission({
+        pool,
+        limits: profile.limits,
+        funded: (signer) => {
+          if (opts.chainFacts === undefined) return true
+          const f = votes.fundsFor(ledger.head?.epoch ?? this.currentEpoch())
+          return f === undefined || f.depositor(signer)
+        },
+        currentEpoch: () => this.currentEpoch(),
+        liveFrom: () => epochLoop?.liveFrom
+      })
       const heartbeats = new Heartbeats({ profile, identity, address, hasher, ledger, parties, publish, votes }, { heartbeatSample: opts.heartbeatSample, matchSpreadMs: opts.matchSpreadMs })
       // sync and the loop call each other (the loop reconciles through sync; a resync commits
       // through the loop): each gets the other's functions, bound once both exist
@@ -245,6 +259,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         lastClosedEpoch: () => this.lastClosedEpoch(),
         fundsOf: async (epoch) => await theLoop().fundsOf(epoch),
         weightOf: async (epoch, who, funds) => await votes.weightOf(epoch, who, funds),
+        admission,
         commitEpoch: async (...a) => await theLoop().commitEpoch(...a),
         adoptSnapshot: async (...a) => { await theLoop().adoptSnapshot(...a) }
       }
@@ -288,6 +303,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         policing,
         metrics,
         acceptances,
+        admission,
         heartbeats,
         parties,
         events,

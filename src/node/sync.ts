@@ -26,6 +26,7 @@ import { offerSetDigest } from '../matching/index.js'
 import type { MatcherState } from '../matching/index.js'
 import type { EpochFacts, FundsView } from './funding.js'
 import { checkSnapshot, pickJoinRoot, type SnapshotAnswer } from './snapshots.js'
+import type { OfferAdmission } from './quota.js'
 import { NodeError } from './errors.js'
 import { type GossipMetrics, PeerPolicing } from '../p2p/index.js'
 import { connectedPeers, type NodeLibp2p } from '../p2p/index.js'
@@ -119,6 +120,8 @@ export interface SyncComponents {
   lastClosedEpoch: () => bigint
   /** The balances `epoch`'s votes are weighed with (undefined without a chain). */
   fundsOf: (epoch: bigint) => Promise<FundsView | undefined>
+  /** Who may hold how much of the pool, on this path too (quota.ts). */
+  admission: OfferAdmission
   /** A voter's on-chain weight in `epoch` (weights.ts). */
   weightOf: (epoch: bigint, address: Address, funds?: FundsView) => Promise<bigint>
   adoptSnapshot: (epoch: bigint, state: MatcherState, root: Hash, inputIds: Hash[], digest: Hash, how: 'snapshot' | 'join', from?: PeerId[]) => Promise<void>
@@ -128,7 +131,7 @@ export class SyncService {
   readonly protocol: string
   private readonly admission = new PeerPolicing({ ratePerSec: 100, burst: 400, banThreshold: Infinity })
   /** Counters: rounds, digests equal/different, offers fetched, resyncs, snapshots. */
-  readonly stats = { rounds: 0, equal: 0, different: 0, fetched: 0, resyncRecompute: 0, resyncSnapshot: 0, joins: 0, errors: 0, acceptancesFetched: 0, frozenInputs: 0 }
+  readonly stats = { rounds: 0, equal: 0, different: 0, fetched: 0, resyncRecompute: 0, resyncSnapshot: 0, joins: 0, errors: 0, acceptancesFetched: 0, frozenInputs: 0, refused: 0 }
 
   constructor (private readonly c: SyncComponents) {
     this.protocol = protocolId(c.profile, 'sync')
@@ -236,8 +239,11 @@ export class SyncService {
     return sample(connectedPeers(this.c.libp2p), MAX_SYNC_PEERS)
   }
 
-  /** Verifies and stores offers fetched for epoch `epoch`; returns how many were new. */
-  private async ingest (wires: string[], epoch: bigint): Promise<number> {
+  /**
+   * Verifies and stores offers fetched for epoch `epoch`; returns how many were new. Each passes
+   * the node's admission (quota.ts: quotas, and closed epochs with `closedCheck`).
+   */
+  private async ingest (wires: string[], epoch: bigint, closedCheck = true): Promise<number> {
     let n = 0
     for (const w of wires) {
       try {
@@ -246,7 +252,14 @@ export class SyncService {
         if (m.kind !== 'job' && m.kind !== 'resource') continue
         if (m.offer.epoch > epoch) continue
         const { id, signer } = verifyMessage(this.c.hasher, m, undefined, this.c.profile.requests)
-        const added = await this.c.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: bytes, offer: m.offer })
+        if (this.c.pool.has(id)) continue
+        const refused = this.c.admission.synced(signer, m.offer.epoch, m.offer.expiryEpoch, epoch, closedCheck)
+        if (refused !== undefined) {
+          this.stats.refused++
+          this.c.metrics.count('sync', 'ignore', refused.code)
+          continue
+        }
+        const added = await this.c.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: bytes, offer: m.offer }, !this.c.admission.funded(signer))
         if (added) {
           n++
           this.c.events.emit('offer', { id, kind: m.kind, via: 'sync' })
@@ -260,7 +273,7 @@ export class SyncService {
   }
 
   /** Fetches from `peer` the offers of its set for `epoch` that this node lacks; returns the peer's ids. */
-  private async pullFrom (peer: PeerId, epoch: bigint, signal: AbortSignal): Promise<Hash[]> {
+  private async pullFrom (peer: PeerId, epoch: bigint, signal: AbortSignal, closedCheck = true): Promise<Hash[]> {
     const ids: Hash[] = []
     const max = this.c.profile.limits.maxSyncOffers
     for (let offset = 0; offset < max;) {
@@ -275,7 +288,7 @@ export class SyncService {
       const chunk = missing.slice(i, i + MAX_OFFERS_PER_CALL)
       const r = await this.call<{ offers: string[] }>(peer, 'offers', { ids: chunk }, signal, 4 * 1024 * 1024)
       if (!Array.isArray(r.offers)) throw new NodeError('NODE_SYNC_FAILED', 'bad offers answer')
-      this.stats.fetched += await this.ingest(r.offers.slice(0, chunk.length), epoch)
+      this.stats.fetched += await this.ingest(r.offers.slice(0, chunk.length), epoch, closedCheck)
     }
     return ids
   }
@@ -375,7 +388,8 @@ export class SyncService {
       const peer = peerIdFromString(p)
       try {
         if (prev !== undefined) {
-          const ids = await this.pullFrom(peer, epoch, signal)
+          // the input of a majority (by weight) peer: no closed-epoch rule, quotas still apply
+          const ids = await this.pullFrom(peer, epoch, signal, false)
           const offers = ids.map((id) => c.pool.get(id)).filter((o): o is PoolOffer => o !== undefined)
           if (offers.length === ids.length) {
             const facts = await c.chainFactsFor(epoch)
@@ -423,7 +437,7 @@ export class SyncService {
           const chunk = missing.slice(i, i + MAX_OFFERS_PER_CALL)
           const r = await this.call<{ offers: string[] }>(peer, 'offers', { ids: chunk }, signal, 4 * 1024 * 1024)
           if (!Array.isArray(r.offers)) throw new NodeError('NODE_SYNC_FAILED', 'bad offers answer')
-          added += await this.ingest(r.offers.slice(0, chunk.length), maxEpoch)
+          added += await this.ingest(r.offers.slice(0, chunk.length), maxEpoch, false)
         }
       } catch (e) {
         if (signal.aborted) throw e

@@ -68,12 +68,15 @@ export class EpochLoop {
   /** Next epoch to match; undefined while joining. */
   private nextEpoch?: bigint
   private pendingConfirm?: bigint
+  /** The first epoch matched live since this node started or adopted a state (quota.ts: offers of closed epochs over sync). */
+  private _liveFrom?: bigint
   /** Ends the loop's current wait early (a heartbeat made an early confirmation possible). */
   private wakeLoop?: () => void
 
   constructor (private readonly components: EpochLoopComponents, private readonly init: EpochLoopInit) {}
 
   get isParticipating (): boolean { return this.participating }
+  get liveFrom (): bigint | undefined { return this._liveFrom }
 
   start (): void {
     if (this.loop !== undefined) return
@@ -220,6 +223,8 @@ export class EpochLoop {
     // a stored head recent enough is replayed forward on peers' recorded inputs
     if (head !== undefined && head.epoch + BigInt(Math.floor(this.init.keepEpochs / 2)) >= closed) {
       this.nextEpoch = head.epoch + 1n
+      // replaying epochs it was away for: their offers came while it was not listening
+      this._liveFrom = closed + 1n
       this.participating = true
       return
     }
@@ -243,6 +248,7 @@ export class EpochLoop {
     // that turn up later compare roots, and a node in the minority resyncs from them)
     const stale = head !== undefined && head.epoch + BigInt(Math.floor(this.init.keepEpochs / 2)) < closed
     this.nextEpoch = head === undefined || stale ? closed + 1n : head.epoch + 1n
+    this._liveFrom = closed + 1n
     this.participating = true
     log.info('starting', { epoch: this.nextEpoch, fresh: head === undefined })
   }
@@ -309,6 +315,7 @@ export class EpochLoop {
     await ledger.adopt(epoch, state, root, inputIds, digest, own)
     await this.components.acceptances.deriveFromState(state, epoch)
     this.nextEpoch = epoch + 1n
+    this._liveFrom = epoch + 1n
     this.pendingConfirm = undefined
     this.participating = true
     log.info('adopted state', { epoch, root, how, ownMatches: own.length })

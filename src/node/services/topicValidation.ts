@@ -18,6 +18,7 @@ import { verifyMessage } from '../../p2p/index.js'
 import type { OfferPool } from '../pool.js'
 import type { NodeEvents, TestHooks } from '../types.js'
 import type { Acceptances } from './acceptances.js'
+import type { OfferAdmission } from '../quota.js'
 import type { Heartbeats } from './heartbeats.js'
 import type { PartyPeers } from './parties.js'
 
@@ -30,6 +31,8 @@ export interface TopicValidationComponents {
   policing: PeerPolicing
   metrics: GossipMetrics
   acceptances: Acceptances
+  /** Who may hold how much of the pool (quota.ts). */
+  admission: OfferAdmission
   heartbeats: Heartbeats
   parties: PartyPeers
   events: NodeEvents
@@ -111,7 +114,7 @@ export class TopicValidation {
   }
 
   private async offer (m: TopicPayload<'jobs'> | TopicPayload<'resources'>, d: GossipDelivery): Promise<void> {
-    const { profile, hasher, pool, parties, events } = this.components
+    const { profile, hasher, pool, parties, events, admission } = this.components
     const { now, cur, skew } = this.window()
     // an offer must arrive while its first epoch is still open for matching
     const oldest = epochAt(profile, now - profile.graceMs)
@@ -127,14 +130,15 @@ export class TopicValidation {
       if (Buffer.from(known.wire).equals(d.data)) return
       this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'offer already known')
     }
-    if (pool.quotaUsed(signer, m.offer.epoch) >= profile.limits.maxOffersPerPeerPerEpoch) {
+    // quotas per party (quota.ts): a live cap per funded party, a bounded share for the rest
+    const over = admission.gossiped(signer, m.offer.epoch)
+    if (over !== undefined) {
       // the author flooding us directly is punished; relays that saw other parts of the flood are not
-      this.refuse(GOSSIP_CODES.rateLimited, d.source === d.author ? 'reject' : 'ignore', `${signer} is over ${profile.limits.maxOffersPerPeerPerEpoch} offers in epoch ${m.offer.epoch}`)
+      this.refuse(over.code, over.code === GOSSIP_CODES.rateLimited && d.source === d.author ? 'reject' : 'ignore', over.message)
     }
-    if (pool.size >= profile.limits.maxOffersPerEpoch) this.refuse(GOSSIP_CODES.epochFull, 'ignore', 'offer pool is full')
     this.maybeDrop()
     parties.seen(signer, d.author)
-    if (await pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: d.data, offer: m.offer })) {
+    if (await pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: d.data, offer: m.offer }, !admission.funded(signer))) {
       events.emit('offer', { id, kind: m.kind, via: 'gossip' })
     }
   }

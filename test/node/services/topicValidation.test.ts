@@ -22,6 +22,7 @@ import { Ledger } from '../../../src/node/services/ledger.js'
 import { PartyPeers } from '../../../src/node/services/parties.js'
 import { TopicValidation } from '../../../src/node/services/topicValidation.js'
 import { VoteWeights } from '../../../src/node/weights.js'
+import { OfferAdmission } from '../../../src/node/quota.js'
 import type { LilyNodeEvents } from '../../../src/node/types.js'
 import { Cleanup, hashOf, jobOffer, resourceOffer, tempDir, testProfile } from '../helpers.js'
 
@@ -61,6 +62,7 @@ async function context (cleanup: Cleanup): Promise<Ctx> {
     policing: new PeerPolicing(),
     metrics: new GossipMetrics(),
     acceptances,
+    admission: new OfferAdmission({ pool, limits: profile.limits, funded: () => true, currentEpoch: () => epochAt(profile, Date.now()), liveFrom: () => undefined }),
     heartbeats,
     parties,
     events,
