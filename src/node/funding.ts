@@ -139,8 +139,9 @@ export interface FundingVerdict {
  * Pure given `funds` (reads at a fixed block); a failed read throws, so the epoch is retried
  * instead of stepping on a partial view.
  */
-export async function fundedOffers (offers: PoolOffer[], prev: MatcherState, funds: FundsView, requests?: Address): Promise<FundingVerdict> {
-  const consumed = new Set<Hash>([...prev.spent.map((s) => s.jobId), ...prev.open.map((o) => o.jobId)])
+export async function fundedOffers (offers: PoolOffer[], prev: MatcherState, funds: FundsView, requests?: Address, opened: ReadonlyArray<{ jobOfferHash: Hash }> = []): Promise<FundingVerdict> {
+  // consumed: opened before (prev) or in this epoch's facts (its price already left the free balance at B(E))
+  const consumed = new Set<Hash>([...prev.spent.map((s) => s.jobId), ...prev.open.map((o) => o.jobId), ...opened.map((o) => o.jobOfferHash.toLowerCase() as Hash)])
   const relay = requests?.toLowerCase()
   const need = new Map<string, bigint>()
   const providers = new Map<string, Address>()

@@ -64,6 +64,11 @@ describe('node: stake decides what counts', function () {
     assert.equal(fits.kept.length, 1)
     const over = await fundedOffers([mk(3n, 1n), mk(3n, 2n)], initialState(), at)
     assert.deepEqual([over.kept.length, over.dropped.jobs], [0, 2])
+    // a job whose deal opened in this epoch's facts no longer needs funds (its price already left the balance)
+    const a = mk(3n, 3n)
+    const b = mk(3n, 4n)
+    const afterOpen = await fundedOffers([a, b], initialState(), at, undefined, [{ jobOfferHash: a.id }])
+    assert.deepEqual([afterOpen.kept.length, afterOpen.dropped.jobs], [2, 0])
   })
 
   it('unfunded keys neither squat the provider nor outvote the network', async () => {

@@ -113,7 +113,7 @@ export class EpochLoop {
     const { votes, profile, log } = this.components
     let counted = offers
     if (facts.funds !== undefined) {
-      const v = await fundedOffers(offers, prev, facts.funds, profile.requests)
+      const v = await fundedOffers(offers, prev, facts.funds, profile.requests, facts.opened)
       counted = v.kept
       votes.noteFunds(epoch, facts.funds)
       const d = v.dropped
