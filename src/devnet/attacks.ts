@@ -13,11 +13,16 @@
  *                never cut it off)
  *   acceptances  acceptances of deals nobody matched, and one with matchEpoch 2^48−1 (stored
  *                forever; the far one emptied the anti-entropy index)
+ *   SyncLiar     peers that answer `sync` with lies: a head a million epochs ahead, a genuine
+ *                old snapshot relabelled with that epoch (a node adopted it and stopped
+ *                matching), and 1,000 offers from 1,000 keys for an epoch already closed (they
+ *                entered every pool)
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { createIdentity, DomainHasher, domainOf, epochAt, moduleHash, topicName, type Address, type Deal, type Hash, type Identity, type JobOffer, type Profile, type TopicKind } from '../protocol/index.js'
 import { loadExampleModules } from '../executor/index.js'
-import { createNodeLibp2p, encodeMessage, signDeal, signHeartbeat, signJobOffer, queryNode, type NodeLibp2p } from '../p2p/index.js'
+import { callRpc, createNodeLibp2p, encodeMessage, serveRpc, signDeal, signHeartbeat, signJobOffer, queryNode, verifyMessage, type NodeLibp2p } from '../p2p/index.js'
+import { protocolId } from '../protocol/index.js'
 
 export const ATTACKS = ['votes', 'squat', 'flood', 'acceptances'] as const
 export type AttackKind = typeof ATTACKS[number]
@@ -196,4 +201,91 @@ export interface NodeView {
 /** Asks a node for its epoch view (throwaway key, any node). */
 export async function nodeView (addr: string): Promise<NodeView> {
   return await queryNode<NodeView>(addr, 'epoch', { timeoutMs: 10_000 })
+}
+
+/** What a sync liar serves and how often it was asked. */
+export interface SyncLiarStats { snapshotsServed: number, offersServed: number, headsServed: number }
+
+const FAR = 1_000_000n
+
+/**
+ * Peers that lie over `sync` (see the header). Each takes a genuine snapshot from `targets[0]`
+ * at start (any peer may ask for one), then serves it relabelled as epoch head + 1,000,000,
+ * with that head, and a digest and id list of `closedOffers` offers, each from a fresh key, for
+ * an epoch that closed a few epochs before the liar started.
+ */
+export class SyncLiar {
+  readonly stats: SyncLiarStats = { snapshotsServed: 0, offersServed: 0, headsServed: 0 }
+  /** The genuine snapshot it relabels (undefined: the target had none to give). */
+  genuine?: { epoch: bigint, state: string, root: Hash, digest: Hash }
+
+  private constructor (readonly peers: Peer[]) {}
+
+  static async start (o: { profile: Profile, targets: string[], identities?: number, closedOffers?: number }): Promise<SyncLiar> {
+    const hasher = new DomainHasher(domainOf(o.profile))
+    const sync = protocolId(o.profile, 'sync')
+    const closed = epochAt(o.profile, Date.now()) - 3n
+    const wires = new Map<Hash, string>()
+    for (let i = 0; i < (o.closedOffers ?? 1000); i++) {
+      const k = createIdentity()
+      const offer: JobOffer = {
+        creator: k.address, nonce: 1n, module: randomHash(), inputsHash: randomHash(), cpu: 1000, ram: 256, gpus: 0, gpuVram: 0, disk: 10,
+        maxPrice: 10n ** 15n, timeout: 60, collateral: 0n, epoch: closed, expiryEpoch: closed + 50n
+      }
+      const m = signJobOffer(hasher, k.privateKey, offer)
+      wires.set(verifyMessage(hasher, m).id, Buffer.from(encodeMessage(m)).toString('base64'))
+    }
+    const ids = [...wires.keys()].sort()
+    const peers: Peer[] = []
+    const liar = new SyncLiar(peers)
+    try {
+      for (let i = 0; i < (o.identities ?? 2); i++) {
+        const identity = createIdentity()
+        const host = await createNodeLibp2p({ profile: o.profile, privateKey: identity.libp2pKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+        peers.push({ host, identity })
+        const far = (): bigint => (liar.genuine?.epoch ?? 0n) + FAR
+        await serveRpc(host, sync, {
+          head: async () => { liar.stats.headsServed++; return liar.genuine === undefined ? null : { epoch: far(), root: liar.genuine.root } },
+          root: async () => liar.genuine === undefined ? null : { root: liar.genuine.root },
+          snapshot: async () => {
+            if (liar.genuine === undefined) return null
+            liar.stats.snapshotsServed++
+            return { epoch: far(), state: liar.genuine.state, root: liar.genuine.root, digest: liar.genuine.digest, inputIds: [] }
+          },
+          digest: async (a: unknown) => ({ digest: randomHash(), count: ids.length, frozen: false, acc: [], epoch: (a as { epoch?: unknown } | null)?.epoch }),
+          ids: async (a: unknown) => {
+            const { offset = 0, limit = 2000 } = (a ?? {}) as { offset?: number, limit?: number }
+            return { ids: ids.slice(offset, offset + limit), total: ids.length }
+          },
+          offers: async (a: unknown) => {
+            const asked = ((a ?? {}) as { ids?: Hash[] }).ids ?? []
+            liar.stats.offersServed += asked.length
+            return { offers: asked.map((id) => wires.get(id)).filter((w): w is string => w !== undefined) }
+          },
+          accIds: async () => ({ keys: [] }),
+          accGet: async () => ({ wires: [] }),
+          peers: async () => ({ peers: [] })
+        })
+        await host.start()
+        for (const k of TOPICS) host.services.pubsub.subscribe(topicName(o.profile, k))
+        for (const t of o.targets) await host.dial(multiaddr(t)).catch(() => undefined)
+      }
+      // a genuine snapshot of the target's head, asked like any peer would
+      const target = peers[0].host
+      const head = await callRpc<{ epoch: bigint, root: Hash } | null>(target, multiaddr(o.targets[0]), sync, 'head', {})
+      if (head !== null) {
+        const snap = await callRpc<{ epoch: bigint, state: string, root: Hash, digest: Hash } | null>(target, multiaddr(o.targets[0]), sync, 'snapshot', { epoch: head.epoch }, { limits: { maxResponseBytes: 16 * 1024 * 1024 } })
+        if (snap !== null) liar.genuine = snap
+      }
+    } catch (e) {
+      await Promise.all(peers.map(async (p) => { await p.host.stop() }))
+      throw e
+    }
+    return liar
+  }
+
+
+  async stop (): Promise<void> {
+    await Promise.all(this.peers.map(async (p) => { await p.host.stop() }))
+  }
 }

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Adversary, ATTACKS, nodeView, type NodeView } from '../../src/devnet/index.js'
+import { Adversary, ATTACKS, nodeView, SyncLiar, type NodeView } from '../../src/devnet/index.js'
 import { queryNode } from '../../src/p2p/index.js'
 import { requireDocker, runFailure, startNet, stopNet, type TestNet } from '../e2e/helpers.js'
 
@@ -20,6 +20,7 @@ describe('adversary: a stranger with throwaway keys against a live devnet', func
   this.timeout(300_000)
   let t: TestNet | undefined
   let adversary: Adversary | undefined
+  let liar: SyncLiar | undefined
   let failed = false
   before(async function () {
     requireDocker(this)
@@ -28,6 +29,7 @@ describe('adversary: a stranger with throwaway keys against a live devnet', func
   afterEach(function () { if (this.currentTest?.state === 'failed') failed = true })
   after(async () => {
     await adversary?.stop()
+    await liar?.stop()
     await stopNet(t, failed)
   })
 
@@ -95,6 +97,34 @@ describe('adversary: a stranger with throwaway keys against a live devnet', func
       const deals = await queryNode<{ items: Array<{ deal: { creator: string, provider: string } }> }>(addr, 'deals', { limit: 100 })
       const theirs = deals.items.filter((d) => strangers.has(d.deal.creator.toLowerCase()) || strangers.has(d.deal.provider.toLowerCase()))
       assert.deepEqual(theirs, [], `${addr} keeps deals of the strangers`)
+    }
+  })
+  it('peers lying over sync (a head 10^6 epochs ahead, a genuine old snapshot relabelled, 1,000 offers of a closed epoch) move no node and fill no pool', async () => {
+    const net = (t as TestNet).net
+    const p = net.profile
+    const provider = net.procs.get('provider-1')
+    assert.ok(provider !== undefined)
+    const ready = await provider.waitFor((e) => e.event === 'ready', 60_000, 'ready')
+    const targets = [p.bootstrap[0], (ready.addrs as string[]).find((a) => a.includes('/tcp/')) as string]
+    liar = await SyncLiar.start({ profile: p, targets, identities: 2, closedOffers: 1000 })
+    assert.ok(liar.genuine !== undefined, 'the liar holds a genuine snapshot to relabel')
+    const before = new Map<string, NodeView>()
+    for (const [who, addr] of [['bootstrap', targets[0]], ['provider-1', targets[1]]] as const) before.set(who, await nodeView(addr))
+    // the nodes reconcile with the liars too: wait until they fetched the closed-epoch offers
+    const deadline = Date.now() + 20 * p.epochMs
+    while (liar.stats.offersServed < 1000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250))
+    assert.ok(liar.stats.offersServed >= 1000, `the nodes fetched the liars' offers (${liar.stats.offersServed} served)`)
+    // a `lilynode run` joins the network and is paid
+    const job = net.run('creator-1', 'cowsay:v0.0.4', ['Message=honest job beside liars'])
+    const code = await job.done
+    assert.equal(code, 0, runFailure('honest job failed beside the liars', job))
+    for (const [who, addr] of [['bootstrap', targets[0]], ['provider-1', targets[1]]] as const) {
+      const v = await nodeView(addr)
+      const b = before.get(who) as NodeView
+      assert.ok(v.headEpoch !== null && BigInt(v.headEpoch) <= BigInt(v.currentEpoch), `${who}: head ${String(v.headEpoch)} beyond the clock`)
+      assert.ok(v.offers <= POOL_BOUND, `${who}: ${v.offers} offers in the pool after the liars served 1,000`)
+      const resyncs = (x: NodeView): number => (x.sync?.resyncRecompute ?? 0) + (x.sync?.resyncSnapshot ?? 0) + (x.sync?.joins ?? 0)
+      assert.equal(resyncs(v), resyncs(b), `${who} adopted or recomputed a state because of the liars`)
     }
   })
 })
