@@ -24,7 +24,7 @@ import { EpochWatch, registerNodeFamilies, type NodeMetrics } from './metrics.js
 import { fastifyPath, registerOpenApi, routeSchema } from './openapi.js'
 import { ERROR_SCHEMA, nodeSnapshot, ROUTES, type ApiContext, type Reply, type Route } from './routes.js'
 import { ajvBody, ajvText, ApiError, toApiError } from './schema.js'
-import { CONSOLE_CSP, CONSOLE_CSS, CONSOLE_HTML } from './console/page.js'
+import { CONSOLE_CSP, CONSOLE_CSS, CONSOLE_HTML, CONSOLE_ICON } from './console/page.js'
 import { CONSOLE_JS } from './console/script.js'
 import { withTimeout } from '../protocol/index.js'
 
@@ -389,13 +389,14 @@ export async function buildApp (o: AppOptions): Promise<FastifyInstance> {
   return app
 }
 
-/** GET /console, /console/console.js and /console/console.css: static text under a strict CSP (the checks of onRequest apply). */
+/** GET /console, /console/console.js, /console/console.css and /console/icon.svg: static text under a strict CSP (the checks of onRequest apply). */
 function registerConsole (app: FastifyInstance): void {
   const headers = { ...BASE_HEADERS, 'content-security-policy': CONSOLE_CSP, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' }
   const assets: Array<[string, string, string]> = [
     ['/console', 'text/html; charset=utf-8', CONSOLE_HTML],
     ['/console/console.js', 'text/javascript; charset=utf-8', CONSOLE_JS],
-    ['/console/console.css', 'text/css; charset=utf-8', CONSOLE_CSS]
+    ['/console/console.css', 'text/css; charset=utf-8', CONSOLE_CSS],
+    ['/console/icon.svg', 'image/svg+xml', CONSOLE_ICON]
   ]
   for (const [url, type, body] of assets) {
     app.get(url, { schema: { hide: true } as Record<string, unknown> }, async (_request, reply) => {

@@ -21,6 +21,7 @@ export const CONSOLE_HTML = `<!doctype html>
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>lilynode console</title>
   <link rel="stylesheet" href="/console/console.css">
+  <link rel="icon" href="/console/icon.svg" type="image/svg+xml">
   <script src="/console/console.js" defer></script>
 </head>
 <body>
@@ -57,6 +58,9 @@ export const CONSOLE_HTML = `<!doctype html>
 </body>
 </html>
 `
+
+/** The page's icon (browsers ask for one; without it they log a 404 for /favicon.ico). */
+export const CONSOLE_ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="6" fill="#2a7"/></svg>'
 
 export const CONSOLE_CSS = `
 :root { color-scheme: light dark; --line: #8884; --muted: #888; --ok: #2a7; --bad: #c33; }
