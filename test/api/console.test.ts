@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
@@ -44,6 +45,18 @@ async function getJson (url: string): Promise<{ status: number, json: unknown, h
   return { status: r.status, json, headers: r.headers }
 }
 
+/** A TCP port free on 127.0.0.1 just now. */
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      s.close(() => { resolve(typeof a === 'object' && a !== null ? a.port : 0) })
+    })
+  })
+}
+
 /** A GET with a Host (and Origin) header of our choosing (fetch cannot set Host). */
 async function rawGet (url: string, headers: Record<string, string>): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -63,6 +76,7 @@ describe('api: the web console in headless chromium', function () {
   let browser: Browser | undefined
   let page: Page | undefined
   let shots = ''
+  let relayApi = ''
   const problems: string[] = []
 
   before(async function () {
@@ -74,7 +88,9 @@ describe('api: the web console in headless chromium', function () {
     requireDocker(this, ['lilynode/probe:v1.0.0'])
     shots = process.env.LILYNODE_SCREENSHOT_DIR ?? await mkdtemp(join(tmpdir(), 'lily-console-'))
     await mkdir(shots, { recursive: true })
-    t = await startNet({ providers: 1, mediators: 0, creators: 2 })
+    relayApi = `127.0.0.1:${await freePort()}`
+    // relay-1 is `lilynode creator --api <relayApi> --api-console`: the flag, through the CLI
+    t = await startNet({ providers: 1, mediators: 0, creators: 2, relays: 1, relayApi, relayApiConsole: true })
     const log = createLogger('console-test')
     const party = (name: string): string => {
       const p = t?.net.parties.get(name)
@@ -111,6 +127,13 @@ describe('api: the web console in headless chromium', function () {
       assert.equal(r.status, 404, path)
       assert.equal((r.json as { error: { code: string } }).error.code, 'API_NOT_FOUND')
     }
+    // `lilynode creator --api … --api-console` (the devnet's relay-1, its own process) serves it too
+    const relayPage = await fetch(`http://${relayApi}/console`, { signal: AbortSignal.timeout(10_000) })
+    assert.equal(relayPage.status, 200)
+    assert.match(await relayPage.text(), /<title>lilynode console<\/title>/)
+    const relayScript = await fetch(`http://${relayApi}/console/console.js`, { signal: AbortSignal.timeout(10_000) })
+    assert.equal(relayScript.status, 200)
+    assert.match(relayScript.headers.get('content-type') ?? '', /^text\/javascript/)
     const on = api as ApiServer
     assert.equal(on.consoleUrl, `${on.url}/console`)
     const html = await fetch(on.consoleUrl as string, { signal: AbortSignal.timeout(10_000) })
