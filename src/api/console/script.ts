@@ -100,7 +100,7 @@ export const CONSOLE_JS = String.raw`// lilynode web console: polls the node's A
       cell(j.id), cell(j.module), cell(j.state), cell(j.stage === null ? '' : j.stage), cell(j.source || ''), cell(time(j.createdAt))
     ])
     if (j.id === selectedJob) tr.className = 'selected'
-    tr.addEventListener('click', function () { selectedJob = j.id; history.replaceState(null, '', '?job=' + encodeURIComponent(j.id)); showJob() })
+    tr.addEventListener('click', function () { selectedJob = j.id; params.set('job', j.id); history.replaceState(null, '', '?' + params.toString()); showJob() })
     return tr
   }
 
