@@ -71,7 +71,7 @@ describe('conformance: a client written from PROTOCOL.md', function () {
 
       // §3.3: the ids computed from the profile are the ones the node announces
       const protocols = await client.protocolsOf(node)
-      for (const name of ['query', 'sync', 'transfer'] as const) assert.ok(protocols.includes(protocolOf(profile, name)), `node announces ${protocolOf(profile, name)}: ${protocols.join(', ')}`)
+      for (const name of ['query', 'sync'] as const) assert.ok(protocols.includes(protocolOf(profile, name)), `node announces ${protocolOf(profile, name)}: ${protocols.join(', ')}`)
       const ep = await client.query<{ networkTag: string, currentEpoch: bigint }>(node, 'epoch')
       assert.equal(ep.networkTag, profile.tag, 'the profile hash of §3.2')
       const now = epochAt(profile, Date.now())
