@@ -319,7 +319,7 @@ export class ConformanceClient {
     return await privateKeyToAccount(this.key).signTypedData({ domain: domainOf(this.profile), types: TYPES, primaryType, message: message as never })
   }
 
-  /** Signs and publishes a job offer (§6.3, topic `jobs`); returns its id (§4.3). */
+  /** Signs and publishes a job offer (§6.1, topic `jobs`); returns its id (§4.3). */
   async publishJob (offer: JobOffer): Promise<Hex> {
     const signature = await this.sign('JobOffer', offer)
     await this.libp2p.services.pubsub.publish(topicOf(this.profile, 'jobs'), encodeJob(offer, signature))
@@ -338,7 +338,7 @@ export class ConformanceClient {
     return this.received.filter((m) => m.topic === topic).map((m) => decodeAcceptance(m.data)).filter((a): a is Acceptance => a !== undefined)
   }
 
-  /** §7.2: one request frame `{"m","a"}`, one answer frame `{"ok","r"}` or `{"ok":false,"code","message"}`. */
+  /** §7.1: one request frame `{"m","a"}`, one answer frame `{"ok","r"}` or `{"ok":false,"code","message"}`. */
   async call<T> (peer: PeerId, protocol: string, method: string, args: unknown, timeoutMs = 10_000): Promise<T> {
     const signal = AbortSignal.timeout(timeoutMs)
     const stream = await this.libp2p.dialProtocol(peer, protocol, { signal })

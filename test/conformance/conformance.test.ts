@@ -117,7 +117,7 @@ describe('conformance: a client written from PROTOCOL.md', function () {
       assert.ok(deal.price <= offer.maxPrice)
       const dealId = digestOf(profile, 'Deal', deal)
 
-      // the creator's acceptance, as §6.3 describes it: the node sees both signatures
+      // the creator's acceptance, as §9 step 5 describes it: the node sees both signatures
       await client.publishAcceptance(deal, 'creator')
       const seen = await until('the deal with both signatures in query deals', 20_000, async () => {
         const page = await client.query<Page<DealView>>(node, 'deals', { page: 0, limit: 100 })
