@@ -242,7 +242,7 @@ export interface ClientOptions {
 
 export class ConformanceClient {
   readonly address: Hex
-  readonly received: Array<{ topic: string, data: Uint8Array, from: string }> = []
+  readonly received: Array<{ topic: string, data: Uint8Array, from: string, at: number }> = []
   private constructor (readonly libp2p: Libp2p<{ pubsub: GossipSub }>, readonly profile: ClientProfile, private readonly key: Hex) {
     this.address = privateKeyToAccount(key).address.toLowerCase() as Hex
   }
@@ -292,9 +292,9 @@ export class ConformanceClient {
     const c = new ConformanceClient(libp2p, p, o.privateKey)
     libp2p.services.pubsub.addEventListener('message', (e) => {
       const m = e.detail
-      c.received.push({ topic: m.topic, data: m.data, from: m.type === 'signed' ? m.from.toString() : '' })
+      c.received.push({ topic: m.topic, data: m.data, from: m.type === 'signed' ? m.from.toString() : '', at: Date.now() })
     })
-    for (const k of ['jobs', 'deals'] as const) libp2p.services.pubsub.subscribe(topicOf(p, k))
+    for (const k of ['jobs', 'deals', 'epochs'] as const) libp2p.services.pubsub.subscribe(topicOf(p, k))
     return c
   }
 
