@@ -17,9 +17,10 @@ import { fileURLToPath } from 'node:url'
 import { keccak256, toBytes, toHex, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { requireDocker, startNet, stopNet, type TestNet } from '../e2e/helpers.js'
-import { ConformanceClient, TYPES, digestOf, domainOf, encodeJob, epochAt, protocolOf, readProfile, signerOf, topicOf, type ClientProfile, type Deal, type JobOffer } from './client.js'
+import { ConformanceClient, TYPES, digestOf, domainOf, encodeAcceptance, encodeJob, epochAt, frameJson, parseFrameJson, protocolOf, readProfile, signerOf, topicOf, type ClientProfile, type Deal, type JobOffer } from './client.js'
 
 const CLIENT_SOURCE = fileURLToPath(new URL('../../../test/conformance/client.ts', import.meta.url))
+const PROTOCOL_MD = fileURLToPath(new URL('../../../PROTOCOL.md', import.meta.url))
 
 interface Page<T> { items: T[], total: number }
 interface PeerView { peerId: string, address: string | null, score: number | null, rejects: number }
@@ -53,6 +54,33 @@ describe('conformance: a client written from PROTOCOL.md', function () {
     const specifiers = [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1])
     assert.ok(specifiers.length > 5, `found the imports of client.ts (${specifiers.length})`)
     for (const s of specifiers) assert.ok(!s.startsWith('.') && !s.startsWith('/'), `client.ts imports ${s}: only npm packages are allowed`)
+  })
+
+  it('reproduces the test vectors of PROTOCOL.md', async () => {
+    const md = await readFile(PROTOCOL_MD, 'utf8')
+    const vec = (name: string): Record<string, any> => {
+      const m = new RegExp('```json vector:' + name + '\\n([\\s\\S]*?)\\n```').exec(md)
+      assert.ok(m !== null, `PROTOCOL.md has vector ${name}`)
+      return JSON.parse(m[1]) as Record<string, any>
+    }
+    const pv = vec('profile')
+    const p = readProfile(pv.file as Record<string, unknown>)
+    assert.equal(p.hash, pv.hash)
+    assert.equal(topicOf(p, 'deals'), pv.topics.deals)
+    assert.equal(protocolOf(p, 'sync'), pv.protocols.sync)
+    const big = (o: Record<string, unknown>, keys: string[]): any => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, keys.includes(k) ? BigInt(v as string) : v]))
+    const jv = vec('job-offer')
+    const job = big(jv.body, ['nonce', 'maxPrice', 'collateral', 'epoch', 'expiryEpoch']) as JobOffer
+    assert.equal(digestOf(p, 'JobOffer', job), jv.digest)
+    assert.equal(new TextDecoder().decode(encodeJob(job, jv.signature as Hex)), jv.wire)
+    assert.equal(await signerOf(p, 'JobOffer', job, jv.signature as Hex), jv.signer)
+    const av = vec('deal-acceptance')
+    const deal = big(av.body, ['price', 'collateral', 'matchEpoch', 'openBy']) as Deal
+    assert.equal(digestOf(p, 'Deal', deal), av.digest)
+    assert.equal(new TextDecoder().decode(encodeAcceptance(deal, 'provider', av.signature as Hex)), av.wire)
+    const fv = vec('frames')
+    assert.equal(frameJson({ m: 'digest', a: { epoch: 147000n, acc: [146999n, 146998n] } }), fv.syncRequest.json)
+    assert.deepEqual(parseFrameJson(fv.answer.json as string), { ok: true, r: { epoch: 147000n, root: `0x${'55'.repeat(32)}` } })
   })
 
   describe('against a devnet', function () {

@@ -39,6 +39,14 @@ describe('protocol: the vectors of PROTOCOL.md', () => {
     assert.equal(updateDocBlocks(tampered, computed), md, '--doc-update restores the document')
   })
 
+  it('the prose states the same type strings, domain and ids as the vectors', () => {
+    const e = computed.eip712 as { domainTypeString: string, types: Record<string, { typeString: string }> }
+    for (const t of [e.domainTypeString, ...Object.values(e.types).map((x) => x.typeString)]) {
+      assert.ok(md.split('```json vector:')[0].includes(t), `§4 states ${t}`)
+    }
+    for (const t of ['/lilynode/<tag>/<kind>/1', '/lilynode/<tag>/<name>/1.0.0', '/lilynode/<tag>/kad/1.0.0', 'name = "lilynode", version = "1"']) assert.ok(md.includes(t), `PROTOCOL.md states ${t}`)
+  })
+
   it('profile hash and tag follow §3.2 (keccak256 of the canonical text)', () => {
     const p = computed.profile as { canonical: string, hash: Hex, tag: string, topics: Record<string, string> }
     assert.equal(keccak256(toBytes(p.canonical)), p.hash)
