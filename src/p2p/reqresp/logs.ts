@@ -11,7 +11,7 @@
  */
 import * as lp from 'it-length-prefixed'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { protocolId, type Profile } from '../../protocol/index.js'
+import { LilyError, protocolId, type Profile } from '../../protocol/index.js'
 import type { Address, Hash } from '../../protocol/index.js'
 import { peerAddress } from '../peers.js'
 import { P2pError } from '../errors.js'
@@ -24,8 +24,8 @@ export const MAX_LOG_STREAM_BYTES = 64 * 1024 * 1024
 const MAX_FRAME = 128 * 1024
 
 /** Thrown by a log source to refuse (the answer carries code and message). */
-export class LogsRefusal extends Error {
-  constructor (readonly code: 'LOGS_FORBIDDEN' | 'LOGS_UNKNOWN_DEAL' | 'LOGS_UNAVAILABLE', message: string) { super(message) }
+export class LogsRefusal extends LilyError<'LOGS_FORBIDDEN' | 'LOGS_UNKNOWN_DEAL' | 'LOGS_UNAVAILABLE'> {
+  override readonly name = 'LogsRefusal'
 }
 
 /** What a provider serves: the chunks of a deal's logs for `remote` (throws LogsRefusal). */
