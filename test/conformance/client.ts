@@ -19,7 +19,7 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { hashTypedData, keccak256, recoverTypedDataAddress, toBytes, type Hex } from 'viem'
+import { createPublicClient, createWalletClient, defineChain, hashTypedData, http, keccak256, parseAbi, recoverTypedDataAddress, toBytes, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 
 // ------------------------------------------------------------------ §3 profile
@@ -48,6 +48,8 @@ export interface ClientProfile {
   genesisMs: number
   maxEpochSkew: number
   bootstrap: string[]
+  rpcUrl: string
+  token: Hex | null
 }
 
 function canonical (v: unknown): string {
@@ -83,7 +85,9 @@ export function readProfile (file: Record<string, unknown>): ClientProfile {
     graceMs: json.graceMs as number,
     genesisMs: json.genesisMs as number,
     maxEpochSkew: (json.limits as Record<string, number>).maxEpochSkew,
-    bootstrap: json.bootstrap as string[]
+    bootstrap: json.bootstrap as string[],
+    rpcUrl: json.rpcUrl as string,
+    token: json.token as Hex | null
   }
 }
 
@@ -232,6 +236,12 @@ async function readOneFrame (stream: Stream, maxBytes: number): Promise<Uint8Arr
   throw new Error('the stream ended before a frame')
 }
 
+/** §6.5: the escrow functions a job creator needs. */
+export const ESCROW_ABI = parseAbi([
+  'function deposit(uint256 amount) payable',
+  'function balanceOf(address account) view returns (uint256)'
+])
+
 // ------------------------------------------------------------------ the client
 
 export interface ClientOptions {
@@ -357,6 +367,20 @@ export class ConformanceClient {
   /** §7.4 */
   async query<T> (peer: PeerId, kind: 'offers' | 'jobs' | 'deals' | 'peers' | 'epoch', args: Record<string, unknown> = {}): Promise<T> {
     return await this.call<T>(peer, protocolOf(this.profile, 'query'), kind, args)
+  }
+
+  /**
+   * §6.5: puts `amount` wei into the escrow (native-ETH networks: `deposit(amount)` with
+   * msg.value = amount), so that the client's job offers count for matching. Waits for the receipt.
+   */
+  async deposit (amount: bigint): Promise<Hex> {
+    if (this.profile.token !== null) throw new Error('this client deposits native ETH only; an ERC-20 network needs approve() first')
+    const chain = defineChain({ id: Number(this.profile.chainId), name: String(this.profile.json.name), nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [this.profile.rpcUrl] } } })
+    const wallet = createWalletClient({ account: privateKeyToAccount(this.key), chain, transport: http(this.profile.rpcUrl) })
+    const hash = await wallet.writeContract({ address: this.profile.escrow, abi: ESCROW_ABI, functionName: 'deposit', args: [amount], value: amount })
+    const receipt = await createPublicClient({ chain, transport: http(this.profile.rpcUrl) }).waitForTransactionReceipt({ hash, timeout: 30_000 })
+    if (receipt.status !== 'success') throw new Error(`deposit ${hash} reverted`)
+    return hash
   }
 
   async stop (): Promise<void> {

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { keccak256, toBytes, toHex, type Hex } from 'viem'
+import { createTestClient, http, keccak256, toBytes, toHex, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { requireDocker, startNet, stopNet, type TestNet } from '../e2e/helpers.js'
 import { ConformanceClient, TYPES, digestOf, domainOf, encodeAcceptance, encodeJob, epochAt, frameJson, parseFrameJson, protocolOf, readProfile, signerOf, topicOf, type ClientProfile, type Deal, type JobOffer } from './client.js'
@@ -97,6 +97,9 @@ describe('conformance: a client written from PROTOCOL.md', function () {
     it('joins, publishes an offer that gets matched, co-signs the deal, keeps a score ≥ 0 and queries', async () => {
       const client = await ConformanceClient.start({ profile, privateKey: randomKey() })
       clients.push(client)
+      // the harness gives the client's wallet devnet ETH; the client deposits into the escrow itself (§6.5)
+      await createTestClient({ mode: 'anvil', transport: http(profile.rpcUrl) }).setBalance({ address: client.address, value: 10n ** 19n })
+      await client.deposit(10n ** 18n)
       const node = await client.join(profile.bootstrap[0])
 
       // §3.3: the ids computed from the profile are the ones the node announces
@@ -124,7 +127,7 @@ describe('conformance: a client written from PROTOCOL.md', function () {
         gpus: 0,
         gpuVram: 0,
         disk: 0,
-        maxPrice: 10n ** 18n,
+        maxPrice: 10n ** 16n,
         timeout: 60,
         collateral: 0n,
         epoch,
