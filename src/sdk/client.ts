@@ -373,7 +373,9 @@ export class LilyClient implements AsyncDisposable {
         void this.synced.then((ok) => {
           if (!ok || matched || signal.aborted) return
           const e = estimateFrom(estimateJob, poolOffers(this.host.node), this.host.node.currentEpoch(), 'own node')
-          if (e.verdict !== null && !matched) noFit.abort(new SdkError('SDK_NO_MATCH', e.verdict))
+          // only a constraint that rules out the live offers fails the run: with no live offer at all
+          // (a network still starting, an offer between versions) the run waits as usual
+          if (e.verdict !== null && e.considered > 0 && !matched) noFit.abort(new SdkError('SDK_NO_MATCH', e.verdict))
         }, () => undefined)
       }
       try {
