@@ -85,16 +85,13 @@ export async function logs (args: LogsArgs, { positionals, signal }: HandlerCont
   const { client } = await connectCreator(args, profile, signal)
   try {
     const l = client.logs(ref, { follow: args.follow, signal })
-    const it = l[Symbol.asyncIterator]()
-    // the first chunk (or the refusal) opens the stream; dealId and from are known after it
-    const first = await it.next()
-    const chunks = (async function * () {
-      if (first.done !== true) yield first.value
-      for (let r = await it.next(); r.done !== true; r = await it.next()) yield r.value
-    })()
     const ended: JobLogs['ended'] = {}
-    const code = await drain({ dealId: l.dealId ?? ('0x' as JobLogs['dealId']), from: l.from ?? 'provider', chunks, get ended () { return { ...ended, ...(l.why !== undefined ? { why: l.why } : {}) } } }, args.json, signal)
-    return code
+    const chunks = (async function * () {
+      yield * l
+      if (l.why !== undefined) ended.why = l.why
+    })()
+    // dealId and from are known once the stream is open (at its first chunk); the end line reads them then
+    return await drain({ get dealId () { return l.dealId ?? ('' as JobLogs['dealId']) }, get from () { return l.from ?? 'provider' }, chunks, ended }, args.json, signal)
   } finally {
     await client.close()
   }
