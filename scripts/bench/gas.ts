@@ -12,6 +12,7 @@
  *   npm run bench:gas            a table
  *   npm run bench:gas -- --json  one JSON line
  */
+import { brotliCompressSync, constants as zlibConstants } from 'node:zlib'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
 import { privateKeyToAddress, randomPrivateKey } from '../../src/protocol/crypto.js'
 import { DomainHasher } from '../../src/protocol/eip712.js'
@@ -53,6 +54,20 @@ function makeDeal (creator: Party, provider: Party, now: bigint): Deal {
   }
 }
 
+/**
+ * Arbitrum's L1 data units of a transaction (Nitro's l1pricing, docs/arbos/l1-pricing.md): the
+ * signed, serialized transaction compressed with brotli at quality 0 ("brotli-zero"), plus the
+ * fixed per-transaction estimate of 140 bytes, times 16 (L1 gas per byte).
+ */
+const ARBITRUM_TX_FIXED_BYTES = 140
+async function arbitrumL1Units (client: ChainClients, hash: Hex): Promise<number> {
+  const raw = await client.public.request({ method: 'eth_getRawTransactionByHash', params: [hash] }) as Hex
+  const compressed = brotliCompressSync(Buffer.from(raw.slice(2), 'hex'), {
+    params: { [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_GENERIC, [zlibConstants.BROTLI_PARAM_QUALITY]: 0 }
+  })
+  return (compressed.byteLength + ARBITRUM_TX_FIXED_BYTES) * 16
+}
+
 async function inputBytes (client: ChainClients, hash: Hex): Promise<number> {
   const tx = await client.public.getTransaction({ hash })
   return (tx.input.length - 2) / 2
@@ -80,6 +95,7 @@ async function main (): Promise<void> {
     const runs = 5
     const sum = { open: 0n, complete: 0n, openRelayed: 0n, completeRelayed: 0n }
     const bytes = { open: 0, complete: 0, openRelayed: 0, completeRelayed: 0 }
+    const l1Units = { open: 0, complete: 0 }
     for (let i = 0; i < 2 * runs; i++) {
       const relayed = i % 2 === 1
       const sender = relayed ? relayer : providerClient
@@ -92,6 +108,10 @@ async function main (): Promise<void> {
       sum[relayed ? 'completeRelayed' : 'complete'] += done.tx.gasUsed
       bytes[relayed ? 'openRelayed' : 'open'] = await inputBytes(relayer, opened.tx.hash)
       bytes[relayed ? 'completeRelayed' : 'complete'] = await inputBytes(relayer, done.tx.hash)
+      if (!relayed) {
+        l1Units.open = await arbitrumL1Units(relayer, opened.tx.hash)
+        l1Units.complete = await arbitrumL1Units(relayer, done.tx.hash)
+      }
     }
     const openGas = sum.open / BigInt(runs)
     const completeGas = sum.complete / BigInt(runs)
@@ -122,6 +142,7 @@ async function main (): Promise<void> {
       happyPathGas: Number(happyPathGas),
       batchedPerDealGas: Number(batchedPerDealGas),
       calldataBytesPerDeal: openBytes + completeBytes,
+      arbitrumL1UnitsPerDeal: l1Units.open + l1Units.complete,
       openDealCalldataBytes: openBytes,
       completeCalldataBytes: completeBytes,
       batchedCalldataBytesPerDeal: batchedBytesPerDeal,
@@ -139,6 +160,7 @@ async function main (): Promise<void> {
       ['openDeal (sent by the provider)', String(out.openDealGas), `${openBytes} B calldata; creator's signature checked`],
       ['complete (sent by the provider)', String(out.completeGas), `${completeBytes} B calldata; creator's acceptance checked`],
       ['happy path = open + complete', String(out.happyPathGas), `target ≤ 110000; ${(Number(LILYPAD_V1) / out.happyPathGas).toFixed(1)}× less than Lilypad v1, ${(Number(LILYPAD_V2) / out.happyPathGas).toFixed(1)}× less than v2`],
+      ['Arbitrum L1 data units, open + complete', String(out.arbitrumL1UnitsPerDeal), 'brotli-zero of the signed transactions + 140 B each, × 16 (Nitro l1pricing)'],
       ['openDeal (relayed, 2 signatures)', String(out.openDealRelayedGas), `${bytes.openRelayed} B calldata`],
       ['happy path, relayed', String(out.happyPathRelayedGas), `${out.relayedCalldataBytesPerDeal} B calldata`],
       [`openDeals, ${BATCH} deals, per deal`, String(out.batchedPerDealGas), `target ≤ 60000; ${batchedBytesPerDeal} B calldata per deal`],

@@ -14,14 +14,15 @@
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { Address, Hash, JobOffer, ResourceOffer } from '../../src/protocol/types.js'
-import { DomainHasher } from '../../src/protocol/eip712.js'
-import { initialState, step } from '../../src/matching/index.js'
+import type { Hash, JobOffer, ResourceOffer } from '../../src/protocol/types.js'
+import { initialState, jobPrice, step } from '../../src/matching/index.js'
 import type { EpochInput, MatcherConfig, OfferRecord } from '../../src/matching/index.js'
 import { effectiveJobs, effectiveResources } from '../../src/matching/offers.js'
 import { lilypadRule, optimalUnitCapacity } from '../../src/matching/baselines.js'
 import type { BaselineMatch } from '../../src/matching/baselines.js'
 
+import { grinding, priority } from './matchGames.js'
+import { jobSplitting, offerSplitting, priorityGame } from './matchIncentives.js'
 import { CONFIG, EPOCH, FAMILIES, distinctShapes, generate, generateHet, generateUnit, generateUnitGpu } from './matchMarkets.js'
 import type { Family, Market } from './matchMarkets.js'
 export { generate, generateHet, generateUnit, generateUnitGpu } from './matchMarkets.js'
@@ -35,9 +36,18 @@ function welfare (jobs: ReadonlyArray<OfferRecord<JobOffer>>, ms: ReadonlyArray<
   return { matched: ms.length, surplus, paid }
 }
 
-function ours (m: Market): BaselineMatch[] {
+/**
+ * Our matches priced at the provider's ask (`jobPrice`), as the baselines are, so that the
+ * surplus Σ(maxPrice − ask) compared is the gains from trade whatever the payment rule; the
+ * deal price (k = ½ midpoint) only splits it (`dealPaid`: what the deals carry).
+ */
+function ours (m: Market): BaselineMatch[] & { dealPaid?: bigint } {
   const out = step(initialState(), m, { opened: [], closed: [] }, EPOCH, CONFIG)
-  return out.matches.map((x) => ({ jobId: x.jobId, resourceId: x.resourceId, price: x.deal.price }))
+  const res = new Map(m.resources.map((r) => [r.id, r.offer]))
+  const job = new Map(m.jobs.map((j) => [j.id, j.offer]))
+  const ms: BaselineMatch[] & { dealPaid?: bigint } = out.matches.map((x) => ({ jobId: x.jobId, resourceId: x.resourceId, price: jobPrice(job.get(x.jobId) as JobOffer, res.get(x.resourceId) as ResourceOffer) }))
+  ms.dealPaid = out.matches.reduce((a, x) => a + x.deal.price, 0n)
+  return ms
 }
 
 /** Lilypad's rule sees the same effective offers, in arrival order (the generator's order). */
@@ -106,6 +116,32 @@ function speed (n: number, runs: number, family: Family = 'generated'): SpeedRes
 
 const fmt = (w: Welfare): string => `matched ${String(w.matched).padStart(6)}  surplus ${w.surplus.toString().padStart(22)}  paid ${w.paid.toString().padStart(22)}`
 
+/** The incentive games (matchGames.ts, matchIncentives.ts), printed and returned for the JSON line. */
+function runGames (log: (s: string) => void, quick: boolean): Record<string, unknown> {
+  log('== grinding: an attacker re-rolls its offer nonce against 100 identical honest offers, 10 jobs an epoch ==')
+  const g = grinding(quick ? 30 : 100, 10_000)
+  log(`  ${g.epochs} epochs, ${g.nonces} nonces each: public seed keccak(profile ‖ epoch): attacker served in ${g.winsPublicSeed} of ${g.epochs} epochs; seed block after the offer deadline: ${g.winsSeedBlock} (fair share ${g.fairWins}, σ ${g.sigma}, ${((g.winsSeedBlock - g.fairWins) / g.sigma).toFixed(2)}σ from it: ${g.withinThreeSigma ? 'within' : 'NOT within'} 3σ)`)
+  log('== priority: 32 jobs bidding 2^96 − 1 against 40 honest jobs for 32 slots ==')
+  const p = priority()
+  log(`  the max bidder is served ${p.maxBidderServed} of 32 (honest ${p.honestServed}); it pays per job ${p.maxBidderPaidPerJob} (today, k = ½ midpoint) vs ${p.maxBidderPaidPerJobAskRule} (old rule: the ask)`)
+  const pgs = [priorityGame(false), priorityGame(true)]
+  for (const pg of pgs) {
+    log(`== priority game, ${pg.market}: ${pg.markets} markets of ${pg.jobsPerMarket} jobs × ${pg.offersPerMarket} unit offers (excess demand), ${pg.deviatorsPerMarket} deviating jobs each; optimum (honest bids) matches ${pg.optimumMatched}, surplus ${pg.optimumSurplus} ==`)
+    for (const x of pg.scenarios) {
+      log(`  ${x.name.padEnd(28)} matched ${x.matched} (deviators ${x.deviatorsMatched}), total surplus ${(x.ofOptimum * 100).toFixed(2)} % of optimum`)
+      log(`    today (midpoint): provider revenue ${x.today.providerRevenue}, creator surplus ${x.today.creatorSurplus}, deviators' gain ${x.today.deviatorGain}`)
+      log(`    old (ask):        provider revenue ${x.oldAskRule.providerRevenue}, creator surplus ${x.oldAskRule.creatorSurplus}, deviators' gain ${x.oldAskRule.deviatorGain}`)
+    }
+  }
+  log('== splitting an offer: one 64-GPU offer vs 64 one-GPU offers, equal prices, d one-GPU jobs an epoch ==')
+  const os = offerSplitting(undefined, quick ? 40 : 100)
+  for (const x of os) log(`  demand ${String(x.demand).padStart(3)}: split side ${x.splitJobs}, whole offer ${x.wholeJobs}: split share ${(x.splitShare * 100).toFixed(1)} % (capacity share 50 %)`)
+  log('== splitting a job: 8 units of work as 8 jobs or one, among 56 honest one-unit jobs, 32 units of capacity ==')
+  const js = jobSplitting(quick ? 20 : 50)
+  for (const x of js) log(`  as ${x.as.padEnd(16)}: served ${x.unitsServed} of ${x.unitsOffered} units, paid ${x.paidPerUnit} per unit; honest units served ${x.honestUnitsServed}`)
+  return { grinding: g, priorityMaxBid: p, priorityGame: pgs, offerSplitting: os, jobSplitting: js }
+}
+
 function main (): void {
   const argv = process.argv.slice(2)
   if (argv[0] === '--child') {
@@ -115,10 +151,22 @@ function main (): void {
   const json = argv.includes('--json')
   const quick = argv.includes('--quick')
   const speedOnly = argv.includes('--speed-only')
+  const noGames = argv.includes('--no-games')
+  // sizes of the speed runs and of the families: 1k and 10k by default (--quick: 10k families
+  // only), --large adds 100k, --sizes=1000,10000,100000 picks them
+  const sizesArg = argv.find((a) => a.startsWith('--sizes='))
+  const picked = sizesArg !== undefined
+    ? sizesArg.slice('--sizes='.length).split(',').map((x) => Number(x))
+    : quick ? [1000, 10000] : argv.includes('--large') ? [1000, 10000, 100000] : [1000, 10000]
+  if (picked.some((n) => !Number.isSafeInteger(n) || n < 10 || n > 1_000_000)) throw new Error(`--sizes must be integers in [10, 1000000], got ${sizesArg ?? ''}`)
+  if (!picked.includes(10000)) picked.push(10000)
+  picked.sort((a, b) => a - b)
+  const runsFor = (n: number): number => n <= 1000 ? (quick ? 9 : 15) : n <= 10000 ? (quick ? 5 : 7) : 3
   const log = (s: string): void => { if (!json) process.stdout.write(s + '\n') }
 
   if (!speedOnly) log('== welfare: ours vs Lilypad rule (same markets, same effective offers) ==')
   const welfareSizes = speedOnly ? [] : quick ? [1000] : [1000, 10000]
+  let oursDealPaid: bigint | undefined
   let lilyAt10k: Welfare | undefined; let oursAt10k: Welfare | undefined; let lilySharedAt10k: Welfare | undefined
   let allAtLeast = true
   let smallAtLeast = true
@@ -126,14 +174,16 @@ function main (): void {
   let smallFewer = 0; let smallMarkets = 0
   for (const n of welfareSizes) {
     const m = generate(n, n, 7 + n)
-    const a = welfare(m.jobs, ours(m))
+    const mine = ours(m)
+    const a = welfare(m.jobs, mine)
+    oursDealPaid = mine.dealPaid
     const t0 = performance.now()
     const b = welfare(m.jobs, lilypad(m, 'offer'))
     const lilyMs = performance.now() - t0
     const c = welfare(m.jobs, lilypad(m, 'shared'))
     if (a.matched < b.matched) allAtLeast = false
     log(`${n} job offers x ${n} provider offers (${m.resources.length} with versions)   target jobs ours ≥ lilypad rule: ${a.matched >= b.matched ? 'MET' : 'NOT MET'}`)
-    log(`  ours                          ${fmt(a)}`)
+    log(`  ours                          ${fmt(a)}   (surplus and paid at the ask; the deals carry ${String(mine.dealPaid)} in all)`)
     log(`  lilypad rule (1 deal / offer) ${fmt(b)}   (${lilyMs.toFixed(0)} ms, O(J·P))`)
     log(`  lilypad order, shared capacity ${fmt(c)}`)
     lilyAt10k = b; oursAt10k = a; lilySharedAt10k = c
@@ -170,7 +220,7 @@ function main (): void {
   const ratio = Number(sumOurs) / Number(sumOpt)
 
   log('== speed: one step from the initial state, J = P, median of runs, own process each ==')
-  const sizes: Array<[number, number]> = quick ? [[1000, 9], [10000, 5]] : [[1000, 15], [10000, 7], [100000, 3]]
+  const sizes: Array<[number, number]> = picked.map((n) => [n, runsFor(n)])
   const results = sizes.map(([n, runs]) => speed(n, runs))
   for (const r of results) {
     log(`  ${String(r.jobs).padStart(6)} jobs x ${String(r.providers).padStart(6)} offers: median ${r.stepMsMedian.toFixed(1)} ms wall (min ${r.stepMsMin.toFixed(1)}; CPU ${r.cpuMsMedian.toFixed(1)} ms; ${r.runs} runs), matched ${r.matched}, RSS ${r.rssBeforeMb.toFixed(0)} MB with the market loaded, peak ${r.peakRssMb.toFixed(0)} MB`)
@@ -181,8 +231,8 @@ function main (): void {
     const nlogn = (b.jobs * Math.log2(b.jobs)) / (a.jobs * Math.log2(a.jobs))
     log(`  growth ${a.jobs} → ${b.jobs}: ×${(b.stepMsMedian / a.stepMsMedian).toFixed(1)} wall, ×${(b.cpuMsMedian / a.cpuMsMedian).toFixed(1)} CPU (n·log n predicts ×${nlogn.toFixed(1)}, n² ×${((b.jobs / a.jobs) ** 2).toFixed(0)})`)
   }
-  // heterogeneous and adversarial families: 10k and 100k (quick: 10k), each size its own process
-  const famSizes: Array<[number, number]> = quick ? [[10000, 5]] : [[10000, 5], [100000, 3]]
+  // heterogeneous and adversarial families at the picked sizes from 10k (quick: 10k), each size its own process
+  const famSizes: Array<[number, number]> = quick ? [[10000, 5]] : picked.filter((n) => n >= 10000).map((n) => [n, n <= 10000 ? 5 : 3])
   const families: Record<string, Record<string, { stepMsMedian: number, stepCpuMsMedian: number, peakRssMb: number, matched: number, providers: number, distinctShapes: number }>> = {}
   const famRes = new Map<string, SpeedResult>()
   for (const fam of FAMILIES) {
@@ -213,6 +263,7 @@ function main (): void {
   log(`  targets (CPU time): ${Object.entries(targets).map(([k, v]) => `${k} ${v ? 'MET' : 'NOT MET'}`).join(', ')}`)
   const at10k = results.find((r) => r.jobs === 10000) as SpeedResult
   log(`  target 10k step median ≤ 250 ms: ${at10k.stepMsMedian <= 250 ? 'MET' : 'NOT MET'} (${at10k.stepMsMedian.toFixed(1)} ms); peak RSS ≤ 300 MB: ${at10k.peakRssMb <= 300 ? 'MET' : 'NOT MET'} (${at10k.peakRssMb.toFixed(0)} MB)`)
+  const games = noGames || speedOnly ? undefined : runGames(log, quick)
   if (json) {
     process.stdout.write(JSON.stringify({
       jobs: at10k.jobs,
@@ -240,6 +291,8 @@ function main (): void {
       stepMsMedianNextEpoch: Number(at10k.steadyMsMedian.toFixed(2)),
       families,
       familyTargets: targets,
+      oursDealPaid: oursDealPaid?.toString(),
+      ...games,
       sizes: results.map((r) => ({ jobs: r.jobs, providers: r.providers, stepMsMedian: Number(r.stepMsMedian.toFixed(2)), stepCpuMsMedian: Number(r.cpuMsMedian.toFixed(2)), peakRssMb: Number(r.peakRssMb.toFixed(1)), rssMarketLoadedMb: Number(r.rssBeforeMb.toFixed(1)) }))
     }) + '\n')
   }

@@ -4,6 +4,8 @@
  *   values `{"D":6,"Dlo":4,"Dhi":12,"Dout":2,"Dscore":4,"Dlazy":6,"idontwantMinDataSize":512,"dropRedundantKeys":false}`;
  *   `--heartbeat-sample N`: LilyNode heartbeatSample (0 = every node gossips its heartbeat).
  *   `--match-spread MS`: LilyNode matchSpreadMs (0 = every node matches at the match time).
+ *   `--load N`: after the quiet window, measure the same network again beside N CPU-burning
+ *   processes of its own (stopped after): the *Loaded figures.
  *   LILYNODE_BENCH_DEBUG=1 prints peer and mesh sizes and traces first receipt and IWANT per
  *   message; LILYNODE_BENCH_DUMP=<file> writes every arrival with those traces, the workers'
  *   event-loop delay (p99, max), CPU, clocks and gossipsub RPC counts by kind (with DEBUG).
@@ -54,10 +56,10 @@ import { createLogger } from '../../src/protocol/logger.js'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createHash } from 'node:crypto'
 
-interface Args { nodes: number, perProcess: number, epochs: number, epochMs: number, graceMs: number, offersPerEpoch: number, json: boolean, gossip: Partial<GossipTuning>, heartbeatSample?: number, matchSpreadMs?: number }
+interface Args { nodes: number, perProcess: number, epochs: number, epochMs: number, graceMs: number, offersPerEpoch: number, json: boolean, gossip: Partial<GossipTuning>, heartbeatSample?: number, matchSpreadMs?: number, load: number }
 
 function parseArgs (argv: string[]): Args {
-  const a: Args = { nodes: 50, perProcess: 10, epochs: 8, epochMs: 4000, graceMs: 800, offersPerEpoch: 10, json: false, gossip: {} }
+  const a: Args = { nodes: 50, perProcess: 10, epochs: 8, epochMs: 4000, graceMs: 800, offersPerEpoch: 10, json: false, gossip: {}, load: 0 }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const num = (): number => {
@@ -74,6 +76,7 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--json') a.json = true
     else if (k === '--heartbeat-sample') { const v = Number(argv[++i]); if (!Number.isSafeInteger(v) || v < 0) throw new Error('--heartbeat-sample needs a non-negative integer'); a.heartbeatSample = v }
     else if (k === '--match-spread') { const v = Number(argv[++i]); if (!Number.isSafeInteger(v) || v < 0) throw new Error('--match-spread needs a non-negative integer'); a.matchSpreadMs = v }
+    else if (k === '--load') { const v = Number(argv[++i]); if (!Number.isSafeInteger(v) || v < 0 || v > 64) throw new Error('--load needs an integer from 0 to 64'); a.load = v }
     else if (k === '--gossip') a.gossip = JSON.parse(argv[++i]) as Partial<GossipTuning>
     else throw new Error(`unknown option ${k}; see the comment at the top of scripts/bench/network.ts`)
   }
@@ -336,58 +339,77 @@ async function parent (args: Args): Promise<void> {
       if (r.every((n) => n.participating && n.peers >= 2)) break
       await sleep(1000)
     }
-    const first = epochAt(profile, Date.now()) + 2n
-    const last = first + BigInt(args.epochs) - 1n
-    const published: Array<{ id: string, at: number, by: string, msgId: string, done: number }> = []
     let nonce = 1n
-    const bytesBefore = (await report()).reduce((s, n) => s + n.bytes, 0)
-    const cpuOf = async (): Promise<number> => (await Promise.all(workers.map(async (w) => (await w.call({ cmd: 'report' }, 'report')).cpuMs as number))).reduce((a, b) => a + b, 0)
-    const cpuBefore = await cpuOf()
-    for (let e = first; e <= last; e++) {
-      await sleep(epochStart(profile, e) + 100 - Date.now())
-      const sends: Array<Promise<void>> = []
-      for (let k = 0; k < args.offersPerEpoch; k++) {
-        const idx = 2 + Math.floor(Math.random() * (args.nodes - 2))
-        const { w, i } = where[idx]
-        const kind = k % 3 === 0 ? 'resource' : 'job'
-        sends.push(workers[w].call({ cmd: 'publish', node: i, kind, epoch: e.toString(), nonce: (nonce++).toString() }, 'published').then((m) => {
-          published.push({ id: m.id as string, at: m.at as number, by: keys[idx].address, msgId: m.msgId as string, done: m.done as number })
-        }))
-        await sleep(Math.floor(epochMs / 2 / args.offersPerEpoch))
+    /** One measured window of `args.epochs` epochs: offers published, arrivals and roots collected. */
+    const measure = async (): Promise<{ delays: number[], missing: number, converged: number, nodeEpochsAgree: number, nodeEpochs: number, bytes: number, cpuMs: number, reports: Array<Record<string, unknown>>, offers: number }> => {
+      const first = epochAt(profile, Date.now()) + 2n
+      const last = first + BigInt(args.epochs) - 1n
+      const published: Array<{ id: string, at: number, by: string, msgId: string, done: number }> = []
+      const bytesBefore = (await report()).reduce((s, n) => s + n.bytes, 0)
+      const cpuOf = async (): Promise<number> => (await Promise.all(workers.map(async (w) => (await w.call({ cmd: 'report' }, 'report')).cpuMs as number))).reduce((a, b) => a + b, 0)
+      const cpuBefore = await cpuOf()
+      for (let e = first; e <= last; e++) {
+        await sleep(epochStart(profile, e) + 100 - Date.now())
+        const sends: Array<Promise<void>> = []
+        for (let k = 0; k < args.offersPerEpoch; k++) {
+          const idx = 2 + Math.floor(Math.random() * (args.nodes - 2))
+          const { w, i } = where[idx]
+          const kind = k % 3 === 0 ? 'resource' : 'job'
+          sends.push(workers[w].call({ cmd: 'publish', node: i, kind, epoch: e.toString(), nonce: (nonce++).toString() }, 'published').then((m) => {
+            published.push({ id: m.id as string, at: m.at as number, by: keys[idx].address, msgId: m.msgId as string, done: m.done as number })
+          }))
+          await sleep(Math.floor(epochMs / 2 / args.offersPerEpoch))
+        }
+        await Promise.all(sends)
       }
-      await Promise.all(sends)
+      await sleep(epochStart(profile, last + 2n) + args.graceMs + epochMs - Date.now())
+      const final = await report()
+      if (process.env.LILYNODE_BENCH_DEBUG === '1') process.stderr.write(`peers ${final.map((n) => n.peers).join(',')}\nmesh ${final.map((n) => n.mesh).join(',')}\n`)
+      const reports = await Promise.all(workers.map(async (w) => await w.call({ cmd: 'report' }, 'report')))
+      const cpuMs = reports.reduce((a, r) => a + (r.cpuMs as number), 0) - cpuBefore
+      if (process.env.LILYNODE_BENCH_DUMP !== undefined) {
+        const { writeFile } = await import('node:fs/promises')
+        await writeFile(process.env.LILYNODE_BENCH_DUMP, JSON.stringify({ epochMs, genesisMs: profile.genesisMs, graceMs: profile.graceMs, published, where, workers: reports.map((r) => ({ loopP99Ms: r.loopP99Ms, loopMaxMs: r.loopMaxMs, rpcs: r.rpcs, clock: r.clock, pid: r.pid, cpuMs: r.cpuMs })), nodes: final }))
+      }
+      const delays: number[] = []
+      let missing = 0
+      for (const p of published) {
+        for (const n of final) {
+          if (n.address === p.by) continue
+          const t = n.arrivals[p.id]
+          if (t === undefined) missing++
+          else delays.push(t - p.at)
+        }
+      }
+      // convergence: epochs where every node has the same root; node-epochs on the epoch's most common root
+      let converged = 0
+      let nodeEpochsAgree = 0
+      for (let e = first; e <= last; e++) {
+        const roots = final.map((n) => n.roots[e.toString()])
+        if (roots.every((r) => r !== undefined && r === roots[0])) converged++
+        const counts = new Map<string, number>()
+        for (const r of roots) if (r !== undefined) counts.set(r, (counts.get(r) ?? 0) + 1)
+        nodeEpochsAgree += Math.max(0, ...counts.values())
+      }
+      const bytes = final.reduce((s, n) => s + n.bytes, 0) - bytesBefore
+      return { delays, missing, converged, nodeEpochsAgree, nodeEpochs: args.epochs * final.length, bytes, cpuMs, reports, offers: published.length }
     }
-    await sleep(epochStart(profile, last + 2n) + args.graceMs + epochMs - Date.now())
-    const final = await report()
-    if (process.env.LILYNODE_BENCH_DEBUG === '1') process.stderr.write(`peers ${final.map((n) => n.peers).join(',')}\nmesh ${final.map((n) => n.mesh).join(',')}\n`)
-    const reports = await Promise.all(workers.map(async (w) => await w.call({ cmd: 'report' }, 'report')))
-    const cpuMs = reports.reduce((a, r) => a + (r.cpuMs as number), 0) - cpuBefore
-    if (process.env.LILYNODE_BENCH_DUMP !== undefined) {
-      const { writeFile } = await import('node:fs/promises')
-      await writeFile(process.env.LILYNODE_BENCH_DUMP, JSON.stringify({ epochMs, genesisMs: profile.genesisMs, graceMs: profile.graceMs, published, where, workers: reports.map((r) => ({ loopP99Ms: r.loopP99Ms, loopMaxMs: r.loopMaxMs, rpcs: r.rpcs, clock: r.clock, pid: r.pid, cpuMs: r.cpuMs })), nodes: final }))
+    const quiet = await measure()
+    // the same network again beside `--load` CPU-burning processes of its own (stopped after)
+    let loaded: Awaited<ReturnType<typeof measure>> | undefined
+    if (args.load > 0) {
+      const burners = Array.from({ length: args.load }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }))
+      try {
+        loaded = await measure()
+      } finally {
+        for (const b of burners) b.kill('SIGKILL')
+      }
     }
+    const { delays, missing, converged, bytes, cpuMs, reports } = quiet
     const rss = reports.map((r) => r.rss as number)
     const viaGossip = reports.reduce((s, r) => s + (r.via as { gossip: number }).gossip, 0)
     const viaSync = reports.reduce((s, r) => s + (r.via as { sync: number }).sync, 0)
-    // propagation
-    const delays: number[] = []
-    let missing = 0
-    for (const p of published) {
-      for (const n of final) {
-        if (n.address === p.by) continue
-        const t = n.arrivals[p.id]
-        if (t === undefined) missing++
-        else delays.push(t - p.at)
-      }
-    }
-    // convergence
-    let converged = 0
-    for (let e = first; e <= last; e++) {
-      const roots = final.map((n) => n.roots[e.toString()])
-      if (roots.every((r) => r !== undefined && r === roots[0])) converged++
-    }
-    const bytes = final.reduce((s, n) => s + n.bytes, 0) - bytesBefore
-    const measuredEpochs = Number(last - first + 3n)
+    const measuredEpochs = args.epochs + 2
     const out = {
       nodes: args.nodes,
       processes: workers.length,
@@ -395,7 +417,7 @@ async function parent (args: Args): Promise<void> {
       gossip: gossipTuning(args.gossip),
       epochMs,
       epochs: args.epochs,
-      offers: published.length,
+      offers: quiet.offers,
       propagationP50Ms: Math.round(percentile(delays, 0.5)),
       propagationP99Ms: Math.round(percentile(delays, 0.99)),
       propagationMaxMs: Math.round(Math.max(...delays)),
@@ -405,7 +427,18 @@ async function parent (args: Args): Promise<void> {
       convergedEpochPct: Math.round(1000 * converged / args.epochs) / 10,
       bytesPerNodePerEpoch: Math.round(bytes / args.nodes / measuredEpochs),
       cpuMsPerNodePerEpoch: Math.round(cpuMs / args.nodes / measuredEpochs),
-      rssMbPerNode: Math.round(10 * Math.max(...rss.map((r, w) => r / Math.min(args.perProcess, args.nodes - w * args.perProcess))) / 1024 / 1024) / 10
+      rssMbPerNode: Math.round(10 * Math.max(...rss.map((r, w) => r / Math.min(args.perProcess, args.nodes - w * args.perProcess))) / 1024 / 1024) / 10,
+      nodeEpochAgreePct: Math.round(1000 * quiet.nodeEpochsAgree / quiet.nodeEpochs) / 10,
+      ...(loaded !== undefined
+        ? {
+            load: args.load,
+            propagationP50MsLoaded: Math.round(percentile(loaded.delays, 0.5)),
+            propagationP99MsLoaded: Math.round(percentile(loaded.delays, 0.99)),
+            undeliveredLoaded: loaded.missing,
+            convergedEpochPctLoaded: Math.round(1000 * loaded.converged / args.epochs) / 10,
+            nodeEpochAgreePctLoaded: Math.round(1000 * loaded.nodeEpochsAgree / loaded.nodeEpochs) / 10
+          }
+        : {})
     }
     if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`)
     else {
@@ -416,6 +449,9 @@ async function parent (args: Args): Promise<void> {
       process.stdout.write(`  ${out.bytesPerNodePerEpoch} application bytes per node per epoch\n`)
       process.stdout.write(`  ${out.cpuMsPerNodePerEpoch} ms of CPU per node per epoch (all worker processes, measured epochs)\n`)
       process.stdout.write(`  ${out.rssMbPerNode} MB resident per node\n`)
+      if (loaded !== undefined) {
+        process.stdout.write(`  beside ${args.load} CPU-burning processes: propagation p50 ${String(out.propagationP50MsLoaded)} ms, p99 ${String(out.propagationP99MsLoaded)} ms, undelivered ${String(out.undeliveredLoaded)}; converged epochs ${String(out.convergedEpochPctLoaded)} %, node-epochs on the majority root ${String(out.nodeEpochAgreePctLoaded)} % (quiet: ${out.nodeEpochAgreePct} %)\n`)
+      }
     }
   } finally {
     await Promise.all(workers.map(async (w) => {

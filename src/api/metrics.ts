@@ -100,6 +100,10 @@ export class EpochWatch {
   }
 
   private epoch (e: EpochEvent): void {
+    void this.judge(e).catch(() => {})
+  }
+
+  private async judge (e: EpochEvent): Promise<void> {
     this.epochsMatched++
     this.offersTotal += e.offers
     this.matchesTotal += e.matches
@@ -108,10 +112,10 @@ export class EpochWatch {
     const prev = e.epoch - 1n
     const mine: Hash | undefined = this.node.roots.get(prev)
     if (mine === undefined) return
-    const maj = this.node.majorityRoot(prev)
-    if (maj === undefined || maj.total <= 1) { this.convergence.alone++; return }
+    const maj = await this.node.majorityRoot(prev)
+    if (maj === undefined || maj.voters <= 1) { this.convergence.alone++; return }
     this.convergence[maj.root === mine ? 'agree' : 'disagree']++
-    this.lastMajorityShare = maj.count / maj.total
+    this.lastMajorityShare = maj.count / maj.voters
     this.lastInMajority = maj.root === mine
   }
 

@@ -16,6 +16,7 @@ import { isLoopback } from './auth.js'
 import type { GasLedger } from '../node/index.js'
 import { JOB_STATES, type JobManager } from './jobs.js'
 import { dryRun } from './dryRun.js'
+import { humanPrices, VIEW_ROUTES } from './views.js'
 import type { EpochWatch, NodeSnapshot } from './metrics.js'
 import { ADDRESS, ApiError, HASH, s, WEI, type ObjectSchema, type Schema } from './schema.js'
 import { bundleFiles, bundleOf } from '../node/index.js'
@@ -249,7 +250,7 @@ export async function nodeSnapshot (api: ApiContext): Promise<NodeSnapshot> {
 
 // ---------------------------------------------------------------- the table
 
-export const ROUTES: readonly Route[] = [
+const CORE_ROUTES: readonly Route[] = [
   {
     operationId: 'createJob',
     method: 'POST',
@@ -378,7 +379,7 @@ export const ROUTES: readonly Route[] = [
     operationId: 'listOffers',
     method: 'GET',
     path: '/offers',
-    summary: 'The node\'s current offer pool (signed job and resource offers it holds)',
+    summary: 'The node\'s current offer pool (signed job and resource offers it holds), each with its prices for people (`prices`: per unit and per hour in ETH, an example job\'s ask)',
     query: s.obj({ kind: s.str({ enum: ['job', 'resource'] }), epoch: s.int({ minimum: 0, description: 'only offers effective at this epoch' }), ...PAGE_QUERY }),
     responses: { 200: { description: 'a page of offers, by id', schema: page(s.open({ id: HASH, kind: s.str({ enum: ['job', 'resource'] }), signer: ADDRESS, epoch: s.str(), expiryEpoch: s.str(), offer: s.open({}) }, ['id', 'kind', 'signer', 'epoch', 'expiryEpoch', 'offer'])) } },
     handler: async (i) => {
@@ -386,7 +387,7 @@ export const ROUTES: readonly Route[] = [
       const all = [...i.api.host.node.pool.all()]
         .filter((o) => (i.query.kind === undefined || o.kind === i.query.kind) && (e === undefined || (o.epoch <= e && e <= o.expiry)))
         .sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-        .map((o) => ({ id: o.id, kind: o.kind, signer: o.signer, epoch: o.epoch, expiryEpoch: o.expiry, offer: o.offer }))
+        .map((o) => ({ id: o.id, kind: o.kind, signer: o.signer, epoch: o.epoch, expiryEpoch: o.expiry, offer: o.offer, prices: humanPrices(o.kind, o.offer) }))
       return { status: 200, json: paged(all, i.query) }
     }
   },
@@ -469,5 +470,8 @@ export const ROUTES: readonly Route[] = [
     handler: async (i) => ({ status: 200, json: i.api.openapi() })
   }
 ]
+
+/** Every route: the core table, then the read-only views (views.ts). */
+export const ROUTES: readonly Route[] = [...CORE_ROUTES, ...VIEW_ROUTES]
 
 export { ERROR as ERROR_SCHEMA }

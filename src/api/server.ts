@@ -25,6 +25,8 @@ import { EpochWatch, registerNodeFamilies, type NodeMetrics } from './metrics.js
 import { fastifyPath, registerOpenApi, routeSchema } from './openapi.js'
 import { ERROR_SCHEMA, nodeSnapshot, ROUTES, type ApiContext, type Reply, type Route } from './routes.js'
 import { ajvBody, ajvText, ApiError, toApiError } from './schema.js'
+import { CONSOLE_CSP, CONSOLE_CSS, CONSOLE_HTML, CONSOLE_ICON } from './console/page.js'
+import { CONSOLE_JS } from './console/script.js'
 import { withTimeout } from '../protocol/index.js'
 
 export const DEFAULT_API_LISTEN = '127.0.0.1:7070'
@@ -77,11 +79,18 @@ export interface ApiOptions {
   requestTimeoutMs?: number
   /** Comment line sent on idle event streams (default 15 s). */
   sseKeepAliveMs?: number
+  /**
+   * Serve the web console at /console (default false: /console is then a 404). It is a static
+   * page that polls the routes above; the same Host, Origin and token checks guard it.
+   */
+  console?: boolean
 }
 
 export interface ApiServer {
   /** Base URL, e.g. http://127.0.0.1:7070 */
   readonly url: string
+  /** The web console's URL when it is served. */
+  readonly consoleUrl?: string
   stop: () => Promise<void>
 }
 
@@ -168,7 +177,7 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
   }
   const unregister = registerNodeFamilies(registry, async () => await nodeSnapshot(api), epochs)
   try {
-    app = await buildApp({ api, maxBody, timeoutMs, log, stream: (req, res, id) => { stream(req, res, id) }, logs: (req, res, l, stop) => { logStream(req, res, l, stop) }, admit: (req) => admit(req) })
+    app = await buildApp({ api, maxBody, timeoutMs, log, console: o.console === true, stream: (req, res, id) => { stream(req, res, id) }, logs: (req, res, l, stop) => { logStream(req, res, l, stop) }, admit: (req) => admit(req) })
     app.server.maxHeadersCount = 64
     await listen(app, bindHost, port, o.listen ?? DEFAULT_API_LISTEN)
   } catch (e) {
@@ -180,7 +189,8 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
   const addr = app.server.address()
   actualPort = typeof addr === 'object' && addr !== null ? addr.port : port
   url = `http://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${actualPort}`
-  log.info('API listening', { url, loopback: isLoopback(bindHost), token: o.token !== undefined, allowedOrigins })
+  const consoleUrl = o.console === true ? `${url}/console` : undefined
+  log.info('API listening', { url, loopback: isLoopback(bindHost), token: o.token !== undefined, allowedOrigins, ...(consoleUrl !== undefined ? { console: consoleUrl } : {}) })
 
   /** Host, Origin and token checks of one request; the CORS headers it gets when an allowed foreign origin sent it. */
   function admit (req: IncomingMessage): Record<string, string> {
@@ -265,7 +275,7 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
     await stopping
   }
   o.signal?.addEventListener('abort', () => { void stop() }, { once: true })
-  return { url, stop }
+  return { url, stop, ...(consoleUrl !== undefined ? { consoleUrl } : {}) }
 }
 
 const cors = new WeakMap<IncomingMessage, Record<string, string>>()
@@ -292,6 +302,8 @@ interface AppOptions {
   logs: (req: IncomingMessage, res: ServerResponse, logs: JobLogs, stop: AbortController) => void
   /** Throws the ApiError that refuses the request; returns its CORS headers. */
   admit: (req: IncomingMessage) => Record<string, string>
+  /** Serve the web console's page, script and style at /console. */
+  console?: boolean
 }
 
 /** The fastify instance with every route of the table, the checks and the error mapping. */
@@ -406,8 +418,25 @@ export async function buildApp (o: AppOptions): Promise<FastifyInstance> {
       }
     })
   }
+  if (o.console === true) registerConsole(app)
   await app.ready()
   return app
+}
+
+/** GET /console, /console/console.js, /console/console.css and /console/icon.svg: static text under a strict CSP (the checks of onRequest apply). */
+function registerConsole (app: FastifyInstance): void {
+  const headers = { ...BASE_HEADERS, 'content-security-policy': CONSOLE_CSP, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' }
+  const assets: Array<[string, string, string]> = [
+    ['/console', 'text/html; charset=utf-8', CONSOLE_HTML],
+    ['/console/console.js', 'text/javascript; charset=utf-8', CONSOLE_JS],
+    ['/console/console.css', 'text/css; charset=utf-8', CONSOLE_CSS],
+    ['/console/icon.svg', 'image/svg+xml', CONSOLE_ICON]
+  ]
+  for (const [url, type, body] of assets) {
+    app.get(url, { schema: { hide: true } as Record<string, unknown> }, async (_request, reply) => {
+      await reply.code(200).headers(headers).type(type).send(body)
+    })
+  }
 }
 
 /** The OpenAPI document of the route table, without a node (what GET /openapi.json serves, less `servers`). */

@@ -44,6 +44,8 @@ export interface DevnetOptions {
   relays?: number
   /** relay-1 also serves the local HTTP API on this host:port (off when undefined). */
   relayApi?: string
+  /** relay-1's API also serves the web console (`--api-console`). */
+  relayApiConsole?: boolean
   epochMs?: number
   graceMs?: number
   reserveEpochs?: number
@@ -287,9 +289,9 @@ export class Devnet {
   /** Starts `lilynode creator` relaying the profile's LilyRequests from block 0. */
   async startRelay (name: string): Promise<NodeProcess> {
     const api = name === 'relay-1' ? this.o.relayApi : undefined
-    const p = this.spawn(name, ['creator', '--listen', '/ip4/127.0.0.1/tcp/0', '--from-block', '0', ...(api !== undefined ? ['--api', api] : [])])
+    const p = this.spawn(name, ['creator', '--listen', '/ip4/127.0.0.1/tcp/0', '--from-block', '0', ...(api !== undefined ? ['--api', api, ...(this.o.relayApiConsole === true ? ['--api-console'] : [])] : [])])
     const ready = await p.waitFor((e) => e.event === 'ready', 90_000, 'ready')
-    this.log(`${name} up (relays on-chain requests${typeof ready.api === 'string' ? `; HTTP API at ${ready.api}` : ''})`)
+    this.log(`${name} up (relays on-chain requests${typeof ready.api === 'string' ? `; HTTP API at ${ready.api}` : ''}${typeof ready.console === 'string' ? `; console at ${ready.console}` : ''})`)
     return p
   }
 

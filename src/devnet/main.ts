@@ -16,6 +16,8 @@ export interface DevnetMainOptions {
   json: boolean
   /** relay-1's local HTTP API (host:port), or undefined for none. */
   api?: string
+  /** relay-1's API also serves the web console. */
+  console?: boolean
 }
 
 /** Returns the exit code: 0 when the example job was paid (and, unless exitAfterJob, after Ctrl-C). */
@@ -30,7 +32,7 @@ export async function runDevnet (o: DevnetMainOptions, signal: AbortSignal): Pro
     mediators: 1,
     creators: 1,
     relays: 1,
-    ...(o.api !== undefined ? { relayApi: o.api } : {}),
+    ...(o.api !== undefined ? { relayApi: o.api, relayApiConsole: o.console === true } : {}),
     epochMs: o.epochMs,
     log: (l) => { print(`devnet: ${l}`); emit({ event: 'devnet', message: l }) }
   })
@@ -56,8 +58,8 @@ export async function runDevnet (o: DevnetMainOptions, signal: AbortSignal): Pro
     print('\nbalances (escrow = free balance in LilyEscrow, wallet = ETH):')
     for (const b of balances) print(`  ${b.name.padEnd(11)} ${b.address}  escrow ${formatEther(b.escrow).padStart(22)}  wallet ${formatEther(b.wallet)}`)
     if (!o.exitAfterJob && !signal.aborted) {
-      print(`\nthe devnet keeps running; run more jobs (from this folder) with:\n  npx lilynode run cowsay:v0.0.4 -i Message="moo" --profile ${net.profilePath} --data-dir ${resolve(o.dataDir, 'creator-1')}\non-chain requests go to LilyRequests at ${String(net.profile.requests)} (relayed by relay-1).${o.api !== undefined ? `\nrelay-1 serves the HTTP API: curl -s http://${o.api}/health (see the README for POST /jobs)` : ''}\nCtrl-C stops it.`)
-      emit({ event: 'ready', profile: net.profilePath, creatorDataDir: resolve(o.dataDir, 'creator-1'), ...(o.api !== undefined ? { api: `http://${o.api}` } : {}) })
+      print(`\nthe devnet keeps running; run more jobs (from this folder) with:\n  npx lilynode run cowsay:v0.0.4 -i Message="moo" --profile ${net.profilePath} --data-dir ${resolve(o.dataDir, 'creator-1')}\non-chain requests go to LilyRequests at ${String(net.profile.requests)} (relayed by relay-1).${o.api !== undefined ? `\nrelay-1 serves the HTTP API: curl -s http://${o.api}/health (see the README for POST /jobs)${o.console === true ? `; the web console: http://${o.api}/console` : ''}` : ''}\nCtrl-C stops it.`)
+      emit({ event: 'ready', profile: net.profilePath, creatorDataDir: resolve(o.dataDir, 'creator-1'), ...(o.api !== undefined ? { api: `http://${o.api}` } : {}), ...(o.api !== undefined && o.console === true ? { console: `http://${o.api}/console` } : {}) })
       await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }) })
     }
   } finally {

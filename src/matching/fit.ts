@@ -12,6 +12,7 @@ import type { Address, Hash, ResourceOffer } from '../protocol/index.js'
 import { effectiveResources } from './offers.js'
 import { dealPrice, jobPrice } from './price.js'
 import type { OfferRecord } from './types.js'
+import { MatchingError } from './types.js'
 
 /** What keeps an offer from a job, in the order they are checked and reported. */
 export const FIT_CONSTRAINTS = ['module', 'gpu', 'resources', 'price', 'collateral', 'self'] as const
@@ -149,6 +150,10 @@ const LABELS: Record<FitConstraint, string> = {
  * that fit `job`, cheapest first, and why each other one does not.
  */
 export function fitOffers (job: FitJob, offers: Array<OfferRecord<ResourceOffer>>, epoch: bigint): FitResult {
+  // the matcher refuses such a job offer (offers.ts jobOfferOk): an estimate must not promise it a deal at price 0
+  if (!Number.isSafeInteger(job.timeout) || job.timeout < 1) {
+    throw new MatchingError('MATCHING_BAD_JOB', `job timeout must be a whole number of seconds ≥ 1, got ${String(job.timeout)}: the matcher refuses a job offer with timeout 0 (it would ask 0 of every offer); give --timeout 1 or more`)
+  }
   const live = effectiveResources(offers, epoch)
   const fits: OfferFit[] = []
   const misfits: OfferFit[] = []

@@ -122,6 +122,8 @@ export type MatchingErrorCode =
   | 'MATCHING_EPOCH_ORDER'
   | 'MATCHING_BAD_STATE'
   | 'MATCHING_BAD_SNAPSHOT'
+  /** a job handed to `fitOffers` (an estimate) that the matcher would refuse */
+  | 'MATCHING_BAD_JOB'
 
 export class MatchingError extends LilyError<MatchingErrorCode> {
   override readonly name = 'MatchingError'

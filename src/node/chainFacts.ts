@@ -33,12 +33,14 @@ import type { Level } from 'level'
 import { ChainEventLog, type StoredEvent, type StringStore } from '../chain/index.js'
 import { EventFollower } from '../chain/index.js'
 import type { ChainClients } from '../chain/index.js'
+import { lilyEscrowAbi, lilyRequestsAbi } from '../chain/index.js'
 import type { ChainFacts, OpenedFact } from '../matching/index.js'
 import { epochMatchTime, epochStart, escrowStartBlock, type Profile } from '../protocol/index.js'
-import type { Hash } from '../protocol/index.js'
+import type { Address, Hash } from '../protocol/index.js'
 import type { Logger } from '../protocol/index.js'
 import { LilyError } from '../protocol/errors.js'
 import { sleep } from '../protocol/index.js'
+import { FundsReader, type EpochFacts, type FundsReads, type RequestTerms } from './funding.js'
 
 /** How far behind an epoch's start its chain facts stop (ms): the same on every node of a profile. */
 export function factsLagMs (p: Profile): number {
@@ -105,6 +107,10 @@ export class ChainFactsSource {
   private stepping: Promise<void> = Promise.resolve()
   private hint: Hint | undefined
   private failing = false
+  /** account (lower case) → block of its first Deposited event (see funding.ts). */
+  private readonly depositors = new Map<string, bigint>()
+  private depositorsLoaded?: Promise<void>
+  readonly funds: FundsReader
 
   constructor (private readonly o: ChainFactsOptions) {
     this.log = new ChainEventLog(o.db as StringStore)
@@ -118,9 +124,13 @@ export class ChainFactsSource {
       confirmations: o.confirmations ?? 0,
       onEvents: async (b) => {
         await this.log.record(b)
+        for (const e of b.events) {
+          if (e.eventName === 'Deposited') this.noteDeposit(String((e.args as Record<string, unknown>).account), e.blockNumber)
+        }
         this.cursorTs = b.toBlockTimestamp
       }
     })
+    this.funds = new FundsReader(chainReads(o.client, o.profile), this.depositors)
     const reserveMs = o.profile.reserveEpochs * o.profile.epochMs
     if (reserveMs < factsLagMs(o.profile) + o.profile.epochMs + o.profile.graceMs) {
       o.log.warn('reserveEpochs is shorter than the chain facts lag: an opened deal may be released before its DealOpened event reaches the matcher', { reserveMs, lagMs: factsLagMs(o.profile) })
@@ -145,12 +155,32 @@ export class ChainFactsSource {
     this.loop = undefined
   }
 
-  /** The matcher's facts of `epoch` (see the header); throws CHAINFACTS_UNAVAILABLE when the chain view cannot be completed in time. */
-  async facts (epoch: bigint, signal?: AbortSignal): Promise<ChainFacts> {
+  private noteDeposit (account: string, block: bigint): void {
+    const a = account.toLowerCase()
+    const first = this.depositors.get(a)
+    if (first === undefined || block < first) this.depositors.set(a, block)
+  }
+
+  /** Reads the depositors of the stored log once (later ones come with each batch). */
+  private async loadDepositors (): Promise<void> {
+    this.depositorsLoaded ??= (async () => {
+      for await (const e of this.log.events()) {
+        if (e.eventName === 'Deposited') this.noteDeposit(String(e.args.account), BigInt(e.blockNumber))
+      }
+    })()
+    await this.depositorsLoaded
+  }
+
+  /**
+   * The matcher's facts of `epoch` (see the header), with the balances at B(epoch) (funding.ts);
+   * throws CHAINFACTS_UNAVAILABLE when the chain view cannot be completed in time.
+   */
+  async facts (epoch: bigint, signal?: AbortSignal): Promise<EpochFacts> {
     const p = this.o.profile
     const hi = factsCutoff(p, epoch)
     const lo = factsCutoff(p, epoch - 1n)
-    if (hi <= lo) return await this.withSeed({ opened: [], closed: [] }, epoch, signal)
+    await this.loadDepositors()
+    if (hi <= lo) return await this.withSeed({ opened: [], closed: [], funds: this.funds.at(null) }, epoch, signal)
     const asked = Date.now()
     const deadline = asked + this.waitMs
     let lastErr: unknown
@@ -178,10 +208,10 @@ export class ChainFactsSource {
     }
     const f = await this.window(lo, hi)
     if (f.opened.length + f.closed.length > 0) this.o.log.debug('chain facts', { epoch, cutoff: hi, opened: f.opened.map((o) => o.dealId), closed: f.closed })
-    return await this.withSeed(f, epoch, signal)
+    return await this.withSeed({ opened: f.opened, closed: f.closed, funds: this.funds.at(f.block) }, epoch, signal)
   }
 
-  private async withSeed (f: ChainFacts, epoch: bigint, signal?: AbortSignal): Promise<ChainFacts> {
+  private async withSeed (f: EpochFacts, epoch: bigint, signal?: AbortSignal): Promise<EpochFacts> {
     if (this.o.seedBlocks !== true) return f
     return { ...f, seedBlock: await this.seedBlock(epoch, signal) }
   }
@@ -236,8 +266,8 @@ export class ChainFactsSource {
     return BigInt(Math.floor(this.caughtUpAt / 1000)) - CLOCK_MARGIN_S > cutoff
   }
 
-  /** Events with lo < timestamp ≤ hi, from the log. */
-  private async window (lo: bigint, hi: bigint): Promise<ChainFacts> {
+  /** Events with lo < timestamp ≤ hi, from the log, and the block of the last event with timestamp ≤ hi (null: none). */
+  private async window (lo: bigint, hi: bigint): Promise<ChainFacts & { block: bigint | null }> {
     const since = this.hint !== undefined && this.hint.cutoff <= lo ? this.hint.nextBlock : 0n
     const opened: OpenedFact[] = []
     const closed: Hash[] = []
@@ -250,7 +280,9 @@ export class ChainFactsSource {
       collect(e, opened, closed)
     }
     if (lastLe !== undefined && (this.hint === undefined || this.hint.cutoff <= hi)) this.hint = { cutoff: hi, nextBlock: lastLe + 1n }
-    return { opened, closed }
+    // nothing from `since` on: the last event ≤ hi is the one the hint stopped after
+    const block = lastLe ?? (since > 0n ? since - 1n : null)
+    return { opened, closed, block }
   }
 
   private async stepOnce (): Promise<void> {
@@ -280,6 +312,36 @@ export class ChainFactsSource {
 
 const CLOSING = new Set(['DealCompleted', 'DealClaimed', 'DealTimedOut', 'DealResolved'])
 
+/** Balances and requests read at a block with viem (the RPC must keep the state of recent blocks, as anvil and Arbitrum full nodes do). */
+export function chainReads (client: ChainClients, profile: Profile): FundsReads {
+  return {
+    balanceAt: async (account: Address, block: bigint) => await client.public.readContract({
+      abi: lilyEscrowAbi, address: profile.escrow, functionName: 'balanceOf', args: [account], blockNumber: block
+    }),
+    requestAt: async (id: bigint, block: bigint): Promise<RequestTerms | undefined> => {
+      const requests = profile.requests
+      if (requests === undefined || id >= 1n << 64n) return undefined
+      const [, status, params] = await client.public.readContract({
+        abi: lilyRequestsAbi, address: requests, functionName: 'getRequest', args: [id], blockNumber: block
+      })
+      if (status === 0) return undefined
+      return {
+        status,
+        module: params.module,
+        inputsHash: params.inputsHash,
+        cpu: params.cpu,
+        ram: params.ram,
+        gpus: params.gpus,
+        gpuVram: params.gpuVram,
+        disk: params.disk,
+        maxPrice: params.maxPrice,
+        collateral: params.collateral,
+        timeout: params.timeout
+      }
+    }
+  }
+}
+
 function collect (e: StoredEvent, opened: OpenedFact[], closed: Hash[]): void {
   if (e.eventName === 'DealOpened') {
     opened.push({
@@ -306,7 +368,7 @@ export class DeferredChainFacts {
   private attaching?: Promise<void>
 
   /** Pass as LilyNode's `chainFacts`. */
-  readonly fn = async (epoch: bigint): Promise<ChainFacts> => {
+  readonly fn = async (epoch: bigint): Promise<EpochFacts> => {
     const s = this.source ?? await Promise.race([this.ready, abortable(this.controller.signal)])
     return await s.facts(epoch, this.controller.signal)
   }

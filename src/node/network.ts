@@ -21,7 +21,10 @@ import type { Identity } from '../protocol/index.js'
 import { domainOf, epochAt, epochEnd, profileHash, topicName, type Profile, type TopicKind } from '../protocol/index.js'
 import type { Address, Hash, JobOffer, ResourceOffer, Signature } from '../protocol/index.js'
 import { stateRoot } from '../matching/index.js'
-import type { ChainFacts, MatcherConfig, MatcherState } from '../matching/index.js'
+import type { MatcherConfig, MatcherState } from '../matching/index.js'
+import type { EpochFacts } from './funding.js'
+import { VoteWeights, type Majority } from './weights.js'
+import { OfferAdmission } from './quota.js'
 import { LagMonitor, type LagOptions } from './lag.js'
 import { NodeError } from './errors.js'
 import { GossipMetrics, PeerPolicing, type PolicingOptions } from '../p2p/index.js'
@@ -34,7 +37,7 @@ import { serveQuery } from './query.js'
 import { encodeMessage, signJobOffer, signResourceOffer, verifyMessage, type WireMessage } from '../p2p/index.js'
 import { Acceptances } from './services/acceptances.js'
 import { EpochLoop } from './services/epochLoop.js'
-import { Heartbeats, type MajorityRoot } from './services/heartbeats.js'
+import { Heartbeats } from './services/heartbeats.js'
 import { Ledger } from './services/ledger.js'
 import { PartyPeers } from './services/parties.js'
 import { PeerUpkeep } from './services/peerUpkeep.js'
@@ -58,7 +61,7 @@ export interface LilyNodeOptions {
   listen?: string[]
   dhtServer?: boolean
   /** Chain events up to block B(E); must give every node the same answer for the same epoch. */
-  chainFacts?: (epoch: bigint) => Promise<ChainFacts>
+  chainFacts?: (epoch: bigint) => Promise<EpochFacts>
   /** Whether to sign a deal of this node's (default: always). */
   acceptDeal?: (m: OwnMatch) => boolean | Promise<boolean>
   /**
@@ -166,6 +169,9 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
 
   currentEpoch (): bigint { return epochAt(this.profile, Date.now()) }
 
+  /** Latest epoch whose match time has passed by this node's clock (a snapshot or head beyond it is refused). */
+  lastClosedEpoch (): bigint { return epochAt(this.profile, Date.now() - this.profile.graceMs) - 1n }
+
   // ---------------------------------------------------------------- lifecycle
 
   async start (): Promise<void> {
@@ -191,10 +197,20 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     try {
       const pool = new OfferPool(store)
       await pool.load()
-      const ledger = new Ledger({ store, hasher, address, config, events, log }, { keepEpochs })
+      const skew = BigInt(profile.limits.maxEpochSkew)
+      const acceptances = new Acceptances({
+        store,
+        events,
+        hasher,
+        config,
+        pool,
+        headEpoch: () => ledger.head?.epoch,
+        maxEpoch: () => this.currentEpoch() + skew
+      }, { keepEpochs })
+      const ledger: Ledger = new Ledger({ store, hasher, address, config, events, log, onDerived: async (e, ids, replace) => { await acceptances.noteDerived(e, ids, replace) } }, { keepEpochs })
       await ledger.load()
-      const acceptances = new Acceptances({ store, events }, { keepEpochs })
       await acceptances.load()
+      if (ledger.head !== undefined) await acceptances.deriveFromState(ledger.headState, ledger.head.epoch)
       const started = await createNodeLibp2p({
         profile,
         privateKey: identity.libp2pKey,
@@ -207,7 +223,21 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       })
       libp2p = started
       const publish = async (kind: TopicKind, data: Uint8Array): Promise<void> => { await this.publish(started, kind, data) }
-      const heartbeats = new Heartbeats({ profile, identity, address, hasher, ledger, parties, publish }, { heartbeatSample: opts.heartbeatSample, matchSpreadMs: opts.matchSpreadMs })
+      const votes = new VoteWeights(opts.chainFacts === undefined)
+      // pool space follows what a party holds on-chain (quota.ts); every party counts as funded
+      // without a chain, and before this node has matched with any balances (nothing to tell by)
+      const admission = new OfferAdmission({
+        pool,
+        limits: profile.limits,
+        funded: (signer) => {
+          if (opts.chainFacts === undefined) return true
+          const f = votes.fundsFor(ledger.head?.epoch ?? this.currentEpoch())
+          return f === undefined || f.depositor(signer)
+        },
+        currentEpoch: () => this.currentEpoch(),
+        liveFrom: () => epochLoop?.liveFrom
+      })
+      const heartbeats = new Heartbeats({ profile, identity, address, hasher, ledger, parties, publish, votes }, { heartbeatSample: opts.heartbeatSample, matchSpreadMs: opts.matchSpreadMs })
       // sync and the loop call each other (the loop reconciles through sync; a resync commits
       // through the loop): each gets the other's functions, bound once both exist
       let epochLoop: EpochLoop | undefined
@@ -226,6 +256,10 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         isParticipating: () => theLoop().isParticipating,
         headSnapshot: () => theLoop().isParticipating && ledger.head !== undefined ? { epoch: ledger.head.epoch, root: ledger.head.root } : undefined,
         chainFactsFor: async (epoch) => await theLoop().chainFactsFor(epoch),
+        lastClosedEpoch: () => this.lastClosedEpoch(),
+        fundsOf: async (epoch) => await theLoop().fundsOf(epoch),
+        weightOf: async (epoch, who, funds) => await votes.weightOf(epoch, who, funds),
+        admission,
         commitEpoch: async (...a) => await theLoop().commitEpoch(...a),
         adoptSnapshot: async (...a) => { await theLoop().adoptSnapshot(...a) }
       }
@@ -251,6 +285,8 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         pool,
         ledger,
         heartbeats,
+        votes,
+        acceptances,
         signing,
         sync,
         peerCount: () => connectedPeers(started).length,
@@ -267,6 +303,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
         policing,
         metrics,
         acceptances,
+        admission,
         heartbeats,
         parties,
         events,
@@ -387,7 +424,7 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
   /** See Heartbeats.matchDelay. */
   matchDelay (epoch: bigint): number { return this.running.heartbeats.matchDelay(epoch) }
   /** See Heartbeats.majorityRoot. */
-  majorityRoot (epoch: bigint): MajorityRoot | undefined { return this.running.heartbeats.majorityRoot(epoch) }
+  async majorityRoot (epoch: bigint): Promise<Majority | undefined> { return await this.running.heartbeats.majorityRoot(epoch) }
   /** See Heartbeats.earlyConfirmable. */
   earlyConfirmable (epoch: bigint): boolean { return this.running.heartbeats.earlyConfirmable(epoch) }
 
@@ -399,10 +436,10 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
     return () => { this.followers.delete(wants) }
   }
 
-  async chainFactsFor (epoch: bigint): Promise<ChainFacts> { return await this.running.loop.chainFactsFor(epoch) }
+  async chainFactsFor (epoch: bigint): Promise<EpochFacts> { return await this.running.loop.chainFactsFor(epoch) }
 
   /** See Ledger.commit (the loop then goes on at the next epoch). */
-  async commitEpoch (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: ChainFacts, replace: boolean, expectRoot?: Hash): Promise<Hash> {
+  async commitEpoch (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: EpochFacts, replace: boolean, expectRoot?: Hash): Promise<Hash> {
     return await this.running.loop.commitEpoch(epoch, prev, offers, facts, replace, expectRoot)
   }
 

@@ -24,6 +24,10 @@ export class OfferPool {
   private readonly offers = new Map<Hash, PoolOffer>()
   /** signer → epoch → count (per-signer quota). */
   private readonly perSigner = new Map<string, number>()
+  /** signer (lower case) → expiryEpoch → count: the offers a party holds that are still live (quota.ts). */
+  private readonly live = new Map<string, Map<bigint, number>>()
+  /** Offers added while their signer had nothing in escrow (they share a bounded part of the pool, quota.ts). */
+  private readonly unfunded = new Set<Hash>()
 
   constructor (private readonly store: NodeStore) {}
 
@@ -36,6 +40,16 @@ export class OfferPool {
     return this.perSigner.get(`${signer}:${epoch}`) ?? 0
   }
 
+  /** How many offers of `signer` the pool holds with expiryEpoch ≥ `epoch`. */
+  liveOf (signer: Address, epoch: bigint): number {
+    let n = 0
+    for (const [expiry, c] of this.live.get(signer.toLowerCase()) ?? []) if (expiry >= epoch) n += c
+    return n
+  }
+
+  /** Offers held from parties that had nothing in escrow when they arrived. */
+  get unfundedSize (): number { return this.unfunded.size }
+
   private readonly pending = new Set<Hash>()
 
   private bump (o: PoolOffer, by: number): void {
@@ -43,6 +57,13 @@ export class OfferPool {
     const n = (this.perSigner.get(k) ?? 0) + by
     if (n <= 0) this.perSigner.delete(k)
     else this.perSigner.set(k, n)
+    const s = o.signer.toLowerCase()
+    let byExpiry = this.live.get(s)
+    if (byExpiry === undefined) { byExpiry = new Map(); this.live.set(s, byExpiry) }
+    const l = (byExpiry.get(o.expiry) ?? 0) + by
+    if (l <= 0) byExpiry.delete(o.expiry)
+    else byExpiry.set(o.expiry, l)
+    if (byExpiry.size === 0) this.live.delete(s)
   }
 
   private index (o: PoolOffer): void {
@@ -61,12 +82,16 @@ export class OfferPool {
     }
   }
 
-  /** Stores then indexes an offer already verified by the caller. False if it was known. */
-  async add (o: PoolOffer): Promise<boolean> {
+  /**
+   * Stores then indexes an offer already verified (and admitted, quota.ts) by the caller. False
+   * if it was known. `unfunded`: its signer had nothing in escrow (counted in unfundedSize).
+   */
+  async add (o: PoolOffer, unfunded = false): Promise<boolean> {
     if (this.offers.has(o.id) || this.pending.has(o.id)) return false
     // the quota is taken before the write, so concurrent validations cannot all pass the check
     this.pending.add(o.id)
     this.bump(o, 1)
+    if (unfunded) this.unfunded.add(o.id)
     try {
       await this.store.batch([
         { type: 'put', bucket: Bucket.offers, key: o.id, value: { kind: o.kind, wire: Buffer.from(o.wire).toString('base64') } },
@@ -74,6 +99,7 @@ export class OfferPool {
       ])
     } catch (e) {
       this.bump(o, -1)
+      this.unfunded.delete(o.id)
       throw e
     } finally {
       this.pending.delete(o.id)
@@ -108,6 +134,7 @@ export class OfferPool {
       const o = this.offers.get(id)
       if (o !== undefined) {
         this.offers.delete(id)
+        this.unfunded.delete(id)
         this.bump(o, -1)
       }
     }

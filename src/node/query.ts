@@ -11,12 +11,15 @@ import { peerIdToAddress } from '../protocol/index.js'
 import type { Logger } from '../protocol/index.js'
 import { networkTag, protocolId, type Profile } from '../protocol/index.js'
 import type { Address, Deal, Hash } from '../protocol/index.js'
-import type { GossipMetrics, PeerPolicing } from '../p2p/index.js'
+import { PeerPolicing, RpcRefusal, type GossipMetrics } from '../p2p/index.js'
 import { gossipScore, type NodeLibp2p } from '../p2p/index.js'
 import type { OfferPool } from './pool.js'
 import type { OwnMatch } from './types.js'
 import { serveRpc, type RpcHandler } from '../p2p/index.js'
 import { pageOf, type QueryKind } from '../p2p/index.js'
+
+/** Queries one peer may ask per second (burst): answers are paged, but each page costs a walk of the pool. */
+const QUERY_RATE = { ratePerSec: 20, burst: 60 }
 
 /** What `query` reads of the node (nothing it could change). */
 export interface QueryComponents extends PeerViewComponents {
@@ -63,7 +66,14 @@ export async function serveQuery (node: QueryComponents): Promise<void> {
       sync: node.syncStats ?? null
     })
   }
-  await serveRpc(node.libp2p, protocolId(node.profile, 'query'), handlers, { logger: node.log, maxInboundStreams: 16 })
+  const admission = new PeerPolicing({ ...QUERY_RATE, banThreshold: Infinity })
+  await serveRpc(node.libp2p, protocolId(node.profile, 'query'), handlers, {
+    logger: node.log,
+    maxInboundStreams: 16,
+    admit: (peer) => {
+      if (!admission.take(peer.toString())) throw new RpcRefusal('NODE_RATE_LIMITED', `over ${QUERY_RATE.ratePerSec} queries/s; slow down`)
+    }
+  })
 }
 
 export interface PeerView {

@@ -22,8 +22,11 @@ import { peerIdToAddress } from '../protocol/index.js'
 import type { Logger } from '../protocol/index.js'
 import { protocolId, type Profile } from '../protocol/index.js'
 import type { Address, Hash } from '../protocol/index.js'
-import { decodeState, offerSetDigest, stateRoot } from '../matching/index.js'
-import type { ChainFacts, MatcherState } from '../matching/index.js'
+import { offerSetDigest } from '../matching/index.js'
+import type { MatcherState } from '../matching/index.js'
+import type { EpochFacts, FundsView } from './funding.js'
+import { checkSnapshot, pickJoinRoot, type SnapshotAnswer } from './snapshots.js'
+import type { OfferAdmission } from './quota.js'
 import { NodeError } from './errors.js'
 import { type GossipMetrics, PeerPolicing } from '../p2p/index.js'
 import { connectedPeers, type NodeLibp2p } from '../p2p/index.js'
@@ -51,7 +54,6 @@ export function acceptanceSetHash (known: ReadonlyMap<string, string>): string {
   return h.digest('hex').slice(0, 16)
 }
 interface IdsAnswer { ids: Hash[], total: number }
-interface SnapshotAnswer { epoch: bigint, state: string, root: Hash, digest: Hash, inputIds: Hash[] }
 
 function asEpoch (a: unknown): bigint {
   const e = (a as { epoch?: unknown } | null)?.epoch
@@ -112,8 +114,16 @@ export interface SyncComponents {
   isParticipating: () => boolean
   /** The head epoch and root while participating. */
   headSnapshot: () => { epoch: bigint, root: Hash } | undefined
-  chainFactsFor: (epoch: bigint) => Promise<ChainFacts>
-  commitEpoch: (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: ChainFacts, replace: boolean, expectRoot?: Hash) => Promise<Hash>
+  chainFactsFor: (epoch: bigint) => Promise<EpochFacts>
+  commitEpoch: (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: EpochFacts, replace: boolean, expectRoot?: Hash) => Promise<Hash>
+  /** The last epoch whose match time has passed by this node's clock (a snapshot beyond it is a lie). */
+  lastClosedEpoch: () => bigint
+  /** The balances `epoch`'s votes are weighed with (undefined without a chain). */
+  fundsOf: (epoch: bigint) => Promise<FundsView | undefined>
+  /** Who may hold how much of the pool, on this path too (quota.ts). */
+  admission: OfferAdmission
+  /** A voter's on-chain weight in `epoch` (weights.ts). */
+  weightOf: (epoch: bigint, address: Address, funds?: FundsView) => Promise<bigint>
   adoptSnapshot: (epoch: bigint, state: MatcherState, root: Hash, inputIds: Hash[], digest: Hash, how: 'snapshot' | 'join', from?: PeerId[]) => Promise<void>
 }
 
@@ -121,7 +131,7 @@ export class SyncService {
   readonly protocol: string
   private readonly admission = new PeerPolicing({ ratePerSec: 100, burst: 400, banThreshold: Infinity })
   /** Counters: rounds, digests equal/different, offers fetched, resyncs, snapshots. */
-  readonly stats = { rounds: 0, equal: 0, different: 0, fetched: 0, resyncRecompute: 0, resyncSnapshot: 0, joins: 0, errors: 0, acceptancesFetched: 0, frozenInputs: 0 }
+  readonly stats = { rounds: 0, equal: 0, different: 0, fetched: 0, resyncRecompute: 0, resyncSnapshot: 0, joins: 0, errors: 0, acceptancesFetched: 0, frozenInputs: 0, refused: 0 }
 
   constructor (private readonly c: SyncComponents) {
     this.protocol = protocolId(c.profile, 'sync')
@@ -229,8 +239,11 @@ export class SyncService {
     return sample(connectedPeers(this.c.libp2p), MAX_SYNC_PEERS)
   }
 
-  /** Verifies and stores offers fetched for epoch `epoch`; returns how many were new. */
-  private async ingest (wires: string[], epoch: bigint): Promise<number> {
+  /**
+   * Verifies and stores offers fetched for epoch `epoch`; returns how many were new. Each passes
+   * the node's admission (quota.ts: quotas, and closed epochs with `closedCheck`).
+   */
+  private async ingest (wires: string[], epoch: bigint, closedCheck = true): Promise<number> {
     let n = 0
     for (const w of wires) {
       try {
@@ -239,7 +252,14 @@ export class SyncService {
         if (m.kind !== 'job' && m.kind !== 'resource') continue
         if (m.offer.epoch > epoch) continue
         const { id, signer } = verifyMessage(this.c.hasher, m, undefined, this.c.profile.requests)
-        const added = await this.c.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: bytes, offer: m.offer })
+        if (this.c.pool.has(id)) continue
+        const refused = this.c.admission.synced(signer, m.offer.epoch, m.offer.expiryEpoch, epoch, closedCheck)
+        if (refused !== undefined) {
+          this.stats.refused++
+          this.c.metrics.count('sync', 'ignore', refused.code)
+          continue
+        }
+        const added = await this.c.pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: bytes, offer: m.offer }, !this.c.admission.funded(signer))
         if (added) {
           n++
           this.c.events.emit('offer', { id, kind: m.kind, via: 'sync' })
@@ -253,7 +273,7 @@ export class SyncService {
   }
 
   /** Fetches from `peer` the offers of its set for `epoch` that this node lacks; returns the peer's ids. */
-  private async pullFrom (peer: PeerId, epoch: bigint, signal: AbortSignal): Promise<Hash[]> {
+  private async pullFrom (peer: PeerId, epoch: bigint, signal: AbortSignal, closedCheck = true): Promise<Hash[]> {
     const ids: Hash[] = []
     const max = this.c.profile.limits.maxSyncOffers
     for (let offset = 0; offset < max;) {
@@ -268,7 +288,7 @@ export class SyncService {
       const chunk = missing.slice(i, i + MAX_OFFERS_PER_CALL)
       const r = await this.call<{ offers: string[] }>(peer, 'offers', { ids: chunk }, signal, 4 * 1024 * 1024)
       if (!Array.isArray(r.offers)) throw new NodeError('NODE_SYNC_FAILED', 'bad offers answer')
-      this.stats.fetched += await this.ingest(r.offers.slice(0, chunk.length), epoch)
+      this.stats.fetched += await this.ingest(r.offers.slice(0, chunk.length), epoch, closedCheck)
     }
     return ids
   }
@@ -368,7 +388,8 @@ export class SyncService {
       const peer = peerIdFromString(p)
       try {
         if (prev !== undefined) {
-          const ids = await this.pullFrom(peer, epoch, signal)
+          // the input of a majority (by weight) peer: no closed-epoch rule, quotas still apply
+          const ids = await this.pullFrom(peer, epoch, signal, false)
           const offers = ids.map((id) => c.pool.get(id)).filter((o): o is PoolOffer => o !== undefined)
           if (offers.length === ids.length) {
             const facts = await c.chainFactsFor(epoch)
@@ -381,7 +402,7 @@ export class SyncService {
           }
         }
         const snap = await this.call<SnapshotAnswer | null>(peer, 'snapshot', { epoch }, signal, SNAPSHOT_BYTES)
-        if (snap !== null && await this.adoptChecked(snap, root, 'snapshot', peer)) {
+        if (snap !== null && await this.adoptChecked(snap, epoch, root, 'snapshot', peer)) {
           this.stats.resyncSnapshot++
           return
         }
@@ -393,10 +414,9 @@ export class SyncService {
     c.log.warn('resync failed; keeping the local state for now', { epoch })
   }
 
-  private async adoptChecked (snap: SnapshotAnswer, root: Hash, how: 'snapshot' | 'join', from: PeerId): Promise<boolean> {
-    if (typeof snap.state !== 'string' || snap.root !== root || !Array.isArray(snap.inputIds)) return false
-    const state = decodeState(new Uint8Array(Buffer.from(snap.state, 'base64')))
-    if (stateRoot(state) !== root) throw new NodeError('NODE_SNAPSHOT_UNVERIFIED', `snapshot of epoch ${snap.epoch} does not hash to the agreed root`)
+  /** Adopts `snap` if it is the agreed state of `epoch` (snapshots.ts: epoch, root, clock); throws NODE_SNAPSHOT_UNVERIFIED otherwise. */
+  private async adoptChecked (snap: SnapshotAnswer, epoch: bigint, root: Hash, how: 'snapshot' | 'join', from: PeerId): Promise<boolean> {
+    const state = checkSnapshot(snap, { epoch, root, lastClosed: this.c.lastClosedEpoch() })
     await this.c.adoptSnapshot(snap.epoch, state, root, snap.inputIds.slice(0, this.c.profile.limits.maxSyncOffers), snap.digest, how, [from])
     return true
   }
@@ -417,7 +437,7 @@ export class SyncService {
           const chunk = missing.slice(i, i + MAX_OFFERS_PER_CALL)
           const r = await this.call<{ offers: string[] }>(peer, 'offers', { ids: chunk }, signal, 4 * 1024 * 1024)
           if (!Array.isArray(r.offers)) throw new NodeError('NODE_SYNC_FAILED', 'bad offers answer')
-          added += await this.ingest(r.offers.slice(0, chunk.length), maxEpoch)
+          added += await this.ingest(r.offers.slice(0, chunk.length), maxEpoch, false)
         }
       } catch (e) {
         if (signal.aborted) throw e
@@ -439,29 +459,34 @@ export class SyncService {
     const peers = this.peers()
     const heads = await mapLimit(peers, CONCURRENCY, async (p) => ({ p, h: await this.call<{ epoch: bigint, root: Hash } | null>(p, 'head', {}, signal) }))
     const answered = heads.filter((x): x is { p: PeerId, h: { epoch: bigint, root: Hash } | null } => x !== undefined)
-    const withState = answered.filter((x): x is { p: PeerId, h: { epoch: bigint, root: Hash } } => x.h !== null && typeof x.h.epoch === 'bigint' && (minEpoch === undefined || x.h.epoch >= minEpoch))
-    if (minEpoch === undefined && answered.length === peers.length && withState.length === 0 && peers.length > 0) return 'fresh'
+    // a head beyond the last closed epoch (by this node's clock) is a lie: never jump there
+    const closed = this.c.lastClosedEpoch()
+    const withState = answered.filter((x): x is { p: PeerId, h: { epoch: bigint, root: Hash } } => x.h !== null && typeof x.h.epoch === 'bigint' && x.h.epoch <= closed && (minEpoch === undefined || x.h.epoch >= minEpoch))
+    if (minEpoch === undefined && answered.length === peers.length && peers.length > 0 && answered.every((x) => x.h === null)) return 'fresh'
     if (withState.length === 0) return 'retry'
     const need = Math.min(3, withState.length)
     const maxE = withState.reduce((m, x) => x.h.epoch > m ? x.h.epoch : m, 0n)
     for (let s = maxE; s >= 0n && s >= maxE - 2n && (minEpoch === undefined || s >= minEpoch); s--) {
       const roots = await mapLimit(withState, CONCURRENCY, async (x) => ({ p: x.p, r: await this.call<{ root: Hash } | null>(x.p, 'root', { epoch: s }, signal) }))
-      const tally = new Map<Hash, PeerId[]>()
+      // roots weighed by what their holders have at stake (weights.ts), never by counting keys
+      const funds = await this.c.fundsOf(s).catch(() => undefined)
+      const votes: Array<{ peer: PeerId, root: Hash, weight: bigint }> = []
       for (const x of roots) {
         if (x?.r == null || typeof x.r.root !== 'string') continue
-        tally.set(x.r.root, [...(tally.get(x.r.root) ?? []), x.p])
+        votes.push({ peer: x.p, root: x.r.root, weight: await this.c.weightOf(s, peerIdToAddress(x.p), funds).catch(() => 0n) })
       }
-      const best = [...tally.entries()].sort((a, b) => b[1].length - a[1].length)[0]
-      if (best === undefined || best[1].length < need) continue
-      for (const p of best[1]) {
+      const best = pickJoinRoot(votes, need)
+      if (best === undefined) continue
+      for (const p of best.holders) {
         try {
           const snap = await this.call<SnapshotAnswer | null>(p, 'snapshot', { epoch: s }, signal, SNAPSHOT_BYTES)
-          if (snap !== null && await this.adoptChecked(snap, best[0], 'join', p)) {
+          if (snap !== null && await this.adoptChecked(snap, s, best.root, 'join', p)) {
             this.stats.joins++
             return 'adopted'
           }
         } catch (e) {
           if (signal.aborted) throw e
+          this.c.log.debug('join: snapshot refused', { peer: p.toString(), err: e })
         }
       }
     }

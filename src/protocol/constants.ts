@@ -15,6 +15,8 @@ export const MAX_TIMEOUT_S = 7 * 24 * 3600
 export const DEFAULT_MEDIATION_FEE = 10n ** 15n
 /** Largest uint256. */
 export const MAX_UINT256 = (1n << 256n) - 1n
+/** The largest amount of wei an offer or a deal can carry (uint96 on the wire and in the escrow). */
+export const MAX_AMOUNT = (1n << 96n) - 1n
 /** Largest disk figure an offer or a module may carry (MiB). */
 export const MAX_DISK_MIB = 16_777_216
 

@@ -564,7 +564,9 @@ export function parseModuleSpec (json: string | Uint8Array | unknown): ModuleSpe
     try {
       v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
     } catch (cause) {
-      throw new ProtocolError('PROTOCOL_MALFORMED', 'reject', `module spec is not valid UTF-8 JSON: ${(cause as Error).message}`, { cause })
+      // never echo the bytes (a caller may name any file it can read as the module): only where it broke
+      const at = /position (\d+)/.exec(cause instanceof Error ? cause.message : '')?.[1]
+      throw new ProtocolError('PROTOCOL_MALFORMED', 'reject', `module spec is not valid UTF-8 JSON${at !== undefined ? ` (at byte ${at})` : ''}: give the path of a module's JSON file, or name:version of a known module`)
     }
   }
   if (!isObj(v)) throw bad('module spec must be a JSON object')

@@ -7,9 +7,10 @@
  * `ignore` for valid but untimely ones.
  */
 import { ProtocolError, type ProtocolErrorCode } from './errors.js'
+import { MAX_AMOUNT } from './constants.js'
 import type { Address, Deal, Hash, Heartbeat, JobOffer, Party, ResourceOffer, ResultAcceptance, Signature } from './types.js'
 
-const U96 = (1n << 96n) - 1n
+const U96 = MAX_AMOUNT
 const U64 = (1n << 64n) - 1n
 const U48 = (1n << 48n) - 1n
 

@@ -36,7 +36,7 @@ import { openJobLogs, serveLocalLogs, type JobLogs, type LogRelay } from '../nod
 import { LilyLogs, type LogsOptions } from './logs.js'
 import { peerIdFromSignature } from '../p2p/index.js'
 import { estimateFrom, poolOffers, reconciled, type Estimate } from './estimate.js'
-import { DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE, DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, MAX_UINT256 } from '../protocol/constants.js'
+import { DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE, DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, MAX_AMOUNT } from '../protocol/constants.js'
 
 export interface LilyClientOptions {
   /** The network profile: a path to its JSON, or a parsed Profile. */
@@ -178,8 +178,8 @@ class Lock {
 }
 
 function checkWei (name: string, v: unknown, allowZero: boolean): bigint {
-  if (typeof v !== 'bigint' || v < 0n || v > MAX_UINT256 || (!allowZero && v === 0n)) {
-    throw new SdkError('SDK_BAD_OPTION', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} bigint of wei, got ${typeof v === 'bigint' ? v.toString() : typeof v}`)
+  if (typeof v !== 'bigint' || v < 0n || v > MAX_AMOUNT || (!allowZero && v === 0n)) {
+    throw new SdkError('SDK_BAD_OPTION', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} amount of wei of at most 2^96−1 (${MAX_AMOUNT}), got ${typeof v === 'bigint' ? v.toString() : typeof v}`)
   }
   return v
 }

@@ -73,7 +73,9 @@ describe('cli: the lilynode binary as a process', function () {
       [['run', 'cowsay:v0.0.4', 'Message=hi', '--profile', 'p.json'], /give job inputs with -i/],
       [['provider', '--profile', 'p.json', '--price-cpu', '1', '--price-cpu', '2'], /--price-cpu is given 2 times/],
       [['query', 'epoch', '--node', '/ip4/127.0.0.1/tcp/1', '--limit', '101'], /--limit must be a whole number from 1 to 100/],
-      [['creator', '--profile', 'p.json', '--api', '127.0.0.1:7070', '--api-allow-origin', '*'], /--api-allow-origin needs an origin/]
+      [['creator', '--profile', 'p.json', '--api', '127.0.0.1:7070', '--api-allow-origin', '*'], /--api-allow-origin needs an origin/],
+      [['creator', '--profile', 'p.json', '--api-console'], /--api-console serves the console on the HTTP API: give --api host:port too/],
+      [['devnet', '--api', 'off', '--console'], /--console serves the web console on relay-1's HTTP API: drop --api off/]
     ]
     for (const [args, re] of cases) {
       const e = await start(args)

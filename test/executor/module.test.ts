@@ -87,6 +87,13 @@ describe('protocol/module: module specs', () => {
     assert.equal(code(() => parseModuleSpec('x'.repeat(70_000))), 'PROTOCOL_TOO_LARGE')
   })
 
+  it('never echoes the bytes of a file that is not a module (a caller may name /proc/self/environ)', () => {
+    for (const text of ['SECRET_TOKEN=hunter2\nHOME=/root', '{"name": "x", SECRET_TOKEN=hunter2', '\u0000\u0001SECRET_TOKEN']) {
+      assert.throws(() => parseModuleSpec(text), (e: unknown) => e instanceof ProtocolError && e.code === 'PROTOCOL_MALFORMED' &&
+        !/SECRET|hunter2|HOME/.test(e.message) && e.cause === undefined && /module's JSON file/.test(e.message))
+    }
+  })
+
   it('parses image references', () => {
     assert.deepEqual(parseImageRef('ghcr.io/org/img:1.2'), { repository: 'ghcr.io/org/img', tag: '1.2' })
     assert.deepEqual(parseImageRef(`localhost:5000/x@sha256:${'a'.repeat(64)}`), { repository: 'localhost:5000/x', digest: `sha256:${'a'.repeat(64)}` })

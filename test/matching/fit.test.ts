@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { effectiveJobs, ether, fitOffers, formatWei, humanWei, groupDigits, initialState, dealPrice, jobPrice, step, type FitJob } from '../../src/matching/index.js'
+import { MatchingError, effectiveJobs, ether, fitOffers, formatWei, humanWei, groupDigits, initialState, dealPrice, jobPrice, step, type FitJob } from '../../src/matching/index.js'
 import type { JobOffer, ResourceOffer } from '../../src/protocol/types.js'
 import { CONFIG, jobArb, MODULES, NO_FACTS, resourceArb } from './fixtures.js'
 
@@ -26,6 +26,15 @@ describe('matching/fit: which live offers a job fits, and why not', () => {
     // a bid equal to the ask: the deal pays the ask
     const exact = fitOffers({ ...JOB, maxPrice: ask }, [{ id: ID(1), offer: OFFER }], 5n)
     assert.equal(exact.fits[0].price, ask)
+  })
+
+  it('refuses to estimate a job with timeout 0, which the matcher would never match', () => {
+    const offers = [{ id: ID(1), offer: OFFER }]
+    assert.throws(() => fitOffers({ ...JOB, timeout: 0 }, offers, 5n), (e: unknown) => e instanceof MatchingError && e.code === 'MATCHING_BAD_JOB' && /timeout/.test(e.message))
+    // and the matcher agrees: the same job offer is never matched
+    const job: JobOffer = { creator: '0x1111111111111111111111111111111111111111', nonce: 0n, module: JOB.module, inputsHash: ID(9), cpu: JOB.cpu, ram: JOB.ram, gpus: 0, gpuVram: 0, disk: 0, maxPrice: JOB.maxPrice, timeout: 0, collateral: JOB.collateral, epoch: 0n, expiryEpoch: 100n }
+    assert.equal(step(initialState(), { jobs: [{ id: ID(2), offer: job }], resources: offers }, NO_FACTS, 5n, CONFIG).matches.length, 0)
+    assert.equal(fitOffers({ ...JOB, timeout: 1 }, offers, 5n).fits.length, 1)
   })
 
   it('names each constraint that rules an offer out, and the verdict names the most common', () => {

@@ -67,6 +67,10 @@ describe('sdk: LilyClient runs real jobs, queries and moves escrow funds', funct
     assert.match(e2.message, /unknown input "Nope"/)
     await rejectsWith(c().run('cowsay:v0.0.4', { Message: 42 }).result, 'SDK_BAD_INPUT')
     await rejectsWith(c().run('cowsay:v0.0.4', { Message: 'x' }, { maxPrice: 0n }).result, 'SDK_BAD_OPTION')
+    // amounts the wire cannot carry (uint96) are refused at once, not after a deposit
+    const big = await rejectsWith(c().run('cowsay:v0.0.4', { Message: 'x' }, { maxPrice: 1n << 96n }).result, 'SDK_BAD_OPTION')
+    assert.match(big.message, /at most 2\^96−1/)
+    await rejectsWith(c().run('cowsay:v0.0.4', { Message: 'x' }, { collateral: 1n << 96n }).result, 'SDK_BAD_OPTION')
     // iterating a refused job ends with the same error, with no event before it
     const seen: JobEvent[] = []
     await assert.rejects((async () => { for await (const e of c().run('cowsay:v0.0.4', { Message: true })) seen.push(e) })(), (e: unknown) => e instanceof LilyError && e.code === 'SDK_BAD_INPUT')

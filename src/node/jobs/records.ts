@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Address, Hash } from '../../protocol/index.js'
-import { fromJson, toJson } from '../../protocol/index.js'
+import { fromJson, LilyError, toJson } from '../../protocol/index.js'
 import { KeyedMutex, type KvStore } from '../roles/deals.js'
 
 export type JobSource = 'cli' | 'sdk' | 'api'
@@ -98,9 +98,8 @@ export interface JobFilter {
   source?: JobSource
 }
 
-export class JobRecordError extends Error {
+export class JobRecordError extends LilyError<'JOBS_UNKNOWN' | 'JOBS_AMBIGUOUS'> {
   override readonly name = 'JobRecordError'
-  constructor (readonly code: 'JOBS_UNKNOWN' | 'JOBS_AMBIGUOUS', message: string) { super(message) }
 }
 
 const MAX_STAGES = 128

@@ -11,7 +11,7 @@ import type { Logger } from '../../protocol/index.js'
 import { epochAt, epochMatchTime, type Profile } from '../../protocol/index.js'
 import type { Address, Deal, Hash, JobOffer, Party, ResourceOffer } from '../../protocol/index.js'
 import { dealPrice } from '../../matching/index.js'
-import type { ChainFacts, MatcherConfig, MatcherState } from '../../matching/index.js'
+import type { MatcherConfig, MatcherState } from '../../matching/index.js'
 import { sleep } from '../../protocol/index.js'
 import type { OfferPool, PoolOffer } from '../pool.js'
 import type { NodeEvents, OwnMatch } from '../types.js'
@@ -19,6 +19,9 @@ import type { Heartbeats } from './heartbeats.js'
 import type { LagMonitor } from '../lag.js'
 import type { Ledger } from './ledger.js'
 import type { DealSigning } from './signing.js'
+import { dealOfReservation } from './dealBook.js'
+import { fundedOffers, type EpochFacts, type FundsView } from '../funding.js'
+import type { VoteWeights } from '../weights.js'
 
 /** What the loop asks of `sync`. */
 export interface EpochSync {
@@ -37,7 +40,11 @@ export interface EpochLoopComponents {
   pool: OfferPool
   ledger: Ledger
   heartbeats: Heartbeats
+  /** Votes weighted by on-chain balance (weights.ts): learns each matched epoch's balances. */
+  votes: VoteWeights
   signing: DealSigning
+  /** Learns the deals of an adopted state (only acceptances of derived deals are kept). */
+  acceptances: { deriveFromState: (state: MatcherState, epoch: bigint) => Promise<void> }
   sync: EpochSync
   /** Connected peers now. */
   peerCount: () => number
@@ -51,7 +58,7 @@ export interface EpochLoopInit {
   keepEpochs: number
   dhtServer?: boolean
   /** Chain events up to block B(E); must give every node the same answer for the same epoch. */
-  chainFacts?: (epoch: bigint) => Promise<ChainFacts>
+  chainFacts?: (epoch: bigint) => Promise<EpochFacts>
 }
 
 export class EpochLoop {
@@ -61,12 +68,15 @@ export class EpochLoop {
   /** Next epoch to match; undefined while joining. */
   private nextEpoch?: bigint
   private pendingConfirm?: bigint
+  /** The first epoch matched live since this node started or adopted a state (quota.ts: offers of closed epochs over sync). */
+  private _liveFrom?: bigint
   /** Ends the loop's current wait early (a heartbeat made an early confirmation possible). */
   private wakeLoop?: () => void
 
   constructor (private readonly components: EpochLoopComponents, private readonly init: EpochLoopInit) {}
 
   get isParticipating (): boolean { return this.participating }
+  get liveFrom (): bigint | undefined { return this._liveFrom }
 
   start (): void {
     if (this.loop !== undefined) return
@@ -85,13 +95,31 @@ export class EpochLoop {
     if (epoch === this.pendingConfirm && this.components.heartbeats.earlyConfirmable(epoch)) this.wakeLoop?.()
   }
 
-  async chainFactsFor (epoch: bigint): Promise<ChainFacts> {
+  async chainFactsFor (epoch: bigint): Promise<EpochFacts> {
     return this.init.chainFacts === undefined ? { opened: [], closed: [] } : await this.init.chainFacts(epoch)
   }
 
-  /** Ledger.commit, after which the loop goes on at the next epoch. */
-  async commitEpoch (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: ChainFacts, replace: boolean, expectRoot?: Hash): Promise<Hash> {
-    const root = await this.components.ledger.commit(epoch, prev, offers, facts, replace, expectRoot)
+  /** The balances votes of `epoch` are weighed with: those it was matched with, else read for it (undefined without a chain). */
+  async fundsOf (epoch: bigint): Promise<FundsView | undefined> {
+    if (this.init.chainFacts === undefined) return undefined
+    return this.components.votes.fundsFor(epoch) ?? (await this.chainFactsFor(epoch)).funds
+  }
+
+  /**
+   * Ledger.commit, after which the loop goes on at the next epoch. Only offers backed on-chain
+   * (funding.ts) steer the state; the record's digest and input ids cover the whole input.
+   */
+  async commitEpoch (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: EpochFacts, replace: boolean, expectRoot?: Hash): Promise<Hash> {
+    const { votes, profile, log } = this.components
+    let counted = offers
+    if (facts.funds !== undefined) {
+      const v = await fundedOffers(offers, prev, facts.funds, profile.requests, facts.opened)
+      counted = v.kept
+      votes.noteFunds(epoch, facts.funds)
+      const d = v.dropped
+      if (d.jobs + d.resources + d.requests > 0) log.debug('offers left out: not backed in escrow', { epoch, block: facts.funds.block, ...d })
+    }
+    const root = await this.components.ledger.commit(epoch, prev, offers, facts, replace, expectRoot, counted)
     if (expectRoot === undefined || root === expectRoot) this.nextEpoch = epoch + 1n
     return root
   }
@@ -195,6 +223,8 @@ export class EpochLoop {
     // a stored head recent enough is replayed forward on peers' recorded inputs
     if (head !== undefined && head.epoch + BigInt(Math.floor(this.init.keepEpochs / 2)) >= closed) {
       this.nextEpoch = head.epoch + 1n
+      // replaying epochs it was away for: their offers came while it was not listening
+      this._liveFrom = closed + 1n
       this.participating = true
       return
     }
@@ -218,6 +248,7 @@ export class EpochLoop {
     // that turn up later compare roots, and a node in the minority resyncs from them)
     const stale = head !== undefined && head.epoch + BigInt(Math.floor(this.init.keepEpochs / 2)) < closed
     this.nextEpoch = head === undefined || stale ? closed + 1n : head.epoch + 1n
+    this._liveFrom = closed + 1n
     this.participating = true
     log.info('starting', { epoch: this.nextEpoch, fresh: head === undefined })
   }
@@ -256,10 +287,10 @@ export class EpochLoop {
         heartbeats.record(epoch, r.address, r.root, '0x' as Hash, r.peer)
       }
     }
-    const maj = heartbeats.majorityRoot(epoch)
+    const maj = await heartbeats.majorityRoot(epoch)
     const mine = ledger.roots.get(epoch)
     if (maj !== undefined && mine !== undefined && maj.root !== mine && ledger.head?.epoch === epoch) {
-      log.info('state root in the minority; resyncing', { epoch, mine, majority: maj.root, count: maj.count, total: maj.total })
+      log.info('state root in the minority by weight; resyncing', { epoch, mine, majority: maj.root, weight: maj.weight, total: maj.total })
       await sync.resync(epoch, maj.root, maj.peers, signal)
     }
     await signing.confirmEpoch(epoch, heartbeats.peerConfirmed(epoch))
@@ -282,7 +313,9 @@ export class EpochLoop {
     const own = await this.ownMatchesIn(state, from)
     const ownIds = new Set(own.map((m) => m.dealId))
     await ledger.adopt(epoch, state, root, inputIds, digest, own)
+    await this.components.acceptances.deriveFromState(state, epoch)
     this.nextEpoch = epoch + 1n
+    this._liveFrom = epoch + 1n
     this.pendingConfirm = undefined
     this.participating = true
     log.info('adopted state', { epoch, root, how, ownMatches: own.length })
@@ -316,19 +349,7 @@ export class EpochLoop {
         log.warn('adopted match without its offers; not signing it', { jobId: r.jobId, resourceId: r.resourceId, matchEpoch: r.matchEpoch })
         continue
       }
-      const j = job.offer as JobOffer
-      const o = res.offer as ResourceOffer
-      const deal: Deal = {
-        jobOfferHash: r.jobId,
-        resourceOfferHash: r.resourceId,
-        creator: j.creator,
-        provider: o.provider,
-        price: dealPrice(j, o),
-        collateral: o.collateral,
-        timeout: j.timeout,
-        matchEpoch: r.matchEpoch,
-        openBy: config.openBy(r.matchEpoch)
-      }
+      const deal = dealOfReservation(r, job.offer as JobOffer, res.offer as ResourceOffer, config)
       const role: Party | undefined = deal.creator === address ? 'creator' : deal.provider === address ? 'provider' : undefined
       if (role === undefined) continue
       out.push({ dealId: hasher.digest('Deal', deal), deal, jobId: r.jobId, resourceId: r.resourceId, role, epoch: r.matchEpoch })

@@ -11,6 +11,7 @@ import type { Address, Hash } from '../../protocol/index.js'
 import { encodeMessage, signHeartbeat } from '../../p2p/index.js'
 import { heartbeatsConfirmEarly } from '../earlyConfirm.js'
 import type { EpochRecord } from '../types.js'
+import type { Majority, VoteWeights } from '../weights.js'
 
 export interface HeartbeatsComponents {
   profile: Profile
@@ -22,6 +23,8 @@ export interface HeartbeatsComponents {
   /** Distinct parties seen gossiping (this node's estimate of the network size, less one). */
   parties: { readonly size: number }
   publish: (kind: TopicKind, data: Uint8Array) => Promise<void>
+  /** On-chain weight of each voter (weights.ts): roots are compared by weight, never by counting keys. */
+  votes: VoteWeights
 }
 
 export interface HeartbeatsInit {
@@ -38,7 +41,6 @@ export const DEFAULT_MATCH_SPREAD_MS = 1000
 const MAX_HEARTBEAT_EPOCHS = 16
 const MAX_HEARTBEATS_PER_EPOCH = 4096
 
-export interface MajorityRoot { root: Hash, count: number, total: number, peers: string[] }
 
 export class Heartbeats {
   private readonly byEpoch = new Map<bigint, Map<Address, { root: Hash, digest: Hash, peer: string }>>()
@@ -125,27 +127,19 @@ export class Heartbeats {
     await publish('epochs', encodeMessage(m))
   }
 
-  /** The most common root among peers' heartbeats for `epoch` (ties keep ours), with its peers. */
-  majorityRoot (epoch: bigint): MajorityRoot | undefined {
-    const seen = this.byEpoch.get(epoch)
-    const mine = this.components.ledger.roots.get(epoch)
-    const counts = new Map<Hash, string[]>()
-    for (const [addr, hb] of seen ?? []) {
-      if (addr === this.components.address) continue
-      const list = counts.get(hb.root) ?? []
-      list.push(hb.peer)
-      counts.set(hb.root, list)
-    }
-    if (mine !== undefined) counts.set(mine, [...(counts.get(mine) ?? []), 'self'])
-    let best: MajorityRoot | undefined
-    let total = 0
-    for (const [, l] of counts) total += l.length
-    for (const [root, l] of counts) {
-      if (best === undefined || l.length > best.count || (l.length === best.count && root === mine)) {
-        best = { root, count: l.length, total, peers: l.filter((p) => p !== 'self') }
-      }
-    }
-    return best
+  /** Looks up the on-chain weight of a heartbeat's author (a chain read only for depositors). */
+  async learnWeight (epoch: bigint, node: Address): Promise<void> {
+    await this.components.votes.weightOf(epoch, node)
+  }
+
+  /**
+   * The heaviest root among peers' heartbeats for `epoch` and ours, by on-chain weight
+   * (weights.ts; ties and weightless roots keep ours), with its peers.
+   */
+  async majorityRoot (epoch: bigint): Promise<Majority | undefined> {
+    const { ledger, address, votes } = this.components
+    const list = [...(this.byEpoch.get(epoch) ?? [])].map(([a, hb]) => ({ address: a, root: hb.root, peer: hb.peer }))
+    return await votes.majority(epoch, list, { address, root: ledger.roots.get(epoch) })
   }
 
   /** Whether another node reported the same root for `epoch` as this node (heartbeat or direct answer). */
@@ -172,7 +166,7 @@ export class Heartbeats {
    * rule itself is `heartbeatsConfirmEarly` (earlyConfirm.ts).
    */
   earlyConfirmable (epoch: bigint): boolean {
-    const { ledger, address } = this.components
+    const { ledger, address, votes } = this.components
     const mine = ledger.roots.get(epoch)
     if (mine === undefined || ledger.head?.epoch !== epoch) return false
     if (!this.everyNodeGossips()) return false
@@ -181,8 +175,9 @@ export class Heartbeats {
     return heartbeatsConfirmEarly({
       me: address,
       mine,
-      seen: [...seen].map(([addr, hb]) => [addr, hb.root] as const),
-      previous: this.byEpoch.get(epoch - 1n)?.keys() ?? [],
+      // only voters known to weigh something count (a weightless key can neither help nor block)
+      seen: [...seen].filter(([addr]) => votes.knownWeight(epoch, addr) !== 0n).map(([addr, hb]) => [addr, hb.root] as const),
+      previous: [...(this.byEpoch.get(epoch - 1n)?.keys() ?? [])].filter((addr) => votes.knownWeight(epoch - 1n, addr) !== 0n),
       counterparties: ledger.counterparties.get(epoch) ?? []
     })
   }

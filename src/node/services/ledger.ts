@@ -20,6 +20,8 @@ export interface LedgerComponents {
   config: MatcherConfig
   events: NodeEvents
   log: Logger
+  /** Every deal the matcher derived for an epoch (all parties'), after it is written; `replace`: a resync recomputed the epoch. */
+  onDerived?: (epoch: bigint, dealIds: Hash[], replace: boolean) => Promise<void>
 }
 
 export interface LedgerInit {
@@ -80,11 +82,13 @@ export class Ledger {
    * Steps the matcher on `offers` and writes the epoch record, this node's matches and the
    * head in one batch. `replace` rewrites an epoch already recorded (resync); its unsigned
    * matches are dropped. With `expectRoot`, nothing is written unless the result has that root.
+   * `counted` (default: all of `offers`) is what the matcher steps on.
    */
-  async commit (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: ChainFacts, replace: boolean, expectRoot?: Hash): Promise<Hash> {
+  async commit (epoch: bigint, prev: MatcherState, offers: PoolOffer[], facts: ChainFacts, replace: boolean, expectRoot?: Hash, counted: PoolOffer[] = offers): Promise<Hash> {
     const { store, hasher, address, config, events, log } = this.components
     const input = OfferPool.toInput(offers)
-    const res = step(prev, input, facts, epoch, config)
+    // `counted` (the offers backed on-chain, funding.ts) are matched; the digest covers them all
+    const res = step(prev, counted === offers ? input : OfferPool.toInput(counted), facts, epoch, config)
     // a resync only writes when the recomputation gives the agreed root
     if (expectRoot !== undefined && res.stateRoot !== expectRoot) return res.stateRoot
     const digest = offerSetDigest(input, epoch)
@@ -101,11 +105,13 @@ export class Ledger {
       }
     }
     const others = new Set<string>()
+    const derived: Hash[] = []
     for (const mt of res.matches) {
+      const dealId = hasher.digest('Deal', mt.deal)
+      derived.push(dealId)
       const role: Party | undefined = mt.deal.creator === address ? 'creator' : mt.deal.provider === address ? 'provider' : undefined
       if (role === undefined) continue
       others.add((role === 'creator' ? mt.deal.provider : mt.deal.creator).toLowerCase())
-      const dealId = hasher.digest('Deal', mt.deal)
       const existing = await store.get<StoredMatch>(Bucket.matches, dealId)
       const sm: StoredMatch = { dealId, deal: mt.deal, jobId: mt.jobId, resourceId: mt.resourceId, role, epoch, signed: existing?.signed ?? false }
       ops.push({ type: 'put', bucket: Bucket.matches, key: dealId, value: sm })
@@ -117,6 +123,7 @@ export class Ledger {
     this.counterparties.set(epoch, others)
     for (const e of this.counterparties.keys()) if (e + 8n < epoch) this.counterparties.delete(e)
     for (const e of this.roots.keys()) if (e + 256n < epoch) this.roots.delete(e)
+    await this.components.onDerived?.(epoch, derived, replace)
     events.emit('epoch', { epoch, stateRoot: res.stateRoot, offerDigest: digest, matches: res.matches.length, offers: offers.length })
     log.debug('epoch matched', { epoch, root: res.stateRoot, offers: offers.length, matches: res.matches.length })
     return res.stateRoot

@@ -18,6 +18,7 @@ import { verifyMessage } from '../../p2p/index.js'
 import type { OfferPool } from '../pool.js'
 import type { NodeEvents, TestHooks } from '../types.js'
 import type { Acceptances } from './acceptances.js'
+import type { OfferAdmission } from '../quota.js'
 import type { Heartbeats } from './heartbeats.js'
 import type { PartyPeers } from './parties.js'
 
@@ -30,6 +31,8 @@ export interface TopicValidationComponents {
   policing: PeerPolicing
   metrics: GossipMetrics
   acceptances: Acceptances
+  /** Who may hold how much of the pool (quota.ts). */
+  admission: OfferAdmission
   heartbeats: Heartbeats
   parties: PartyPeers
   events: NodeEvents
@@ -111,7 +114,7 @@ export class TopicValidation {
   }
 
   private async offer (m: TopicPayload<'jobs'> | TopicPayload<'resources'>, d: GossipDelivery): Promise<void> {
-    const { profile, hasher, pool, parties, events } = this.components
+    const { profile, hasher, pool, parties, events, admission } = this.components
     const { now, cur, skew } = this.window()
     // an offer must arrive while its first epoch is still open for matching
     const oldest = epochAt(profile, now - profile.graceMs)
@@ -127,14 +130,15 @@ export class TopicValidation {
       if (Buffer.from(known.wire).equals(d.data)) return
       this.refuse(GOSSIP_CODES.duplicate, 'ignore', 'offer already known')
     }
-    if (pool.quotaUsed(signer, m.offer.epoch) >= profile.limits.maxOffersPerPeerPerEpoch) {
+    // quotas per party (quota.ts): a live cap per funded party, a bounded share for the rest
+    const over = admission.gossiped(signer, m.offer.epoch)
+    if (over !== undefined) {
       // the author flooding us directly is punished; relays that saw other parts of the flood are not
-      this.refuse(GOSSIP_CODES.rateLimited, d.source === d.author ? 'reject' : 'ignore', `${signer} is over ${profile.limits.maxOffersPerPeerPerEpoch} offers in epoch ${m.offer.epoch}`)
+      this.refuse(over.code, over.code === GOSSIP_CODES.rateLimited && d.source === d.author ? 'reject' : 'ignore', over.message)
     }
-    if (pool.size >= profile.limits.maxOffersPerEpoch) this.refuse(GOSSIP_CODES.epochFull, 'ignore', 'offer pool is full')
     this.maybeDrop()
     parties.seen(signer, d.author)
-    if (await pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: d.data, offer: m.offer })) {
+    if (await pool.add({ id, kind: m.kind, signer, epoch: m.offer.epoch, expiry: m.offer.expiryEpoch, wire: d.data, offer: m.offer }, !admission.funded(signer))) {
       events.emit('offer', { id, kind: m.kind, via: 'gossip' })
     }
   }
@@ -142,12 +146,20 @@ export class TopicValidation {
   private async acceptance (m: TopicPayload<'deals'>, d: GossipDelivery): Promise<void> {
     const { profile, hasher, acceptances, parties } = this.components
     const { cur, skew } = this.window()
-    if (m.deal.matchEpoch > cur + skew || m.deal.matchEpoch + BigInt(profile.reserveEpochs) + skew + 2n < cur) {
-      this.refuse(GOSSIP_CODES.tooOld, 'ignore', `acceptance of epoch ${m.deal.matchEpoch} outside the window`)
+    if (m.deal.matchEpoch > cur + skew) this.refuse(GOSSIP_CODES.tooNew, 'ignore', `acceptance of epoch ${m.deal.matchEpoch} is more than ${skew} epochs ahead of ${cur}`)
+    if (m.deal.matchEpoch + BigInt(profile.reserveEpochs) + skew + 2n < cur) {
+      this.refuse(GOSSIP_CODES.tooOld, 'ignore', `acceptance of epoch ${m.deal.matchEpoch} is past its window`)
     }
     const { id, signer } = verifyMessage(hasher, m)
     const authorAddress = this.authorAddress(d)
     if (signer !== authorAddress) this.refuse(GOSSIP_CODES.wrongPublisher, 'reject', `acceptance signed by ${signer} but published by ${authorAddress}`)
+    // only deals this node's matcher derived are kept and relayed (dealBook.ts)
+    const verdict = acceptances.verdict(id, m.deal.matchEpoch)
+    if (verdict === 'unknown') this.refuse(GOSSIP_CODES.unknownDeal, 'ignore', `acceptance of deal ${id} that this node's matcher did not derive`)
+    if (verdict === 'pending') {
+      await acceptances.ingest(id, m, d.data)
+      this.refuse(GOSSIP_CODES.dealPending, 'ignore', `acceptance of epoch ${m.deal.matchEpoch}, not matched here yet: held until it is`)
+    }
     if (acceptances.has(id, m.party)) {
       const wire = acceptances.wireOf(m.deal.matchEpoch, id, m.party)
       if (wire !== undefined && wire === Buffer.from(d.data).toString('base64')) return
@@ -170,7 +182,8 @@ export class TopicValidation {
     this.maybeDrop()
     parties.seen(signer, d.author)
     heartbeats.record(e, signer, m.heartbeat.stateRoot, m.heartbeat.offerDigest, d.author)
-    this.components.onHeartbeat(e)
+    // learn the author's weight first: an early confirmation counts only voters with a stake
+    void heartbeats.learnWeight(e, signer).then(() => { this.components.onHeartbeat(e) }, () => {})
   }
 
   private maybeDrop (): void {

@@ -18,7 +18,11 @@
  *     the author over maxOffersPerPeerPerEpoch      reject  NODE_RATE_LIMITED (relays of someone else's excess: ignore)
  *   offer for an epoch already closed / too far
  *     ahead; acceptance or heartbeat out of window  ignore  PROTOCOL_EPOCH_TOO_OLD / PROTOCOL_EPOCH_TOO_NEW
+ *   acceptance of a deal this node's matcher did
+ *     not derive / of an epoch it has not matched   ignore  NODE_UNKNOWN_DEAL / NODE_DEAL_PENDING (held, see node/services/dealBook.ts)
  *   already known (other bytes)                     ignore  PROTOCOL_DUPLICATE
+ *   the author over its live cap (quota.ts)         reject  NODE_RATE_LIMITED
+ *   pool space of parties without escrow full       ignore  NODE_UNFUNDED
  *   pool full                                       ignore  NODE_EPOCH_FULL
  *   from a banned peer still in flight              ignore  NODE_BANNED
  *   dropped by the test hook                        ignore  TEST_DROPPED
@@ -41,7 +45,10 @@ export const GOSSIP_CODES = {
   tooNew: 'PROTOCOL_EPOCH_TOO_NEW',
   dropped: 'TEST_DROPPED',
   banned: 'NODE_BANNED',
-  unsigned: 'NODE_UNSIGNED'
+  unsigned: 'NODE_UNSIGNED',
+  unknownDeal: 'NODE_UNKNOWN_DEAL',
+  dealPending: 'NODE_DEAL_PENDING',
+  unfunded: 'NODE_UNFUNDED'
 } as const
 
 /** The action of a thrown error: ProtocolError/GossipRefusal carry theirs; anything else is a bug → ignore. */

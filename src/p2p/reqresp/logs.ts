@@ -12,10 +12,9 @@
  */
 import * as lp from 'it-length-prefixed'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { protocolId, type Profile } from '../../protocol/index.js'
+import { LilyError, protocolId, type Profile } from '../../protocol/index.js'
 import type { Address, Hash } from '../../protocol/index.js'
 import { peerAddress } from '../peers.js'
-import { LilyError } from '../../protocol/errors.js'
 
 export type LogStreamName = 'stdout' | 'stderr'
 export interface LogChunk { stream: LogStreamName, data: Uint8Array }

@@ -21,6 +21,8 @@ import { Heartbeats } from '../../../src/node/services/heartbeats.js'
 import { Ledger } from '../../../src/node/services/ledger.js'
 import { PartyPeers } from '../../../src/node/services/parties.js'
 import { TopicValidation } from '../../../src/node/services/topicValidation.js'
+import { VoteWeights } from '../../../src/node/weights.js'
+import { OfferAdmission } from '../../../src/node/quota.js'
 import type { LilyNodeEvents } from '../../../src/node/types.js'
 import { Cleanup, hashOf, jobOffer, resourceOffer, tempDir, testProfile } from '../helpers.js'
 
@@ -47,9 +49,9 @@ async function context (cleanup: Cleanup): Promise<Ctx> {
   const config = { seedPrefix: profileHash(profile), reserveEpochs: profile.reserveEpochs, openBy: (e: bigint) => BigInt(Math.floor(epochEnd(profile, e + 3n) / 1000)) }
   const pool = new OfferPool(store)
   const ledger = new Ledger({ store, hasher, address: me.address, config, events, log }, { keepEpochs: 64 })
-  const acceptances = new Acceptances({ store, events }, { keepEpochs: 64 })
+  const acceptances = new Acceptances({ store, events, hasher, config, pool, headEpoch: () => undefined, maxEpoch: () => epochAt(profile, Date.now()) + 2n }, { keepEpochs: 64 })
   const parties = new PartyPeers()
-  const heartbeats = new Heartbeats({ profile, identity: me, address: me.address, hasher, ledger, parties, publish: async () => {} })
+  const heartbeats = new Heartbeats({ profile, identity: me, address: me.address, hasher, ledger, parties, publish: async () => {}, votes: new VoteWeights(true) })
   const subscribed: string[] = []
   const validators = new Map<string, unknown>()
   const validation = new TopicValidation({
@@ -60,6 +62,7 @@ async function context (cleanup: Cleanup): Promise<Ctx> {
     policing: new PeerPolicing(),
     metrics: new GossipMetrics(),
     acceptances,
+    admission: new OfferAdmission({ pool, limits: profile.limits, funded: () => true, currentEpoch: () => epochAt(profile, Date.now()), liveFrom: () => undefined }),
     heartbeats,
     parties,
     events,
@@ -116,7 +119,12 @@ const cases: { [K in TopicKind]: TopicCase } = {
     recorded: (ctx, a) => [...ctx.pool.all()].some((o) => o.kind === 'resource' && o.signer === a.address)
   },
   deals: {
-    valid: (ctx, a) => encodeMessage(signDeal(ctx.hasher, a.privateKey, deal(ctx, a), 'creator')),
+    valid: (ctx, a) => {
+      // a deal this node's matcher derived (acceptances of any other deal are dropped)
+      const d = deal(ctx, a)
+      void ctx.acceptances.noteDerived(ctx.epoch, [ctx.hasher.digest('Deal', d)], false)
+      return encodeMessage(signDeal(ctx.hasher, a.privateKey, d, 'creator'))
+    },
     recorded: (ctx) => ctx.acceptances.agreedAndPending().some((d) => d.creatorSigned)
   },
   epochs: {

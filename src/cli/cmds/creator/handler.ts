@@ -1,11 +1,12 @@
 /** `lilynode creator`, with the HTTP API attached when --api is given. */
 import { join, resolve } from 'node:path'
-import type { HandlerContext } from '../../command.js'
+import { CliError, type HandlerContext } from '../../command.js'
 import { readProfile, runCreatorNode } from '../../../node/index.js'
 import { printer } from '../../output.js'
 import type { CreatorArgs } from './options.js'
 
 export async function creator (args: CreatorArgs, { signal }: HandlerContext): Promise<number> {
+  if (args.apiConsole && args.api === undefined) throw new CliError('--api-console serves the console on the HTTP API: give --api host:port too (e.g. --api 127.0.0.1:7070 --api-console)')
   const profile = await readProfile(args.profile)
   const modulesDir = args.modulesDir !== undefined ? resolve(args.modulesDir) : undefined
   const apiToken = process.env.LILYNODE_API_TOKEN
@@ -32,13 +33,14 @@ export async function creator (args: CreatorArgs, { signal }: HandlerContext): P
               listen: args.api,
               ...(metrics !== undefined ? { metrics } : {}),
               allowedOrigins: args.apiAllowOrigin,
+              console: args.apiConsole,
               ...(apiToken !== undefined && apiToken !== '' ? { token: apiToken } : {}),
               ...(modulesDir !== undefined ? { modulesDir } : {}),
               outputsDir: join(args.dataDir, 'api-outputs'),
               log: host.log.child('api'),
               signal
             })
-            return { ready: { api: server.url }, stop: async () => { await server.stop() } }
+            return { ready: { api: server.url, ...(server.consoleUrl !== undefined ? { console: server.consoleUrl } : {}) }, stop: async () => { await server.stop() } }
           }
         }
       : {})

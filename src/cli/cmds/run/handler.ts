@@ -29,7 +29,7 @@ export async function run (args: RunArgs, { positionals, signal }: HandlerContex
       if (left.length === 0) return
       process.stderr.write(`note: ${left.length} deal${left.length > 1 ? 's' : ''} of an earlier run in ${dataDir} did not settle; 'lilynode resume --profile <profile.json> --data-dir ${dataDir}' settles ${left.length > 1 ? 'them' : 'it'}\n`)
     }, () => undefined)
-    const job = client.run(spec, inputs, { maxPrice: args.maxPrice, collateral: args.collateral, timeoutS, resources, signal, source: 'cli', moduleLabel: positionals[0], ...(args.challengeOnFailure ? { challengeOnFailure: true } : {}), ...(args.out !== undefined ? { outDir: args.out } : {}) })
+    const job = client.run(spec, inputs, { maxPrice: args.maxPrice, collateral: args.collateral, timeoutS, resources, signal, source: 'cli', failFast: true, moduleLabel: positionals[0], ...(args.challengeOnFailure ? { challengeOnFailure: true } : {}), ...(args.out !== undefined ? { outDir: args.out } : {}) })
     try {
       for await (const e of job) progress.event(e)
       await leftover
