@@ -8,7 +8,9 @@
  *
  *   npx tsc -p . && npx node dist/scripts/protocolVectors.js [--check]
  *
- * With --check it writes nothing and exits 1 if the committed file differs.
+ * With --check it writes nothing and exits 1 if the committed file differs. With --doc it prints
+ * the vector blocks of PROTOCOL.md (scripts/protocolDocVectors.ts) instead, and with
+ * --doc-update rewrites them in PROTOCOL.md.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -18,6 +20,7 @@ import { DomainHasher, EIP712_TYPES, TYPE_HASHES, keccakText, structHash, typeSt
 import { privateKeyToAddress, recoverAddress, signDigest } from '../src/protocol/crypto.js'
 import { bytesToHex, hexToBytes } from '../src/protocol/hex.js'
 import type { Address, Deal, Domain, Heartbeat, Hash, JobOffer, ResourceOffer, ResultAcceptance } from '../src/protocol/types.js'
+import { docBlock, docVectors, updateDocBlocks } from './protocolDocVectors.js'
 
 const KEYS: Array<{ name: string, privateKey: Hash }> = [
   { name: 'one', privateKey: '0x0000000000000000000000000000000000000000000000000000000000000001' },
@@ -218,7 +221,20 @@ const here = dirname(fileURLToPath(import.meta.url))
 /** The script runs from dist/scripts; the vectors live in the source tree. */
 export const VECTORS_PATH = join(here, '..', '..', 'test', 'protocol', 'vectors.json')
 
+/** PROTOCOL.md, in the source tree. */
+export const PROTOCOL_MD_PATH = join(here, '..', '..', 'PROTOCOL.md')
+
 async function main (): Promise<void> {
+  if (process.argv.includes('--doc') || process.argv.includes('--doc-update')) {
+    const vectors = docVectors()
+    if (process.argv.includes('--doc-update')) {
+      writeFileSync(PROTOCOL_MD_PATH, updateDocBlocks(readFileSync(PROTOCOL_MD_PATH, 'utf8'), vectors))
+      console.log(`rewrote the vector blocks of ${PROTOCOL_MD_PATH}`)
+    } else {
+      for (const [name, v] of Object.entries(vectors)) console.log(`${docBlock(name, v)}\n`)
+    }
+    return
+  }
   const text = JSON.stringify(await buildVectors(), null, 2) + '\n'
   if (process.argv.includes('--check')) {
     const old = readFileSync(VECTORS_PATH, 'utf8')

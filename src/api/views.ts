@@ -80,11 +80,12 @@ export const VIEW_ROUTES: readonly Route[] = [
     handler: async (i) => {
       const node = i.api.host.node
       const limit = (i.query.limit as number | undefined) ?? 20
-      const items = [...node.roots].sort((a, b) => a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0).slice(0, limit).map(([epoch, root]) => {
-        const m = node.majorityRoot(epoch)
-        const majority = m === undefined || m.total === 0 ? null : { root: m.root, count: m.count, total: m.total }
+      const items = await Promise.all([...node.roots].sort((a, b) => a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0).slice(0, limit).map(async ([epoch, root]) => {
+        // the majority by on-chain weight (src/node/weights.ts); count and total are voters
+        const m = await node.majorityRoot(epoch)
+        const majority = m === undefined || m.voters === 0 ? null : { root: m.root, count: m.count, total: m.voters }
         return { epoch: epoch.toString(), root, majority, agrees: majority === null ? null : majority.root === root }
-      })
+      }))
       return {
         status: 200,
         json: { currentEpoch: node.currentEpoch().toString(), headEpoch: node.headEpoch?.toString() ?? null, headRoot: node.headRoot ?? null, participating: node.isParticipating, epochMs: i.api.host.profile.epochMs, items }

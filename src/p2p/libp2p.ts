@@ -45,6 +45,18 @@ export const SCORE_THRESHOLDS = {
   opportunisticGraftThreshold: 20
 } as const
 export const DISCONNECT_SCORE = -80
+/** Gossipsub's peer-level score parameters besides the topics' (PROTOCOL.md §6.4). */
+export const PEER_SCORE_PARAMS = {
+  topicScoreCap: 100,
+  appSpecificWeight: 1,
+  // every test node shares 127.0.0.1; colocation says nothing here
+  IPColocationFactorWeight: 0,
+  behaviourPenaltyWeight: -1,
+  behaviourPenaltyDecay: 0.9,
+  decayInterval: 1000,
+  decayToZero: 0.01,
+  retainScore: 60_000
+} as const
 /** How often libp2p's connection monitor pings each connection (libp2p's default: 10 s). */
 export const CONNECTION_PING_INTERVAL_MS = 60_000
 
@@ -147,7 +159,8 @@ export interface P2pMetrics {
   gossipsub?: GossipMetricsRegister
 }
 
-function topicParams (): TopicScoreParams {
+/** Gossipsub score parameters of each of the four topics (PROTOCOL.md §6.4). */
+export function topicParams (): TopicScoreParams {
   return {
     topicWeight: 1,
     timeInMeshWeight: 0.01,
@@ -242,16 +255,8 @@ export async function createNodeLibp2p (opts: CreateLibp2pOptions): Promise<Node
         maxInboundDataLength: opts.maxInboundDataLength ?? p.limits.maxMessageBytes * 2,
         scoreParams: {
           topics,
-          topicScoreCap: 100,
-          appSpecificScore: opts.appScore ?? (() => 0),
-          appSpecificWeight: 1,
-          // every test node shares 127.0.0.1; colocation says nothing here
-          IPColocationFactorWeight: 0,
-          behaviourPenaltyWeight: -1,
-          behaviourPenaltyDecay: 0.9,
-          decayInterval: 1000,
-          decayToZero: 0.01,
-          retainScore: 60_000
+          ...PEER_SCORE_PARAMS,
+          appSpecificScore: opts.appScore ?? (() => 0)
         },
         scoreThresholds: SCORE_THRESHOLDS,
         // labelled by topic kind, not by the profile-hashed topic name
@@ -362,7 +367,8 @@ export function isInlinedKey (from: Uint8Array, key: Uint8Array): boolean {
   return true
 }
 
-function msgIdFn (msg: Message): Uint8Array {
+/** The gossip message id (PROTOCOL.md §6.2): sha256(author multihash ‖ data) of a signed message. */
+export function msgIdFn (msg: Message): Uint8Array {
   return sha256(msg.type === 'signed' ? concatBytes(msg.from.toMultihash().bytes, msg.data) : msg.data)
 }
 
