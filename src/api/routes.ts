@@ -20,6 +20,8 @@ import { humanPrices, VIEW_ROUTES } from './views.js'
 import type { EpochWatch, NodeSnapshot } from './metrics.js'
 import { ADDRESS, ApiError, HASH, s, WEI, type ObjectSchema, type Schema } from './schema.js'
 import { bundleFiles, bundleOf } from '../node/index.js'
+import { openJobLogs, type JobLogs } from '../node/index.js'
+import { LogsRefusal } from '../p2p/index.js'
 import { writeTar } from '../executor/index.js'
 import type { Hash } from '../protocol/index.js'
 import { withTimeout } from '../protocol/index.js'
@@ -53,6 +55,8 @@ export type Reply =
   | { status: number, text: string, contentType: string }
   /** The server streams the job's progress as server-sent events. */
   | { sse: string }
+  /** The server streams the job's logs as newline-delimited JSON; `stop` ends the reading. */
+  | { logs: JobLogs, stop: AbortController }
   /** Raw bytes (a tar, an output file). */
   | { status: number, bytes: Uint8Array, contentType: string, headers?: Record<string, string> }
 
@@ -335,6 +339,40 @@ const CORE_ROUTES: readonly Route[] = [
       }
       const tar = writeTar(files.map((f) => ({ path: f.path, type: 'file' as const, mode: 0o644, data: f.data, linkname: '' })))
       return { status: 200, bytes: tar, contentType: 'application/x-tar', headers: { 'content-disposition': `attachment; filename="${job.id}.tar"`, 'x-lilynode-deal': found.dealId } }
+    }
+  },
+  {
+    operationId: 'getJobLogs',
+    method: 'GET',
+    path: '/jobs/{id}/logs',
+    summary: 'A job\'s stdout and stderr, streamed as newline-delimited JSON: live from its provider while it runs (?follow=1: until it ends), else from the stored result',
+    description: 'One line per chunk, `{"stream":"stdout"|"stderr","text":…}`, then `{"end":true,"dealId":…,"from":"local"|"provider","why"?:…}` (`why`: the stream was cut short). The provider sends a deal\'s logs to its creator (this node) only. 404 API_UNKNOWN_JOB, 409 API_NO_LOGS (no deal yet without follow, or none kept), 429 API_TOO_MANY_STREAMS.',
+    params: s.obj({ id: JOB_ID }, ['id']),
+    query: s.obj({ follow: s.str({ enum: ['0', '1', 'true', 'false'], description: '1: keep streaming until the job ends (waits for a job not yet matched)' }) }),
+    responses: {
+      200: { description: 'the logs (application/x-ndjson), streamed', contentType: 'application/x-ndjson', schema: s.str() }
+    },
+    handler: async (i): Promise<Reply> => {
+      const job = await i.api.jobs.lookup(i.params.id)
+      const follow = i.query.follow === '1' || i.query.follow === 'true'
+      // the request's time bounds the opening only: the stream then runs until the job ends (or the reader goes)
+      const stop = new AbortController()
+      const onTimeout = (): void => { stop.abort(i.signal.reason) }
+      i.signal.addEventListener('abort', onTimeout, { once: true })
+      try {
+        const logs = await openJobLogs({ records: i.api.host.jobs, deals: i.api.host.deals, net: i.api.host.net }, job.id, { follow, signal: stop.signal })
+        return { logs, stop }
+      } catch (e) {
+        if (!(e instanceof LogsRefusal)) throw e
+        switch (e.code) {
+          case 'LOGS_UNKNOWN_JOB': throw new ApiError('API_UNKNOWN_JOB', 404, e.message)
+          case 'LOGS_FORBIDDEN': throw new ApiError('API_FORBIDDEN', 403, e.message)
+          case 'LOGS_BUSY': throw new ApiError('API_TOO_MANY_STREAMS', 429, e.message, { 'retry-after': '5' })
+          default: throw new ApiError('API_NO_LOGS', 409, `job ${job.id}: ${e.message}`)
+        }
+      } finally {
+        i.signal.removeEventListener('abort', onTimeout)
+      }
     }
   },
   {

@@ -20,6 +20,8 @@ export type ApiErrorCode =
   | 'API_UNKNOWN_JOB'
   | 'API_NOT_FOUND'
   | 'API_NO_OUTPUTS'
+  | 'API_NO_LOGS'
+  | 'API_FORBIDDEN'
   | 'API_METHOD_NOT_ALLOWED'
   | 'API_UNAUTHORIZED'
   | 'API_TOO_MANY_JOBS'

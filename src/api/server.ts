@@ -20,6 +20,7 @@ import { describe } from '../node/index.js'
 import { authorize, checkBindToken, checkHost, checkOrigin, isLoopback, normalizeOrigin } from './auth.js'
 import { GasLedger, meteredEscrow } from '../node/index.js'
 import { JobManager, type JobMessage } from './jobs.js'
+import type { JobLogs } from '../node/index.js'
 import { EpochWatch, registerNodeFamilies, type NodeMetrics } from './metrics.js'
 import { fastifyPath, registerOpenApi, routeSchema } from './openapi.js'
 import { ERROR_SCHEMA, nodeSnapshot, ROUTES, type ApiContext, type Reply, type Route } from './routes.js'
@@ -176,7 +177,7 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
   }
   const unregister = registerNodeFamilies(registry, async () => await nodeSnapshot(api), epochs)
   try {
-    app = await buildApp({ api, maxBody, timeoutMs, log, console: o.console === true, stream: (req, res, id) => { stream(req, res, id) }, admit: (req) => admit(req) })
+    app = await buildApp({ api, maxBody, timeoutMs, log, console: o.console === true, stream: (req, res, id) => { stream(req, res, id) }, logs: (req, res, l, stop) => { logStream(req, res, l, stop) }, admit: (req) => admit(req) })
     app.server.maxHeadersCount = 64
     await listen(app, bindHost, port, o.listen ?? DEFAULT_API_LISTEN)
   } catch (e) {
@@ -227,6 +228,37 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
     })
   }
 
+  /** Writes a job's log chunks as NDJSON lines (one UTF-8 decoder per stream), then the end line. */
+  function logStream (req: IncomingMessage, res: ServerResponse, logs: JobLogs, stop: AbortController): void {
+    if (streams.size >= maxSse) throw new ApiError('API_TOO_MANY_STREAMS', 429, `${streams.size} streams are open (the cap is ${maxSse}); close one first`, { 'retry-after': '5' })
+    res.writeHead(200, { ...BASE_HEADERS, ...corsOf(req), 'content-type': 'application/x-ndjson; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-lilynode-deal': logs.dealId })
+    streams.add(res)
+    res.on('close', () => { streams.delete(res); stop.abort(new Error('the reader went away')) })
+    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() }
+    const line = async (v: unknown): Promise<void> => {
+      if (res.writableEnded || res.destroyed) throw new Error('the reader went away')
+      if (!res.write(`${jsonText(v)}\n`)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve) })
+    }
+    void (async () => {
+      let why: string | undefined
+      try {
+        for await (const c of logs.chunks) {
+          const text = decoders[c.stream].decode(c.data, { stream: true })
+          if (text !== '') await line({ stream: c.stream, text })
+        }
+        why = logs.ended.why
+      } catch (e) {
+        why = stop.signal.aborted ? undefined : `the logs broke off: ${describe(e).slice(0, 256)}`
+      }
+      if (res.writableEnded || res.destroyed) return
+      for (const st of ['stdout', 'stderr'] as const) {
+        const text = decoders[st].decode()
+        if (text !== '') await line({ stream: st, text }).catch(() => undefined)
+      }
+      res.end(`${jsonText({ end: true, dealId: logs.dealId, from: logs.from, ...(why !== undefined ? { why } : {}) })}\n`)
+    })()
+  }
+
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
@@ -266,6 +298,8 @@ interface AppOptions {
   log: Logger
   /** Streams a job's progress as server-sent events on the raw response. */
   stream: (req: IncomingMessage, res: ServerResponse, id: string) => void
+  /** Streams a job's logs as newline-delimited JSON on the raw response. */
+  logs: (req: IncomingMessage, res: ServerResponse, logs: JobLogs, stop: AbortController) => void
   /** Throws the ApiError that refuses the request; returns its CORS headers. */
   admit: (req: IncomingMessage) => Record<string, string>
   /** Serve the web console's page, script and style at /console. */
@@ -408,7 +442,7 @@ function registerConsole (app: FastifyInstance): void {
 /** The OpenAPI document of the route table, without a node (what GET /openapi.json serves, less `servers`). */
 export async function openApiDocument (): Promise<Record<string, unknown>> {
   const refuse = (): never => { throw new ApiError('API_UNAVAILABLE', 503, 'no node behind this app') }
-  const app = await buildApp({ api: undefined, maxBody: 1024, timeoutMs: 1000, log: createLogger('api'), stream: refuse, admit: refuse })
+  const app = await buildApp({ api: undefined, maxBody: 1024, timeoutMs: 1000, log: createLogger('api'), stream: refuse, logs: refuse, admit: refuse })
   try {
     return app.swagger() as unknown as Record<string, unknown>
   } finally {
@@ -423,6 +457,16 @@ async function answer (route: Route, request: FastifyRequest, reply: FastifyRepl
   const out: Reply = await withTimeout(async (signal) => await route.handler({ params: request.params as Record<string, string>, query: request.query as Record<string, string | number>, body: request.body, req: request.raw, api, signal }),
     o.timeoutMs, { timeoutError: () => new ApiError('API_TIMEOUT', 503, `${route.method} ${route.path} took over ${o.timeoutMs} ms; try again`) })
   const headers = { ...BASE_HEADERS, ...corsOf(request.raw) }
+  if ('logs' in out) {
+    try {
+      o.logs(request.raw, reply.raw, out.logs, out.stop)
+    } catch (e) {
+      out.stop.abort(e)
+      throw e
+    }
+    reply.hijack()
+    return
+  }
   if ('sse' in out) {
     o.stream(request.raw, reply.raw, out.sse)
     reply.hijack()

@@ -18,6 +18,7 @@ import { runCommand } from './cmds/run/index.js'
 import { jobsCommand } from './cmds/jobs/index.js'
 import { describeCommand } from './cmds/describe/index.js'
 import { getCommand } from './cmds/get/index.js'
+import { logsCommand } from './cmds/logs/index.js'
 
 export const commands: CommandModule[] = [
   bootstrapCommand,
@@ -27,6 +28,7 @@ export const commands: CommandModule[] = [
   resumeCommand,
   jobsCommand,
   describeCommand,
+  logsCommand,
   getCommand,
   creatorCommand,
   requestCommand,

@@ -32,6 +32,8 @@ import { LilyWallet, type ChainBalanceResult, type ChainTxResult } from './walle
 import { bundleOf, describeJob, type JobDescription } from './jobs.js'
 import type { JobFilter, JobRecord } from '../node/index.js'
 import { fetchBlob } from '../p2p/index.js'
+import { openJobLogs, serveLocalLogs, type JobLogs, type LogRelay } from '../node/index.js'
+import { LilyLogs, type LogsOptions } from './logs.js'
 import { peerIdFromSignature } from '../p2p/index.js'
 import { estimateFrom, poolOffers, reconciled, type Estimate } from './estimate.js'
 import { DEFAULT_COLLATERAL, DEFAULT_MAX_PRICE, DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, MAX_AMOUNT } from '../protocol/constants.js'
@@ -208,6 +210,8 @@ export class LilyClient implements AsyncDisposable {
   private closing?: Promise<void>
   /** Resolves once the node has matched an epoch after connecting (its pool then holds the network's live offers). */
   private readonly synced: Promise<boolean>
+  /** Serves this data dir's job logs to `lilynode logs` in other processes (`<data dir>/logs.sock`). */
+  private relay: LogRelay | undefined
   readonly wallet: LilyWallet
 
   private constructor (
@@ -252,6 +256,11 @@ export class LilyClient implements AsyncDisposable {
       let client: LilyClient | undefined
       const listener = (): void => { void client?.close() }
       client = new LilyClient(host, role, executor, o.modulesDir ?? exampleModulesDir(), o.dataDir, o.signal !== undefined ? { signal: o.signal, listener } : undefined)
+      const opened = client
+      client.relay = await serveLocalLogs(o.dataDir, async (ref, follow, signal) => await opened.openLogs(ref, follow, signal)).catch((e: unknown) => {
+        log.debug('the local log relay did not start (lilynode logs from another process cannot follow this node\'s jobs)', { error: describe(e) })
+        return undefined
+      })
       o.signal?.addEventListener('abort', listener, { once: true })
       if (o.signal?.aborted === true) await client.close()
       return client
@@ -481,6 +490,25 @@ export class LilyClient implements AsyncDisposable {
   }
 
   /**
+   * A job's stdout and stderr (by job id, deal id or job offer hash), as chunks: from the result
+   * stored in this data dir once the job has one, else from the deal's provider over libp2p (it
+   * sends them to the deal's creator only), live while the job runs with `follow` (until it
+   * ends). The first `next()` throws LogsRefusal (LOGS_UNKNOWN_JOB, LOGS_FORBIDDEN, LOGS_UNAVAILABLE, …).
+   */
+  logs (ref: string, o: LogsOptions = {}): LilyLogs {
+    return new LilyLogs(async () => {
+      const signal = o.signal !== undefined ? AbortSignal.any([o.signal, this.controller.signal]) : this.controller.signal
+      return await this.openLogs(ref, o.follow === true, signal)
+    })
+  }
+
+  private async openLogs (ref: string, follow: boolean, signal: AbortSignal): Promise<JobLogs> {
+    if (this.closing !== undefined) throw new SdkError('SDK_CLOSED', 'the client is closed; connect a new one')
+    if (typeof ref !== 'string' || ref === '') throw new SdkError('SDK_BAD_OPTION', 'logs() needs a job id (job-…), a deal id or a job offer hash')
+    return await openJobLogs({ records: this.host.jobs, deals: this.host.deals, net: this.host.net }, ref, { follow, signal })
+  }
+
+  /**
    * Follows an unsettled deal (one of `unfinished()`) to settlement from where it stands, with
    * the same events and result as `run`; its outputs go where its run asked.
    */
@@ -632,6 +660,7 @@ export class LilyClient implements AsyncDisposable {
       if (this.onAbort !== undefined) this.onAbort.signal.removeEventListener('abort', this.onAbort.listener)
       this.controller.abort(new SdkError('SDK_CLOSED', 'the client was closed while the job ran'))
       await Promise.allSettled([...this.following])
+      await this.relay?.close()
       await this.host.stop()
     })()
     await this.closing

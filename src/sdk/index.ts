@@ -21,3 +21,4 @@ export {
   type JobDescription, type OutputFile, type JobRecord, type JobFilter, type JobStageRecord, type JobFailure, type JobRecordState, type JobSource
 } from './jobs.js'
 export { estimate, estimateFrom, formatEstimate, estimateJson, offersOf, fitJobOf, MAX_ESTIMATE_PAGES, type Estimate, type EstimateJob, type EstimateOptions } from './estimate.js'
+export { LilyLogs, LogsRefusal, type LogsOptions, type LogChunk, type LogStreamName, type LogsCode } from './logs.js'

@@ -152,7 +152,8 @@ export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
           liveLogs: async (dealId: Hash, follow: boolean, signal: AbortSignal) => {
             const d = await docker()
             const list = await d.listContainers({ all: true, filters: { label: [`lilynode.deal=${dealId}`] } })
-            if (list.length === 0) return undefined
+            // a container not started yet has no log to follow (docker then holds the stream and sends it all at the end)
+            if (list.length === 0 || list[0].State === 'created') return undefined
             const c = d.getContainer(list[0].Id)
             if (!follow) return demuxDockerLogs([Buffer.from(await c.logs({ follow: false, stdout: true, stderr: true }) as unknown as Uint8Array)])
             const raw = await c.logs({ follow: true, stdout: true, stderr: true, abortSignal: signal })

@@ -18,6 +18,7 @@ import { DealStore, type KvStore } from './deals.js'
 import { escrowPort } from './escrow.js'
 import type { EscrowPort, NetworkPort } from './ports.js'
 import { TransferServer, type TransferService } from '../../p2p/index.js'
+import { serveLogs, type LogSource, type ServeLogsOptions } from '../../p2p/index.js'
 import type { P2pMetrics } from '../../p2p/index.js'
 import { JobRecords } from '../jobs/records.js'
 import type { Address, Hash } from '../../protocol/index.js'
@@ -36,6 +37,7 @@ export interface RoleHostOptions {
 
 export class RoleHost {
   private server?: TransferServer
+  private logs?: { protocol: string, stop: AbortController }
 
   private constructor (
     readonly profile: Profile,
@@ -130,12 +132,23 @@ export class RoleHost {
     await this.server.start()
   }
 
+  /** Serves the `logs` protocol (a provider: its deals' logs, to each deal's creator only), bounded per peer, in bytes and in time. */
+  async serveLogs (source: LogSource, o: ServeLogsOptions = {}): Promise<void> {
+    const stop = new AbortController()
+    const protocol = await serveLogs(this.node.libp2p, this.profile, source, stop.signal, o)
+    this.logs = { protocol, stop }
+  }
+
   /** Multiaddrs others can dial (with /p2p/<peer id>). */
   addrs (): string[] {
     return this.node.libp2p.getMultiaddrs().map((a) => a.toString())
   }
 
   async stop (): Promise<void> {
+    if (this.logs !== undefined) {
+      this.logs.stop.abort(new Error('the node is stopping'))
+      await this.node.libp2p.unhandle(this.logs.protocol).catch(() => undefined)
+    }
     await this.server?.stop()
     // the facts first: an epoch waiting for chain facts ends, so the node's loop stops promptly
     await this.facts.stop()

@@ -18,6 +18,7 @@ import { RoleHost } from './host.js'
 import { MediatorRole } from './mediator.js'
 import { parseCheat, ProviderRole } from './provider.js'
 import { requestsPort } from './requests.js'
+import { providerLogSource } from '../jobs/logs.js'
 import { LilyError } from '../../protocol/errors.js'
 
 export class RoleError extends LilyError<'ROLE_BAD_MODULE' | 'ROLE_BAD_INPUT' | 'ROLE_JOB_FAILED' | 'ROLE_BAD_PROFILE'> {
@@ -106,10 +107,11 @@ export async function runProvider (o: ProviderRunOptions, signal: AbortSignal, o
   let role: ProviderRole | undefined
   try {
     const cheat = parseCheat(process.env.LILYNODE_TEST_CHEAT)
+    const executor = executorPort({ dataDir: o.dataDir, allowNetwork: o.allowNetwork, ...(o.reserveCpu !== undefined ? { reserveCpu: o.reserveCpu } : {}), ...(o.slurm !== undefined ? { slurm: { ...o.slurm, log: (msg, fields) => log.info(msg, fields) } } : {}) })
     role = new ProviderRole({
       net: host.net,
       escrow: host.escrow,
-      executor: executorPort({ dataDir: o.dataDir, allowNetwork: o.allowNetwork, ...(o.reserveCpu !== undefined ? { reserveCpu: o.reserveCpu } : {}), ...(o.slurm !== undefined ? { slurm: { ...o.slurm, log: (msg, fields) => log.info(msg, fields) } } : {}) }),
+      executor,
       store: host.deals,
       log,
       maxTransferBytes: host.maxTransferBytes,
@@ -131,6 +133,8 @@ export async function runProvider (o: ProviderRunOptions, signal: AbortSignal, o
     role.onEvent = (e) => out({ event: 'deal', ...e })
     role.onOffer = (e) => out({ event: 'offer', message: e.withdrawn ? `v${e.offer.version} withdrawn: nothing can run now` : `v${e.offer.version}: ${e.offer.cpu} millicores, ${e.offer.ram} MiB, ${e.offer.gpus} GPU(s)${e.offer.gpus > 0 ? ` ${e.offer.gpuModel}` : ''}, ${e.offer.disk} MiB disk${e.source !== undefined ? ` — ${e.source}` : ''}`, version: e.offer.version, withdrawn: e.withdrawn, cpu: e.offer.cpu, ram: e.offer.ram, gpus: e.offer.gpus, gpuVram: e.offer.gpuVram, gpuModel: e.offer.gpuModel, disk: e.offer.disk, ...(e.source !== undefined ? { source: e.source } : {}) })
     await host.serve(role.transferService())
+    // each deal's stdout and stderr, live while its job runs, to that deal's creator only
+    await host.serveLogs(providerLogSource({ store: host.deals, executor }))
     await role.start()
     const offer = role.offer
     out({ event: 'ready', role: 'provider', backend: o.slurm !== undefined ? `slurm (partition ${o.slurm.partition}${o.slurm.restUrl !== undefined ? `, slurmrestd ${o.slurm.restUrl}` : ', Slurm commands'})` : 'docker', address: host.identity.address, peerId: host.identity.peerId.toString(), addrs: host.addrs(), cpu: offer?.cpu, ram: offer?.ram, gpus: offer?.gpus, gpuModel: offer?.gpuModel, ...(cheat !== undefined ? { warning: `LILYNODE_TEST_CHEAT=${String(process.env.LILYNODE_TEST_CHEAT)}: this provider fakes results (test only)` } : {}) })
