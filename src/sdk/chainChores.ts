@@ -6,7 +6,7 @@
  * CHAIN_INSUFFICIENT_BALANCE, CHAIN_REVERTED …) or ChainCommandError for missing settings.
  */
 import { join } from 'node:path'
-import type { Address, Hex } from 'viem'
+import { createTestClient, http, type Address, type Hex } from 'viem'
 import { KEY_FILE, loadIdentity } from '../protocol/index.js'
 import { loadProfile } from '../protocol/index.js'
 import { createChainClients, type ChainClients } from '../chain/index.js'
@@ -39,6 +39,7 @@ export interface ChainConnectOptions {
 
 interface Connected {
   clients: ChainClients
+  rpcUrl: string
   escrow?: Address
   address: Address
 }
@@ -76,7 +77,7 @@ async function connect (opts: ChainConnectOptions, needKey: boolean): Promise<Co
     throw new ChainCommandError('CHAIN_CMD_MISSING_SETTING', 'no key: pass --key <key file> or --data-dir <node data dir> (its key.json)')
   }
   const clients = await createChainClients({ rpcUrl, chainId, privateKey })
-  return { clients, escrow: opts.escrow ?? profile?.escrow, address: address ?? '0x0000000000000000000000000000000000000000' }
+  return { clients, rpcUrl, escrow: opts.escrow ?? profile?.escrow, address: address ?? '0x0000000000000000000000000000000000000000' }
 }
 
 function requireEscrow (c: Connected): Address {
@@ -132,4 +133,35 @@ export async function chainMediatorRegister (opts: ChainConnectOptions & { amoun
   const escrow = requireEscrow(c)
   const r = await registerMediator(c.clients, { escrow, amount: opts.amount })
   return { chainId: c.clients.chainId, escrow, account: c.address, amount: opts.amount, hash: r.hash, mediator: r.mediator }
+}
+
+export interface ChainFundResult { chainId: number, account: Address, amount: bigint, walletBalance: bigint }
+
+/** anvil's chain id: the only chain `chainFund` serves. */
+const DEVNET_CHAIN_ID = 31337
+
+/**
+ * The devnet faucet: adds `amount` wei to the wallet of `account` (default: the key's) through
+ * anvil's `anvil_setBalance`. Refused on any other chain (CHAIN_CMD_BAD_INPUT, saying how to
+ * fund an account there: bridge or buy ETH, then `lilynode chain deposit`).
+ */
+export async function chainFund (opts: ChainConnectOptions & { amount: bigint, account?: Address }): Promise<ChainFundResult> {
+  if (typeof opts.amount !== 'bigint' || opts.amount <= 0n || opts.amount > 10n ** 30n) {
+    throw new ChainCommandError('CHAIN_CMD_BAD_INPUT', `--amount must be a positive number of wei of at most 10^30, got ${String(opts.amount)}`)
+  }
+  const c = await connect(opts, opts.account === undefined)
+  const chainId = c.clients.chainId
+  if (chainId !== DEVNET_CHAIN_ID) {
+    throw new ChainCommandError('CHAIN_CMD_BAD_INPUT', `chain fund is the devnet faucet (anvil, chain id ${DEVNET_CHAIN_ID}); chain ${chainId} is a real chain: send ETH to ${opts.account ?? c.address} (bridge it, e.g. from Ethereum to Arbitrum through the chain's bridge, or from an exchange), then \`lilynode chain deposit --amount <wei>\``)
+  }
+  const account = opts.account ?? c.address
+  const before = await c.clients.public.getBalance({ address: account })
+  const after = before + opts.amount
+  try {
+    await createTestClient({ mode: 'anvil', transport: http(c.rpcUrl) }).setBalance({ address: account, value: after })
+  } catch (e) {
+    throw new ChainCommandError('CHAIN_CMD_BAD_INPUT', `the RPC at chain ${chainId} refused anvil_setBalance: it is not an anvil devnet (fund the account by sending it ETH instead)`, { cause: e })
+  }
+  const walletBalance = await c.clients.public.getBalance({ address: account })
+  return { chainId, account, amount: opts.amount, walletBalance }
 }

@@ -6,13 +6,13 @@
 import type { Address } from '../protocol/index.js'
 import type { Profile } from '../protocol/index.js'
 import {
-  chainBalance, chainDeposit, chainWithdraw,
-  type ChainBalanceResult, type ChainConnectOptions, type ChainTxResult
+  chainBalance, chainDeposit, chainFund, chainWithdraw,
+  type ChainBalanceResult, type ChainConnectOptions, type ChainFundResult, type ChainTxResult
 } from './chainChores.js'
 import { SdkError } from './errors.js'
 import { MAX_UINT256 } from '../protocol/constants.js'
 
-export type { ChainBalanceResult, ChainConnectOptions, ChainTxResult }
+export type { ChainBalanceResult, ChainConnectOptions, ChainFundResult, ChainTxResult }
 
 
 function amount (name: string, v: bigint, allowZero: boolean): bigint {
@@ -38,6 +38,11 @@ export class LilyWallet {
   /** Deposits `wei` into the free escrow balance. */
   async deposit (wei: bigint): Promise<ChainTxResult> {
     return await chainDeposit({ ...this.connection, amount: amount('deposit amount', wei, false) })
+  }
+
+  /** Devnet only (anvil): adds `wei` to the wallet of `account` (default: the key's); see chainFund. */
+  async fund (wei: bigint, account?: Address): Promise<ChainFundResult> {
+    return await chainFund({ ...this.connection, amount: amount('fund amount', wei, false), ...(account !== undefined ? { account } : {}) })
   }
 
   /** Withdraws `wei` (default: the whole free balance) from the escrow. */

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { LilyClient, LilyError, type JobEvent, type JobStage, type QueryPage } from '../../src/index.js'
 import { LILYNODE_BIN } from '../../src/devnet/devnet.js'
+import { createIdentity } from '../../src/protocol/index.js'
 import { closedBy, requireDocker, startNet, stopNet, type TestNet } from '../e2e/helpers.js'
 
 const run = promisify(execFile)
@@ -156,6 +157,14 @@ describe('sdk: LilyClient runs real jobs, queries and moves escrow funds', funct
     const cli = JSON.parse(stdout) as { account: string, escrowBalance: string }
     assert.equal(cli.account, c().address)
     assert.equal(BigInt(cli.escrowBalance), b1.escrowBalance)
+    // `lilynode chain fund`: the devnet faucet adds to a wallet (here a fresh account's)
+    const fresh = createIdentity().address
+    const fund = async (wei: string): Promise<{ account: string, walletBalance: string }> => JSON.parse((await run(process.execPath, [LILYNODE_BIN, 'chain', 'fund', '--amount', wei, '--account', fresh, '--profile', net().profilePath, '--json'], { timeout: 60_000 })).stdout) as { account: string, walletBalance: string }
+    assert.equal(BigInt((await fund('1000')).walletBalance), 1000n)
+    const second = await fund('234')
+    assert.equal(second.account.toLowerCase(), fresh.toLowerCase())
+    assert.equal(BigInt(second.walletBalance), 1234n)
+    await assert.rejects(run(process.execPath, [LILYNODE_BIN, 'chain', 'fund', '--amount', '0', '--account', fresh, '--profile', net().profilePath], { timeout: 60_000 }), /amount/)
   })
 
   it('refuses work after close', async () => {

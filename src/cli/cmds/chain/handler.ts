@@ -1,6 +1,6 @@
 /** The chain chores, on the SDK's chainDeploy, chainMediatorRegister and LilyWallet. */
 import { chainDeploy, chainMediatorRegister, LilyWallet, type ChainConnectOptions } from '../../../sdk/index.js'
-import type { BalanceArgs, ConnectArgs, DeployArgs, DepositArgs, MediatorRegisterArgs, WithdrawArgs } from './options.js'
+import type { BalanceArgs, ConnectArgs, DeployArgs, DepositArgs, FundArgs, MediatorRegisterArgs, WithdrawArgs } from './options.js'
 
 function connectOptions (args: ConnectArgs): ChainConnectOptions {
   return { profile: args.profile, rpcUrl: args.rpc, chainId: args.chainId, escrow: args.escrow, keyFile: args.key, dataDir: args.dataDir }
@@ -55,4 +55,9 @@ export async function balance (args: BalanceArgs): Promise<number> {
 export async function mediatorRegister (args: MediatorRegisterArgs): Promise<number> {
   const r = await chainMediatorRegister({ ...connectOptions(args), amount: args.amount })
   return print(args, { ...r }, `${r.account} staked ${r.amount}; total stake ${r.mediator.stake}, drawable: ${String(r.mediator.listed)} (tx ${r.hash})`)
+}
+
+export async function fund (args: FundArgs): Promise<number> {
+  const r = await new LilyWallet(connectOptions(args)).fund(args.amount, args.account)
+  return print(args, { ...r }, `funded ${r.account} with ${r.amount} wei on the devnet (chain ${r.chainId}); wallet ${r.walletBalance} wei. Next: lilynode chain deposit --amount <wei> to move some into the escrow`)
 }

@@ -1,17 +1,18 @@
 /**
- * `lilynode chain deploy|deposit|withdraw|balance|mediator-register`: on-chain chores against any RPC.
+ * `lilynode chain deploy|fund|deposit|withdraw|balance|mediator-register`: on-chain chores against any RPC
+ * (fund: the devnet's faucet only).
  * deposit, withdraw and balance go through LilyWallet, the SDK's escrow account (LilyClient uses it too).
  */
 import { defineCommand } from '../../command.js'
-import { balanceOptions, deployOptions, depositOptions, mediatorRegisterOptions, withdrawOptions } from './options.js'
+import { balanceOptions, deployOptions, depositOptions, fundOptions, mediatorRegisterOptions, withdrawOptions } from './options.js'
 
 const handlers = async (): Promise<typeof import('./handler.js')> => await import('./handler.js')
 const connect = '(--profile <p.json> | --rpc <url> --chain-id <id> --escrow <addr>) --key <key.json>'
 
 export const chainCommand = defineCommand({
   name: 'chain',
-  summary: 'on-chain chores: deploy the escrow, deposit, withdraw, balance, mediator-register',
-  usage: 'lilynode chain <deploy|deposit|withdraw|balance|mediator-register> [options]',
+  summary: 'on-chain chores: deploy the escrow, fund (devnet), deposit, withdraw, balance, mediator-register',
+  usage: 'lilynode chain <deploy|fund|deposit|withdraw|balance|mediator-register> [options]',
   options: {},
   subcommands: [
     defineCommand({
@@ -20,6 +21,13 @@ export const chainCommand = defineCommand({
       usage: 'lilynode chain deploy --rpc <url> --chain-id <id> --key <key.json> [--token <erc20>]',
       options: deployOptions,
       handler: async (args) => await (await handlers()).deploy(args)
+    }),
+    defineCommand({
+      name: 'fund',
+      summary: 'devnet faucet: add ETH to a wallet (anvil only; on a real chain, send it ETH)',
+      usage: 'lilynode chain fund --amount <wei> [--account <addr>] (--profile <p.json> | --rpc <url> --chain-id <id>) [--key <key.json> | --data-dir <dir>]',
+      options: fundOptions,
+      handler: async (args) => await (await handlers()).fund(args)
     }),
     defineCommand({
       name: 'deposit',

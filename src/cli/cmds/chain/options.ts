@@ -28,6 +28,7 @@ export const deployOptions = {
 export const depositOptions = { ...connectOptions, amount: amount('amount in wei (or token units)') }
 export const withdrawOptions = { ...connectOptions, amount: big({ description: 'amount in wei (default: the whole free balance)', min: 1n, max: U256_MAX }) }
 export const balanceOptions = { ...connectOptions, account: hex({ bytes: 20, what: 'an account address', description: 'whose balances (default: the key\'s address)' }) }
+export const fundOptions = { ...connectOptions, amount: big({ description: 'wei to add to the wallet', min: 1n, max: 10n ** 30n, required: true }), account: hex({ bytes: 20, what: 'an account address', description: 'whose wallet (default: the key\'s address)' }) }
 export const mediatorRegisterOptions = { ...connectOptions, amount: amount('stake to add, in wei (total ≥ the escrow\'s minStake)') }
 
 export type ConnectArgs = Values<typeof connectOptions>
@@ -35,4 +36,5 @@ export type DeployArgs = Values<typeof deployOptions>
 export type DepositArgs = Values<typeof depositOptions>
 export type WithdrawArgs = Values<typeof withdrawOptions>
 export type BalanceArgs = Values<typeof balanceOptions>
+export type FundArgs = Values<typeof fundOptions>
 export type MediatorRegisterArgs = Values<typeof mediatorRegisterOptions>
