@@ -7,6 +7,7 @@
  * running jobs and open event streams are capped, and every refusal is a JSON
  * `{ error: { code, message } }` with a 4xx status.
  */
+import { registerUploads, UploadStore } from './uploads.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -116,7 +117,7 @@ function fromFastify (e: FastifyError, maxBody: number): ApiError | undefined {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError('API_UNSUPPORTED_MEDIA_TYPE', 415, 'the body must be JSON sent with Content-Type: application/json (curl: -H \'Content-Type: application/json\')')
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError('API_BODY_TOO_LARGE', 413, `the body is over ${maxBody} bytes; send a smaller request (file inputs larger than this go through lilynode run)`, { connection: 'close' })
+      return new ApiError('API_BODY_TOO_LARGE', 413, `the body is over ${maxBody} bytes; send a smaller request (a larger file input: POST it to /uploads, then give {"upload": "up-…"})`, { connection: 'close' })
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError('API_BAD_VALUE', 400, 'the Content-Length header does not match the body')
     case 'FST_ERR_BAD_URL':
@@ -160,6 +161,7 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
   const jobs = new JobManager({ creator, deals: host.deals, records: host.jobs, gas, log, maxConcurrentJobs: o.maxConcurrentJobs ?? 8, store: host.meta, ...(o.outputsDir !== undefined ? { outputsDir: o.outputsDir } : {}) })
   await jobs.load()
   const epochs = new EpochWatch(host.node)
+  const uploads = new UploadStore()
   const registry = o.metrics?.registry ?? new Registry()
   const streams = new Set<ServerResponse>()
   let url = ''
@@ -171,6 +173,7 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
     gas,
     epochs,
     ...(o.modulesDir !== undefined ? { modulesDir: o.modulesDir } : {}),
+    uploads,
     sseClients: () => streams.size,
     openapi: () => ({ ...(app?.swagger() ?? {}), servers: [{ url }] }),
     metrics: async () => ({ text: await registry.metrics(), contentType: registry.contentType })
@@ -271,6 +274,7 @@ export async function startApi (o: ApiOptions): Promise<ApiServer> {
       unregister()
       app.server.closeAllConnections()
       await closed
+      await uploads.close()
     })()
     await stopping
   }
@@ -418,6 +422,7 @@ export async function buildApp (o: AppOptions): Promise<FastifyInstance> {
       }
     })
   }
+  registerUploads(app, o.api?.uploads, (req) => ({ ...BASE_HEADERS, ...corsOf(req) }))
   if (o.console === true) registerConsole(app)
   await app.ready()
   return app

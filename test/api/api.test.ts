@@ -4,6 +4,7 @@ import { connect } from 'node:net'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { startApi, type ApiServer } from '../../src/api/server.js'
 import { ERROR_SCHEMA, ROUTES } from '../../src/api/routes.js'
+import { UPLOAD_ROUTE } from '../../src/api/uploads.js'
 import { ApiError, validate } from '../../src/api/schema.js'
 import { createNodeMetrics } from '../../src/api/metrics.js'
 import { executorPort } from '../../src/node/roles/adapters.js'
@@ -354,7 +355,7 @@ describe('api: a node\'s local HTTP API (real anvil, bootstrap, provider process
     assert.ok(doc.info.title !== '' && doc.info.version !== '')
     assert.equal(doc.servers[0].url, base)
     const listed = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort()
-    assert.deepEqual(listed, ROUTES.map((x) => `${x.method} ${x.path}`).sort())
+    assert.deepEqual(listed, [...ROUTES, UPLOAD_ROUTE].map((x) => `${x.method} ${x.path}`).sort())
     for (const ops of Object.values(doc.paths)) {
       for (const op of Object.values(ops)) {
         for (const [status, resp] of Object.entries(op.responses)) {

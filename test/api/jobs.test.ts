@@ -5,6 +5,8 @@
  * one; the result carries stderr.
  */
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { UPLOAD_ID_PATTERN } from '../../src/api/uploads.js'
 import { join } from 'node:path'
 import { startApi, type ApiServer } from '../../src/api/server.js'
 import { ROUTES } from '../../src/api/routes.js'
@@ -36,7 +38,7 @@ describe('api: every job of the data dir, and its outputs', function () {
   let cliJob = ''
 
   before(async function () {
-    requireDocker(this, ['lilynode/probe:v1.0.0'])
+    requireDocker(this, ['lilynode/probe:v1.0.0', 'lilynode/etl:v1.0.0'])
     t = await startNet({ providers: 1, mediators: 0, creators: 1 })
     // a CLI run first (it holds the data dir while it runs), then the API on the same data dir
     const run = t.net.run('creator-1', 'probe:v1.0.0', ['action=fail', 'n=3'], ['--out', join(t.dir, 'cli-out')])
@@ -104,5 +106,42 @@ describe('api: every job of the data dir, and its outputs', function () {
     assert.deepEqual(all.items.map((j) => j.id), [id, cliJob], 'newest first, every source')
     const onlyApi = (await get(`${base}/jobs?module=probe:v1.0.0&state=paid`)).json as { items: Array<{ id: string }> }
     assert.equal(onlyApi.items.length, 2)
+  })
+  it('takes a file input larger than a JSON body through POST /uploads (streamed, content-addressed), and refuses what is not one', async () => {
+    const base = (api as ApiServer).url
+    // ~250 KB of CSV: four times the 64 KiB body cap
+    const rows = ['region,product,units,price_cents']
+    for (let i = 0; i < 12_000; i++) rows.push(`${['north', 'south', 'east', 'west'][i % 4]},widget-${i % 7},${(i % 50) + 1},${100 + (i % 13)}`)
+    const csv = new TextEncoder().encode(rows.join('\n') + '\n')
+    assert.ok(csv.length > 4 * 64 * 1024)
+    const up = await fetch(`${base}/uploads`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: csv })
+    assert.equal(up.status, 201)
+    const answer = await up.json() as { upload: string, bytes: number }
+    assert.match(answer.upload, new RegExp(UPLOAD_ID_PATTERN))
+    assert.equal(answer.bytes, csv.length)
+    assert.equal(answer.upload, `up-${createHash('sha256').update(csv).digest('hex')}`)
+    // the same bytes inline would be refused (the body cap)
+    const inline = await fetch(`${base}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ module: 'etl:v1.0.0', inputs: { data: { base64: Buffer.from(csv).toString('base64') } } }) })
+    assert.equal(inline.status, 413)
+    assert.match(((await inline.json()) as { error: { message: string } }).error.message, /\/uploads/)
+    // what is not an upload
+    const asJson = await fetch(`${base}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ upload: answer.upload, bytes: 1 }) })
+    assert.equal(asJson.status, 415)
+    const unknown = await fetch(`${base}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ module: 'etl:v1.0.0', inputs: { data: { upload: `up-${'0'.repeat(64)}` } } }) })
+    assert.equal(unknown.status, 400)
+    assert.match(((await unknown.json()) as { error: { code: string, message: string } }).error.message, /POST the file to \/uploads first/)
+
+    const post = await fetch(`${base}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ module: 'etl:v1.0.0', inputs: { data: { upload: answer.upload }, groupBy: 'region' } }) })
+    assert.equal(post.status, 202, await post.clone().text())
+    const id = ((await post.json()) as { id: string }).id
+    let job: { state: string } | undefined
+    for (const until = Date.now() + 180_000; Date.now() < until;) {
+      job = (await get(`${base}/jobs/${id}`)).json as typeof job
+      if (job?.state !== 'running') break
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    assert.equal(job?.state, 'paid', JSON.stringify(job))
+    const summary = new TextDecoder().decode((await get(`${base}/jobs/${id}/outputs?path=outputs/summary.csv`)).bytes)
+    assert.deepEqual(summary.trim().split('\n').map((l) => l.split(',').slice(0, 2).join(',')), ['region,rows', 'east,3000', 'north,3000', 'south,3000', 'west,3000'])
   })
 })
