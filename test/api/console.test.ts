@@ -29,7 +29,6 @@ import { requireDocker, startNet, stopNet, type TestNet } from '../e2e/helpers.j
 const CHROMIUM = process.env.LILYNODE_CHROMIUM ?? '/usr/bin/chromium'
 /** 35 printable ASCII characters: within the protocol's 64 for a GPU model, and HTML. */
 const HOSTILE_GPU = '<img src=x onerror=window.__pwned=1>'
-const ECHO = 'from the console test'
 
 function schemaOf (operationId: string, status: number): Parameters<typeof validate>[0] {
   const d = ROUTES.find((x) => x.operationId === operationId)?.responses[status]
@@ -185,13 +184,17 @@ describe('api: the web console in headless chromium', function () {
     assert.equal(await p.evaluate('typeof window.__pwned'), 'undefined')
 
     // a job through the API: its row, then (clicked) its stages live, then its output
-    const post = await fetch(`${base}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ module: 'probe:v1.0.0', inputs: { action: 'slowecho', n: 2, arg: ECHO } }) })
+    // probe's `sleep` prints its first line, then sleeps: the line shows while the job runs (the provider's live logs)
+    const post = await fetch(`${base}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ module: 'probe:v1.0.0', inputs: { action: 'sleep', n: 8 } }) })
     const posted = await post.json() as { id: string }
     assert.equal(post.status, 202, JSON.stringify(posted))
     const row = `#jobs tbody tr[data-id="${posted.id}"]`
     await p.waitForSelector(row, { timeout: 30_000 })
     await p.click(row)
     await p.waitForSelector('#job-stages li[data-stage="offered"]', { timeout: 30_000 })
+    await p.waitForFunction("document.querySelector('#job').getAttribute('data-state') === 'running' && document.querySelector('#job-stdout').textContent.includes('sleeping 8 s')", undefined, { timeout: 120_000 })
+    const runningNow = (await getJson(`${base}/jobs/${posted.id}`)).json as { state: string, result: unknown }
+    assert.equal(runningNow.result, null, 'the live line was shown before the job had a result')
     await p.waitForSelector('#job[data-state="paid"]', { timeout: 180_000 })
     await p.waitForSelector(`#deals tbody tr[data-state="completed"]`, { timeout: 60_000 })
     await p.locator('#balances tr[data-key^="spent"] td', { hasText: /in 1 deal$/ }).waitFor({ timeout: 30_000 })
@@ -200,11 +203,11 @@ describe('api: the web console in headless chromium', function () {
     const stages = await p.$$eval('#job-stages li', (li) => li.map((x) => x.getAttribute('data-stage')))
     for (const s of ['offered', 'matched', 'opened', 'result', 'accepted', 'paid']) assert.ok(stages.includes(s), `stage ${s} is not shown: ${stages.join(', ')}`)
     assert.ok(stages.indexOf('offered') < stages.indexOf('paid'))
-    assert.equal(await p.textContent('#job-stdout'), `${ECHO}\n`)
-    assert.equal(await p.textContent('#job-stderr'), '(none)', 'slowecho writes nothing to stderr')
+    assert.equal(await p.textContent('#job-stdout'), 'sleeping 8 s\n')
+    assert.equal(await p.textContent('#job-stderr'), '(none)', 'sleep writes nothing to stderr')
     const job = (await getJson(`${base}/jobs/${posted.id}`)).json as { state: string, result: { dealId: string, price: string, stdout: string, stderr: string | null } }
     assert.equal(job.state, 'paid')
-    assert.equal(job.result.stdout, `${ECHO}\n`)
+    assert.equal(job.result.stdout, 'sleeping 8 s\n')
     assert.ok(job.result.stderr === null || job.result.stderr === '', String(job.result.stderr))
     assert.ok(await p.$(`#deals tbody tr[data-id="${job.result.dealId}"][data-state="completed"]`) !== null, 'the job\'s deal is shown completed')
 

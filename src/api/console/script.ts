@@ -118,8 +118,44 @@ export const CONSOLE_JS = String.raw`// lilynode web console: polls the node's A
       var extra = ev.message || ev.reason || ev.provider || ev.dealId || ''
       return el('li', { class: 'stage', 'data-stage': ev.stage }, [ev.stage + ' +' + (ev.elapsedMs / 1000).toFixed(1) + ' s' + (extra ? ' — ' + extra : '')])
     }))
-    text('job-stdout', r && r.stdout !== null ? r.stdout : (j.state === 'running' ? '(running…)' : '(none)'))
-    text('job-stderr', r && r.stderr ? r.stderr : (j.state === 'running' ? '(running…)' : '(none)'))
+    var lv = liveLogs !== null && liveLogs.id === j.id ? liveLogs : null
+    text('job-stdout', r && r.stdout !== null ? r.stdout : (lv && lv.out ? lv.out : (j.state === 'running' ? '(running…)' : '(none)')))
+    text('job-stderr', r && r.stderr ? r.stderr : (lv && lv.err ? lv.err : (j.state === 'running' ? '(running…)' : '(none)')))
+  }
+
+  /** The provider's stdout and stderr while the job runs (GET /jobs/{id}/logs?follow=1, NDJSON), the last 64 KiB of each. */
+  var liveLogs = null
+  function followLogs (job, onChunk) {
+    if (liveLogs !== null && liveLogs.id === job.id) return
+    if (liveLogs !== null && liveLogs.stop) liveLogs.stop.abort()
+    var stop = typeof AbortController === 'function' ? new AbortController() : null
+    var mine = { id: job.id, out: '', err: '', stop: stop }
+    liveLogs = mine
+    fetch('/jobs/' + encodeURIComponent(job.id) + '/logs?follow=1', stop ? { signal: stop.signal } : {}).then(function (res) {
+      // no deal yet (409) or no logs: let a later progress event try again
+      if (!res.ok || !res.body) { if (liveLogs === mine) liveLogs = null; return }
+      var reader = res.body.getReader()
+      var dec = new TextDecoder()
+      var buf = ''
+      function pump () {
+        return reader.read().then(function (x) {
+          if (x.done) return
+          buf += dec.decode(x.value, { stream: true })
+          var i
+          while ((i = buf.indexOf('\n')) >= 0) {
+            var line = buf.slice(0, i)
+            buf = buf.slice(i + 1)
+            var m
+            try { m = JSON.parse(line) } catch (e) { continue }
+            if (m.stream === 'stdout') mine.out = (mine.out + m.text).slice(-65536)
+            else if (m.stream === 'stderr') mine.err = (mine.err + m.text).slice(-65536)
+          }
+          if (liveLogs === mine) onChunk()
+          return pump()
+        })
+      }
+      return pump()
+    }).catch(function () { if (liveLogs === mine) liveLogs = null })
   }
 
   /** The selected job: its record, then (API jobs still running) its live progress as server-sent events. */
@@ -145,6 +181,8 @@ export const CONSOLE_JS = String.raw`// lilynode web console: polls the node's A
       live.events.push(ev)
       live.stage = ev.stage
       renderJob(live)
+      // once the deal is open the provider has logs to stream
+      if (ev.stage === 'opened' || ev.stage === 'running') followLogs(job, function () { if (selectedJob === job.id && following !== null && following.id === job.id) renderJob(live) })
     })
     es.addEventListener('end', function (m) {
       es.close()
