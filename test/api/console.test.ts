@@ -192,7 +192,14 @@ describe('api: the web console in headless chromium', function () {
     await p.waitForSelector(row, { timeout: 30_000 })
     await p.click(row)
     await p.waitForSelector('#job-stages li[data-stage="offered"]', { timeout: 30_000 })
-    await p.waitForFunction("document.querySelector('#job').getAttribute('data-state') === 'running' && document.querySelector('#job-stdout').textContent.includes('sleeping 8 s')", undefined, { timeout: 120_000 })
+    // polled from here: the console's CSP (script-src 'self') forbids the eval a string predicate needs in the page
+    const liveBy = Date.now() + 120_000
+    for (;;) {
+      const live = await p.evaluate("document.querySelector('#job').getAttribute('data-state') === 'running' && document.querySelector('#job-stdout').textContent.includes('sleeping 8 s')")
+      if (live) break
+      assert.ok(Date.now() < liveBy, 'the live line was not shown while the job ran')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
     const runningNow = (await getJson(`${base}/jobs/${posted.id}`)).json as { state: string, result: unknown }
     assert.equal(runningNow.result, null, 'the live line was shown before the job had a result')
     await p.waitForSelector('#job[data-state="paid"]', { timeout: 180_000 })
