@@ -9,10 +9,13 @@
  *   3. the ML pipeline (`--pipeline 0` skips it): train:v2.0.0 then infer:v1.0.0 with the first
  *      job's weights and held-back digits as the second's file inputs, each stage's time and the
  *      accuracy the second job measured.
+ *   4. under load (`--load N`, N > 0): the latency jobs and `--loaded-jobs` throughput jobs again
+ *      beside N CPU-burning processes of the bench's own (stopped after), same devnet.
  * `--json` prints one line: jobs (paid), failed, latencyMsP50, latencyMsP95, jobsPerMinute, gasPerDeal,
  * stagesMsP50 (median of each stage of the latency jobs: start→offered is process start + join,
  * paid→exit the process stopping after the payment), pipeline ({ accuracy, train, infer }: each
- * job's wall ms and stages, or null when skipped).
+ * job's wall ms and stages, or null when skipped); with `--load N` also load, jobsLoaded (paid),
+ * failedLoaded, latencyMsP50Loaded, latencyMsP95Loaded, jobsPerMinuteLoaded.
  * A job that is not paid is counted in `failed` (and the exit code is 1), not hidden.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -20,6 +23,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lilyEscrowAbi } from '../../src/chain/artifacts.js'
 import { Devnet } from '../../src/devnet/devnet.js'
+import { startCpuBurners } from '../../src/devnet/load.js'
 import type { Hash } from '../../src/protocol/types.js'
 
 function arg (name: string, def: number): number {
@@ -36,6 +40,8 @@ const jobs = arg('jobs', 100)
 const providers = arg('providers', 4)
 const creators = Math.max(1, arg('creators', 5))
 const pipeline = arg('pipeline', 1) !== 0
+const load = arg('load', 0)
+const loadedJobs = arg('loaded-jobs', 20)
 const say = (s: string): void => { if (!json) process.stdout.write(`${s}\n`) }
 
 function pct (xs: number[], p: number): number {
@@ -135,45 +141,75 @@ async function main (): Promise<void> {
   const net = new Devnet({ dataDir: join(dir, 'net'), providers, mediators: 0, creators, epochMs: 1000, log: (l) => say(`devnet: ${l}`) })
   try {
     await net.start()
-    const lat: number[] = []
     const dealIds: Hash[] = []
-    for (let i = 0; i < latencyJobs; i++) {
-      const r = await runOne(net, 'creator-1', i, true)
-      if (r === undefined) continue
-      lat.push(r.ms)
-      dealIds.push(r.dealId)
-      say(`latency job ${i + 1}/${latencyJobs}: ${r.ms} ms from \`lilynode run\` to paid`)
-    }
-    const t0 = Date.now()
-    let next = 0
-    let done = 0
-    await Promise.all(Array.from({ length: creators }, async (_, c) => {
-      for (;;) {
-        const i = next++
-        if (i >= jobs) return
-        const r = await runOne(net, `creator-${c + 1}`, latencyJobs + i)
+    /** The latency jobs one after the other, then `count` throughput jobs from every creator at once. */
+    const phase = async (label: string, count: number, timed: boolean): Promise<{ lat: number[], paid: number, jobsPerMinute: number, failed: number }> => {
+      const failedBefore = failures.length
+      const lat: number[] = []
+      let paid = 0
+      for (let i = 0; i < latencyJobs; i++) {
+        const r = await runOne(net, 'creator-1', i, timed)
         if (r === undefined) continue
+        lat.push(r.ms)
         dealIds.push(r.dealId)
-        done++
-        if (done % 10 === 0) say(`throughput: ${done}/${jobs} jobs paid after ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+        paid++
+        say(`${label}latency job ${i + 1}/${latencyJobs}: ${r.ms} ms from \`lilynode run\` to paid`)
       }
-    }))
-    const wallMs = Date.now() - t0
+      const t0 = Date.now()
+      let next = 0
+      let done = 0
+      await Promise.all(Array.from({ length: creators }, async (_, c) => {
+        for (;;) {
+          const i = next++
+          if (i >= count) return
+          const r = await runOne(net, `creator-${c + 1}`, latencyJobs + i)
+          if (r === undefined) continue
+          dealIds.push(r.dealId)
+          done++
+          if (done % 10 === 0) say(`${label}throughput: ${done}/${count} jobs paid after ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+        }
+      }))
+      const wallMs = Date.now() - t0
+      return { lat, paid: paid + done, jobsPerMinute: count === 0 ? 0 : Math.round((done / (wallMs / 60_000)) * 10) / 10, failed: failures.length - failedBefore }
+    }
+    const quiet = await phase('', jobs, true)
+    const lat = quiet.lat
+    let loaded: Awaited<ReturnType<typeof phase>> | undefined
+    if (load > 0) {
+      const burners = startCpuBurners(load)
+      try {
+        loaded = await phase(`beside ${load} CPU burners: `, loadedJobs, false)
+      } finally {
+        await burners.stop()
+      }
+    }
     const ml = pipeline ? await runPipeline(net, dir) : undefined
     const result = {
-      jobs: dealIds.length,
-      failed: failures.length,
+      jobs: quiet.paid,
+      // the quiet phase's and the pipeline's (the loaded phase has its own)
+      failed: failures.length - (loaded?.failed ?? 0),
       latencyMsP50: pct(lat, 50),
       latencyMsP95: pct(lat, 95),
-      jobsPerMinute: jobs === 0 ? 0 : Math.round((done / (wallMs / 60_000)) * 10) / 10,
+      jobsPerMinute: quiet.jobsPerMinute,
       gasPerDeal: await gasOf(net, dealIds),
       stagesMsP50: Object.fromEntries([...stageSamples].map(([k, v]) => [k, pct(v, 50)])),
-      pipeline: ml ?? null
+      pipeline: ml ?? null,
+      ...(loaded !== undefined
+        ? {
+            load,
+            jobsLoaded: loaded.paid,
+            failedLoaded: loaded.failed,
+            latencyMsP50Loaded: pct(loaded.lat, 50),
+            latencyMsP95Loaded: pct(loaded.lat, 95),
+            jobsPerMinuteLoaded: loaded.jobsPerMinute
+          }
+        : {})
     }
     if (failures.length > 0) process.exitCode = 1
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`)
     else {
       say(`\njobs paid            ${result.jobs} of ${latencyJobs + jobs} (${result.failed} not paid${failures.length > 0 ? `: ${failures.join('; ')}` : ''})`)
+      if (loaded !== undefined) say(`under load           ${loaded.paid} of ${latencyJobs + loadedJobs} paid beside ${load} CPU burners (${loaded.failed} not paid); latency p50 / p95 ${pct(loaded.lat, 50)} / ${pct(loaded.lat, 95)} ms; ${loaded.jobsPerMinute} jobs/min`)
       say(`latency p50 / p95    ${result.latencyMsP50} / ${result.latencyMsP95} ms (lilynode run → paid, epochMs 1000)`)
       say(`throughput           ${result.jobsPerMinute} jobs/min (${jobs} jobs, ${providers} providers, ${creators} creators at once)`)
       say(`gas per deal         ${result.gasPerDeal} (openDeal + complete)`)

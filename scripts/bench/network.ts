@@ -4,6 +4,8 @@
  *   values `{"D":6,"Dlo":4,"Dhi":12,"Dout":2,"Dscore":4,"Dlazy":6,"idontwantMinDataSize":512,"dropRedundantKeys":false}`;
  *   `--heartbeat-sample N`: LilyNode heartbeatSample (0 = every node gossips its heartbeat).
  *   `--match-spread MS`: LilyNode matchSpreadMs (0 = every node matches at the match time).
+ *   `--wan MS`: every gossip delivery waits a fixed one-way delay of its link, [0.5, 1.5] × MS
+ *   (src/devnet/wan.ts), before it is validated and relayed: wide-area latency per hop.
  *   `--load N`: after the quiet window, measure the same network again beside N CPU-burning
  *   processes of its own (stopped after): the *Loaded figures.
  *   LILYNODE_BENCH_DEBUG=1 prints peer and mesh sizes and traces first receipt and IWANT per
@@ -51,15 +53,17 @@ import { bytesToHex, hexToBytes } from '../../src/protocol/hex.js'
 import { epochAt, epochStart, parseProfile, serializeProfile, topicName, type Profile } from '../../src/protocol/profile.js'
 import type { Address, Hash, JobOffer, ResourceOffer } from '../../src/protocol/types.js'
 import { LilyNode } from '../../src/node/network.js'
+import { startCpuBurners } from '../../src/devnet/load.js'
+import { MAX_WAN_MS, wanLinkDelayMs } from '../../src/devnet/wan.js'
 import { connectedPeers, gossipTuning, type GossipTuning } from '../../src/p2p/libp2p.js'
 import { createLogger } from '../../src/protocol/logger.js'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createHash } from 'node:crypto'
 
-interface Args { nodes: number, perProcess: number, epochs: number, epochMs: number, graceMs: number, offersPerEpoch: number, json: boolean, gossip: Partial<GossipTuning>, heartbeatSample?: number, matchSpreadMs?: number, load: number }
+interface Args { nodes: number, perProcess: number, epochs: number, epochMs: number, graceMs: number, offersPerEpoch: number, json: boolean, gossip: Partial<GossipTuning>, heartbeatSample?: number, matchSpreadMs?: number, load: number, wanMs: number }
 
 function parseArgs (argv: string[]): Args {
-  const a: Args = { nodes: 50, perProcess: 10, epochs: 8, epochMs: 4000, graceMs: 800, offersPerEpoch: 10, json: false, gossip: {}, load: 0 }
+  const a: Args = { nodes: 50, perProcess: 10, epochs: 8, epochMs: 4000, graceMs: 800, offersPerEpoch: 10, json: false, gossip: {}, load: 0, wanMs: 0 }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const num = (): number => {
@@ -77,6 +81,7 @@ function parseArgs (argv: string[]): Args {
     else if (k === '--heartbeat-sample') { const v = Number(argv[++i]); if (!Number.isSafeInteger(v) || v < 0) throw new Error('--heartbeat-sample needs a non-negative integer'); a.heartbeatSample = v }
     else if (k === '--match-spread') { const v = Number(argv[++i]); if (!Number.isSafeInteger(v) || v < 0) throw new Error('--match-spread needs a non-negative integer'); a.matchSpreadMs = v }
     else if (k === '--load') { const v = Number(argv[++i]); if (!Number.isSafeInteger(v) || v < 0 || v > 64) throw new Error('--load needs an integer from 0 to 64'); a.load = v }
+    else if (k === '--wan') { const v = Number(argv[++i]); if (!Number.isSafeInteger(v) || v < 0 || v > MAX_WAN_MS) throw new Error(`--wan needs a mean one-way delay from 0 to ${MAX_WAN_MS} ms`); a.wanMs = v }
     else if (k === '--gossip') a.gossip = JSON.parse(argv[++i]) as Partial<GossipTuning>
     else throw new Error(`unknown option ${k}; see the comment at the top of scripts/bench/network.ts`)
   }
@@ -87,7 +92,7 @@ function parseArgs (argv: string[]): Args {
 
 // ------------------------------------------------------------------ worker side
 
-interface WorkerConfig { profile: string, keys: string[], bootstrapPorts: Array<number | null>, dataRoot: string, gossip: Partial<GossipTuning>, heartbeatSample?: number, matchSpreadMs?: number }
+interface WorkerConfig { profile: string, keys: string[], bootstrapPorts: Array<number | null>, dataRoot: string, gossip: Partial<GossipTuning>, heartbeatSample?: number, matchSpreadMs?: number, wanMs: number }
 type Command = { cmd: 'publish', node: number, kind: 'job' | 'resource', epoch: string, nonce: string } | { cmd: 'report' } | { cmd: 'stop' }
 
 function hashOf (s: string): Hash { return bytesToHex(keccak_256(new TextEncoder().encode(s))) }
@@ -131,6 +136,7 @@ async function worker (cfg: WorkerConfig): Promise<void> {
       gossip: cfg.gossip,
       heartbeatSample: cfg.heartbeatSample,
       matchSpreadMs: cfg.matchSpreadMs,
+      ...(cfg.wanMs > 0 ? { testHooks: { gossipDelayMs: (source: string) => wanLinkDelayMs(identity.address, source, cfg.wanMs) } } : {}),
       logger: createLogger(`bench:${identity.address.slice(2, 8)}`)
     })
     const seen = new Map<Hash, number>()
@@ -327,7 +333,8 @@ async function parent (args: Args): Promise<void> {
         dataRoot,
         gossip: args.gossip,
         heartbeatSample: args.heartbeatSample,
-        matchSpreadMs: args.matchSpreadMs
+        matchSpreadMs: args.matchSpreadMs,
+        wanMs: args.wanMs
       })
       started.push(workers[w].next('ready'))
     }
@@ -341,7 +348,7 @@ async function parent (args: Args): Promise<void> {
     }
     let nonce = 1n
     /** One measured window of `args.epochs` epochs: offers published, arrivals and roots collected. */
-    const measure = async (): Promise<{ delays: number[], missing: number, converged: number, nodeEpochsAgree: number, nodeEpochs: number, bytes: number, cpuMs: number, reports: Array<Record<string, unknown>>, offers: number }> => {
+    const measure = async (): Promise<{ delays: number[], missing: number, converged: number, nodeEpochsAgree: number, nodeEpochs: number, bytes: number, cpuMs: number, reports: Array<Record<string, unknown>>, offers: number, final: NodeReport[] }> => {
       const first = epochAt(profile, Date.now()) + 2n
       const last = first + BigInt(args.epochs) - 1n
       const published: Array<{ id: string, at: number, by: string, msgId: string, done: number }> = []
@@ -392,17 +399,17 @@ async function parent (args: Args): Promise<void> {
         nodeEpochsAgree += Math.max(0, ...counts.values())
       }
       const bytes = final.reduce((s, n) => s + n.bytes, 0) - bytesBefore
-      return { delays, missing, converged, nodeEpochsAgree, nodeEpochs: args.epochs * final.length, bytes, cpuMs, reports, offers: published.length }
+      return { delays, missing, converged, nodeEpochsAgree, nodeEpochs: args.epochs * final.length, bytes, cpuMs, reports, offers: published.length, final }
     }
     const quiet = await measure()
     // the same network again beside `--load` CPU-burning processes of its own (stopped after)
     let loaded: Awaited<ReturnType<typeof measure>> | undefined
     if (args.load > 0) {
-      const burners = Array.from({ length: args.load }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }))
+      const burners = startCpuBurners(args.load)
       try {
         loaded = await measure()
       } finally {
-        for (const b of burners) b.kill('SIGKILL')
+        await burners.stop()
       }
     }
     const { delays, missing, converged, bytes, cpuMs, reports } = quiet
@@ -429,6 +436,9 @@ async function parent (args: Args): Promise<void> {
       cpuMsPerNodePerEpoch: Math.round(cpuMs / args.nodes / measuredEpochs),
       rssMbPerNode: Math.round(10 * Math.max(...rss.map((r, w) => r / Math.min(args.perProcess, args.nodes - w * args.perProcess))) / 1024 / 1024) / 10,
       nodeEpochAgreePct: Math.round(1000 * quiet.nodeEpochsAgree / quiet.nodeEpochs) / 10,
+      wanMs: args.wanMs,
+      peersPerNodeMean: Math.round(10 * quiet.final.reduce((t, r) => t + r.peers, 0) / quiet.final.length) / 10,
+      meshPerNodeMean: Math.round(10 * quiet.final.reduce((t, r) => t + r.mesh, 0) / quiet.final.length) / 10,
       ...(loaded !== undefined
         ? {
             load: args.load,
@@ -448,7 +458,7 @@ async function parent (args: Args): Promise<void> {
       process.stdout.write(`  converged epochs ${out.convergedEpochPct} %\n`)
       process.stdout.write(`  ${out.bytesPerNodePerEpoch} application bytes per node per epoch\n`)
       process.stdout.write(`  ${out.cpuMsPerNodePerEpoch} ms of CPU per node per epoch (all worker processes, measured epochs)\n`)
-      process.stdout.write(`  ${out.rssMbPerNode} MB resident per node\n`)
+      process.stdout.write(`  ${out.rssMbPerNode} MB resident per node; ${out.peersPerNodeMean} connections and ${out.meshPerNodeMean} mesh peers per node on average${args.wanMs > 0 ? `; WAN delay injected per hop: ${args.wanMs} ms mean one way` : ''}\n`)
       if (loaded !== undefined) {
         process.stdout.write(`  beside ${args.load} CPU-burning processes: propagation p50 ${String(out.propagationP50MsLoaded)} ms, p99 ${String(out.propagationP99MsLoaded)} ms, undelivered ${String(out.undeliveredLoaded)}; converged epochs ${String(out.convergedEpochPctLoaded)} %, node-epochs on the majority root ${String(out.nodeEpochAgreePctLoaded)} % (quiet: ${out.nodeEpochAgreePct} %)\n`)
       }

@@ -50,6 +50,11 @@ export type NodeEvents = Pick<EventEmitter<LilyNodeEvents>, 'emit'>
 export interface TestHooks {
   /** Probability (0..1) that an incoming gossip delivery is dropped (ignored, not relayed). */
   dropGossip?: number
+  /**
+   * Milliseconds an incoming gossip delivery from peer `source` waits before it is validated, and
+   * so before it is recorded and relayed: a wide-area link's latency, injected per hop.
+   */
+  gossipDelayMs?: (source: string) => number
 }
 
 /** What the node stores per matched epoch. */

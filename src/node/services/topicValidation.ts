@@ -6,7 +6,7 @@
  */
 import type { Message } from '@libp2p/gossipsub'
 import type { DomainHasher } from '../../protocol/index.js'
-import { peerIdToAddress } from '../../protocol/index.js'
+import { peerIdToAddress, sleep } from '../../protocol/index.js'
 import type { Logger } from '../../protocol/index.js'
 import { epochAt, topicName, type Profile } from '../../protocol/index.js'
 import type { Address } from '../../protocol/index.js'
@@ -90,6 +90,8 @@ export class TopicValidation {
   /** Checks every delivery of topic `kind` shares (peer, rate, signature, size, payload kind), then the topic's validator. */
   async validate<K extends TopicKind> (kind: K, source: string, msg: Message): Promise<void> {
     const { profile, policing, metrics } = this.components
+    const delay = this.init.testHooks?.gossipDelayMs?.(source) ?? 0
+    if (delay > 0) await sleep(delay)
     metrics.messagesIn++
     metrics.bytesIn += msg.data.length
     if (policing.isBanned(source)) this.refuse(GOSSIP_CODES.banned, 'ignore', 'peer is cut off')
