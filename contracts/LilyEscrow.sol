@@ -23,12 +23,15 @@ interface IERC1271 {
 ///   bits   0..7    status (see the STATUS_* constants)
 ///   bits   8..47   deadline (unix seconds): result deadline while Open, end of the
 ///                  challenge window while Submitted, end of the dispute while Challenged
-///   bits  48..255  the high 208 bits of dealId (the EIP-712 digest of the Deal)
+///   bits  48..255  the high 208 bits of the deal's tag keccak256(abi.encode(dealId, provider,
+///                  price + collateral)), dealId being the EIP-712 digest of the Deal
 /// Keying the slot by (creator, job offer) folds the "job offer used once" flag into the
 /// deal itself, and only a deal of the job offer's own creator (whose approval opening
 /// needs) can take it: a stranger cannot squat someone else's job offer. The slot never
-/// returns to zero. Later calls pass the Deal as calldata; the contract re-derives dealId
-/// and checks it against the stored 208 bits. Only the slow path uses more slots
+/// returns to zero. Later calls pass the Deal as calldata; the contract re-derives dealId and
+/// the tag and checks it against the stored 208 bits. The tag also binds the provider and the
+/// payout to dealId, so the compact happy path (`openDealPacked_XMg`, `completePacked_TWd`) can close
+/// a deal from its id, the provider (the sender) and the payout alone, without the whole Deal. Only the slow path uses more slots
 /// (`resultOf`, `_disputes`), and clears them when the deal closes.
 ///
 /// Every deal closes in bounded time: Open → `timeout` after its deadline; Submitted →
@@ -271,8 +274,12 @@ contract LilyEscrow {
     uint256 private constant _HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
     /// @dev EIP-1271 magic value.
     bytes4 private constant _ERC1271_MAGIC = 0x1626ba7e;
-    /// @dev Mask of the dealId bits kept in a deal slot (the high 208 bits).
+    /// @dev Mask of the tag bits kept in a deal slot (the high 208 bits).
     uint256 private constant _TAG_MASK = ~uint256(0) << 48;
+    /// @dev openDealPacked_XMg's `terms`: bit 255 set when the sender is the creator (else the provider).
+    uint256 private constant _SENDER_IS_CREATOR = 1 << 255;
+    /// @dev EIP-2098 `vs`: the low 255 bits are s, the top bit is v − 27.
+    uint256 private constant _S_MASK = (1 << 255) - 1;
     /// @dev Transient storage slot of the reentrancy lock.
     uint256 private constant _LOCK_SLOT = uint256(keccak256("lilynode.escrow.lock")) - 1;
 
@@ -436,6 +443,74 @@ contract LilyEscrow {
         id = _open(deal, sigCreator, sigProvider, false);
     }
 
+    /// @notice `openDeal` for the common case, with the Deal packed into four words (the name's
+    /// suffix gives the selector 0x0000f875: two zero calldata bytes, first in the dispatcher): the sender
+    /// is one party (its approval is the call itself) and the other party signs with its key,
+    /// as an EIP-2098 compact signature (r, vs). Same checks and effects as `openDeal`; a deal
+    /// whose price or collateral does not fit 96 bits, whose openBy does not fit 63 bits, or
+    /// whose other party approves otherwise (EIP-1271, `approveDeal`) goes through `openDeal`.
+    /// @param jobOfferHash the Deal's jobOfferHash
+    /// @param resourceOfferHash the Deal's resourceOfferHash
+    /// @param party the other party (bits 0..159), the Deal's timeout (160..191) and matchEpoch (192..255)
+    /// @param terms the Deal's price (bits 0..95), collateral (96..191) and openBy (192..254);
+    /// bit 255 set when the sender is the creator, clear when it is the provider
+    /// @param r the other party's signature over dealId, EIP-2098 r
+    /// @param vs the same signature's EIP-2098 vs (s, with v − 27 in the top bit; low s only)
+    /// @return id the dealId
+    function openDealPacked_XMg(
+        bytes32 jobOfferHash,
+        bytes32 resourceOfferHash,
+        uint256 party,
+        uint256 terms,
+        bytes32 r,
+        bytes32 vs
+    ) external returns (bytes32 id) {
+        // the hot path: dealId, then tag and slot in one assembly block; the checks follow in
+        // openDeal's order (same errors); LilyEscrowPacked.t.sol checks it against openDeal
+        address creator = address(uint160(party));
+        address provider = msg.sender;
+        if (terms & _SENDER_IS_CREATOR != 0) (creator, provider) = (msg.sender, creator);
+        id = _dealIdPacked(jobOfferHash, resourceOfferHash, creator, provider, party, terms);
+        uint256 tag;
+        uint256 dealSlot;
+        uint256 slot;
+        assembly ("memory-safe") {
+            let low96 := sub(shl(96, 1), 1)
+            // tag = keccak256(id, provider, price + collateral)
+            let m := mload(0x40)
+            mstore(m, id)
+            mstore(add(m, 0x20), shr(96, shl(96, provider)))
+            mstore(add(m, 0x40), add(and(terms, low96), and(shr(96, terms), low96)))
+            tag := keccak256(m, 0x60)
+            // _deals[keccak256(creator, jobOfferHash)]
+            mstore(0x00, shr(96, shl(96, creator)))
+            mstore(0x20, jobOfferHash)
+            mstore(0x00, keccak256(0x00, 0x40))
+            mstore(0x20, _deals.slot)
+            dealSlot := keccak256(0x00, 0x40)
+            slot := sload(dealSlot)
+        }
+        if (slot != 0) {
+            if ((slot ^ tag) & _TAG_MASK != 0) revert JobOfferUsed(jobOfferHash);
+            revert DealAlreadyOpened(id);
+        }
+        {
+            uint256 openBy = (terms >> 192) & ((1 << 63) - 1);
+            if (block.timestamp > openBy) revert DealExpired(id, uint64(openBy));
+        }
+        if (creator == provider) revert SameParty();
+        if (_recoverCompact(id, r, vs) != address(uint160(party))) revert InvalidSignature(address(uint160(party)));
+        _debit(creator, uint96(terms));
+        _debit(provider, uint96(terms >> 96));
+        uint256 deadline = block.timestamp + uint32(party >> 160);
+        if (deadline > type(uint40).max) revert CastOverflow(deadline);
+        uint256 packed = (tag & _TAG_MASK) | (deadline << 8) | STATUS_OPEN;
+        assembly ("memory-safe") {
+            sstore(dealSlot, packed)
+        }
+        emit DealOpened(id, jobOfferHash, resourceOfferHash);
+    }
+
     /// @notice Opens many deals in one transaction. A deal whose slot is already taken (this
     /// deal, or another deal of the same creator for the same job offer) or whose `openBy` has
     /// passed is skipped (`DealSkipped`), so a batch can be re-sent after a partial race and one
@@ -482,6 +557,64 @@ contract LilyEscrow {
             delete _secrets[id];
         }
         balanceOf[deal.provider] += deal.price + deal.collateral;
+        emit DealCompleted(id);
+    }
+
+    /// @notice `complete` for the common case, without the Deal (selector 0x000086a8, like
+    /// `openDealPacked_XMg`'s): sent by the provider, with the
+    /// creator's ResultAcceptance signature as EIP-2098 (r, vs). The creator is the signer
+    /// ecrecover returns: its slot keccak256(abi.encode(creator, jobOfferHash)) must hold the tag
+    /// of (dealId, sender, payout), so a wrong signer, deal, provider or payout finds no deal
+    /// (UnknownDeal). A contract creator, a creator-sent call or a relayer use `complete`.
+    /// @param jobOfferHash the Deal's jobOfferHash
+    /// @param id the dealId
+    /// @param payout the Deal's price + collateral, credited to the provider
+    /// @param resultHash hash of the result bundle the creator accepted
+    /// @param r the creator's ResultAcceptance(dealId, resultHash) signature, EIP-2098 r
+    /// @param vs the same signature's EIP-2098 vs (low s only)
+    function completePacked_TWd(bytes32 jobOfferHash, bytes32 id, uint256 payout, bytes32 resultHash, bytes32 r, bytes32 vs)
+        external
+    {
+        address creator = _recoverCompact(_resultDigest(id, resultHash), r, vs);
+        if (creator == address(0)) revert InvalidSignature(address(0));
+        uint256 dealSlot;
+        uint256 slot;
+        uint256 tag;
+        uint256 balanceSlot;
+        assembly ("memory-safe") {
+            // _deals[keccak256(creator, jobOfferHash)] and the tag keccak256(id, sender, payout)
+            mstore(0x00, creator)
+            mstore(0x20, jobOfferHash)
+            mstore(0x00, keccak256(0x00, 0x40))
+            mstore(0x20, _deals.slot)
+            dealSlot := keccak256(0x00, 0x40)
+            slot := sload(dealSlot)
+            let m := mload(0x40)
+            mstore(m, id)
+            mstore(add(m, 0x20), caller())
+            mstore(add(m, 0x40), payout)
+            tag := keccak256(m, 0x60)
+            mstore(0x00, caller())
+            mstore(0x20, balanceOf.slot)
+            balanceSlot := keccak256(0x00, 0x40)
+        }
+        if (slot == 0 || (slot ^ tag) & _TAG_MASK != 0) revert UnknownDeal(id);
+        uint8 status = uint8(slot);
+        if (status != STATUS_OPEN && status != STATUS_SUBMITTED) revert WrongStatus(id, status);
+        if (status == STATUS_SUBMITTED) {
+            delete resultOf[id];
+            delete _secrets[id];
+        }
+        uint256 closed = (slot & ~uint256(0xff)) | STATUS_COMPLETED;
+        uint256 credit;
+        assembly ("memory-safe") {
+            sstore(dealSlot, closed)
+            credit := sload(balanceSlot)
+        }
+        credit += payout; // checked
+        assembly ("memory-safe") {
+            sstore(balanceSlot, credit)
+        }
         emit DealCompleted(id);
     }
 
@@ -814,7 +947,8 @@ contract LilyEscrow {
     /// @param jobOfferHash the job offer's id
     /// @return status STATUS_* (0 = job offer unused)
     /// @return deadline result deadline (Open) or window end (Submitted), unix seconds
-    /// @return dealIdTag the high 208 bits of the dealId that used the job offer (low 48 bits zero)
+    /// @return dealIdTag the high 208 bits of the tag of the deal that used the job offer,
+    /// keccak256(abi.encode(dealId, provider, price + collateral)) (low 48 bits zero)
     function jobOfferState(address creator, bytes32 jobOfferHash)
         external
         view
@@ -832,7 +966,7 @@ contract LilyEscrow {
     function dealState(Deal calldata deal) external view returns (bytes32 id, uint8 status, uint40 deadline) {
         id = _dealId(deal);
         uint256 slot = _deals[_key(deal)];
-        if ((slot ^ uint256(id)) & _TAG_MASK != 0) return (id, STATUS_NONE, 0);
+        if ((slot ^ _tag(id, deal.provider, deal.price + deal.collateral)) & _TAG_MASK != 0) return (id, STATUS_NONE, 0);
         return (id, uint8(slot), uint40(slot >> 8));
     }
 
@@ -893,13 +1027,14 @@ contract LilyEscrow {
         id = _dealId(deal);
         bytes32 jobOfferHash = deal.jobOfferHash;
         bytes32 key = _key(deal);
+        uint256 tag = _tag(id, deal.provider, deal.price + deal.collateral);
         uint256 slot = _deals[key];
         if (slot != 0) {
             if (skipIfOpen) {
                 emit DealSkipped(id);
                 return bytes32(0);
             }
-            if ((slot ^ uint256(id)) & _TAG_MASK != 0) revert JobOfferUsed(jobOfferHash);
+            if ((slot ^ tag) & _TAG_MASK != 0) revert JobOfferUsed(jobOfferHash);
             revert DealAlreadyOpened(id);
         }
         if (block.timestamp > deal.openBy) {
@@ -916,7 +1051,7 @@ contract LilyEscrow {
         _approve(id, provider, sigProvider);
         _debit(creator, deal.price);
         _debit(provider, deal.collateral);
-        _deals[key] = (uint256(id) & _TAG_MASK) | (uint256(_u40(block.timestamp + deal.timeout)) << 8) | STATUS_OPEN;
+        _deals[key] = (tag & _TAG_MASK) | (uint256(_u40(block.timestamp + deal.timeout)) << 8) | STATUS_OPEN;
         emit DealOpened(id, jobOfferHash, deal.resourceOfferHash);
     }
 
@@ -937,7 +1072,26 @@ contract LilyEscrow {
     function _load(Deal calldata deal) internal view returns (bytes32 id, uint256 slot) {
         id = _dealId(deal);
         slot = _deals[_key(deal)];
-        if (slot == 0 || (slot ^ uint256(id)) & _TAG_MASK != 0) revert UnknownDeal(id);
+        if (slot == 0 || (slot ^ _tag(id, deal.provider, deal.price + deal.collateral)) & _TAG_MASK != 0) revert UnknownDeal(id);
+    }
+
+    /// @dev A deal's tag: keccak256(abi.encode(id, provider, payout)) (its high 208 bits are kept in the slot).
+    function _tag(bytes32 id, address provider, uint256 payout) internal pure returns (uint256 t) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, id)
+            mstore(add(m, 0x20), shr(96, shl(96, provider)))
+            mstore(add(m, 0x40), payout)
+            t := keccak256(m, 0x60)
+        }
+    }
+
+    /// @dev The signer of `digest` under an EIP-2098 signature (r, vs); address(0) when none.
+    /// Reverts SignatureHighS for s in the upper half, like `_checkSignature`.
+    function _recoverCompact(bytes32 digest, bytes32 r, bytes32 vs) internal view returns (address) {
+        uint256 s = uint256(vs) & _S_MASK;
+        if (s > _HALF_N) revert SignatureHighS();
+        return _ecrecover(digest, uint8((uint256(vs) >> 255) + 27), r, bytes32(s));
     }
 
     /// @dev Reverts unless the slot holds `status`.
@@ -1058,7 +1212,7 @@ contract LilyEscrow {
     /// @dev keccak256(abi.encode(creator, jobOfferHash)).
     function _slotKey(address creator, bytes32 jobOfferHash) internal pure returns (bytes32 k) {
         assembly ("memory-safe") {
-            mstore(0x00, creator)
+            mstore(0x00, shr(96, shl(96, creator)))
             mstore(0x20, jobOfferHash)
             k := keccak256(0x00, 0x40)
         }
@@ -1150,6 +1304,40 @@ contract LilyEscrow {
             let m := mload(0x40)
             mstore(m, typeHash)
             calldatacopy(add(m, 0x20), deal, 0x120)
+            let structHash := keccak256(m, 0x140)
+            mstore(m, 0x1901)
+            mstore(add(m, 0x20), separator)
+            mstore(add(m, 0x40), structHash)
+            id := keccak256(add(m, 0x1e), 0x42)
+        }
+    }
+
+    /// @dev dealId of the Deal `openDealPacked_XMg` takes (the same digest as `_dealId`): price,
+    /// collateral and openBy from `terms`, timeout and matchEpoch from `party`.
+    function _dealIdPacked(
+        bytes32 jobOfferHash,
+        bytes32 resourceOfferHash,
+        address creator,
+        address provider,
+        uint256 party,
+        uint256 terms
+    ) internal view returns (bytes32 id) {
+        bytes32 separator = _domainSeparator();
+        bytes32 typeHash = DEAL_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            mstore(add(m, 0x20), jobOfferHash)
+            mstore(add(m, 0x40), resourceOfferHash)
+            // addresses cleaned: legacy codegen may leave dirty high bits on narrow types
+            mstore(add(m, 0x60), shr(96, shl(96, creator)))
+            mstore(add(m, 0x80), shr(96, shl(96, provider)))
+            let low96 := sub(shl(96, 1), 1)
+            mstore(add(m, 0xa0), and(terms, low96))
+            mstore(add(m, 0xc0), and(shr(96, terms), low96))
+            mstore(add(m, 0xe0), and(shr(160, party), 0xffffffff))
+            mstore(add(m, 0x100), shr(192, party))
+            mstore(add(m, 0x120), and(shr(192, terms), sub(shl(63, 1), 1)))
             let structHash := keccak256(m, 0x140)
             mstore(m, 0x1901)
             mstore(add(m, 0x20), separator)

@@ -79,6 +79,34 @@ abstract contract Base {
         return abi.encodePacked(r, bytes32(N - uint256(s)), v == 27 ? uint8(28) : uint8(27));
     }
 
+    /// @dev An EIP-2098 compact signature (r, vs) of `pk` over `digest`.
+    function compact(uint256 pk, bytes32 digest) internal pure returns (bytes32 r, bytes32 vs) {
+        (uint8 v, bytes32 r_, bytes32 s) = vm.sign(pk, digest);
+        return (r_, bytes32(uint256(s) | (uint256(v - 27) << 255)));
+    }
+
+    /// @dev openDealPacked_XMg's `party` word: the other party, timeout, matchEpoch.
+    function packParty(LilyEscrow.Deal memory d, bool senderIsCreator) internal pure returns (uint256) {
+        address other = senderIsCreator ? d.provider : d.creator;
+        return uint256(uint160(other)) | (uint256(d.timeout) << 160) | (uint256(d.matchEpoch) << 192);
+    }
+
+    /// @dev openDealPacked_XMg's `terms` word: price, collateral, openBy, the sender's role.
+    function packTerms(LilyEscrow.Deal memory d, bool senderIsCreator) internal pure returns (uint256) {
+        return uint256(uint96(d.price)) | (uint256(uint96(d.collateral)) << 96) | (uint256(d.openBy) << 192)
+            | (senderIsCreator ? uint256(1) << 255 : 0);
+    }
+
+    /// @dev Opens `d` with openDealPacked_XMg, sent by one party with the other's compact signature.
+    function openPacked(LilyEscrow e, LilyEscrow.Deal memory d, uint256 otherPk, bool senderIsCreator)
+        internal
+        returns (bytes32 id)
+    {
+        (bytes32 r, bytes32 vs) = compact(otherPk, e.dealId(d));
+        vm.prank(senderIsCreator ? d.creator : d.provider);
+        id = e.openDealPacked_XMg(d.jobOfferHash, d.resourceOfferHash, packParty(d, senderIsCreator), packTerms(d, senderIsCreator), r, vs);
+    }
+
     function fund(LilyEscrow e, address who, uint256 amount) internal {
         vm.deal(who, who.balance + amount);
         vm.prank(who);

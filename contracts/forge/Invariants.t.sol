@@ -23,6 +23,7 @@ contract Handler is Base {
     bool public openedTwice;
     bool public wrongResolver;
     bool public overpaid;
+    bool public strangerCompleted;
     uint256 public calls;
 
     constructor(LilyEscrow e_) {
@@ -89,6 +90,41 @@ contract Handler is Base {
         try e.openDeal(d, sig(cpk, id), sig(ppk, id)) {
             if (before != 0) openedTwice = true;
             _deals.push(Tracked(d, id, block.timestamp));
+        } catch {}
+    }
+
+    /// @dev The compact open, sent by one party with the other's EIP-2098 signature.
+    function openPacked(uint256 c, uint256 p, uint256 job, uint256 price, uint256 collateral, bool byCreator) external {
+        calls++;
+        (uint256 cpk, address ca) = _actor(c);
+        (uint256 ppk, address pa) = _actor(p);
+        LilyEscrow.Deal memory d =
+            makeDeal(bytes32(job % 8), ca, pa, bound(price, 0, 2 ether), bound(collateral, 0, 2 ether));
+        d.matchEpoch = uint64(job % 3);
+        (uint8 before,,) = e.jobOfferState(ca, d.jobOfferHash);
+        try this.sendPacked(d, byCreator ? ppk : cpk, byCreator) returns (bytes32 got) {
+            if (before != 0 || got != e.dealId(d)) openedTwice = true;
+            _deals.push(Tracked(d, got, block.timestamp));
+        } catch {}
+    }
+
+    /// @dev openDealPacked_XMg of `d` (external, so that openPacked can try it).
+    function sendPacked(LilyEscrow.Deal memory d, uint256 otherPk, bool byCreator) external returns (bytes32) {
+        return openPacked(e, d, otherPk, byCreator);
+    }
+
+    /// @dev The compact complete, sent by the provider (or, `asOther`, by someone else: must fail).
+    function completePackedBy(uint256 i, bool asOther) external {
+        calls++;
+        (Tracked memory t, bool ok) = _pick(i);
+        if (!ok) return;
+        (uint256 cpk,) = _actor(_pkIndex(t.deal.creator));
+        bytes32 rh = keccak256("r");
+        (bytes32 r, bytes32 vs) = compact(cpk, e.hashResultAcceptance(t.id, rh));
+        address sender = asOther ? t.deal.creator : t.deal.provider;
+        vm.prank(sender);
+        try e.completePacked_TWd(t.deal.jobOfferHash, t.id, t.deal.price + t.deal.collateral, rh, r, vs) {
+            if (asOther && t.deal.creator != t.deal.provider) strangerCompleted = true;
         } catch {}
     }
 
@@ -272,6 +308,10 @@ contract EscrowInvariants is Base {
 
     function invariant_withdrawNeverPaysMoreThanTheBalance() public view {
         assertTrue(!h.overpaid(), "a withdrawal paid more than the free balance");
+    }
+
+    function invariant_onlyTheProviderCompletesPacked() public view {
+        assertTrue(!h.strangerCompleted(), "completePacked_TWd credited someone other than the provider");
     }
 
     function invariant_everyLiveDealClosesInBoundedTime() public view {

@@ -4,8 +4,10 @@
  *
  * The happy path is the protocol's (DESIGN §5): a party sends openDeal with the other party's
  * signature (its own approval is the transaction itself, so it passes '0x'), and the provider
- * sends complete with the creator's ResultAcceptance signature. The same deal sent by a third
- * party (a relayer) with both signatures is measured too. The batch is sent by a relayer with
+ * sends complete with the creator's ResultAcceptance signature. src/chain sends these as the
+ * compact `openDealPacked_XMg` and `completePacked_TWd`; the same two steps through the full ABI
+ * (`openDeal(Deal, …)`, `complete(Deal, …)`: what a contract party or an EIP-1271 signature
+ * needs) and the same deal sent by a third party (a relayer) with both signatures are measured too. The batch is sent by a relayer with
  * both signatures for all 20 deals, between 40 distinct parties (no warm storage shared).
  * Calldata bytes are printed because they dominate the cost on Arbitrum.
  *
@@ -68,9 +70,12 @@ async function arbitrumL1Units (client: ChainClients, hash: Hex): Promise<number
   return (compressed.byteLength + ARBITRUM_TX_FIXED_BYTES) * 16
 }
 
+async function inputOf (client: ChainClients, hash: Hex): Promise<Hex> {
+  return (await client.public.getTransaction({ hash })).input
+}
+
 async function inputBytes (client: ChainClients, hash: Hex): Promise<number> {
-  const tx = await client.public.getTransaction({ hash })
-  return (tx.input.length - 2) / 2
+  return ((await inputOf(client, hash)).length - 2) / 2
 }
 
 async function main (): Promise<void> {
@@ -93,32 +98,41 @@ async function main (): Promise<void> {
     })
     const providerClient = await createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: provider.key })
     const runs = 5
-    const sum = { open: 0n, complete: 0n, openRelayed: 0n, completeRelayed: 0n }
-    const bytes = { open: 0, complete: 0, openRelayed: 0, completeRelayed: 0 }
+    type Kind = 'packed' | 'full' | 'relayed'
+    const kinds: Kind[] = ['packed', 'full', 'relayed']
+    const sum = { open: { packed: 0n, full: 0n, relayed: 0n }, complete: { packed: 0n, full: 0n, relayed: 0n } }
+    const bytes = { open: { packed: 0, full: 0, relayed: 0 }, complete: { packed: 0, full: 0, relayed: 0 } }
     const l1Units = { open: 0, complete: 0 }
-    for (let i = 0; i < 2 * runs; i++) {
-      const relayed = i % 2 === 1
+    for (let i = 0; i < kinds.length * runs; i++) {
+      const kind = kinds[i % kinds.length]
+      const relayed = kind === 'relayed'
+      const packed = kind === 'packed'
       const sender = relayed ? relayer : providerClient
       const deal = makeDeal(creator, provider, now)
-      const opened = await openDeal(sender, { escrow, deal, sigCreator: signDeal(hasher, deal, creator.key), sigProvider: relayed ? signDeal(hasher, deal, provider.key) : '0x' })
+      const opened = await openDeal(sender, { escrow, deal, sigCreator: signDeal(hasher, deal, creator.key), sigProvider: relayed ? signDeal(hasher, deal, provider.key) : '0x', packed })
       const resultHash = keccak256(toHex(`result-${i}`))
-      const done = await completeDeal(sender, { escrow, deal, resultHash, sigCreator: signResultAcceptance(hasher, dealIdOf(hasher, deal), resultHash, creator.key) })
+      const done = await completeDeal(sender, { escrow, deal, resultHash, sigCreator: signResultAcceptance(hasher, dealIdOf(hasher, deal), resultHash, creator.key), packed })
       if (opened.tx === undefined || done.tx === undefined || done.status !== 'Completed') throw new Error('happy path did not run')
-      sum[relayed ? 'openRelayed' : 'open'] += opened.tx.gasUsed
-      sum[relayed ? 'completeRelayed' : 'complete'] += done.tx.gasUsed
-      bytes[relayed ? 'openRelayed' : 'open'] = await inputBytes(relayer, opened.tx.hash)
-      bytes[relayed ? 'completeRelayed' : 'complete'] = await inputBytes(relayer, done.tx.hash)
-      if (!relayed) {
+      const [openInput, completeInput] = await Promise.all([inputOf(relayer, opened.tx.hash), inputOf(relayer, done.tx.hash)])
+      const expect = packed ? ['0x0000f875', '0x000086a8'] : ['0x27101528', '0xbcaabaa7'] // openDealPacked_XMg, completePacked_TWd / openDeal, complete
+      if (openInput.slice(0, 10) !== expect[0] || completeInput.slice(0, 10) !== expect[1]) throw new Error(`${kind} happy path sent ${openInput.slice(0, 10)}, ${completeInput.slice(0, 10)}`)
+      sum.open[kind] += opened.tx.gasUsed
+      sum.complete[kind] += done.tx.gasUsed
+      bytes.open[kind] = (openInput.length - 2) / 2
+      bytes.complete[kind] = (completeInput.length - 2) / 2
+      if (packed) {
         l1Units.open = await arbitrumL1Units(relayer, opened.tx.hash)
         l1Units.complete = await arbitrumL1Units(relayer, done.tx.hash)
       }
     }
-    const openGas = sum.open / BigInt(runs)
-    const completeGas = sum.complete / BigInt(runs)
-    const openRelayedGas = sum.openRelayed / BigInt(runs)
-    const completeRelayedGas = sum.completeRelayed / BigInt(runs)
-    const openBytes = bytes.open
-    const completeBytes = bytes.complete
+    const openGas = sum.open.packed / BigInt(runs)
+    const completeGas = sum.complete.packed / BigInt(runs)
+    const openFullGas = sum.open.full / BigInt(runs)
+    const completeFullGas = sum.complete.full / BigInt(runs)
+    const openRelayedGas = sum.open.relayed / BigInt(runs)
+    const completeRelayedGas = sum.complete.relayed / BigInt(runs)
+    const openBytes = bytes.open.packed
+    const completeBytes = bytes.complete.packed
 
     // 20 deals, 40 distinct parties, one transaction
     const parties = Array.from({ length: BATCH }, () => [party(), party()] as const)
@@ -146,9 +160,13 @@ async function main (): Promise<void> {
       openDealCalldataBytes: openBytes,
       completeCalldataBytes: completeBytes,
       batchedCalldataBytesPerDeal: batchedBytesPerDeal,
+      openDealFullAbiGas: Number(openFullGas),
+      completeFullAbiGas: Number(completeFullGas),
+      happyPathFullAbiGas: Number(openFullGas + completeFullGas),
+      fullAbiCalldataBytesPerDeal: bytes.open.full + bytes.complete.full,
       openDealRelayedGas: Number(openRelayedGas),
       happyPathRelayedGas: Number(openRelayedGas + completeRelayedGas),
-      relayedCalldataBytesPerDeal: bytes.openRelayed + bytes.completeRelayed,
+      relayedCalldataBytesPerDeal: bytes.open.relayed + bytes.complete.relayed,
       lilypadV1HappyPathGas: Number(LILYPAD_V1),
       lilypadV2HappyPathGas: Number(LILYPAD_V2)
     }
@@ -157,13 +175,14 @@ async function main (): Promise<void> {
       return
     }
     const rows: Array<[string, string, string]> = [
-      ['openDeal (sent by the provider)', String(out.openDealGas), `${openBytes} B calldata; creator's signature checked`],
-      ['complete (sent by the provider)', String(out.completeGas), `${completeBytes} B calldata; creator's acceptance checked`],
-      ['happy path = open + complete', String(out.happyPathGas), `target ≤ 110000; ${(Number(LILYPAD_V1) / out.happyPathGas).toFixed(1)}× less than Lilypad v1, ${(Number(LILYPAD_V2) / out.happyPathGas).toFixed(1)}× less than v2`],
+      ['openDealPacked_XMg (sent by the provider)', String(out.openDealGas), `${openBytes} B calldata; creator's signature checked`],
+      ['completePacked_TWd (sent by the provider)', String(out.completeGas), `${completeBytes} B calldata; creator's acceptance checked`],
+      ['happy path = open + complete', String(out.happyPathGas), `target ≤ 100000; ${out.calldataBytesPerDeal} B calldata (target ≤ 500); ${(Number(LILYPAD_V1) / out.happyPathGas).toFixed(1)}× less than Lilypad v1, ${(Number(LILYPAD_V2) / out.happyPathGas).toFixed(1)}× less than v2`],
       ['Arbitrum L1 data units, open + complete', String(out.arbitrumL1UnitsPerDeal), 'brotli-zero of the signed transactions + 140 B each, × 16 (Nitro l1pricing)'],
-      ['openDeal (relayed, 2 signatures)', String(out.openDealRelayedGas), `${bytes.openRelayed} B calldata`],
+      ['openDeal + complete, full ABI (sent by the provider)', String(out.happyPathFullAbiGas), `open ${out.openDealFullAbiGas} + complete ${out.completeFullAbiGas}; ${out.fullAbiCalldataBytesPerDeal} B calldata`],
+      ['openDeal (relayed, 2 signatures)', String(out.openDealRelayedGas), `${bytes.open.relayed} B calldata`],
       ['happy path, relayed', String(out.happyPathRelayedGas), `${out.relayedCalldataBytesPerDeal} B calldata`],
-      [`openDeals, ${BATCH} deals, per deal`, String(out.batchedPerDealGas), `target ≤ 60000; ${batchedBytesPerDeal} B calldata per deal`],
+      [`openDeals, ${BATCH} deals, per deal`, String(out.batchedPerDealGas), `target ≤ 50000; ${batchedBytesPerDeal} B calldata per deal`],
       ['Lilypad v1 happy path', String(LILYPAD_V1), 'agree, agree, addResult, acceptResult'],
       ['Lilypad v2 happy path', String(LILYPAD_V2), 'setDeal, setResult']
     ]

@@ -3,7 +3,7 @@
  * ERC-20 mode. After every test the escrow must hold exactly what it owes.
  */
 import assert from 'node:assert/strict'
-import { encodeFunctionData, keccak256, toHex, type Address, type Hex } from 'viem'
+import { decodeFunctionData, encodeFunctionData, keccak256, toHex, type Address, type Hex } from 'viem'
 import { lilyEscrowAbi } from '../../src/chain/artifacts.js'
 import { getBalances } from '../../src/chain/balance.js'
 import { deposit } from '../../src/chain/deposit.js'
@@ -22,6 +22,7 @@ import { getMediator, registerMediator, unregisterMediator, withdrawStake } from
 import { getDealState } from '../../src/chain/dealState.js'
 import { requireWallet, sendEscrow } from '../../src/chain/tx.js'
 import { signDeal, signResultAcceptance } from '../../src/chain/signing.js'
+import { decodeOpenDealPacked, fromCompact, toCompact, type OpenDealPackedArgs } from '../../src/chain/packed.js'
 import type { Deal } from '../../src/protocol/types.js'
 import { contractCreatorAbi, contractCreatorBytecode } from './artifacts.js'
 import {
@@ -53,6 +54,12 @@ for (const mode of ['eth', 'erc20'] as Mode[]) {
       assert.equal(r.status, 'Open')
     }
     const bal = async (a: Actor | Address): Promise<bigint> => await fx.freeBalance(typeof a === 'string' ? a : a.address)
+    const input = async (hash: Hex | undefined): Promise<Hex> => {
+      assert.ok(hash !== undefined, 'a transaction was sent')
+      return (await fx.admin.client.public.getTransaction({ hash })).input
+    }
+    const OPEN_PACKED = '0x0000f875' // openDealPacked_XMg
+    const COMPLETE_PACKED = '0x000086a8' // completePacked_TWd
 
     it('deposit, balance and withdraw move exactly the amount', async () => {
       const a = fx.spare[0]
@@ -89,12 +96,49 @@ for (const mode of ['eth', 'erc20'] as Mode[]) {
       const done = await completeDeal(fx.provider.client, { escrow: fx.escrow, deal, resultHash: RESULT, sigCreator: accept(deal) })
       assert.equal(done.status, 'Completed')
       assert.ok(done.tx?.events.some((e) => e.eventName === 'DealCompleted' && e.args.dealId === fx.dealId(deal)))
+      // a party with the other's ECDSA signature goes through the compact calls
+      assert.equal((await input(opened.tx?.hash)).slice(0, 10), OPEN_PACKED)
+      assert.equal((await input(done.tx?.hash)).slice(0, 10), COMPLETE_PACKED)
       assert.equal(await bal(fx.creator), c0 - PRICE)
       assert.equal(await bal(fx.provider), p0 + PRICE)
       const twice = await completeDeal(fx.provider.client, { escrow: fx.escrow, deal, resultHash: RESULT, sigCreator: accept(deal) })
       assert.equal(twice.alreadyDone, true)
       const st2 = await getDealState(fx.admin.client, { escrow: fx.escrow, deal })
       assert.equal(st2.jobOfferUsed, true)
+    })
+
+    it('the compact calls: the Deal and the signatures read back from the calldata; the full ABI on request; a wrong payout or sender finds no deal', async () => {
+      // the creator opens with the provider's signature (role bit set)
+      const deal = fx.makeDeal()
+      const opened = await openDeal(fx.creator.client, { escrow: fx.escrow, deal, sigProvider: sigP(deal) })
+      assert.equal(opened.status, 'Open')
+      const tx = await fx.admin.client.public.getTransaction({ hash: opened.tx?.hash ?? '0x' })
+      const call = decodeFunctionData({ abi: lilyEscrowAbi, data: tx.input })
+      assert.equal(call.functionName, 'openDealPacked_XMg')
+      const back = decodeOpenDealPacked(tx.from, call.args as OpenDealPackedArgs)
+      assert.equal(fx.dealId(back.deal), fx.dealId(deal))
+      assert.deepEqual([back.sigCreator, back.sigProvider], ['0x', sigP(deal)])
+      assert.equal(fromCompact(toCompact(sigP(deal)).r, toCompact(sigP(deal)).vs), sigP(deal))
+      // completePacked by someone else than the provider, or with a wrong payout: UnknownDeal
+      const { r, vs } = toCompact(accept(deal))
+      const id = fx.dealId(deal)
+      await rejects(sendEscrow(fx.outsider.client, 'complete', fx.escrow, 'completePacked_TWd', [deal.jobOfferHash, id, PRICE + COLLATERAL, RESULT, r, vs]), { errorName: 'UnknownDeal' })
+      await rejects(sendEscrow(fx.provider.client, 'complete', fx.escrow, 'completePacked_TWd', [deal.jobOfferHash, id, PRICE + COLLATERAL + 1n, RESULT, r, vs]), { errorName: 'UnknownDeal' })
+      await rejects(sendEscrow(fx.provider.client, 'complete', fx.escrow, 'completePacked_TWd', [deal.jobOfferHash, id, PRICE + COLLATERAL, keccak256(toHex('other result')), r, vs]), { errorName: 'UnknownDeal' })
+      const p0 = await bal(fx.provider)
+      const done = await completeDeal(fx.provider.client, { escrow: fx.escrow, deal, resultHash: RESULT, sigCreator: accept(deal) })
+      assert.equal(done.status, 'Completed')
+      assert.equal(await bal(fx.provider), p0 + PRICE + COLLATERAL)
+      // packed: false sends the full ABI; both paths reach the same state
+      const full = fx.makeDeal()
+      const o2 = await openDeal(fx.provider.client, { escrow: fx.escrow, deal: full, sigCreator: sigC(full), packed: false })
+      assert.equal((await input(o2.tx?.hash)).slice(0, 10), encodeFunctionData({ abi: lilyEscrowAbi, functionName: 'openDeal', args: [full, '0x', '0x'] }).slice(0, 10))
+      const d2 = await completeDeal(fx.provider.client, { escrow: fx.escrow, deal: full, resultHash: RESULT, sigCreator: accept(full), packed: false })
+      assert.equal(d2.status, 'Completed')
+      assert.equal((await input(d2.tx?.hash)).slice(0, 10), encodeFunctionData({ abi: lilyEscrowAbi, functionName: 'complete', args: [full, RESULT, '0x'] }).slice(0, 10))
+      // a price beyond 96 bits cannot be packed: openDeal is sent (and refused here for the balance)
+      const big = fx.makeDeal({ price: 1n << 100n })
+      await rejects(openDeal(fx.provider.client, { escrow: fx.escrow, deal: big, sigCreator: sigC(big) }), { errorName: 'InsufficientBalance' })
     })
 
     it('a relayer opens with both signatures; the creator completes without a signature', async () => {

@@ -89,7 +89,7 @@ describe('chain: the shared EIP-712 vectors give the same digests in the contrac
     }
   })
 
-  it('accepts the vectors\' signatures: opens the vector deal and completes it with the vector acceptance', async () => {
+  it('accepts the vectors\' signatures: opens the vector deal and completes it with the vector acceptance (the provider sends both: the compact calls)', async () => {
     const creatorSig = file.vectors.find((v) => v.name === 'Deal/creator')
     const providerSig = file.vectors.find((v) => v.name === 'Deal/provider')
     assert.ok(creatorSig !== undefined && providerSig !== undefined)
@@ -103,6 +103,12 @@ describe('chain: the shared EIP-712 vectors give the same digests in the contrac
     assert.equal(opened.status, 'Open')
     const done = await completeDeal(client, { escrow, deal, resultHash: acceptance.message.resultHash as Hex, sigCreator: acceptance.signature })
     assert.equal(done.status, 'Completed')
+    // the client is anvil0, the vector deal's provider: both went through the compact calls, with
+    // the vectors' signatures in EIP-2098 form
+    assert.equal(client.account?.address.toLowerCase(), deal.provider.toLowerCase())
+    const selector = async (hash: Hex | undefined): Promise<string> => (await client.public.getTransaction({ hash: hash ?? '0x' })).input.slice(0, 10)
+    assert.equal(await selector(opened.tx?.hash), '0x0000f875', 'openDealPacked_XMg')
+    assert.equal(await selector(done.tx?.hash), '0x000086a8', 'completePacked_TWd')
     const paid = await client.public.readContract({ abi: lilyEscrowAbi, address: escrow, functionName: 'balanceOf', args: [deal.provider] })
     assert.equal(paid, deal.price + deal.collateral)
   })

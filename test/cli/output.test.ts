@@ -10,7 +10,7 @@ describe('cli: what a provider prints', () => {
     const s = providerSummary(RES, PRICES, 10n ** 15n, 2_000_000_000n)
     assert.equal(s.exampleJob.price, '66144000')
     assert.equal(s.gasCost, String(2_000_000_000n * DEAL_GAS))
-    assert.match(String(s.warning), /the example job pays as little as 66,144,000 wei, less than the 214,538,000,000,000 wei of gas its two transactions cost: raise the prices \(3,243,500× --price-cpu\/--price-ram\)/)
+    assert.match(String(s.warning), /the example job pays as little as 66,144,000 wei, less than the 203,934,000,000,000 wei of gas its two transactions cost: raise the prices \(3,083,183× --price-cpu\/--price-ram\)/)
     let text = ''
     printer(false, (x) => { text += x })({ ...s })
     assert.equal(text.split('\n')[0], 'selling: 8000 millicores, 16384 MiB of memory, 0 GPUs, 50000 MiB of disk')

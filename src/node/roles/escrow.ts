@@ -14,6 +14,7 @@ import { getDealState, type DealTxReturnType } from '../../chain/index.js'
 import { deposit } from '../../chain/index.js'
 import { drawMediator, getDispute } from '../../chain/index.js'
 import { openDeal } from '../../chain/index.js'
+import { decodeOpenDealPacked } from '../../chain/index.js'
 import { redraw } from '../../chain/index.js'
 import { getMediator, registerMediator } from '../../chain/index.js'
 import { resolve } from '../../chain/index.js'
@@ -96,6 +97,11 @@ export function escrowPort (client: ChainClients, escrow: Address, hasher: Domai
       try {
         const call = decodeFunctionData({ abi: lilyEscrowAbi, data: t.input })
         if (call.functionName === 'openDeal') return complete(dealId, call.args[1], call.args[2])
+        if (call.functionName === 'openDealPacked_XMg') {
+          // the sender's own approval is the call itself ('0x'); the other party's is the compact signature
+          const opened = decodeOpenDealPacked(t.from, call.args)
+          if (hasher.digest('Deal', opened.deal) === dealId) return complete(dealId, opened.sigCreator, opened.sigProvider)
+        }
         if (call.functionName === 'openDeals') {
           const i = call.args[0].findIndex((d) => hasher.digest('Deal', d as Deal) === dealId)
           if (i >= 0) return complete(dealId, call.args[1][i], call.args[2][i])

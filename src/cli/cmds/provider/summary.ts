@@ -6,8 +6,8 @@
 import { formatWei, groupDigits, humanWei, jobPrice } from '../../../matching/index.js'
 import type { Prices } from '../../../protocol/index.js'
 
-/** Gas of a deal's two transactions, openDeal + complete, as `npm run bench:gas` measures it (README: 107,269). */
-export const DEAL_GAS = 107_269n
+/** Gas of a deal's two transactions, the compact open + complete, as `npm run bench:gas` measures it (README: 101,967). */
+export const DEAL_GAS = 101_967n
 
 /** The example job the summary prices: one core, 1 GiB, 60 s (and one GPU when the offer has one). */
 export const EXAMPLE_JOB = { cpu: 1000, ram: 1024, disk: 0, timeout: 60 } as const
