@@ -94,7 +94,15 @@ const LIMIT_BOUNDS: Readonly<Record<keyof ProfileLimits, readonly [number, numbe
 
 const PROFILE_KEYS = ['name', 'chainId', 'rpcUrl', 'escrow', 'escrowBlock', 'token', 'requests', 'epochMs', 'graceMs', 'genesisMs',
   'reserveEpochs', 'challengeWindowS', 'bootstrap', 'limits'] as const
-const REQUIRED_KEYS = new Set<string>(['name', 'chainId', 'rpcUrl', 'escrow', 'epochMs', 'genesisMs', 'bootstrap'])
+const REQUIRED_KEYS = new Set<string>(['name', 'chainId', 'rpcUrl', 'escrow', 'genesisMs', 'bootstrap'])
+/**
+ * `epochMs` of a profile that leaves it out: nodes spread over a wide-area network. From bench:wan
+ * (README, "Epoch timing for a real network"): 500 nodes over links of 150 ms mean one way reach
+ * p99 in ~0.7 s, which calls for graceMs ≥ 1.6 s and epochMs ≥ 5.3 s with a 1 s matcher step;
+ * 12 s (grace 3 s, its quarter) leaves room for a repair round of gossip, a node lagging a few
+ * seconds, and a matcher step of ~3 s. The devnet sets its own 1 s.
+ */
+export const DEFAULT_EPOCH_MS = 12_000
 const DAY_MS = 86_400_000
 /** 2200-01-01 in unix ms: genesis beyond it is surely a unit mistake (seconds × 1000 twice). */
 const MAX_GENESIS_MS = 7_258_118_400_000
@@ -176,7 +184,7 @@ export function parseProfile (json: unknown): Profile {
   if (typeof json.rpcUrl !== 'string' || json.rpcUrl.length > 2048 || !URL_RE.test(json.rpcUrl)) {
     throw bad('rpcUrl', 'must be an http(s):// or ws(s):// URL of at most 2048 characters')
   }
-  const epochMs = int('epochMs', json.epochMs, 100, DAY_MS)
+  const epochMs = json.epochMs === undefined ? DEFAULT_EPOCH_MS : int('epochMs', json.epochMs, 100, DAY_MS)
   const p: Profile = {
     name: json.name,
     chainId: chainId(json.chainId),

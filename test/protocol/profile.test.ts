@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ProtocolError } from '../../src/protocol/errors.js'
 import {
+  DEFAULT_EPOCH_MS,
   DEFAULT_LIMITS, domainOf, dhtProtocol, epochAt, epochEnd, epochMatchTime, epochStart, escrowStartBlock, loadProfile, parseProfile,
   parseTopic, profileHash, protocolId, serializeProfile, topicName, type Profile
 } from '../../src/protocol/profile.js'
@@ -67,10 +68,16 @@ describe('protocol/profile', () => {
   })
 
   it('refuses missing and malformed fields, naming each', () => {
-    for (const k of ['name', 'chainId', 'rpcUrl', 'escrow', 'epochMs', 'genesisMs', 'bootstrap'] as const) {
+    for (const k of ['name', 'chainId', 'rpcUrl', 'escrow', 'genesisMs', 'bootstrap'] as const) {
       const { [k]: _gone, ...rest } = VALID
       assert.throws(() => parseProfile(rest), badProfile(k))
     }
+    // left out, the epoch timing is the wide-area default (bench:wan), grace its quarter
+    const { epochMs: _e, graceMs: _g, ...untimed } = VALID as Record<string, unknown>
+    const wan = parseProfile(untimed)
+    assert.equal(wan.epochMs, DEFAULT_EPOCH_MS)
+    assert.equal(wan.epochMs, 12_000)
+    assert.equal(wan.graceMs, 3000)
     const cases: Array<[string, Record<string, unknown>]> = [
       ['name', { name: 'Dev Net' }],
       ['name', { name: '' }],
