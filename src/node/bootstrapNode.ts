@@ -42,7 +42,8 @@ export async function runBootstrap (opts: BootstrapOptions, signal: AbortSignal,
     listen: opts.listen,
     dhtServer: true,
     logger: log,
-    chainFacts: facts.fn
+    chainFacts: facts.fn,
+    depositedSoFar: facts.deposited
   })
   try {
     facts.attach({ profile: opts.profile, db: store.sublevel('chainlog'), log: log.child('chainfacts') },

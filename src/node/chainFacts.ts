@@ -161,6 +161,16 @@ export class ChainFactsSource {
     if (first === undefined || block < first) this.depositors.set(a, block)
   }
 
+  /**
+   * Whether `account` has a Deposited event in what this node has read of the chain so far (no
+   * read; false while the stored log is still being loaded): for the pool's quotas before the node
+   * has matched an epoch with balances of its own (quota.ts).
+   */
+  deposited (account: Address): boolean {
+    void this.loadDepositors().catch(() => {})
+    return this.depositors.has(account.toLowerCase())
+  }
+
   /** Reads the depositors of the stored log once (later ones come with each batch). */
   private async loadDepositors (): Promise<void> {
     this.depositorsLoaded ??= (async () => {
@@ -372,6 +382,9 @@ export class DeferredChainFacts {
     const s = this.source ?? await Promise.race([this.ready, abortable(this.controller.signal)])
     return await s.facts(epoch, this.controller.signal)
   }
+
+  /** ChainFactsSource.deposited; false until the source is attached. */
+  readonly deposited = (account: Address): boolean => this.source?.deposited(account) ?? false
 
   /** Starts the source once `client()` succeeds (retried every 2 s until stop()). */
   attach (o: Omit<ChainFactsOptions, 'client'>, client: () => Promise<ChainClients>): void {

@@ -24,7 +24,7 @@ import { stateRoot } from '../matching/index.js'
 import type { MatcherConfig, MatcherState } from '../matching/index.js'
 import type { EpochFacts } from './funding.js'
 import { VoteWeights, type Majority } from './weights.js'
-import { OfferAdmission } from './quota.js'
+import { countsAsFunded, OfferAdmission } from './quota.js'
 import { LagMonitor, type LagOptions } from './lag.js'
 import { NodeError } from './errors.js'
 import { GossipMetrics, PeerPolicing, type PolicingOptions } from '../p2p/index.js'
@@ -62,6 +62,12 @@ export interface LilyNodeOptions {
   dhtServer?: boolean
   /** Chain events up to block B(E); must give every node the same answer for the same epoch. */
   chainFacts?: (epoch: bigint) => Promise<EpochFacts>
+  /**
+   * Whether an account has deposited, as far as the node's chain reader has read (ChainFactsSource
+   * .deposited): the pool's quotas use it until the node has matched an epoch with balances. Left
+   * out (with chainFacts), every party counts as funded until then.
+   */
+  depositedSoFar?: (account: Address) => boolean
   /** Whether to sign a deal of this node's (default: always). */
   acceptDeal?: (m: OwnMatch) => boolean | Promise<boolean>
   /**
@@ -225,15 +231,16 @@ export class LilyNode extends EventEmitter<LilyNodeEvents> {
       const publish = async (kind: TopicKind, data: Uint8Array): Promise<void> => { await this.publish(started, kind, data) }
       const votes = new VoteWeights(opts.chainFacts === undefined)
       // pool space follows what a party holds on-chain (quota.ts); every party counts as funded
-      // without a chain, and before this node has matched with any balances (nothing to tell by)
+      // without a chain. Before this node has matched with any balances, a party counts as funded
+      // once the chain reader has seen it deposit (a joining node is not filled by strangers' sync)
       const admission = new OfferAdmission({
         pool,
         limits: profile.limits,
-        funded: (signer) => {
-          if (opts.chainFacts === undefined) return true
-          const f = votes.fundsFor(ledger.head?.epoch ?? this.currentEpoch())
-          return f === undefined || f.depositor(signer)
-        },
+        funded: (signer) => countsAsFunded(signer, {
+          chainless: opts.chainFacts === undefined,
+          funds: votes.fundsFor(ledger.head?.epoch ?? this.currentEpoch()),
+          depositedSoFar: opts.depositedSoFar
+        }),
         currentEpoch: () => this.currentEpoch(),
         liveFrom: () => epochLoop?.liveFrom
       })

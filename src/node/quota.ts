@@ -10,13 +10,27 @@
  *   the pool, so they never push out a funded party's offers;
  *   the pool as a whole holds at most `maxOffersPerEpoch`.
  *
- * On a node without a chain every party counts as funded (nothing to tell them apart).
+ * Before the node has matched an epoch with balances (it is starting or joining), a party counts as
+ * funded once the node's chain reader has seen it deposit. On a node without a chain every party
+ * counts as funded (nothing to tell them apart).
  * Offers that are not backed at B(E) are still left out of matching (funding.ts): the quota
  * bounds memory and bandwidth, the funding filter decides what counts.
  */
 import type { Address, ProfileLimits } from '../protocol/index.js'
 import { GOSSIP_CODES } from '../p2p/index.js'
 import type { OfferPool } from './pool.js'
+import type { FundsView } from './funding.js'
+
+/**
+ * Whether `signer` counts as funded for the pool's quotas: by the balances the node last matched
+ * with; before it has any, by the deposits its chain reader has seen so far (`depositedSoFar`;
+ * left out, everyone); on a node without a chain, always.
+ */
+export function countsAsFunded (signer: Address, o: { chainless: boolean, funds: FundsView | undefined, depositedSoFar?: (account: Address) => boolean }): boolean {
+  if (o.chainless) return true
+  if (o.funds !== undefined) return o.funds.depositor(signer)
+  return o.depositedSoFar?.(signer) ?? true
+}
 
 export const UNFUNDED_LIVE_OFFERS = 4
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { OfferPool, type PoolOffer } from '../../src/node/pool.js'
 import { NodeStore } from '../../src/node/store.js'
-import { offerQuota, UNFUNDED_LIVE_OFFERS, unfundedShare } from '../../src/node/quota.js'
+import { countsAsFunded, offerQuota, UNFUNDED_LIVE_OFFERS, unfundedShare } from '../../src/node/quota.js'
 import { createIdentity } from '../../src/protocol/identity.js'
 import { DomainHasher } from '../../src/protocol/eip712.js'
 import { domainOf } from '../../src/protocol/profile.js'
@@ -117,5 +117,57 @@ describe('node: quotas per party', function () {
     await sleepMs(500)
     assert.equal(victim.pool.size, before, 'none of the closed-epoch offers entered the pool')
     assert.ok((victim.syncStats?.refused ?? 0) >= 1000)
+  })
+
+  it('a node that has not matched with balances yet (joining) counts only the deposits its chain reader has seen: strangers over sync fill their share, not the pool', async () => {
+    // the liars of the adversary suite served 1,000 offers of 1,000 fresh keys to nodes that had
+    // not matched an epoch with balances yet: every party counted as funded then, and 1,018 offers
+    // entered a pool bounded at 150 under load
+    const net = await planNetwork(1, { epochMs: 6000, graceMs: 1000, limits: { maxOffersPerEpoch: 1024 } })
+    const p = net.profile
+    const deposited = createIdentity()
+    const victim = await startNode(cleanup, p, {
+      identity: net.bootstrapIds[0], listen: [`/ip4/127.0.0.1/tcp/${net.bootstrapPorts[0]}`], dhtServer: true, name: 'joining',
+      // a chain that gives no balances: the node never matches with any, as while it joins
+      chainFacts: async () => ({ opened: [], closed: [] }),
+      depositedSoFar: (a) => a.toLowerCase() === deposited.address.toLowerCase()
+    })
+    // the epoch being matched when the victim reconciles (sync fetches the offers of the epoch it closes)
+    const open = victim.currentEpoch()
+    const wireById = new Map<Hash, string>()
+    for (let i = 0; i < 1000; i++) {
+      const k = createIdentity()
+      const m = signJobOffer(victim.hasher, k.privateKey, { ...jobOffer(k.address, 1n, open), expiryEpoch: open + 50n })
+      wireById.set(verifyMessage(victim.hasher, m).id, Buffer.from(encodeMessage(m)).toString('base64'))
+    }
+    const ids = [...wireById.keys()].sort()
+    let served = 0
+    await startAttacker(cleanup, p, addrOf(victim), {
+      digest: async () => ({ digest: `0x${'cd'.repeat(32)}`, count: ids.length, frozen: false, acc: [] }),
+      ids: async (a: unknown) => {
+        const { offset = 0, limit = 2000 } = a as { offset?: number, limit?: number }
+        return { ids: ids.slice(offset, offset + limit), total: ids.length }
+      },
+      offers: async (a: unknown) => {
+        const asked = (a as { ids: Hash[] }).ids
+        served += asked.length
+        return { offers: asked.map((id) => wireById.get(id)).filter((w): w is string => w !== undefined) }
+      },
+      head: async () => null,
+      root: async () => null,
+      accIds: async () => ({ keys: [] }),
+      accGet: async () => ({ wires: [] }),
+      peers: async () => ({ peers: [] })
+    })
+    await waitFor(() => served >= 1000, 20_000, 'the victim to fetch the strangers\' offers while reconciling')
+    await sleepMs(500)
+    const taken = ids.filter((id) => victim.pool.get(id) !== undefined).length
+    assert.ok(taken >= 1, 'the strangers got their share (the epoch was open)')
+    assert.ok(taken <= unfundedShare(p.limits), `${taken} of the strangers' offers entered the pool; their share is ${unfundedShare(p.limits)}`)
+    // the rule itself
+    const none = undefined
+    assert.equal(countsAsFunded(deposited.address, { chainless: false, funds: none, depositedSoFar: (a) => a === deposited.address }), true)
+    assert.equal(countsAsFunded(createIdentity().address, { chainless: false, funds: none, depositedSoFar: () => false }), false)
+    assert.equal(countsAsFunded(createIdentity().address, { chainless: true, funds: none, depositedSoFar: () => false }), true, 'no chain: nothing to tell parties apart by')
   })
 })

@@ -96,6 +96,7 @@ export class RoleHost {
         followedJobsOnly: true,
         logger: log.child('node'),
         chainFacts: async (epoch) => await source.facts(epoch),
+        depositedSoFar: (account) => source.deposited(account),
         ...(o.metrics !== undefined ? { metrics: o.metrics } : {})
       })
       await node.start()
