@@ -4,8 +4,9 @@
  *   values `{"D":6,"Dlo":4,"Dhi":12,"Dout":2,"Dscore":4,"Dlazy":6,"idontwantMinDataSize":512,"dropRedundantKeys":false}`;
  *   `--heartbeat-sample N`: LilyNode heartbeatSample (0 = every node gossips its heartbeat).
  *   `--match-spread MS`: LilyNode matchSpreadMs (0 = every node matches at the match time).
- *   `--wan MS`: every gossip delivery waits a fixed one-way delay of its link, [0.5, 1.5] × MS
- *   (src/devnet/wan.ts), before it is validated and relayed: wide-area latency per hop.
+ *   `--wan MS`: after the quiet window, measure the same network again with every gossip delivery
+ *   waiting a fixed one-way delay of its link, [0.5, 1.5] × MS (src/devnet/wan.ts), before it is
+ *   validated and relayed (wide-area latency per hop): the *Wan figures.
  *   `--load N`: after the quiet window, measure the same network again beside N CPU-burning
  *   processes of its own (stopped after): the *Loaded figures.
  *   LILYNODE_BENCH_DEBUG=1 prints peer and mesh sizes and traces first receipt and IWANT per
@@ -92,8 +93,8 @@ function parseArgs (argv: string[]): Args {
 
 // ------------------------------------------------------------------ worker side
 
-interface WorkerConfig { profile: string, keys: string[], bootstrapPorts: Array<number | null>, dataRoot: string, gossip: Partial<GossipTuning>, heartbeatSample?: number, matchSpreadMs?: number, wanMs: number }
-type Command = { cmd: 'publish', node: number, kind: 'job' | 'resource', epoch: string, nonce: string } | { cmd: 'report' } | { cmd: 'stop' }
+interface WorkerConfig { profile: string, keys: string[], bootstrapPorts: Array<number | null>, dataRoot: string, gossip: Partial<GossipTuning>, heartbeatSample?: number, matchSpreadMs?: number }
+type Command = { cmd: 'publish', node: number, kind: 'job' | 'resource', epoch: string, nonce: string } | { cmd: 'report' } | { cmd: 'wan', ms: number } | { cmd: 'stop' }
 
 function hashOf (s: string): Hash { return bytesToHex(keccak_256(new TextEncoder().encode(s))) }
 
@@ -124,6 +125,7 @@ async function worker (cfg: WorkerConfig): Promise<void> {
   const via = { self: 0, gossip: 0, sync: 0 }
   let peakRss = 0
   const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 250)
+  let wanMs = 0
   for (const [i, key] of cfg.keys.entries()) {
     const identity = identityFromPrivateKey(hexToBytes(key, 32))
     const port = cfg.bootstrapPorts[i]
@@ -136,7 +138,8 @@ async function worker (cfg: WorkerConfig): Promise<void> {
       gossip: cfg.gossip,
       heartbeatSample: cfg.heartbeatSample,
       matchSpreadMs: cfg.matchSpreadMs,
-      ...(cfg.wanMs > 0 ? { testHooks: { gossipDelayMs: (source: string) => wanLinkDelayMs(identity.address, source, cfg.wanMs) } } : {}),
+      // the WAN window's per-link delays (0 until the `wan` command)
+      testHooks: { gossipDelayMs: (source: string) => wanMs === 0 ? 0 : wanLinkDelayMs(identity.address, source, wanMs) },
       logger: createLogger(`bench:${identity.address.slice(2, 8)}`)
     })
     const seen = new Map<Hash, number>()
@@ -227,6 +230,9 @@ async function worker (cfg: WorkerConfig): Promise<void> {
           mesh: (n.libp2p.services.pubsub as unknown as { getMeshPeers?: (t: string) => string[] }).getMeshPeers?.(topicName(profile, 'jobs')).length ?? -1
         }))
       })
+    } else if (c.cmd === 'wan') {
+      wanMs = c.ms
+      send({ event: 'wan', ms: wanMs })
     } else if (c.cmd === 'stop') {
       clearInterval(rssTimer)
       for (const n of nodes) await n.stop()
@@ -333,8 +339,7 @@ async function parent (args: Args): Promise<void> {
         dataRoot,
         gossip: args.gossip,
         heartbeatSample: args.heartbeatSample,
-        matchSpreadMs: args.matchSpreadMs,
-        wanMs: args.wanMs
+        matchSpreadMs: args.matchSpreadMs
       })
       started.push(workers[w].next('ready'))
     }
@@ -412,6 +417,16 @@ async function parent (args: Args): Promise<void> {
         await burners.stop()
       }
     }
+    // the same network again with wide-area delays on every link (then back to none)
+    let wan: Awaited<ReturnType<typeof measure>> | undefined
+    if (args.wanMs > 0) {
+      await Promise.all(workers.map(async (w) => await w.call({ cmd: 'wan', ms: args.wanMs }, 'wan')))
+      try {
+        wan = await measure()
+      } finally {
+        await Promise.all(workers.map(async (w) => await w.call({ cmd: 'wan', ms: 0 }, 'wan')))
+      }
+    }
     const { delays, missing, converged, bytes, cpuMs, reports } = quiet
     const rss = reports.map((r) => r.rss as number)
     const viaGossip = reports.reduce((s, r) => s + (r.via as { gossip: number }).gossip, 0)
@@ -436,7 +451,16 @@ async function parent (args: Args): Promise<void> {
       cpuMsPerNodePerEpoch: Math.round(cpuMs / args.nodes / measuredEpochs),
       rssMbPerNode: Math.round(10 * Math.max(...rss.map((r, w) => r / Math.min(args.perProcess, args.nodes - w * args.perProcess))) / 1024 / 1024) / 10,
       nodeEpochAgreePct: Math.round(1000 * quiet.nodeEpochsAgree / quiet.nodeEpochs) / 10,
-      wanMs: args.wanMs,
+      ...(wan !== undefined
+        ? {
+            wanMs: args.wanMs,
+            propagationP50MsWan: Math.round(percentile(wan.delays, 0.5)),
+            propagationP99MsWan: Math.round(percentile(wan.delays, 0.99)),
+            undeliveredWan: wan.missing,
+            convergedEpochPctWan: Math.round(1000 * wan.converged / args.epochs) / 10,
+            nodeEpochAgreePctWan: Math.round(1000 * wan.nodeEpochsAgree / wan.nodeEpochs) / 10
+          }
+        : {}),
       peersPerNodeMean: Math.round(10 * quiet.final.reduce((t, r) => t + r.peers, 0) / quiet.final.length) / 10,
       meshPerNodeMean: Math.round(10 * quiet.final.reduce((t, r) => t + r.mesh, 0) / quiet.final.length) / 10,
       ...(loaded !== undefined
@@ -458,7 +482,10 @@ async function parent (args: Args): Promise<void> {
       process.stdout.write(`  converged epochs ${out.convergedEpochPct} %\n`)
       process.stdout.write(`  ${out.bytesPerNodePerEpoch} application bytes per node per epoch\n`)
       process.stdout.write(`  ${out.cpuMsPerNodePerEpoch} ms of CPU per node per epoch (all worker processes, measured epochs)\n`)
-      process.stdout.write(`  ${out.rssMbPerNode} MB resident per node; ${out.peersPerNodeMean} connections and ${out.meshPerNodeMean} mesh peers per node on average${args.wanMs > 0 ? `; WAN delay injected per hop: ${args.wanMs} ms mean one way` : ''}\n`)
+      process.stdout.write(`  ${out.rssMbPerNode} MB resident per node; ${out.peersPerNodeMean} connections and ${out.meshPerNodeMean} mesh peers per node on average\n`)
+      if (wan !== undefined) {
+        process.stdout.write(`  with ${args.wanMs} ms mean one-way delay per link: propagation p50 ${String(out.propagationP50MsWan)} ms, p99 ${String(out.propagationP99MsWan)} ms, undelivered ${String(out.undeliveredWan)}; converged epochs ${String(out.convergedEpochPctWan)} %, node-epochs on the majority root ${String(out.nodeEpochAgreePctWan)} %\n`)
+      }
       if (loaded !== undefined) {
         process.stdout.write(`  beside ${args.load} CPU-burning processes: propagation p50 ${String(out.propagationP50MsLoaded)} ms, p99 ${String(out.propagationP99MsLoaded)} ms, undelivered ${String(out.undeliveredLoaded)}; converged epochs ${String(out.convergedEpochPctLoaded)} %, node-epochs on the majority root ${String(out.nodeEpochAgreePctLoaded)} % (quiet: ${out.nodeEpochAgreePct} %)\n`)
       }
