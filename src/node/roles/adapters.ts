@@ -105,7 +105,7 @@ export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
   const limits = { maxLogBytes: o.maxLogBytes ?? 1024 * 1024, maxOutputBytes: o.maxOutputBytes ?? 64 * 1024 * 1024 }
   let dockerd: Promise<Docker> | undefined
   const docker = async (): Promise<Docker> => {
-    dockerd ??= o.docker !== undefined ? Promise.resolve(o.docker) : import('dockerode').then((m) => new m.default())
+    dockerd ??= o.docker !== undefined ? Promise.resolve(o.docker) : import('../../executor/dockerClient.js').then((m) => m.newDocker())
     return await dockerd
   }
   const backend = async (): Promise<ExecutorBackend> => {
