@@ -1,7 +1,7 @@
 /**
  * bench:soak — what one role process of a running network costs in memory, over time.
  *
- * `npm run bench:soak [-- --minutes 60 --providers 2 --sample-s 10 --json]`
+ * `npm run bench:soak [-- --minutes 60 --providers 2 --sample-s 10 --json --split]`
  *
  * Starts the devnet (anvil, bootstrap, `--providers` providers, one mediator, one `lilynode
  * creator` relay; every role its own OS process, epochMs 1000), then runs jobs back to back
@@ -18,12 +18,16 @@
  *  - rssGrowthMbPerHour: per role, the least-squares slope of RSS over the samples from start to
  *    end, times 3600 s. Extrapolated unless the run lasts an hour (`extrapolated: true`);
  *  - jobs (paid), failed, minutes.
+ * `--split` adds memorySplitMb: per role, the last sample of where its RSS sits (file-backed pages,
+ * V8 heap, external memory, the rest of the anonymous memory; scripts/bench/soakSampler.ts,
+ * preloaded into the role processes, writes it).
  * LILYNODE_SOAK_HEAPSNAP=1 makes each role process write a heap snapshot on SIGUSR2
  * (`--heapsnapshot-signal`); the bench sends it at the end and keeps the data dir.
  */
-import { readFile, mkdtemp, rm } from 'node:fs/promises'
+import { readFile, mkdtemp, mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Devnet } from '../../src/devnet/devnet.js'
 
 function num (name: string, def: number, min: number): number {
@@ -38,6 +42,7 @@ const json = process.argv.includes('--json')
 const minutes = num('minutes', 10, 0.5)
 const providers = Math.floor(num('providers', 2, 1))
 const sampleS = num('sample-s', 10, 1)
+const split = process.argv.includes('--split')
 const say = (s: string): void => { if (!json) process.stdout.write(`${s}\n`) }
 
 /** Resident set size of `pid` in MB, from /proc (undefined when the process is gone). */
@@ -68,6 +73,13 @@ async function main (): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lily-bench-soak-'))
   const heapSnap = process.env.LILYNODE_SOAK_HEAPSNAP === '1'
   if (heapSnap) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}`.trim()
+  const splitDir = join(dir, 'split')
+  if (split) {
+    await mkdir(splitDir)
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${join(dirname(fileURLToPath(import.meta.url)), 'soakSampler.js')}`.trim()
+    process.env.LILYNODE_SOAK_SPLIT_DIR = splitDir
+    process.env.LILYNODE_SOAK_SPLIT_S = String(sampleS)
+  }
   const net = new Devnet({ dataDir: join(dir, 'net'), providers, mediators: 1, creators: 1, relays: 1, epochMs: 1000, log: (l) => say(`devnet: ${l}`) })
   const samples: Sample[] = []
   let paid = 0
@@ -104,6 +116,13 @@ async function main (): Promise<void> {
     }
     stop = true
     await jobs
+    const memorySplitMb: Record<string, unknown> = {}
+    if (split) {
+      for (const [name, p] of net.procs) {
+        if (!roles.includes(name) || p.pid === undefined) continue
+        try { memorySplitMb[name] = JSON.parse(await readFile(join(splitDir, `split-${p.pid}.json`), 'utf8')) } catch {}
+      }
+    }
     if (heapSnap) {
       for (const [name, p] of net.procs) if (!p.exited && p.pid !== undefined) process.stderr.write(`${name} smaps: ${(await readFile(`/proc/${p.pid}/smaps_rollup`, 'utf8').catch(() => '')).replace(/\n/g, ' ').replace(/\s+/g, ' ')}\n`)
       for (const p of net.procs.values()) if (!p.exited && p.pid !== undefined) process.kill(p.pid, 'SIGUSR2')
@@ -127,13 +146,15 @@ async function main (): Promise<void> {
       rssMbByRole: { start: first.rss, middle: mid.rss, end: last.rss },
       rssMaxMb: Math.max(...samples.flatMap((s) => Object.values(s.rss))),
       rssGrowthMbPerHour: growth,
-      extrapolated: (last.t - first.t) < 3_600_000
+      extrapolated: (last.t - first.t) < 3_600_000,
+      ...(split ? { memorySplitMb } : {})
     }
     if (failures.length > 0) process.exitCode = 1
     if (json) process.stdout.write(`${JSON.stringify(out)}\n`)
     else {
       say(`\n${paid} jobs paid, ${failures.length} not paid${failures.length > 0 ? `: ${failures.slice(0, 3).join('; ')}` : ''}`)
       for (const name of roles) say(`${name.padEnd(12)} start ${first.rss[name]} MB, middle ${mid.rss[name]} MB, end ${last.rss[name]} MB, growth ${growth[name]} MB/h${out.extrapolated ? ' (extrapolated)' : ''}`)
+      for (const [name, v] of Object.entries(memorySplitMb)) say(`${name.padEnd(12)} split ${JSON.stringify(v)}`)
     }
   } finally {
     await net.stop()

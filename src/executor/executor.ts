@@ -5,7 +5,8 @@
  * from running jobs without killing them, so that the next process can recover them.
  */
 import { join, resolve } from 'node:path'
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
+import { newDocker } from './dockerClient.js'
 import type { Hash } from '../protocol/index.js'
 import { ExecutorError } from './errors.js'
 import { checkNvidiaRuntime, discoverGpus, gpuCapacity, type ExecFn, type GpuCapacity, type GpuInfo, type NvidiaRuntimeStatus } from './gpu.js'
@@ -36,7 +37,7 @@ export class Executor {
   private runtime: NvidiaRuntimeStatus | undefined
 
   constructor (private readonly opts: ExecutorOptions = {}) {
-    this.docker = opts.docker ?? new Docker()
+    this.docker = opts.docker ?? newDocker()
   }
 
   /** Checks that Docker answers (EXECUTOR_DOCKER_UNREACHABLE with the fix otherwise) and discovers GPUs. */

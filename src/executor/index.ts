@@ -7,6 +7,7 @@ export { discoverGpus, parseNvidiaSmiCsv, gpuCapacity, checkNvidiaRuntime, NVIDI
 export { containerCreateOptions, deviceRequests, parseJobMeta, LABEL_DEAL, LABEL_JOB, DEFAULT_PIDS_LIMIT, type GpuRequest, type JobMeta, type ContainerPlan } from './container.js'
 export { ensureImage, isUnreachable, type ImageResolution, type PullProgress } from './image.js'
 export { loadModule, loadExampleModules, exampleModulesDir } from './modules.js'
+export { dockerode, newDocker } from './dockerClient.js'
 export { ExecutorError, type ExecutorErrorCode } from './errors.js'
 export { Executor, DEFAULT_LIMITS, type ExecutorOptions, type ExecutorJob } from './executor.js'
 export { findModule, loadModuleFolder, jobSpec, moduleNameOf, ModuleNotFoundError, type FoundModule } from './modules.js'

@@ -44,6 +44,17 @@ export interface PutOp { type: 'put', bucket: Bucket, key: string, value: unknow
 export interface DelOp { type: 'del', bucket: Bucket, key: string }
 export type StoreOp = PutOp | DelOp
 
+/**
+ * LevelDB's memory, held for the life of a node: its block cache (LevelDB's default 8 MB) and
+ * up to two write buffers (memtables, default 4 MB each) fill as the database grows over the
+ * first hour of traffic, up to 16 MB resident for a node whose hot data is a few hundred kB
+ * (the latest epochs, the open deals). 2 MB + 2 × 1 MB keeps it at 4 MB at most; a 1 MB
+ * memtable turns into a level-0 table more often, which at a node's write rate (a record an
+ * epoch and the deals' steps, kilobytes a second) is a flush every few minutes.
+ */
+export const STORE_CACHE_BYTES = 2 * 1024 * 1024
+export const STORE_WRITE_BUFFER_BYTES = 1024 * 1024
+
 export class NodeStore {
   private readonly buckets = new Map<Bucket, Sub>()
   private closed = false
@@ -59,7 +70,7 @@ export class NodeStore {
    */
   static async open (location: string, opts: { sync?: boolean } = {}): Promise<NodeStore> {
     await mkdir(location, { recursive: true })
-    const db = new Level<string, string>(location, { valueEncoding: 'utf8' })
+    const db = new Level<string, string>(location, { valueEncoding: 'utf8', cacheSize: STORE_CACHE_BYTES, writeBufferSize: STORE_WRITE_BUFFER_BYTES })
     try {
       await db.open()
     } catch (e) {

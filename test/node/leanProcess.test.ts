@@ -9,6 +9,8 @@ describe('node: lean role processes', () => {
     assert.ok(r !== undefined)
     assert.deepEqual(r.args, ['/usr/bin/node', ...LEAN_NODE_FLAGS, '--enable-source-maps', '/x/bin/lilynode.js', 'provider', '--json'])
     assert.equal(r.env.MALLOC_ARENA_MAX, '2')
+    assert.equal(r.env.MALLOC_MMAP_THRESHOLD_, '131072')
+    assert.equal(r.env.MALLOC_TRIM_THRESHOLD_, '131072')
     assert.equal(r.env[LEAN_MARK], '1')
     assert.equal(r.env.PATH, '/bin')
     assert.equal(leanExec(argv, [], { [LEAN_MARK]: '1' }), undefined, 'never twice')

@@ -16,7 +16,7 @@ import type { LilyNode } from '../network.js'
 import type { AgreedDeal, DecodedResult, ExecutorPort, NetworkPort, RunJobResult } from './ports.js'
 import { LilyError } from '../../protocol/errors.js'
 import { sleep } from '../../protocol/index.js'
-import { DEFAULT_CAPACITY_REFRESH_MS } from '../../executor/index.js'
+import { DEFAULT_CAPACITY_REFRESH_MS, newDocker } from '../../executor/index.js'
 
 export interface ExecutorAdapterOptions {
   docker?: Docker
@@ -105,7 +105,7 @@ export function executorPort (o: ExecutorAdapterOptions): ExecutorPort {
   const limits = { maxLogBytes: o.maxLogBytes ?? 1024 * 1024, maxOutputBytes: o.maxOutputBytes ?? 64 * 1024 * 1024 }
   let dockerd: Promise<Docker> | undefined
   const docker = async (): Promise<Docker> => {
-    dockerd ??= o.docker !== undefined ? Promise.resolve(o.docker) : import('dockerode').then((m) => new m.default())
+    dockerd ??= o.docker !== undefined ? Promise.resolve(o.docker) : Promise.resolve().then(() => newDocker())
     return await dockerd
   }
   const backend = async (): Promise<ExecutorBackend> => {

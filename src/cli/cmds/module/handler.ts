@@ -8,9 +8,8 @@
 import { spawn } from 'node:child_process'
 import { mkdir, writeFile, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import Docker from 'dockerode'
 import { CliError, type HandlerContext } from '../../command.js'
-import { exampleModulesDir, findModule, jobSpec, moduleNameOf } from '../../../executor/index.js'
+import { exampleModulesDir, findModule, jobSpec, moduleNameOf, newDocker } from '../../../executor/index.js'
 import { moduleHash, parseImageRef, serializeModuleSpec, verificationOf, type ModuleSpec } from '../../../protocol/index.js'
 import type { BuildArgs, CheckArgs, InitArgs, InitKind } from './options.js'
 
@@ -125,7 +124,7 @@ export async function build (_args: BuildArgs, { positionals, signal }: HandlerC
       p.on('exit', (c) => resolveExit(c ?? 1))
     })
     if (code !== 0) throw new CliError(`building ${image} failed (exit ${code})`, code)
-    const info = await new Docker().getImage(image).inspect()
+    const info = await newDocker().getImage(image).inspect()
     const ref = parseImageRef(image)
     process.stdout.write(`pin it in the spec as "image": "${ref.repository}${ref.tag !== undefined ? `:${ref.tag}` : ''}@${info.Id}" (a provider then runs exactly this image)\n`)
     return 0
@@ -142,7 +141,7 @@ export async function check (args: CheckArgs, { positionals }: HandlerContext): 
     }
     const spec = jobSpec(found, values)
     const out: Record<string, unknown> = { ok: true, path: found.path, format: found.kind === 'lilypad' ? 'lilypad' : 'lilynode', ...describeSpec(spec) }
-    const img = await new Docker().getImage(spec.image.split('@')[0]).inspect().then((i) => i.Id, () => undefined)
+    const img = await newDocker().getImage(spec.image.split('@')[0]).inspect().then((i) => i.Id, () => undefined)
     out.localImage = img ?? null
     const ref = parseImageRef(spec.image)
     if (ref.digest !== undefined && img !== undefined && img !== ref.digest) out.warning = `the local ${spec.image.split('@')[0]} is ${img}, not the pinned ${ref.digest}`

@@ -12,7 +12,8 @@
 import { rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
+import { newDocker } from '../../dockerClient.js'
 import { decodeInputs, parseModuleSpec } from '../../../protocol/index.js'
 import { encodeBundle } from '../../bundle.js'
 import type { GpuRequest } from '../../container.js'
@@ -75,7 +76,7 @@ async function main (): Promise<number> {
     gpus = { deviceIds: ids.slice(0, job.resources.gpus) }
   }
   const scratch = join(process.env.TMPDIR ?? tmpdir(), 'lilynode-slurm')
-  const docker = new Docker()
+  const docker = newDocker()
   await removeLeftovers(docker, job.dealId, scratch)
   const outcome: JobOutcome = await runJob(docker, {
     dealId: job.dealId,
