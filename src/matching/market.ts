@@ -11,6 +11,8 @@ import type { OfferRecord } from './types.js'
 import { slotKey } from './offers.js'
 import { jobPrice } from './price.js'
 import { FitTree, F_COLL, F_VRAM } from './fitTree.js'
+import { FitCursor, FitIndex } from './fitLists.js'
+import type { Ask } from './fitLists.js'
 import { safeNum } from './tie.js'
 import type { TieBreaker } from './tie.js'
 
@@ -61,6 +63,11 @@ export class Market {
   private readonly posOf: Array<Int32Array | undefined> = [undefined, undefined, undefined, undefined]
   private readonly remTrees: Array<FitTree | undefined> = [undefined, undefined, undefined, undefined]
   private readonly capTrees: Array<FitTree | undefined> = [undefined, undefined, undefined, undefined]
+  /** each tree's fit lists (fitLists.ts) */
+  private readonly remLists: Array<FitIndex | undefined> = [undefined, undefined, undefined, undefined]
+  private readonly capLists: Array<FitIndex | undefined> = [undefined, undefined, undefined, undefined]
+  private readonly ask: Ask = { cpu: 0, ram: 0, gpus: 0, disk: 0, vram: 0, coll: 0 }
+  private readonly cursor = new FitCursor()
   /** a walk's candidates, in walk order */
   readonly cand = new Int32Array(CANDIDATES)
   /** per job index of the current matchAll: its dominant dimension and lower-case creator */
@@ -188,6 +195,12 @@ export class Market {
     return order
   }
 
+  /** The fit lists of `treeOf(d, nominal)`. */
+  private listsOf (d: number, nominal: boolean): FitIndex {
+    const lists = nominal ? this.capLists : this.remLists
+    return lists[d] ?? (lists[d] = new FitIndex(this.treeOf(d, nominal)))
+  }
+
   private treeOf (d: number, nominal: boolean): FitTree {
     const trees = nominal ? this.capTrees : this.remTrees
     const have = trees[d]
@@ -212,6 +225,8 @@ export class Market {
       if (t === undefined) continue
       const pos = (this.posOf[d] as Int32Array)[p]
       if (pos >= 0) t.set(pos, rem[0][p], rem[1][p], rem[2][p], rem[3][p])
+      // capacity given back: a list may now miss p (fitLists.ts)
+      if (sign < 0 && pos >= 0) this.remLists[d]?.giveBack(pos)
     }
   }
 
@@ -284,11 +299,18 @@ export class Market {
     const module = this.jobModule[x]
     const keys = this.key[d]
     const factor = (d === 0 ? o.cpu : d === 1 ? o.ram : d === 2 ? o.gpus : o.disk) * o.timeout
-    let pos = 0; let visits = 0; let n = 0
+    const ask = this.ask
+    ask.cpu = o.cpu; ask.ram = o.ram; ask.gpus = o.gpus; ask.disk = o.disk; ask.vram = needV; ask.coll = collNum
+    // the positions tree.next would return one after another, read from the class's fit list
+    const lists = this.listsOf(d, nominal)
+    const cur = this.cursor
+    cur.start(lists, lists.listFor(ask))
+    let visits = 0; let n = 0
     while (n < limit && visits < VISIT_LIMIT) {
-      pos = tree.next(pos, o.cpu, o.ram, o.gpus, o.disk, needV, collNum)
+      const pos = cur.next()
       if (pos < 0) break
-      const p = order[pos++]
+      if (!tree.fits(pos, o.cpu, o.ram, o.gpus, o.disk, needV, collNum)) { cur.misfit(pos); continue }
+      const p = order[pos]
       const k = keys[p]
       if (k < TWO53) {
         const lb = k * factor
@@ -301,6 +323,7 @@ export class Market {
       if (Number.isNaN(num) ? jobPrice(o, this.offers[p].offer) > o.maxPrice : num > maxNum) continue
       this.cand[n++] = p
     }
+    cur.finish()
     return n
   }
 
