@@ -55,12 +55,17 @@ export class Market {
   /** Number(collateral): rounded, exact below 2^53; equal doubles fall back to the bigints */
   private readonly collNum: Float64Array
   readonly lower: string[]
+  /** per offer its lower-case provider as a small integer (per market): the creator check compares numbers */
+  private readonly providerId: Int32Array
+  private readonly providerIds = new Map<string, number>()
   private readonly slots: Array<string | undefined>
   private readonly ties: Array<string | undefined>
   /** the median price of each dimension over the offers that have some of it */
   readonly ref = new Float64Array(4)
   private readonly orders: Array<Int32Array | undefined> = [undefined, undefined, undefined, undefined]
   private readonly posOf: Array<Int32Array | undefined> = [undefined, undefined, undefined, undefined]
+  /** per dimension order: the ordering price at each position */
+  private readonly keyAt: Array<Float64Array | undefined> = [undefined, undefined, undefined, undefined]
   private readonly remTrees: Array<FitTree | undefined> = [undefined, undefined, undefined, undefined]
   private readonly capTrees: Array<FitTree | undefined> = [undefined, undefined, undefined, undefined]
   /** each tree's fit lists (fitLists.ts) */
@@ -73,6 +78,8 @@ export class Market {
   /** per job index of the current matchAll: its dominant dimension and lower-case creator */
   dom = new Uint8Array(0)
   private creators: Array<string | undefined> = []
+  /** per job index: its creator's provider id (−1: no offer of this market is its creator's) */
+  private creatorId = new Int32Array(0)
   private jobs: ReadonlyArray<OfferRecord<JobOffer>> = []
   /** the price of the offer `choose` returned */
   foundPrice = 0n
@@ -88,6 +95,7 @@ export class Market {
     this.price = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)]
     this.key = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)]
     this.vram = new Float64Array(n); this.priceSafe = new Uint8Array(n); this.collNum = new Float64Array(n)
+    this.providerId = new Int32Array(n)
     this.lower = new Array<string>(n); this.slots = new Array<string | undefined>(n); this.ties = new Array<string | undefined>(n)
     this.mods = new Array<Int32Array | null>(n)
     const counts = [0, 0, 0, 0]
@@ -106,6 +114,9 @@ export class Market {
       this.vram[i] = o.gpus > 0 ? o.gpuVram : 0
       this.collNum[i] = Number(o.collateral)
       this.lower[i] = o.provider.toLowerCase()
+      let pid = this.providerIds.get(this.lower[i])
+      if (pid === undefined) { pid = this.providerIds.size; this.providerIds.set(this.lower[i], pid) }
+      this.providerId[i] = pid
       if (o.modules.length === 0) this.mods[i] = null
       else {
         const ids = new Int32Array(o.modules.length)
@@ -191,7 +202,9 @@ export class Market {
     const order = Int32Array.from(list)
     const pos = new Int32Array(this.n).fill(-1)
     for (let k = 0; k < order.length; k++) pos[order[k]] = k
-    this.orders[d] = order; this.posOf[d] = pos
+    const keyAt = new Float64Array(order.length)
+    for (let k = 0; k < order.length; k++) keyAt[k] = key[order[k]]
+    this.orders[d] = order; this.posOf[d] = pos; this.keyAt[d] = keyAt
     return order
   }
 
@@ -254,10 +267,12 @@ export class Market {
     this.dom = new Uint8Array(jobs.length)
     this.creators = new Array<string | undefined>(jobs.length)
     this.jobModule = new Int32Array(jobs.length)
+    this.creatorId = new Int32Array(jobs.length)
     for (let x = 0; x < jobs.length; x++) {
       const o = jobs[x].offer
       this.dom[x] = this.dominant(o)
       this.jobModule[x] = this.moduleIds.get(o.module) ?? -1
+      this.creatorId[x] = this.providerIds.get(this.creatorOf(x)) ?? -1
     }
   }
 
@@ -295,9 +310,10 @@ export class Market {
     const collNum = Number(o.collateral)
     const checkColl = o.collateral > 0n
     const maxNum = safeNum(o.maxPrice)
-    const creator = this.creatorOf(x)
+    const creator = this.creatorId[x]
+    const providerId = this.providerId
     const module = this.jobModule[x]
-    const keys = this.key[d]
+    const keyAt = this.keyAt[d] as Float64Array
     const factor = (d === 0 ? o.cpu : d === 1 ? o.ram : d === 2 ? o.gpus : o.disk) * o.timeout
     const ask = this.ask
     ask.cpu = o.cpu; ask.ram = o.ram; ask.gpus = o.gpus; ask.disk = o.disk; ask.vram = needV; ask.coll = collNum
@@ -311,14 +327,14 @@ export class Market {
       if (pos < 0) break
       if (!tree.fits(pos, o.cpu, o.ram, o.gpus, o.disk, needV, collNum)) { cur.misfit(pos); continue }
       const p = order[pos]
-      const k = keys[p]
+      const k = keyAt[pos]
       if (k < TWO53) {
         const lb = k * factor
         if (lb <= EXACT && lb > maxNum) break // maxNum NaN (maxPrice ≥ 2^53) compares false
       }
       if (p === not || (checkColl && !this.collateralOk(p, o.collateral, collNum))) continue
       visits++
-      if (this.lower[p] === creator || !this.moduleOk(p, module)) continue
+      if (providerId[p] === creator || !this.moduleOk(p, module)) continue
       const num = this.priceNum(o, p)
       if (Number.isNaN(num) ? jobPrice(o, this.offers[p].offer) > o.maxPrice : num > maxNum) continue
       this.cand[n++] = p
