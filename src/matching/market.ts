@@ -3,7 +3,8 @@
  * (the rule is in engine.ts). Per resource dimension d (cpu, ram, gpus, disk) one order of the
  * offers that have some of d — by price of d, then keccak(seed, id), then slot — with two
  * `FitTree`s over it, built on first use: capacity left (phase 1, alternatives, phase 3) and
- * nominal capacity (phase 2's targets). Neither depends on the job: the work per job is a
+ * nominal capacity (phase 2's targets), each with its fit lists (fitLists.ts), which a walk
+ * reads instead of calling `FitTree.next` from position 0. Neither depends on the job: the work per job is a
  * bounded walk, whatever the number of distinct shapes, modules or collateral values.
  */
 import type { JobOffer, ResourceOffer } from '../protocol/index.js'
