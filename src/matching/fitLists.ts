@@ -15,8 +15,11 @@
  *
  * Why it stays complete: a position that did not fit ⌊q⌋ when scanned cannot fit it later as
  * long as capacity only shrinks (`take` with sign > 0). When capacity is given back (a phase-2
- * move), the position joins the index's `given` set, which every walk merges in; past 64 of
- * them `reset` drops every list of the tree. An entry that no longer fits ⌊q⌋ never will
+ * move), the position joins the index's `given` set, which every walk merges in; past 1024 of
+ * them `reset` drops every list of the tree. A list that meets PARENT_RUN entries of its parent
+ * in a row outside its class, and a walk that meets MISS_RUN entries in a row that do not fit
+ * its ask (market.ts), go on through the tree: what a list cannot make cheaper costs what the
+ * tree costs. An entry that no longer fits ⌊q⌋ never will
  * again: it is dropped from the head at once and from the middle when such entries pile up.
  * Trees over nominal capacity never change, so their lists are built once per step.
  */
@@ -78,6 +81,8 @@ export class FitList {
       this.push(p); this.end = p + 1
       return true
     }
+    // past where the parent has looked (after a jump through the tree): the tree again
+    if (parent.end < this.end) return this.jump(this.end)
     // the parent's first entry at or after end (entries are in position order)
     let lo = parent.head; let hi = parent.len
     while (lo < hi) { const mid = (lo + hi) >> 1; if (parent.pos[mid] < this.end) lo = mid + 1; else hi = mid }
@@ -91,7 +96,20 @@ export class FitList {
       const p = parent.pos[k]
       if (this.fitsClass(p)) { this.push(p); this.end = p + 1; parent.noteDead(dead); return true }
       if (!parent.fitsClass(p)) { if (k === parent.head) parent.head = k + 1; else dead++ }
+      if (k - lo >= PARENT_RUN) {
+        // the parent holds few of this class here: ask the tree from the next position on
+        parent.noteDead(dead)
+        return this.jump(p + 1)
+      }
     }
+  }
+
+  /** Appends the first position ≥ `from` that fits the class, found through the tree; false when there is none. */
+  private jump (from: number): boolean {
+    const q = from >= this.tree.n ? -1 : this.tree.next(from, this.cpu, this.ram, this.gpus, this.disk, this.vram, this.coll)
+    if (q < 0) { this.end = this.tree.n; return false }
+    this.push(q); this.end = q + 1
+    return true
   }
 
   /** `dead` entries of the middle were found dead: compacts once those met are a half of the list. */
@@ -116,11 +134,14 @@ export class FitList {
 const CAP_STEPS = [4, 2, 1]
 const COLL_STEPS = [8, 4, 1]
 /** given-back positions an index keeps before it drops its lists */
-const GIVEN_MAX = 64
+const GIVEN_MAX = 1024
+/** parent entries of another class a list scans before it asks the tree instead */
+const PARENT_RUN = 32
 
 /** The fit lists of one tree, by class. */
 export class FitIndex {
   private readonly levels = CAP_STEPS.map(() => new Map<number, FitList>())
+  private readonly seen = CAP_STEPS.map(() => new Set<number>())
   private readonly codes = [0, 0, 0, 0, 0, 0]
   /** positions given capacity back since the last reset, sorted, distinct */
   given = new Int32Array(GIVEN_MAX)
@@ -131,6 +152,7 @@ export class FitIndex {
   /** Forgets every list. */
   reset (): void {
     for (const m of this.levels) m.clear()
+    for (const m of this.seen) m.clear()
     this.givenLen = 0
   }
 
@@ -148,7 +170,7 @@ export class FitIndex {
     g[lo] = pos; this.givenLen++
   }
 
-  /** The finest list of ask `a`'s class, made (with its coarser parents) on first use. */
+  /** The finest list of ask `a`'s class (made, with its coarser parents, on its second use; until then a coarser one). */
   listFor (a: Ask): FitList {
     return this.list(a, this.levels.length - 1)
   }
@@ -161,6 +183,8 @@ export class FitIndex {
     const map = this.levels[level]
     const have = map.get(key)
     if (have !== undefined) return have
+    // a class met once reads its coarser class's list: a list pays off from its second walk on
+    if (level > 0 && !this.seen[level].has(key)) { this.seen[level].add(key); return this.list(a, level - 1) }
     const codes = c.slice()
     const parent = level === 0 ? null : this.list(a, level - 1)
     const list = new FitList(this.tree, parent, codes)

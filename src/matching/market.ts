@@ -25,6 +25,8 @@ const TWO53 = 2 ** 53
 export const CANDIDATES = 8
 /** ... or after this many offers that fit its capacity, vram and collateral (candidates or not). */
 export const VISIT_LIMIT = 64
+/** list entries in a row that do not fit the ask, after which a walk goes on through the tree */
+const MISS_RUN = 16
 
 export interface EngineMatch {
   job: OfferRecord<JobOffer>
@@ -322,11 +324,21 @@ export class Market {
     const lists = this.listsOf(d, nominal)
     const cur = this.cursor
     cur.start(lists, lists.listFor(ask))
-    let visits = 0; let n = 0
+    // after MISS_RUN list entries in a row that do not fit, the rest of the walk asks the tree
+    // (`next` returns the same positions; the list only made them cheaper to find)
+    let visits = 0; let n = 0; let misses = 0; let last = -1
     while (n < limit && visits < VISIT_LIMIT) {
-      const pos = cur.next()
-      if (pos < 0) break
-      if (!tree.fits(pos, o.cpu, o.ram, o.gpus, o.disk, needV, collNum)) { cur.misfit(pos); continue }
+      let pos: number
+      if (misses >= MISS_RUN) {
+        pos = tree.next(last + 1, o.cpu, o.ram, o.gpus, o.disk, needV, collNum)
+        if (pos < 0) break
+      } else {
+        pos = cur.next()
+        if (pos < 0) break
+        if (!tree.fits(pos, o.cpu, o.ram, o.gpus, o.disk, needV, collNum)) { cur.misfit(pos); misses++; last = pos; continue }
+        misses = 0
+      }
+      last = pos
       const p = order[pos]
       const k = keyAt[pos]
       if (k < TWO53) {

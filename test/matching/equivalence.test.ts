@@ -47,6 +47,10 @@ function cases (): Array<[string, () => string]> {
       }])
     }
   }
+  // large enough that fit lists are extended through their parents and the tree in turn
+  for (const [family, n, seed] of [['het', 20000, 7], ['advCollateral', 20000, 8]] as Array<[Family, number, number]>) {
+    out.push([`${family} ${n} seed ${seed}`, () => digest(step(initialState(), generateHet(n, seed, family), { opened: [], closed: [] }, EPOCH, BENCH_CONFIG))])
+  }
   for (const [n, seed] of [[500, 11], [2000, 12]]) {
     out.push([`generated ${n} seed ${seed}`, () => {
       const m = generate(n, n, seed)
