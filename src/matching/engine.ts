@@ -11,7 +11,8 @@
  * walks the price order of its dominant dimension D — the one with demand > 0 that maximises
  * demand × the market's median price of that dimension (cpu, ram, gpus, disk; first on ties) —
  * over the offers that have some of D, by (price of D, keccak(seed, offerId), slot). Offers
- * without the capacity left, vram or collateral are skipped through a `FitTree` (free); every
+ * without the capacity left, vram or collateral are skipped through a `FitTree` and its fit
+ * lists (fitLists.ts: they change the cost of finding the same offers, not which); every
  * other offer is a visit, and a candidate if it accepts the module, is not the creator's and
  * costs ≤ maxPrice. The walk ends after CANDIDATES = 8 candidates or VISIT_LIMIT = 64 visits;
  * the job goes to the cheapest candidate (ties keccak(seed, id), then slot).

@@ -64,6 +64,13 @@ export class FitTree {
     for (i >>= 1; i >= 1; i >>= 1) this.pull(i)
   }
 
+  /** Position `pos` (< n) has ≥ each asked value: the test `next` applies to a leaf. */
+  fits (pos: number, cpu: number, ram: number, gpus: number, disk: number, vram: number, coll: number): boolean {
+    const i = this.size + pos
+    const b = i * U; const max = this.max
+    return max[b] >= cpu && max[b + 1] >= ram && max[b + 2] >= gpus && max[b + 3] >= disk && max[b + 4] >= vram && this.coll[i] >= coll
+  }
+
   /**
    * The first position ≥ `from` whose offer has ≥ each asked value, or −1. Collateral is
    * compared as doubles: an offer whose collateral rounds to the asked double may still fall

@@ -3,7 +3,8 @@
  * (the rule is in engine.ts). Per resource dimension d (cpu, ram, gpus, disk) one order of the
  * offers that have some of d — by price of d, then keccak(seed, id), then slot — with two
  * `FitTree`s over it, built on first use: capacity left (phase 1, alternatives, phase 3) and
- * nominal capacity (phase 2's targets). Neither depends on the job: the work per job is a
+ * nominal capacity (phase 2's targets), each with its fit lists (fitLists.ts), which a walk
+ * reads instead of calling `FitTree.next` from position 0. Neither depends on the job: the work per job is a
  * bounded walk, whatever the number of distinct shapes, modules or collateral values.
  */
 import type { JobOffer, ResourceOffer } from '../protocol/index.js'
@@ -11,6 +12,8 @@ import type { OfferRecord } from './types.js'
 import { slotKey } from './offers.js'
 import { jobPrice } from './price.js'
 import { FitTree, F_COLL, F_VRAM } from './fitTree.js'
+import { FitCursor, FitIndex } from './fitLists.js'
+import type { Ask } from './fitLists.js'
 import { safeNum } from './tie.js'
 import type { TieBreaker } from './tie.js'
 
@@ -22,6 +25,8 @@ const TWO53 = 2 ** 53
 export const CANDIDATES = 8
 /** ... or after this many offers that fit its capacity, vram and collateral (candidates or not). */
 export const VISIT_LIMIT = 64
+/** list entries in a row that do not fit the ask, after which a walk goes on through the tree */
+const MISS_RUN = 16
 
 export interface EngineMatch {
   job: OfferRecord<JobOffer>
@@ -53,19 +58,31 @@ export class Market {
   /** Number(collateral): rounded, exact below 2^53; equal doubles fall back to the bigints */
   private readonly collNum: Float64Array
   readonly lower: string[]
+  /** per offer its lower-case provider as a small integer (per market): the creator check compares numbers */
+  private readonly providerId: Int32Array
+  private readonly providerIds = new Map<string, number>()
   private readonly slots: Array<string | undefined>
   private readonly ties: Array<string | undefined>
   /** the median price of each dimension over the offers that have some of it */
   readonly ref = new Float64Array(4)
   private readonly orders: Array<Int32Array | undefined> = [undefined, undefined, undefined, undefined]
   private readonly posOf: Array<Int32Array | undefined> = [undefined, undefined, undefined, undefined]
+  /** per dimension order: the ordering price at each position */
+  private readonly keyAt: Array<Float64Array | undefined> = [undefined, undefined, undefined, undefined]
   private readonly remTrees: Array<FitTree | undefined> = [undefined, undefined, undefined, undefined]
   private readonly capTrees: Array<FitTree | undefined> = [undefined, undefined, undefined, undefined]
+  /** each tree's fit lists (fitLists.ts) */
+  private readonly remLists: Array<FitIndex | undefined> = [undefined, undefined, undefined, undefined]
+  private readonly capLists: Array<FitIndex | undefined> = [undefined, undefined, undefined, undefined]
+  private readonly ask: Ask = { cpu: 0, ram: 0, gpus: 0, disk: 0, vram: 0, coll: 0 }
+  private readonly cursor = new FitCursor()
   /** a walk's candidates, in walk order */
   readonly cand = new Int32Array(CANDIDATES)
   /** per job index of the current matchAll: its dominant dimension and lower-case creator */
   dom = new Uint8Array(0)
   private creators: Array<string | undefined> = []
+  /** per job index: its creator's provider id (−1: no offer of this market is its creator's) */
+  private creatorId = new Int32Array(0)
   private jobs: ReadonlyArray<OfferRecord<JobOffer>> = []
   /** the price of the offer `choose` returned */
   foundPrice = 0n
@@ -81,6 +98,7 @@ export class Market {
     this.price = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)]
     this.key = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)]
     this.vram = new Float64Array(n); this.priceSafe = new Uint8Array(n); this.collNum = new Float64Array(n)
+    this.providerId = new Int32Array(n)
     this.lower = new Array<string>(n); this.slots = new Array<string | undefined>(n); this.ties = new Array<string | undefined>(n)
     this.mods = new Array<Int32Array | null>(n)
     const counts = [0, 0, 0, 0]
@@ -99,6 +117,9 @@ export class Market {
       this.vram[i] = o.gpus > 0 ? o.gpuVram : 0
       this.collNum[i] = Number(o.collateral)
       this.lower[i] = o.provider.toLowerCase()
+      let pid = this.providerIds.get(this.lower[i])
+      if (pid === undefined) { pid = this.providerIds.size; this.providerIds.set(this.lower[i], pid) }
+      this.providerId[i] = pid
       if (o.modules.length === 0) this.mods[i] = null
       else {
         const ids = new Int32Array(o.modules.length)
@@ -184,8 +205,16 @@ export class Market {
     const order = Int32Array.from(list)
     const pos = new Int32Array(this.n).fill(-1)
     for (let k = 0; k < order.length; k++) pos[order[k]] = k
-    this.orders[d] = order; this.posOf[d] = pos
+    const keyAt = new Float64Array(order.length)
+    for (let k = 0; k < order.length; k++) keyAt[k] = key[order[k]]
+    this.orders[d] = order; this.posOf[d] = pos; this.keyAt[d] = keyAt
     return order
+  }
+
+  /** The fit lists of `treeOf(d, nominal)`. */
+  private listsOf (d: number, nominal: boolean): FitIndex {
+    const lists = nominal ? this.capLists : this.remLists
+    return lists[d] ?? (lists[d] = new FitIndex(this.treeOf(d, nominal)))
   }
 
   private treeOf (d: number, nominal: boolean): FitTree {
@@ -212,6 +241,8 @@ export class Market {
       if (t === undefined) continue
       const pos = (this.posOf[d] as Int32Array)[p]
       if (pos >= 0) t.set(pos, rem[0][p], rem[1][p], rem[2][p], rem[3][p])
+      // capacity given back: a list may now miss p (fitLists.ts)
+      if (sign < 0 && pos >= 0) this.remLists[d]?.giveBack(pos)
     }
   }
 
@@ -239,10 +270,12 @@ export class Market {
     this.dom = new Uint8Array(jobs.length)
     this.creators = new Array<string | undefined>(jobs.length)
     this.jobModule = new Int32Array(jobs.length)
+    this.creatorId = new Int32Array(jobs.length)
     for (let x = 0; x < jobs.length; x++) {
       const o = jobs[x].offer
       this.dom[x] = this.dominant(o)
       this.jobModule[x] = this.moduleIds.get(o.module) ?? -1
+      this.creatorId[x] = this.providerIds.get(this.creatorOf(x)) ?? -1
     }
   }
 
@@ -280,27 +313,46 @@ export class Market {
     const collNum = Number(o.collateral)
     const checkColl = o.collateral > 0n
     const maxNum = safeNum(o.maxPrice)
-    const creator = this.creatorOf(x)
+    const creator = this.creatorId[x]
+    const providerId = this.providerId
     const module = this.jobModule[x]
-    const keys = this.key[d]
+    const keyAt = this.keyAt[d] as Float64Array
     const factor = (d === 0 ? o.cpu : d === 1 ? o.ram : d === 2 ? o.gpus : o.disk) * o.timeout
-    let pos = 0; let visits = 0; let n = 0
+    const ask = this.ask
+    ask.cpu = o.cpu; ask.ram = o.ram; ask.gpus = o.gpus; ask.disk = o.disk; ask.vram = needV; ask.coll = collNum
+    // the positions tree.next would return one after another, read from the class's fit list
+    const lists = this.listsOf(d, nominal)
+    const cur = this.cursor
+    cur.start(lists, lists.listFor(ask))
+    // after MISS_RUN list entries in a row that do not fit, the rest of the walk asks the tree
+    // (`next` returns the same positions; the list only made them cheaper to find)
+    let visits = 0; let n = 0; let misses = 0; let last = -1
     while (n < limit && visits < VISIT_LIMIT) {
-      pos = tree.next(pos, o.cpu, o.ram, o.gpus, o.disk, needV, collNum)
-      if (pos < 0) break
-      const p = order[pos++]
-      const k = keys[p]
+      let pos: number
+      if (misses >= MISS_RUN) {
+        pos = tree.next(last + 1, o.cpu, o.ram, o.gpus, o.disk, needV, collNum)
+        if (pos < 0) break
+      } else {
+        pos = cur.next()
+        if (pos < 0) break
+        if (!tree.fits(pos, o.cpu, o.ram, o.gpus, o.disk, needV, collNum)) { cur.misfit(pos); misses++; last = pos; continue }
+        misses = 0
+      }
+      last = pos
+      const p = order[pos]
+      const k = keyAt[pos]
       if (k < TWO53) {
         const lb = k * factor
         if (lb <= EXACT && lb > maxNum) break // maxNum NaN (maxPrice ≥ 2^53) compares false
       }
       if (p === not || (checkColl && !this.collateralOk(p, o.collateral, collNum))) continue
       visits++
-      if (this.lower[p] === creator || !this.moduleOk(p, module)) continue
+      if (providerId[p] === creator || !this.moduleOk(p, module)) continue
       const num = this.priceNum(o, p)
       if (Number.isNaN(num) ? jobPrice(o, this.offers[p].offer) > o.maxPrice : num > maxNum) continue
       this.cand[n++] = p
     }
+    cur.finish()
     return n
   }
 
