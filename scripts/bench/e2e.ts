@@ -12,7 +12,7 @@
  *   4. under load (`--load N`, N > 0): the latency jobs and `--loaded-jobs` throughput jobs again
  *      beside N CPU-burning processes of the bench's own (stopped after), same devnet.
  * `--json` prints one line: jobs (paid), failed, latencyMsP50, latencyMsP95, jobsPerMinute, gasPerDeal,
- * stagesMsP50 (median of each stage of the latency jobs: start→offered is process start + join,
+ * failures (why each unpaid job ended), stagesMsP50 (median of each stage of the latency jobs: start→offered is process start + join,
  * paid→exit the process stopping after the payment), pipeline ({ accuracy, train, infer }: each
  * job's wall ms and stages, or null when skipped); with `--load N` also load, jobsLoaded (paid),
  * failedLoaded, latencyMsP50Loaded, latencyMsP95Loaded, jobsPerMinuteLoaded.
@@ -194,6 +194,8 @@ async function main (): Promise<void> {
       gasPerDeal: await gasOf(net, dealIds),
       stagesMsP50: Object.fromEntries([...stageSamples].map(([k, v]) => [k, pct(v, 50)])),
       pipeline: ml ?? null,
+      // why each job that was not paid ended (the run's last stderr line)
+      failures,
       ...(loaded !== undefined
         ? {
             load,
