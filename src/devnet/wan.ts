@@ -139,7 +139,11 @@ export function simulateGossip (m: GossipModel): GossipFigures {
     }
   }
   const meshOf: number[][] = meshSets.map((x) => [...x])
-  const delay = (to: number, from: number): number => wanLinkDelayMs(`n${to}`, `n${from}`, meanMs)
+  const connOf: number[][] = conn.map((x) => [...x])
+  // each directed link's delay, drawn once (a keccak per link, not per relaxation)
+  const delaysOf = (lists: number[][]): Float64Array[] => lists.map((out, u) => Float64Array.from(out, (v) => wanLinkDelayMs(`n${v}`, `n${u}`, meanMs)))
+  const connDelay = delaysOf(connOf)
+  const meshDelay = delaysOf(meshOf)
   const times = new Float64Array((n - 1) * messages)
   let k = 0
   let hops = 0
@@ -161,10 +165,12 @@ export function simulateGossip (m: GossipModel): GossipFigures {
       const u = top[1]
       if (done[u] === 1 || top[0] > at[u]) continue
       done[u] = 1
-      const out = u === author ? [...conn[u]] : meshOf[u]
+      const out = u === author ? connOf[u] : meshOf[u]
+      const d = u === author ? connDelay[u] : meshDelay[u]
       const start = at[u] + (u === author ? 0 : hopMs)
-      for (const v of out) {
-        const t = start + delay(v, u)
+      for (let k2 = 0; k2 < out.length; k2++) {
+        const v = out[k2]
+        const t = start + d[k2]
         if (t < at[v]) { at[v] = t; hopCount[v] = hopCount[u] + 1; heap.push(t, v) }
       }
     }

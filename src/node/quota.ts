@@ -68,7 +68,8 @@ export interface OfferAdmissionComponents {
  * The admission of an offer on every path (gossip, sync, the node's own): the quotas above, and
  * for offers fetched over `sync` while reconciling `epoch` the gossip rule for closed epochs:
  * an offer must still be live, and its first epoch may not be more than one epoch before the
- * one reconciled, unless it predates this node's taking part (a genuine offer it never heard).
+ * one reconciled, unless it predates this node's taking part (a genuine offer it never heard) and
+ * comes from a party with something in escrow.
  */
 export class OfferAdmission {
   constructor (private readonly c: OfferAdmissionComponents) {}
@@ -84,8 +85,16 @@ export class OfferAdmission {
   synced (signer: Address, offerEpoch: bigint, expiry: bigint, epoch: bigint, closedCheck: boolean): QuotaRefusal | undefined {
     if (closedCheck && expiry < epoch) return { code: GOSSIP_CODES.tooOld, message: `offer expired at epoch ${expiry}, before ${epoch}` }
     const liveFrom = this.c.liveFrom()
-    if (closedCheck && offerEpoch + 1n < epoch && (liveFrom === undefined || offerEpoch >= liveFrom)) {
-      return { code: GOSSIP_CODES.tooOld, message: `offer for epoch ${offerEpoch} came over sync after that epoch closed here` }
+    if (closedCheck && offerEpoch + 1n < epoch) {
+      if (liveFrom === undefined || offerEpoch >= liveFrom) {
+        return { code: GOSSIP_CODES.tooOld, message: `offer for epoch ${offerEpoch} came over sync after that epoch closed here` }
+      }
+      // before this node took part (it started, skipped or adopted a state since): only a party with
+      // something in escrow may bring it, since a stranger's could not be matched anyway (funding.ts)
+      // and would otherwise take the pool through every gap a lagging node leaves
+      if (!this.c.funded(signer)) {
+        return { code: GOSSIP_CODES.unfunded, message: `offer for epoch ${offerEpoch}, closed before this node took part, from ${signer} with nothing in escrow` }
+      }
     }
     return this.gossiped(signer, offerEpoch)
   }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { OfferPool, type PoolOffer } from '../../src/node/pool.js'
 import { NodeStore } from '../../src/node/store.js'
-import { countsAsFunded, offerQuota, UNFUNDED_LIVE_OFFERS, unfundedShare } from '../../src/node/quota.js'
+import { countsAsFunded, OfferAdmission, offerQuota, UNFUNDED_LIVE_OFFERS, unfundedShare } from '../../src/node/quota.js'
 import { createIdentity } from '../../src/protocol/identity.js'
 import { DomainHasher } from '../../src/protocol/eip712.js'
 import { domainOf } from '../../src/protocol/profile.js'
@@ -60,6 +60,32 @@ describe('node: quotas per party', function () {
     assert.equal(offerQuota(pool, p.limits, funded.address, true, cur + 4n, cur)?.code, 'NODE_RATE_LIMITED')
     // once its offers expire, the party gets room again
     assert.equal(offerQuota(pool, p.limits, funded.address, true, cur + 10n, cur + 10n), undefined)
+  })
+
+  it('over sync, an offer of an epoch that closed before the node took part comes only from a funded party', async () => {
+    // seen in the adversary suite on a loaded machine: a node that had skipped ahead (its liveFrom
+    // after the liars' closed epoch) took 1,017 strangers' offers of that epoch into its pool
+    const p = testProfile({ limits: { maxOffersPerEpoch: 100_000 } })
+    const store = await NodeStore.open(await tempDir(cleanup))
+    cleanup.push(async () => { await store.close() })
+    const funded = createIdentity().address
+    let liveFrom: bigint | undefined = 95n
+    const a = new OfferAdmission({ pool: new OfferPool(store), limits: p.limits, funded: (s) => s === funded, currentEpoch: () => 100n, liveFrom: () => liveFrom })
+    const stranger = createIdentity().address
+    // epoch 90 closed before the node took part (95): a stranger's is refused, a funded party's admitted
+    assert.equal(a.synced(stranger, 90n, 140n, 100n, true)?.code, 'NODE_UNFUNDED')
+    assert.equal(a.synced(funded, 90n, 140n, 100n, true), undefined)
+    // epoch 97 closed while the node took part: refused from anyone
+    assert.equal(a.synced(funded, 97n, 140n, 100n, true)?.code, 'PROTOCOL_EPOCH_TOO_OLD')
+    assert.equal(a.synced(stranger, 97n, 140n, 100n, true)?.code, 'PROTOCOL_EPOCH_TOO_OLD')
+    // still open (the epoch reconciled or the one before): the quotas decide; expired: refused
+    assert.equal(a.synced(stranger, 99n, 140n, 100n, true), undefined)
+    assert.equal(a.synced(stranger, 99n, 99n, 100n, true)?.code, 'PROTOCOL_EPOCH_TOO_OLD')
+    // a majority peer's input (resync: no closed check) is taken as the quotas allow
+    assert.equal(a.synced(stranger, 90n, 140n, 100n, false), undefined)
+    // while joining (no liveFrom): every closed epoch is refused
+    liveFrom = undefined
+    assert.equal(a.synced(funded, 90n, 140n, 100n, true)?.code, 'PROTOCOL_EPOCH_TOO_OLD')
   })
 
   it('one key flooding over several epochs holds at most its live cap in the pool', async () => {
