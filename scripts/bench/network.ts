@@ -1,6 +1,6 @@
 /**
  * `npm run bench:network [-- --nodes 50 --per-process 10 --epochs 8 --epoch-ms 4000 --grace-ms 800 --json]`
- *   `--gossip '<json>'`: overrides of DEFAULT_GOSSIP_TUNING (src/node/libp2p.ts), e.g. the spec's
+ *   `--gossip '<json>'`: overrides of DEFAULT_GOSSIP_TUNING (src/p2p/libp2p.ts), e.g. the spec's
  *   values `{"D":6,"Dlo":4,"Dhi":12,"Dout":2,"Dscore":4,"Dlazy":6,"idontwantMinDataSize":512,"dropRedundantKeys":false}`;
  *   `--heartbeat-sample N`: LilyNode heartbeatSample (0 = every node gossips its heartbeat).
  *   `--match-spread MS`: LilyNode matchSpreadMs (0 = every node matches at the match time).
@@ -37,7 +37,7 @@
  * when every node opened its sync streams, stepped the matcher and gossiped its heartbeat at
  * the same instant; offers published in that second waited behind it (all of the p99). The
  * per-node match delay (LilyNode matchSpreadMs, default min(1000 ms, a quarter epoch)) spreads that burst; per-frame
- * costs were cut in src/node/libp2p.ts (yamux window updates, noise decoder, ping interval).
+ * costs were cut in src/p2p/libp2p.ts (yamux window updates, noise decoder, ping interval).
  * Under 1 % of the deliveries come through gossipsub's lazy IHAVE/IWANT path. Run it on a
  * quiet machine.
  */
