@@ -13,8 +13,33 @@ import { DomainHasher } from '../../src/protocol/eip712.js'
 import { domainOf } from '../../src/protocol/profile.js'
 import { encodeMessage, signJobOffer, verifyMessage } from '../../src/p2p/wire.js'
 import type { Hash } from '../../src/protocol/types.js'
+import type { Profile } from '../../src/protocol/profile.js'
 import { startAttacker } from './attacker.js'
 import { addrOf, Cleanup, jobOffer, planNetwork, sleepMs, startNode, tempDir, testProfile, waitFor } from './helpers.js'
+
+/** A peer that answers sync with `wireById`'s offers as its own set (a digest that never matches); counts what it served. */
+async function serveOffersOverSync (cleanup: Cleanup, p: Profile, target: string, wireById: Map<Hash, string>): Promise<{ served: number }> {
+  const ids = [...wireById.keys()].sort()
+  const stats = { served: 0 }
+  await startAttacker(cleanup, p, target, {
+    digest: async () => ({ digest: `0x${'cd'.repeat(32)}`, count: ids.length, frozen: false, acc: [] }),
+    ids: async (a: unknown) => {
+      const { offset = 0, limit = 2000 } = a as { offset?: number, limit?: number }
+      return { ids: ids.slice(offset, offset + limit), total: ids.length }
+    },
+    offers: async (a: unknown) => {
+      const asked = (a as { ids: Hash[] }).ids
+      stats.served += asked.length
+      return { offers: asked.map((id) => wireById.get(id)).filter((w): w is string => w !== undefined) }
+    },
+    head: async () => null,
+    root: async () => null,
+    accIds: async () => ({ keys: [] }),
+    accGet: async () => ({ wires: [] }),
+    peers: async () => ({ peers: [] })
+  })
+  return stats
+}
 
 describe('node: quotas per party', function () {
   this.timeout(120_000)
@@ -119,27 +144,9 @@ describe('node: quotas per party', function () {
       const m = signJobOffer(victim.hasher, k.privateKey, { ...jobOffer(k.address, 1n, closed), expiryEpoch: closed + 50n })
       wireById.set(verifyMessage(victim.hasher, m).id, Buffer.from(encodeMessage(m)).toString('base64'))
     }
-    const ids = [...wireById.keys()].sort()
-    let served = 0
-    await startAttacker(cleanup, p, addrOf(victim), {
-      digest: async () => ({ digest: `0x${'cd'.repeat(32)}`, count: ids.length, frozen: false, acc: [] }),
-      ids: async (a: unknown) => {
-        const { offset = 0, limit = 2000 } = a as { offset?: number, limit?: number }
-        return { ids: ids.slice(offset, offset + limit), total: ids.length }
-      },
-      offers: async (a: unknown) => {
-        const asked = (a as { ids: Hash[] }).ids
-        served += asked.length
-        return { offers: asked.map((id) => wireById.get(id)).filter((w): w is string => w !== undefined) }
-      },
-      head: async () => null,
-      root: async () => null,
-      accIds: async () => ({ keys: [] }),
-      accGet: async () => ({ wires: [] }),
-      peers: async () => ({ peers: [] })
-    })
+    const liar = await serveOffersOverSync(cleanup, p, addrOf(victim), wireById)
     const before = victim.pool.size
-    await waitFor(() => served >= 1000, 20_000, 'the victim to fetch the stranger\'s offers while reconciling')
+    await waitFor(() => liar.served >= 1000, 20_000, 'the victim to fetch the stranger\'s offers while reconciling')
     await sleepMs(500)
     assert.equal(victim.pool.size, before, 'none of the closed-epoch offers entered the pool')
     assert.ok((victim.syncStats?.refused ?? 0) >= 1000)
@@ -167,25 +174,8 @@ describe('node: quotas per party', function () {
       wireById.set(verifyMessage(victim.hasher, m).id, Buffer.from(encodeMessage(m)).toString('base64'))
     }
     const ids = [...wireById.keys()].sort()
-    let served = 0
-    await startAttacker(cleanup, p, addrOf(victim), {
-      digest: async () => ({ digest: `0x${'cd'.repeat(32)}`, count: ids.length, frozen: false, acc: [] }),
-      ids: async (a: unknown) => {
-        const { offset = 0, limit = 2000 } = a as { offset?: number, limit?: number }
-        return { ids: ids.slice(offset, offset + limit), total: ids.length }
-      },
-      offers: async (a: unknown) => {
-        const asked = (a as { ids: Hash[] }).ids
-        served += asked.length
-        return { offers: asked.map((id) => wireById.get(id)).filter((w): w is string => w !== undefined) }
-      },
-      head: async () => null,
-      root: async () => null,
-      accIds: async () => ({ keys: [] }),
-      accGet: async () => ({ wires: [] }),
-      peers: async () => ({ peers: [] })
-    })
-    await waitFor(() => served >= 1000, 20_000, 'the victim to fetch the strangers\' offers while reconciling')
+    const liar = await serveOffersOverSync(cleanup, p, addrOf(victim), wireById)
+    await waitFor(() => liar.served >= 1000, 20_000, 'the victim to fetch the strangers\' offers while reconciling')
     await sleepMs(500)
     const taken = ids.filter((id) => victim.pool.get(id) !== undefined).length
     assert.ok(taken >= 1, 'the strangers got their share (the epoch was open)')
