@@ -245,6 +245,9 @@ async function worker (cfg: WorkerConfig): Promise<void> {
 
 // ------------------------------------------------------------------ parent side
 
+/** The figures of one measured window, each key ending in `S` ('Loaded', 'Wan'; '' for printing). */
+type WindowFigures<S extends string> = Record<`${'propagationP50Ms' | 'propagationP99Ms' | 'undelivered' | 'convergedEpochPct' | 'nodeEpochAgreePct'}${S}`, number>
+
 interface NodeReport { worker?: number, address: string, participating: boolean, roots: Record<string, string>, arrivals: Record<string, number>, received: Record<string, number>, iwanted: Record<string, number>, bytes: number, peers: number, mesh: number }
 
 class Worker {
@@ -427,6 +430,16 @@ async function parent (args: Args): Promise<void> {
         await Promise.all(workers.map(async (w) => await w.call({ cmd: 'wan', ms: 0 }, 'wan')))
       }
     }
+    /** The figures of a second measured window (beside the load, with WAN delays), their keys suffixed. */
+    const windowFigures = <S extends string>(m: Awaited<ReturnType<typeof measure>>, suffix: S): WindowFigures<S> => ({
+      [`propagationP50Ms${suffix}`]: Math.round(percentile(m.delays, 0.5)),
+      [`propagationP99Ms${suffix}`]: Math.round(percentile(m.delays, 0.99)),
+      [`undelivered${suffix}`]: m.missing,
+      [`convergedEpochPct${suffix}`]: Math.round(1000 * m.converged / args.epochs) / 10,
+      [`nodeEpochAgreePct${suffix}`]: Math.round(1000 * m.nodeEpochsAgree / m.nodeEpochs) / 10
+    }) as WindowFigures<S>
+    const windowLine = (f: WindowFigures<''>): string =>
+      `propagation p50 ${f.propagationP50Ms} ms, p99 ${f.propagationP99Ms} ms, undelivered ${f.undelivered}; converged epochs ${f.convergedEpochPct} %, node-epochs on the majority root ${f.nodeEpochAgreePct} %`
     const { delays, missing, converged, bytes, cpuMs, reports } = quiet
     const rss = reports.map((r) => r.rss as number)
     const viaGossip = reports.reduce((s, r) => s + (r.via as { gossip: number }).gossip, 0)
@@ -451,28 +464,10 @@ async function parent (args: Args): Promise<void> {
       cpuMsPerNodePerEpoch: Math.round(cpuMs / args.nodes / measuredEpochs),
       rssMbPerNode: Math.round(10 * Math.max(...rss.map((r, w) => r / Math.min(args.perProcess, args.nodes - w * args.perProcess))) / 1024 / 1024) / 10,
       nodeEpochAgreePct: Math.round(1000 * quiet.nodeEpochsAgree / quiet.nodeEpochs) / 10,
-      ...(wan !== undefined
-        ? {
-            wanMs: args.wanMs,
-            propagationP50MsWan: Math.round(percentile(wan.delays, 0.5)),
-            propagationP99MsWan: Math.round(percentile(wan.delays, 0.99)),
-            undeliveredWan: wan.missing,
-            convergedEpochPctWan: Math.round(1000 * wan.converged / args.epochs) / 10,
-            nodeEpochAgreePctWan: Math.round(1000 * wan.nodeEpochsAgree / wan.nodeEpochs) / 10
-          }
-        : {}),
+      ...(wan !== undefined ? { wanMs: args.wanMs, ...windowFigures(wan, 'Wan') } : {}),
       peersPerNodeMean: Math.round(10 * quiet.final.reduce((t, r) => t + r.peers, 0) / quiet.final.length) / 10,
       meshPerNodeMean: Math.round(10 * quiet.final.reduce((t, r) => t + r.mesh, 0) / quiet.final.length) / 10,
-      ...(loaded !== undefined
-        ? {
-            load: args.load,
-            propagationP50MsLoaded: Math.round(percentile(loaded.delays, 0.5)),
-            propagationP99MsLoaded: Math.round(percentile(loaded.delays, 0.99)),
-            undeliveredLoaded: loaded.missing,
-            convergedEpochPctLoaded: Math.round(1000 * loaded.converged / args.epochs) / 10,
-            nodeEpochAgreePctLoaded: Math.round(1000 * loaded.nodeEpochsAgree / loaded.nodeEpochs) / 10
-          }
-        : {})
+      ...(loaded !== undefined ? { load: args.load, ...windowFigures(loaded, 'Loaded') } : {})
     }
     if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`)
     else {
@@ -484,10 +479,10 @@ async function parent (args: Args): Promise<void> {
       process.stdout.write(`  ${out.cpuMsPerNodePerEpoch} ms of CPU per node per epoch (all worker processes, measured epochs)\n`)
       process.stdout.write(`  ${out.rssMbPerNode} MB resident per node; ${out.peersPerNodeMean} connections and ${out.meshPerNodeMean} mesh peers per node on average\n`)
       if (wan !== undefined) {
-        process.stdout.write(`  with ${args.wanMs} ms mean one-way delay per link: propagation p50 ${String(out.propagationP50MsWan)} ms, p99 ${String(out.propagationP99MsWan)} ms, undelivered ${String(out.undeliveredWan)}; converged epochs ${String(out.convergedEpochPctWan)} %, node-epochs on the majority root ${String(out.nodeEpochAgreePctWan)} %\n`)
+        process.stdout.write(`  with ${args.wanMs} ms mean one-way delay per link: ${windowLine(windowFigures(wan, ''))}\n`)
       }
       if (loaded !== undefined) {
-        process.stdout.write(`  beside ${args.load} CPU-burning processes: propagation p50 ${String(out.propagationP50MsLoaded)} ms, p99 ${String(out.propagationP99MsLoaded)} ms, undelivered ${String(out.undeliveredLoaded)}; converged epochs ${String(out.convergedEpochPctLoaded)} %, node-epochs on the majority root ${String(out.nodeEpochAgreePctLoaded)} % (quiet: ${out.nodeEpochAgreePct} %)\n`)
+        process.stdout.write(`  beside ${args.load} CPU-burning processes: ${windowLine(windowFigures(loaded, ''))} (quiet: ${out.nodeEpochAgreePct} %)\n`)
       }
     }
   } finally {

@@ -21,13 +21,13 @@ import type Docker from 'dockerode'
 const require = createRequire(import.meta.url)
 
 /** Puts `stub(load)` in the CommonJS cache under `path`; `load()` requires the real module (once). */
-function deferModule (path: string, stub: (load: () => any) => unknown): void {
+function deferModule<T> (path: string, stub: (load: () => T) => unknown): void {
   if (require.cache[path] !== undefined) return
-  let real: unknown
-  const load = (): any => {
+  let real: T | undefined
+  const load = (): T => {
     if (real === undefined) {
       if (require.cache[path] === placeholder) delete require.cache[path]
-      real = require(path)
+      real = require(path) as T
     }
     return real
   }
@@ -45,11 +45,12 @@ export function dockerode (): typeof Docker {
   if (ctor !== undefined) return ctor
   const main = require.resolve('dockerode')
   const modem = require.resolve('docker-modem', { paths: [dirname(main)] })
-  deferModule(require.resolve('ssh2', { paths: [dirname(modem)] }), (load) => ({
+  type Ctor = new (...args: unknown[]) => object
+  deferModule<{ Client: Ctor }>(require.resolve('ssh2', { paths: [dirname(modem)] }), (load) => ({
     // docker-modem's ssh agent only does `new (require('ssh2').Client)()`
     Client: function Client (...args: unknown[]) { return new (load().Client)(...args) }
   }))
-  deferModule(join(dirname(main), 'session.js'), (load) => function withSession (...args: unknown[]) { return load()(...args) })
+  deferModule<(...args: unknown[]) => unknown>(join(dirname(main), 'session.js'), (load) => function withSession (...args: unknown[]) { return load()(...args) })
   ctor = require('dockerode') as typeof Docker
   return ctor
 }
